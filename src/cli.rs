@@ -1,0 +1,2 @@
+//! TODO: being written.
+pub fn main() -> anyhow::Result<()> { Ok(()) }

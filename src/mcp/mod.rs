@@ -1,0 +1,3 @@
+//! The MCP surface (rmcp).
+
+pub mod server;

@@ -1,0 +1,4 @@
+//! Per-project records in sled.
+
+pub mod lock;
+pub mod store;
