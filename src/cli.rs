@@ -1,2 +1,260 @@
-//! TODO: being written.
-pub fn main() -> anyhow::Result<()> { Ok(()) }
+//! The command line: serve MCP (the default), or plan/apply/status/destroy projects by hand or from scripts.
+//!
+//! Human output goes to stdout through `say`, the one place allowed to print; progress and logs go to stderr,
+//! so `plan ... | grep` and the MCP stdio transport both stay clean. Failures exit non-zero.
+
+mod output;
+mod progress;
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::ServerArgs;
+use crate::engine::{Engine, PlanRequest, SpecSource};
+use output::say;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mcp-docker-server",
+    version,
+    about = "MCP server and CLI that manage Docker with Terraform-style plan and apply of compose-shaped specs",
+    long_about = "With no command, serves MCP over stdio (or streamable HTTP with --http). \
+                  The commands plan, apply, status, destroy and projects drive the same engine by hand."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Serve MCP over streamable HTTP at this address (e.g. 127.0.0.1:8080) instead of stdio.
+    #[arg(long)]
+    http: Option<SocketAddr>,
+    /// Bearer token required by the HTTP transport (required when --http binds beyond loopback).
+    #[arg(long, env = "MCP_DOCKER_HTTP_TOKEN")]
+    token: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show what apply would change, and store the plan under an id.
+    Plan {
+        #[arg(short = 'p', long = "project")]
+        project: String,
+        /// The compose file; relative paths in it resolve from its directory.
+        #[arg(short = 'f', long = "file")]
+        file: PathBuf,
+        /// Also delete project containers and networks that are no longer in the file.
+        #[arg(long)]
+        remove_orphans: bool,
+        /// Activate services of this profile (repeatable).
+        #[arg(long = "profile")]
+        profiles: Vec<String>,
+    },
+    /// Apply a stored plan (--plan ID), or plan and apply a file at once (-f FILE --auto-approve).
+    Apply {
+        #[arg(short = 'p', long = "project")]
+        project: String,
+        #[arg(long = "plan", conflicts_with = "file")]
+        plan: Option<String>,
+        #[arg(short = 'f', long = "file")]
+        file: Option<PathBuf>,
+        /// Apply without asking (required with -f when not on a terminal).
+        #[arg(long)]
+        auto_approve: bool,
+        #[arg(long)]
+        remove_orphans: bool,
+        #[arg(long = "profile")]
+        profiles: Vec<String>,
+    },
+    /// Live status of a project and its drift from the last apply.
+    Status {
+        #[arg(short = 'p', long = "project")]
+        project: String,
+    },
+    /// Remove a project's containers and networks (and volumes with --volumes).
+    Destroy {
+        #[arg(short = 'p', long = "project")]
+        project: String,
+        /// Also remove the project's volumes: their data is lost.
+        #[arg(long)]
+        volumes: bool,
+        /// Destroy without showing the plan first.
+        #[arg(long)]
+        auto_approve: bool,
+    },
+    /// Projects recorded in the state directory or found on the engine.
+    Projects,
+    /// Print the last-applied spec of a project as compose YAML.
+    Export {
+        #[arg(short = 'p', long = "project")]
+        project: String,
+    },
+    /// Write the JSON Schemas of the compose file and of plans.
+    Schema {
+        /// Directory to write project.schema.json and plan.schema.json into.
+        #[arg(long, default_value = "schemas")]
+        out: PathBuf,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    if let Err(e) = runtime.block_on(run(cli)) {
+        // The chain, not a backtrace: people read this, and scripts only need the exit code.
+        eprintln!("Error: {e:#}");
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let engine = Engine::new(cli.server.into_config());
+    let Some(command) = cli.command else {
+        let engine = Arc::new(engine);
+        return match cli.http {
+            Some(addr) => crate::mcp::server::serve_http(engine, addr, cli.token).await,
+            None => crate::mcp::server::serve_stdio(engine).await,
+        };
+    };
+    match command {
+        Command::Plan { project, file, remove_orphans, profiles } => {
+            let req = plan_request(&project, &file, remove_orphans, profiles)?;
+            let planned = engine.plan(req).await?;
+            say(&output::plan_text(&planned));
+            say(&format!(
+                "\nPlan id: {}\nTo apply it: mcp-docker-server apply -p {project} --plan {}",
+                planned.plan_id, planned.plan_id
+            ));
+            Ok(())
+        }
+        Command::Apply { project, plan, file, auto_approve, remove_orphans, profiles } => {
+            let cancel = cancel_on_ctrl_c();
+            match (plan, file) {
+                (Some(plan_id), _) => {
+                    let applied = engine.apply(&project, &plan_id, progress::sink(), cancel).await?;
+                    finish_apply(&applied)
+                }
+                (None, Some(file)) => {
+                    let req = plan_request(&project, &file, remove_orphans, profiles)?;
+                    if auto_approve {
+                        let (planned, applied) = engine.plan_and_apply(req, progress::sink(), cancel).await?;
+                        say(&output::plan_text(&planned));
+                        return finish_apply(&applied);
+                    }
+                    let planned = engine.plan(req).await?;
+                    say(&output::plan_text(&planned));
+                    if !planned.has_changes {
+                        return Ok(());
+                    }
+                    confirm(&project, &planned.plan_id)?;
+                    let applied = engine.apply(&project, &planned.plan_id, progress::sink(), cancel).await?;
+                    finish_apply(&applied)
+                }
+                (None, None) => bail!("apply needs --plan ID (from `plan`) or -f FILE --auto-approve"),
+            }
+        }
+        Command::Status { project } => {
+            let status = engine.status(&project).await?;
+            say(&output::status_text(&status));
+            Ok(())
+        }
+        Command::Destroy { project, volumes, auto_approve } => {
+            if auto_approve {
+                let (planned, applied) =
+                    engine.destroy_and_apply(&project, volumes, progress::sink(), cancel_on_ctrl_c()).await?;
+                say(&output::plan_text(&planned));
+                return finish_apply(&applied);
+            }
+            let planned = engine.destroy_plan(&project, volumes).await?;
+            say(&output::plan_text(&planned));
+            say(&format!(
+                "\nPlan id: {}\nTo destroy: mcp-docker-server apply -p {project} --plan {}\n\
+                 (or run destroy again with --auto-approve)",
+                planned.plan_id, planned.plan_id
+            ));
+            Ok(())
+        }
+        Command::Projects => {
+            let projects = engine.list_projects().await?;
+            say(&output::projects_text(&projects));
+            Ok(())
+        }
+        Command::Export { project } => {
+            say(engine.export(&project).await?.trim_end());
+            Ok(())
+        }
+        Command::Schema { out } => write_schemas(&out),
+    }
+}
+
+fn plan_request(project: &str, file: &Path, remove_orphans: bool, profiles: Vec<String>) -> anyhow::Result<PlanRequest> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read the compose file {}", file.display()))?;
+    let absolute = std::fs::canonicalize(file).with_context(|| format!("cannot resolve {}", file.display()))?;
+    let project_dir = absolute.parent().map(Path::to_path_buf);
+    Ok(PlanRequest { project: project.to_string(), spec: SpecSource::Yaml(text), project_dir, remove_orphans, profiles })
+}
+
+fn finish_apply(applied: &crate::engine::ApplyOutcome) -> anyhow::Result<()> {
+    say(&format!("\n{}", applied.message));
+    if applied.succeeded {
+        Ok(())
+    } else {
+        bail!("apply of plan {} did not complete", applied.plan_id)
+    }
+}
+
+/// Asks on the terminal, as terraform does; refuses when nobody can answer.
+fn confirm(project: &str, plan_id: &str) -> anyhow::Result<()> {
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "not applying without approval: rerun with --auto-approve, or run `mcp-docker-server apply -p {project} --plan {plan_id}`"
+        );
+    }
+    eprint!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).context("reading the answer")?;
+    if answer.trim() != "yes" {
+        bail!("apply cancelled; the plan is kept as {plan_id}");
+    }
+    Ok(())
+}
+
+fn cancel_on_ctrl_c() -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::warn!("interrupted: stopping after the running steps");
+            trigger.cancel();
+        }
+    });
+    cancel
+}
+
+fn write_schemas(out: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    for (file, schema) in
+        [("project.schema.json", planner::compose::project_schema()), ("plan.schema.json", planner::render::plan_schema())]
+    {
+        let path = out.join(file);
+        let text = serde_json::to_string_pretty(&schema)? + "\n";
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        say(&format!("wrote {}", path.display()));
+    }
+    Ok(())
+}

@@ -1,1 +1,157 @@
-//! TODO: being written.
+//! Server configuration: where state lives, which engine to talk to, and what the operator allows.
+//!
+//! Everything here comes from the operator (flags or environment), never from a tool argument, so an LLM
+//! cannot loosen the policy or redirect the state it is acting on.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Settings shared by the MCP server and the CLI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Directory holding the sled database and the per-project lock files.
+    pub state_dir: PathBuf,
+    /// Explicit engine address; `None` reads `DOCKER_HOST` as the Docker CLI does.
+    pub docker_host: Option<String>,
+    /// Options the planner's policy refuses by default but the operator permits (`privileged`, `cap_add`, ...).
+    pub allowed_options: BTreeSet<String>,
+    /// Host paths binds and build contexts may use beyond the project directory.
+    pub allowed_paths: Vec<PathBuf>,
+    /// Serve only tools that change nothing.
+    pub read_only: bool,
+    /// `KEY=VALUE` lines resolving `{secret: NAME}` references the server environment does not define.
+    pub secrets_file: Option<PathBuf>,
+    /// Most plan actions running at once within one wave.
+    pub concurrency: usize,
+    /// How long apply waits for a `depends_on` condition.
+    pub dependency_timeout: Duration,
+}
+
+impl ServerConfig {
+    /// A configuration with defaults and the given state directory (used by tests and embedders).
+    pub fn with_state_dir(state_dir: PathBuf) -> Self {
+        ServerConfig {
+            state_dir,
+            docker_host: None,
+            allowed_options: BTreeSet::new(),
+            allowed_paths: Vec::new(),
+            read_only: false,
+            secrets_file: None,
+            concurrency: DEFAULT_CONCURRENCY,
+            dependency_timeout: Duration::from_secs(DEFAULT_DEPENDENCY_TIMEOUT_SECS),
+        }
+    }
+
+    /// The planner policy this configuration implies.
+    pub fn policy(&self) -> planner::policy::Policy {
+        planner::policy::Policy {
+            allowed_options: self.allowed_options.clone(),
+            allowed_paths: self.allowed_paths.clone(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig::with_state_dir(default_state_dir())
+    }
+}
+
+const DEFAULT_CONCURRENCY: usize = 8;
+const DEFAULT_DEPENDENCY_TIMEOUT_SECS: u64 = 120;
+
+/// The per-user data directory (`~/.local/share/mcp-docker-server` on Linux).
+pub fn default_state_dir() -> PathBuf {
+    let base = dirs::data_dir()
+        .or_else(|| dirs::home_dir().map(|home| home.join(".local").join("share")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("mcp-docker-server")
+}
+
+/// Command-line flags (with environment fallbacks) that build a [`ServerConfig`]; shared by every CLI command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// State directory [default: the platform data dir]/mcp-docker-server.
+    #[arg(long, env = "MCP_DOCKER_STATE_DIR", global = true)]
+    pub state_dir: Option<PathBuf>,
+    /// Docker engine address (unix://, tcp://, ssh://); default: DOCKER_HOST, then the local socket.
+    #[arg(long, global = true)]
+    pub docker_host: Option<String>,
+    /// Permit an option the policy refuses by default (repeatable or comma-separated), e.g. `privileged`.
+    #[arg(long = "allow-option", env = "MCP_DOCKER_ALLOW_OPTIONS", value_delimiter = ',', global = true)]
+    pub allow_options: Vec<String>,
+    /// Permit host paths under this directory for binds and build contexts (repeatable or comma-separated).
+    #[arg(long = "allow-path", env = "MCP_DOCKER_ALLOW_PATHS", value_delimiter = ',', global = true)]
+    pub allow_paths: Vec<PathBuf>,
+    /// Serve only tools that change nothing.
+    #[arg(long, env = "MCP_DOCKER_READ_ONLY", global = true)]
+    pub read_only: bool,
+    /// File of KEY=VALUE lines that resolves `{secret: NAME}` references.
+    #[arg(long, env = "MCP_DOCKER_SECRETS_FILE", global = true)]
+    pub secrets_file: Option<PathBuf>,
+    /// Most actions applied at once within a wave.
+    #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(usize), global = true)]
+    pub concurrency: usize,
+    /// How long apply waits for a depends_on condition: seconds, or a number with s/m/h.
+    #[arg(long, default_value = "120s", value_parser = parse_duration, global = true)]
+    pub dependency_timeout: Duration,
+}
+
+impl ServerArgs {
+    pub fn into_config(self) -> ServerConfig {
+        ServerConfig {
+            state_dir: self.state_dir.unwrap_or_else(default_state_dir),
+            docker_host: self.docker_host.filter(|h| !h.trim().is_empty()),
+            allowed_options: self
+                .allow_options
+                .into_iter()
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            allowed_paths: self.allow_paths.into_iter().filter(|p| !p.as_os_str().is_empty()).collect(),
+            read_only: self.read_only,
+            secrets_file: self.secrets_file,
+            concurrency: self.concurrency.max(1),
+            dependency_timeout: self.dependency_timeout,
+        }
+    }
+}
+
+/// Parses `90`, `90s`, `2m` or `1h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let value: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: write seconds like `120` or `120s`, `2m`, `1h`"))?;
+    let seconds = match unit {
+        "s" => value,
+        "m" => value.saturating_mul(60),
+        "h" => value.saturating_mul(3600),
+        other => return Err(format!("unknown duration unit `{other}` in `{text}`: use s, m or h")),
+    };
+    Ok(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("120").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_duration("2d").is_err());
+        assert!(parse_duration("x").is_err());
+    }
+
+    #[test]
+    fn default_state_dir_is_named_for_us() {
+        assert!(default_state_dir().ends_with("mcp-docker-server"));
+    }
+}

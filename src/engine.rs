@@ -1,1 +1,614 @@
-//! TODO: being written.
+//! The engine: ties the planner, Docker and the state store into plan, apply, status and export.
+//!
+//! Both surfaces (MCP tools and the CLI) call these methods, so an LLM and a person drive exactly the same
+//! code. A plan is computed from the spec, the live engine and the last-applied record, stored, and only a
+//! stored plan can be applied; apply re-observes first and refuses a plan whose world has moved.
+
+mod export;
+mod journal;
+mod outcome;
+mod secrets;
+mod status;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use planner::load::LoadOptions;
+use planner::model::{Project, ServiceSpec};
+use planner::observed::ObservedState;
+use planner::plan::{ExternalDigests, PlanOptions, Summary};
+use planner::SpecErrors;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::ServerConfig;
+use crate::docker::execute::{ApplyReport, ExecOptions};
+use crate::docker::{DockerConnector, DockerError};
+use crate::host::SystemHost;
+use crate::state::store::now_rfc3339;
+use crate::state::{HistoryEntry, HistoryKind, PlanStatus, ProjectLock, StateError, StoredPlan, Store};
+
+pub use crate::docker::execute::{EventSink, StepEvent};
+pub use export::project_to_compose_yaml;
+pub use outcome::kind_name as kind_label;
+
+/// What to plan: a project name and its spec.
+#[derive(Debug, Clone)]
+pub struct PlanRequest {
+    pub project: String,
+    pub spec: SpecSource,
+    /// Where relative paths (build contexts, binds, env files, `.env`) resolve; default: the current directory.
+    pub project_dir: Option<PathBuf>,
+    pub remove_orphans: bool,
+    pub profiles: Vec<String>,
+}
+
+/// A compose-shaped spec as YAML text or as a JSON value.
+#[derive(Debug, Clone)]
+pub enum SpecSource {
+    Yaml(String),
+    Json(serde_json::Value),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PlanOutcome {
+    pub plan_id: String,
+    pub project: String,
+    pub summary: Summary,
+    pub has_changes: bool,
+    /// Terraform-style text of the plan.
+    pub rendering: String,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ApplyOutcome {
+    pub project: String,
+    pub plan_id: String,
+    pub succeeded: bool,
+    /// One human paragraph: what was done, what failed and what to do next.
+    pub message: String,
+    pub report: ApplyReport,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProjectStatus {
+    pub project: String,
+    /// True when an apply of this project is recorded.
+    pub known: bool,
+    /// The last-applied spec as compose YAML (secret references only, never values).
+    pub last_applied_yaml: Option<String>,
+    pub last_applied_at: Option<String>,
+    pub resources: Vec<ResourceStatus>,
+    /// Differences between the record and the engine: missing, stopped, changed, orphans, look-alikes.
+    pub drift: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ResourceStatus {
+    /// `container`, `network` or `volume`.
+    pub kind: String,
+    pub name: String,
+    pub service: Option<String>,
+    /// Container state (`running`, `exited` ...), `present`, or `missing`.
+    pub state: String,
+    pub health: Option<String>,
+    pub drift: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProjectSummary {
+    pub name: String,
+    /// True when an apply of this project is recorded in the state store.
+    pub recorded: bool,
+    pub containers_running: usize,
+    pub containers_total: usize,
+    pub last_applied_at: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Spec(#[from] SpecErrors),
+    #[error("{0}")]
+    Docker(#[from] DockerError),
+    #[error("plan is stale: run plan again")]
+    StalePlan,
+    #[error(
+        "plan {plan_id:?} not found for project {project:?} (fix: run plan for project {project:?} and apply the plan id it returns)"
+    )]
+    PlanNotFound { project: String, plan_id: String },
+    #[error("plan {plan_id:?} of project {project:?} is {status}, not pending (fix: run plan again and apply the new plan id)")]
+    PlanNotPending { project: String, plan_id: String, status: String },
+    #[error(
+        "project {0:?} is unknown: no apply is recorded and no container carries its label (fix: check the name with list_projects)"
+    )]
+    ProjectNotFound(String),
+    #[error("{0}")]
+    Secret(String),
+    #[error("state store: {0}")]
+    State(String),
+    #[error("{0}")]
+    Busy(String),
+    #[error("{0} is disabled: the server runs in read-only mode (fix: restart it without --read-only)")]
+    ReadOnly(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StateError> for EngineError {
+    fn from(e: StateError) -> Self {
+        EngineError::State(e.to_string())
+    }
+}
+
+/// How long an apply waits for another apply of the same project to finish.
+const LOCK_PATIENCE: Duration = Duration::from_secs(900);
+
+/// Plans, applies and remembers projects. `Send + Sync`; share it as `Arc<Engine>`.
+pub struct Engine {
+    config: ServerConfig,
+    docker: DockerConnector,
+    store: Arc<Store>,
+    host: SystemHost,
+}
+
+impl Engine {
+    /// Never fails: the engine and the state directory are reached lazily, on first use.
+    pub fn new(config: ServerConfig) -> Self {
+        let docker = DockerConnector::from_env(config.docker_host.clone());
+        let store = Arc::new(Store::new(config.state_dir.clone()));
+        Engine { config, docker, store, host: SystemHost }
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    pub fn docker(&self) -> &DockerConnector {
+        &self.docker
+    }
+
+    /// Loads the spec, observes the engine, and stores a plan that `apply` can execute.
+    pub async fn plan(&self, req: PlanRequest) -> Result<PlanOutcome, EngineError> {
+        Ok(self.plan_inner(req).await?.outcome)
+    }
+
+    async fn plan_inner(&self, req: PlanRequest) -> Result<Planned, EngineError> {
+        validate_project_name(&req.project)?;
+        let project_dir = match req.project_dir.clone() {
+            Some(dir) => dir,
+            None => std::env::current_dir()
+                .map_err(|e| EngineError::Internal(format!("cannot read the current directory: {e}")))?,
+        };
+        let options = LoadOptions {
+            project_name: Some(req.project.clone()),
+            project_dir,
+            profiles: req.profiles.clone(),
+            policy: self.config.policy(),
+        };
+        let (mut desired, source) = match &req.spec {
+            SpecSource::Yaml(text) => (planner::load::load_yaml(text, &options, &self.host)?, text.clone()),
+            SpecSource::Json(value) => (
+                planner::load::load_json(value, &options, &self.host)?,
+                serde_json::to_string_pretty(value).unwrap_or_default(),
+            ),
+        };
+        // The request names the project; a `name:` in the file never redirects a plan to another project.
+        desired.name = req.project.clone();
+        let digests = self.digests(&desired).await?;
+        let plan_options = PlanOptions { remove_orphans: req.remove_orphans, remove_volumes: false };
+        self.plan_against(desired, source, digests, plan_options, false).await
+    }
+
+    /// A plan that removes the project's containers and networks, and its volumes when `volumes` is set.
+    pub async fn destroy_plan(&self, project: &str, volumes: bool) -> Result<PlanOutcome, EngineError> {
+        Ok(self.destroy_plan_inner(project, volumes).await?.outcome)
+    }
+
+    async fn destroy_plan_inner(&self, project: &str, volumes: bool) -> Result<Planned, EngineError> {
+        validate_project_name(project)?;
+        let desired = Project { name: project.to_string(), ..Project::default() };
+        let options = PlanOptions { remove_orphans: true, remove_volumes: volumes };
+        self.plan_against(desired, String::new(), ExternalDigests::default(), options, true).await
+    }
+
+    async fn plan_against(
+        &self,
+        desired: Project,
+        source: String,
+        digests: ExternalDigests,
+        options: PlanOptions,
+        destroy: bool,
+    ) -> Result<Planned, EngineError> {
+        let project = desired.name.clone();
+        let observed = self.observe(&project, if destroy { None } else { Some(&desired) }).await?;
+        let name = project.clone();
+        let last = self.state(move |s| s.last_applied(&name)).await?;
+        if destroy && last.is_none() && observed_is_empty(&observed) {
+            return Err(EngineError::ProjectNotFound(project));
+        }
+        let plan = planner::diff::plan(&desired, &observed, last.as_ref().map(|r| &r.spec), &digests, options);
+        let rendering = planner::render::render(&plan);
+        let mut warnings = desired.warnings.clone();
+        warnings.extend(plan.warnings.iter().cloned());
+        warnings.dedup();
+        let stored = StoredPlan {
+            id: new_plan_id(),
+            project: project.clone(),
+            spec: desired,
+            source,
+            rendering: rendering.clone(),
+            fingerprint: plan.fingerprint.clone(),
+            created_at: now_rfc3339(),
+            status: PlanStatus::Pending,
+            options,
+            destroy,
+            digests,
+            plan,
+        };
+        let outcome = PlanOutcome {
+            plan_id: stored.id.clone(),
+            project: project.clone(),
+            summary: stored.plan.summary,
+            has_changes: stored.plan.has_changes(),
+            rendering,
+            warnings,
+        };
+        let history = HistoryEntry {
+            at: stored.created_at.clone(),
+            kind: if destroy { HistoryKind::Destroy } else { HistoryKind::Plan },
+            plan_id: stored.id.clone(),
+            summary: outcome::summary_line(&stored.plan),
+        };
+        let to_save = stored.clone();
+        self.state(move |s| s.save_plan(&to_save, &history)).await?;
+        Ok(Planned { outcome, stored, observed, last })
+    }
+
+    /// Executes a stored plan after checking that the engine still looks as it did when the plan was made.
+    pub async fn apply(
+        &self,
+        project: &str,
+        plan_id: &str,
+        events: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<ApplyOutcome, EngineError> {
+        self.refuse_read_only("apply")?;
+        validate_project_name(project)?;
+        // Fail fast on a wrong id instead of queueing for the lock first.
+        self.fetch_plan(project, plan_id).await?;
+        let _lock = self.lock(project).await?;
+        // Read again under the lock: another process may have applied or superseded it while we waited.
+        let (p, id) = (project.to_string(), plan_id.to_string());
+        let (stored, previous) = self.state(move |s| Ok((s.plan(&p, &id)?, s.last_applied(&p)?))).await?;
+        let stored = stored.ok_or_else(|| EngineError::PlanNotFound {
+            project: project.to_string(),
+            plan_id: plan_id.to_string(),
+        })?;
+        self.apply_stored(stored, previous, None, events, cancel).await
+    }
+
+    /// Plans and applies under one hold of the project lock, so concurrent `apply -f --auto-approve` runs
+    /// queue up and each converges instead of the later one finding its plan stale.
+    pub async fn plan_and_apply(
+        &self,
+        req: PlanRequest,
+        events: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<(PlanOutcome, ApplyOutcome), EngineError> {
+        self.refuse_read_only("apply")?;
+        validate_project_name(&req.project)?;
+        let project = req.project.clone();
+        let _lock = self.lock(&project).await?;
+        let planned = self.plan_inner(req).await?;
+        let applied =
+            self.apply_stored(planned.stored, planned.last, Some(planned.observed), events, cancel).await?;
+        Ok((planned.outcome, applied))
+    }
+
+    /// Destroy-plans and applies under one hold of the project lock.
+    pub async fn destroy_and_apply(
+        &self,
+        project: &str,
+        volumes: bool,
+        events: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<(PlanOutcome, ApplyOutcome), EngineError> {
+        self.refuse_read_only("destroy")?;
+        validate_project_name(project)?;
+        let _lock = self.lock(project).await?;
+        let planned = self.destroy_plan_inner(project, volumes).await?;
+        let applied =
+            self.apply_stored(planned.stored, planned.last, Some(planned.observed), events, cancel).await?;
+        Ok((planned.outcome, applied))
+    }
+
+    /// Runs a plan; the caller holds the project lock. `fresh` is an observation made under that same hold
+    /// (the plan was just computed from it), which makes the staleness check's re-observation unnecessary.
+    async fn apply_stored(
+        &self,
+        stored: StoredPlan,
+        previous: Option<crate::state::ProjectRecord>,
+        fresh: Option<ObservedState>,
+        events: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<ApplyOutcome, EngineError> {
+        let (project, plan_id) = (stored.project.clone(), stored.id.clone());
+        match stored.status {
+            PlanStatus::Pending => {}
+            PlanStatus::Stale => return Err(EngineError::StalePlan),
+            other => {
+                return Err(EngineError::PlanNotPending {
+                    project,
+                    plan_id,
+                    status: other.as_str().to_string(),
+                })
+            }
+        }
+        let docker = self.docker.client().await?;
+        let values = secrets::resolve(&stored.spec, &self.host, self.config.secrets_file.as_deref())?;
+        let observed = match fresh {
+            Some(observed) => observed,
+            None => {
+                let observed =
+                    self.observe(&project, if stored.destroy { None } else { Some(&stored.spec) }).await?;
+                let mut digests_now = values.digests();
+                digests_now.builds = self.build_digests(&stored.spec).await?;
+                if planner::hash::fingerprint(&observed) != stored.fingerprint || digests_now != stored.digests {
+                    let history = HistoryEntry {
+                        at: now_rfc3339(),
+                        kind: HistoryKind::Apply,
+                        plan_id: plan_id.clone(),
+                        summary: "refused: plan is stale".into(),
+                    };
+                    self.state(move |s| s.finish_plan(&project, &plan_id, PlanStatus::Stale, None, false, &history))
+                        .await?;
+                    return Err(EngineError::StalePlan);
+                }
+                observed
+            }
+        };
+
+        let report = if stored.plan.has_changes() {
+            let journal = journal::JournalWriter::start(self.store.clone(), &project, &plan_id);
+            let options = ExecOptions {
+                concurrency: self.config.concurrency.max(1),
+                dependency_timeout: self.config.dependency_timeout,
+                secrets: values.secrets,
+                configs: values.configs,
+                cancel,
+                events: journal.sink(events),
+            };
+            let report = crate::docker::execute::execute_plan(&docker, &stored.plan, &options).await;
+            drop(options);
+            journal.finish().await;
+            report
+        } else {
+            ApplyReport::default()
+        };
+
+        let outcome = outcome::assess(&stored, &report);
+        let (record, remove_record) = outcome::new_record(&stored, &report, &observed, previous, &outcome);
+        let history = HistoryEntry {
+            at: now_rfc3339(),
+            kind: if stored.destroy { HistoryKind::Destroy } else { HistoryKind::Apply },
+            plan_id: plan_id.clone(),
+            summary: outcome.message.clone(),
+        };
+        let (p, id, status) = (project.clone(), plan_id.clone(), outcome.status);
+        self.state(move |s| s.finish_plan(&p, &id, status, record.as_ref(), remove_record, &history)).await?;
+        Ok(ApplyOutcome { project, plan_id, succeeded: report.succeeded(), message: outcome.message, report })
+    }
+
+    /// The last-applied spec, the live state of each resource, and drift between them.
+    pub async fn status(&self, project: &str) -> Result<ProjectStatus, EngineError> {
+        validate_project_name(project)?;
+        let name = project.to_string();
+        let record = self.state(move |s| s.last_applied(&name)).await?;
+        let observed = self.observe(project, record.as_ref().map(|r| &r.spec)).await?;
+        if record.is_none() && observed_is_empty(&observed) {
+            return Err(EngineError::ProjectNotFound(project.to_string()));
+        }
+        let (resources, drift) = status::assess(record.as_ref(), &observed);
+        Ok(ProjectStatus {
+            project: project.to_string(),
+            known: record.is_some(),
+            last_applied_yaml: match &record {
+                Some(r) => Some(project_to_compose_yaml(&r.spec)?),
+                None => None,
+            },
+            last_applied_at: record.as_ref().map(|r| r.applied_at.clone()),
+            resources,
+            drift,
+        })
+    }
+
+    /// Projects recorded in the state store, and projects whose containers carry our label.
+    pub async fn list_projects(&self) -> Result<Vec<ProjectSummary>, EngineError> {
+        let records = self.state(|s| s.projects()).await?;
+        let live = match self.docker.client().await {
+            Ok(docker) => status::live_projects(&docker).await,
+            Err(e) => Err(e),
+        };
+        let live = match live {
+            Ok(live) => live,
+            Err(e) => {
+                let e = self.docker.note_error(e).await;
+                tracing::warn!(error = %e, "listing live projects failed; showing recorded projects only");
+                Default::default()
+            }
+        };
+        Ok(status::merge_projects(&records, &live))
+    }
+
+    /// The last-applied spec as compose YAML.
+    pub async fn export(&self, project: &str) -> Result<String, EngineError> {
+        validate_project_name(project)?;
+        let name = project.to_string();
+        match self.state(move |s| s.last_applied(&name)).await? {
+            Some(record) => project_to_compose_yaml(&record.spec),
+            None => Err(EngineError::ProjectNotFound(project.to_string())),
+        }
+    }
+
+    pub fn get_plan(&self, project: &str, plan_id: &str) -> Result<StoredPlan, EngineError> {
+        self.store.plan(project, plan_id)?.ok_or_else(|| EngineError::PlanNotFound {
+            project: project.to_string(),
+            plan_id: plan_id.to_string(),
+        })
+    }
+
+    /// One service spec under the server's policy, for the primitive container tools.
+    pub fn load_service(&self, name: &str, spec: &serde_json::Value) -> Result<ServiceSpec, EngineError> {
+        let options = LoadOptions {
+            project_name: None,
+            project_dir: std::env::current_dir()
+                .map_err(|e| EngineError::Internal(format!("cannot read the current directory: {e}")))?,
+            profiles: Vec::new(),
+            policy: self.config.policy(),
+        };
+        Ok(planner::load::load_service(name, spec, &options, &self.host)?)
+    }
+
+    // ---- helpers ----
+
+    fn refuse_read_only(&self, what: &str) -> Result<(), EngineError> {
+        if self.config.read_only {
+            return Err(EngineError::ReadOnly(what.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn lock(&self, project: &str) -> Result<ProjectLock, EngineError> {
+        ProjectLock::acquire(&self.config.state_dir, project, LOCK_PATIENCE)
+            .await
+            .map_err(|e| EngineError::Busy(e.to_string()))
+    }
+
+    async fn fetch_plan(&self, project: &str, plan_id: &str) -> Result<StoredPlan, EngineError> {
+        let (p, id) = (project.to_string(), plan_id.to_string());
+        self.state(move |s| s.plan(&p, &id)).await?.ok_or_else(|| EngineError::PlanNotFound {
+            project: project.to_string(),
+            plan_id: plan_id.to_string(),
+        })
+    }
+
+    async fn observe(&self, project: &str, desired: Option<&Project>) -> Result<ObservedState, EngineError> {
+        let docker = self.docker.client().await?;
+        match crate::docker::observe::observe(&docker, project, desired).await {
+            Ok(observed) => Ok(observed),
+            Err(e) => Err(self.docker.note_error(e).await.into()),
+        }
+    }
+
+    /// Digests of everything outside the spec that shapes containers: secret and config values, build inputs.
+    async fn digests(&self, project: &Project) -> Result<ExternalDigests, EngineError> {
+        let values = secrets::resolve(project, &self.host, self.config.secrets_file.as_deref())?;
+        let mut digests = values.digests();
+        digests.builds = self.build_digests(project).await?;
+        Ok(digests)
+    }
+
+    async fn build_digests(
+        &self,
+        project: &Project,
+    ) -> Result<std::collections::BTreeMap<String, String>, EngineError> {
+        let builds: Vec<(String, planner::model::BuildSpec)> = project
+            .services
+            .iter()
+            .filter_map(|(name, service)| service.build.clone().map(|b| (name.clone(), b)))
+            .collect();
+        if builds.is_empty() {
+            return Ok(Default::default());
+        }
+        // Hashing a context reads every file in it: keep that off the async workers.
+        tokio::task::spawn_blocking(move || {
+            builds
+                .into_iter()
+                .map(|(name, build)| crate::docker::build_context::context_digest(&build).map(|d| (name, d)))
+                .collect::<Result<_, _>>()
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(EngineError::from)
+    }
+
+    /// Runs a store operation on the blocking pool (sled may wait for another process).
+    async fn state<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Store) -> Result<T, StateError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || work(&store))
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))?
+            .map_err(EngineError::from)
+    }
+
+    /// The state directory in use.
+    pub fn state_dir(&self) -> &Path {
+        self.store.dir()
+    }
+}
+
+/// A plan just computed, with what it was computed from.
+struct Planned {
+    outcome: PlanOutcome,
+    stored: StoredPlan,
+    observed: ObservedState,
+    last: Option<crate::state::ProjectRecord>,
+}
+
+fn observed_is_empty(observed: &ObservedState) -> bool {
+    observed.containers.is_empty() && observed.networks.is_empty() && observed.volumes.is_empty()
+}
+
+/// Short, unique plan ids: the first 12 hex digits of a random UUID.
+fn new_plan_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+}
+
+/// Compose's rule for project names; it also keeps names safe as file and key names.
+fn validate_project_name(name: &str) -> Result<(), EngineError> {
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if valid {
+        return Ok(());
+    }
+    Err(EngineError::Spec(SpecErrors::from(planner::SpecError::new(
+        planner::ErrorKind::Invalid,
+        "project",
+        format!("{name:?} is not a valid project name"),
+        "use 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit (as docker compose requires)",
+    ))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_names_follow_compose() {
+        assert!(validate_project_name("demo_1-a").is_ok());
+        for bad in ["", "Demo", "-x", "a/b", "a b", &"x".repeat(64)] {
+            assert!(validate_project_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn stale_message_is_exact() {
+        assert_eq!(EngineError::StalePlan.to_string(), "plan is stale: run plan again");
+    }
+
+    #[test]
+    fn plan_ids_are_short_and_distinct() {
+        let (a, b) = (new_plan_id(), new_plan_id());
+        assert_eq!(a.len(), 12);
+        assert_ne!(a, b);
+    }
+}

@@ -1,1 +1,375 @@
-//! TODO: being written.
+//! Loading a compose spec: text or JSON in, a validated `model::Project` (or every problem found) out.
+//!
+//! Steps, in compose's order: size limit, YAML parse with anchors and merge keys, key check (unknown and
+//! unsupported keys, `x-*` removal), interpolation, typed parse, profile selection, normalization,
+//! validation and policy. All errors of a step are collected so one round trip fixes a spec.
+//! The filesystem and environment are reached only through `Host`, which keeps this crate pure.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::compose::{self, ComposeFile, Service};
+use crate::error::{ErrorKind, SpecError, SpecErrors};
+use crate::interpolate::interpolate_value;
+use crate::model::{Project, ServiceSpec};
+use crate::normalize::{self, dotenv, Context, Diagnostics};
+use crate::policy::{self, Policy};
+use crate::validate;
+
+/// What loading may read: the server's environment and files. `src/host.rs` implements it for real;
+/// tests use an in-memory one.
+pub trait Host {
+    /// A variable of the server's environment.
+    fn var(&self, name: &str) -> Option<String>;
+    fn read_file(&self, path: &Path) -> Result<String, String>;
+    /// Resolves symlinks; fails when the path does not exist.
+    fn canonicalize(&self, path: &Path) -> Result<PathBuf, String>;
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Overrides the file's `name`.
+    pub project_name: Option<String>,
+    /// Relative paths (binds, build contexts, env files, secrets) resolve against it; its `.env` feeds
+    /// interpolation.
+    pub project_dir: PathBuf,
+    /// Active profiles; `*` activates every profile.
+    pub profiles: Vec<String>,
+    pub policy: Policy,
+}
+
+/// Specs larger than this are refused before parsing.
+pub const MAX_SPEC_BYTES: usize = 1024 * 1024;
+
+/// Loads a compose YAML (or JSON, which is YAML) document.
+pub fn load_yaml(text: &str, opts: &LoadOptions, host: &dyn Host) -> Result<Project, SpecErrors> {
+    check_size(text.len())?;
+    let doc = parse_yaml(text)?;
+    load_document(doc, opts, host)
+}
+
+/// Loads a compose document already parsed as JSON (the MCP `spec` argument).
+pub fn load_json(value: &Value, opts: &LoadOptions, host: &dyn Host) -> Result<Project, SpecErrors> {
+    check_size(serde_json::to_string(value).map(|s| s.len()).unwrap_or(usize::MAX))?;
+    load_document(value.clone(), opts, host)
+}
+
+/// Loads one service body, with the same types, defaults and policy as a planner service, for the
+/// primitive container tools. Networks and named volumes it names are taken as existing (external) ones;
+/// with no `networks` it stays on the engine's default network.
+pub fn load_service(name: &str, value: &Value, opts: &LoadOptions, host: &dyn Host) -> Result<ServiceSpec, SpecErrors> {
+    check_size(serde_json::to_string(value).map(|s| s.len()).unwrap_or(usize::MAX))?;
+    let mut body = value.clone();
+    let Some(obj) = body.as_object_mut() else {
+        return Err(syntax(name, "a container spec must be a mapping of compose service keys", "pass an object such as {\"image\": \"nginx\"}").into());
+    };
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    compose::check_service_keys(obj, name, &mut errors, &mut warnings);
+    for (key, reason) in [
+        ("depends_on", "dependencies need a project"),
+        ("links", "links need a project"),
+        ("secrets", "secrets need a project; use `environment: {KEY: {secret: NAME}}`"),
+        ("configs", "configs need a project"),
+    ] {
+        if obj.contains_key(key) {
+            errors.push(SpecError::new(ErrorKind::Unsupported, format!("{name}.{key}"), format!("`{key}` is not available for a single container: {reason}"), format!("remove `{key}`, or use the `plan` tool with a project")));
+        }
+    }
+    let lookup = env_lookup(opts, host, &mut errors);
+    interpolate_value(&mut body, name, &lookup, &mut errors);
+    let raw: Option<Service> = typed(&body, name, &mut errors);
+    let project_name = opts.project_name.clone().unwrap_or_default();
+    let project_dir = canonical_dir(&opts.project_dir, host);
+    let Some(raw) = raw else { return Err(SpecErrors(errors)) };
+    let mut declared = normalize::Declared::default();
+    for volume in normalize::named_volumes(&raw) {
+        declared.volumes.insert(volume);
+    }
+    let cx = Context { project: &project_name, project_dir: &project_dir, host, policy: &opts.policy, lookup: &lookup, declared: &declared };
+    let mut diag = Diagnostics { errors, warnings };
+    let (mut spec, _links) = normalize::service(&cx, name, raw, &mut diag);
+    if !value.get("networks").is_some_and(|n| !n.is_null()) {
+        spec.networks.clear();
+    }
+    diag.errors.extend(validate::validate_service(name, &spec, name));
+    diag.errors.extend(policy::check_service(name, &spec, &opts.policy).into_iter().map(|mut e| {
+        e.path = e.path.trim_start_matches("services.").to_string();
+        e
+    }));
+    if diag.errors.is_empty() {
+        Ok(spec)
+    } else {
+        Err(SpecErrors(diag.errors))
+    }
+}
+
+fn check_size(len: usize) -> Result<(), SpecErrors> {
+    if len > MAX_SPEC_BYTES {
+        return Err(syntax(
+            "",
+            &format!("the spec is {len} bytes; the limit is {MAX_SPEC_BYTES} bytes (1 MiB)"),
+            "split the project or remove embedded data; put large content in files and mount them",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn syntax(path: &str, message: &str, fix: &str) -> SpecError {
+    SpecError::new(ErrorKind::Syntax, path, message, fix)
+}
+
+/// YAML text to a JSON value, with aliases expanded and `<<` merge keys applied.
+fn parse_yaml(text: &str) -> Result<Value, SpecErrors> {
+    let mut yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
+        syntax("", &format!("not valid YAML: {e}"), "fix the YAML syntax at the line and column shown")
+    })?;
+    yaml.apply_merge().map_err(|e| {
+        syntax("", &format!("a `<<` merge key is invalid: {e}"), "merge only mappings (`<<: *anchor` or `<<: [*a, *b]`)")
+    })?;
+    let mut errors = Vec::new();
+    let value = yaml_to_json(yaml, "", &mut errors);
+    if errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(SpecErrors(errors))
+    }
+}
+
+fn yaml_to_json(yaml: serde_yaml::Value, path: &str, errors: &mut Vec<SpecError>) -> Value {
+    use serde_yaml::Value as Y;
+    match yaml {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                match n.as_f64().and_then(serde_json::Number::from_f64) {
+                    Some(f) => Value::Number(f),
+                    None => {
+                        errors.push(syntax(path, &format!("`{n}` is not a finite number"), "write a finite number"));
+                        Value::Null
+                    }
+                }
+            }
+        }
+        Y::String(s) => Value::String(s),
+        Y::Sequence(seq) => Value::Array(
+            seq.into_iter().enumerate().map(|(i, v)| yaml_to_json(v, &format!("{path}[{i}]"), errors)).collect(),
+        ),
+        Y::Mapping(mapping) => {
+            let mut map = Map::new();
+            for (k, v) in mapping {
+                let key = match k {
+                    Y::String(s) => s,
+                    Y::Number(n) => n.to_string(),
+                    Y::Bool(b) => b.to_string(),
+                    other => {
+                        errors.push(syntax(path, &format!("a mapping key must be a string, not {other:?}"), "quote the key"));
+                        continue;
+                    }
+                };
+                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                let value = yaml_to_json(v, &child, errors);
+                map.insert(key, value);
+            }
+            Value::Object(map)
+        }
+        Y::Tagged(tagged) => {
+            errors.push(syntax(path, &format!("YAML tag `{}` is not supported", tagged.tag), "remove the `!tag`"));
+            Value::Null
+        }
+    }
+}
+
+/// Variable lookup for interpolation: the server's environment first, then `.env` in the project dir.
+fn env_lookup<'a>(opts: &LoadOptions, host: &'a dyn Host, errors: &mut Vec<SpecError>) -> impl Fn(&str) -> Option<String> + 'a {
+    let mut dotenv_vars = BTreeMap::new();
+    if let Ok(text) = host.read_file(&opts.project_dir.join(".env")) {
+        match dotenv::parse(&text, &|name| host.var(name)) {
+            Ok(entries) => {
+                for (key, value) in entries {
+                    if let Some(value) = value.or_else(|| host.var(&key)) {
+                        dotenv_vars.insert(key, value);
+                    }
+                }
+            }
+            Err(e) => errors.push(SpecError::new(ErrorKind::Syntax, ".env", format!("the project's .env file is invalid: {e}"), "write `KEY=value` lines")),
+        }
+    }
+    move |name: &str| host.var(name).or_else(|| dotenv_vars.get(name).cloned())
+}
+
+fn canonical_dir(dir: &Path, host: &dyn Host) -> PathBuf {
+    host.canonicalize(dir).unwrap_or_else(|_| policy::lexical_normalize(dir))
+}
+
+/// Typed deserialization naming the path of a wrong type; `None` (with an error pushed) on failure.
+fn typed<T: DeserializeOwned>(value: &Value, path: &str, errors: &mut Vec<SpecError>) -> Option<T> {
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let inner = e.path().to_string();
+            let full = match (path.is_empty(), inner.as_str()) {
+                (_, ".") => path.to_string(),
+                (true, _) => inner,
+                (false, _) => format!("{path}.{inner}"),
+            };
+            let (message, fix) = describe_type_error(&e.into_inner().to_string());
+            errors.push(SpecError::new(ErrorKind::Syntax, full, message, fix));
+            None
+        }
+    }
+}
+
+/// Turns serde's messages (notably untagged enums' "did not match any variant") into what to write instead.
+fn describe_type_error(message: &str) -> (String, String) {
+    const FORMS: &[(&str, &str)] = &[
+        ("Port", "a port such as 80, \"9000:80\", \"127.0.0.1:9000:80/udp\" or {target: 80, published: 9000}"),
+        ("VolumeMount", "\"name:/path[:ro]\", \"./dir:/path\", \"/path\" or {type: bind|volume|tmpfs, source, target}"),
+        ("Environment", "a mapping {KEY: value} or a list [\"KEY=value\"]"),
+        ("EnvValueRaw", "a string, number, boolean, null or {secret: NAME}"),
+        ("KeyValues", "a mapping {key: value} or a list [\"key=value\"]"),
+        ("StringOrList", "a string or a list of strings"),
+        ("Scalar", "a string, number or boolean"),
+        ("Build", "a context path or {context, dockerfile, target, args}"),
+        ("ServiceNetworks", "a list of network names or a mapping {network: {aliases: [...]}}"),
+        ("DependsOnList", "a list of services or a mapping {service: {condition: service_healthy}}"),
+        ("EnvFiles", "a path, a list of paths, or [{path, required}]"),
+        ("EnvFileItem", "a path or {path, required}"),
+        ("ExtraHosts", "a list [\"host:ip\"] or a mapping {host: ip}"),
+        ("HostAddresses", "an IP address or a list of them"),
+        ("UlimitRaw", "a number or {soft, hard}"),
+        ("FileRef", "a name or {source, target, uid, gid, mode}"),
+        ("External", "true/false"),
+        ("Device", "\"/dev/x:/dev/y\" or {source, target, permissions}"),
+    ];
+    if let Some(rest) = message.strip_prefix("data did not match any variant of untagged enum ") {
+        let name = rest.trim();
+        let forms = FORMS.iter().find(|(n, _)| *n == name).map_or("the documented form", |(_, f)| f);
+        return (format!("invalid value; expected {forms}"), format!("write {forms}"));
+    }
+    (message.to_string(), "use the type shown in the project schema".to_string())
+}
+
+fn load_document(mut doc: Value, opts: &LoadOptions, host: &dyn Host) -> Result<Project, SpecErrors> {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    if !doc.is_object() {
+        return Err(syntax("", "a compose file must be a mapping with a `services` key", "start the file with `services:`").into());
+    }
+    compose::check_keys(&mut doc, &mut errors, &mut warnings);
+    let lookup = env_lookup(opts, host, &mut errors);
+    interpolate_value(&mut doc, "", &lookup, &mut errors);
+
+    let file_name = doc.get("name").cloned();
+    let name = match (&opts.project_name, file_name) {
+        (Some(name), _) => Some(name.clone()),
+        (None, Some(Value::String(name))) => Some(name),
+        (None, Some(_)) => {
+            errors.push(syntax("name", "the project name must be a string", "write `name: my-app`"));
+            None
+        }
+        (None, None) => {
+            errors.push(SpecError::new(ErrorKind::Invalid, "name", "no project name: the spec has no `name` and none was given", "add `name: my-app` at the top of the spec, or pass a project name"));
+            None
+        }
+    };
+    if let Some(name) = &name {
+        if let Err(e) = validate::check_project_name(name) {
+            errors.push(e);
+        }
+    }
+    let name = name.unwrap_or_default();
+
+    let raw = typed_sections(&doc, &mut errors);
+    let project_dir = canonical_dir(&opts.project_dir, host);
+    let declared = normalize::Declared::of(&raw);
+    let cx = Context { project: &name, project_dir: &project_dir, host, policy: &opts.policy, lookup: &lookup, declared: &declared };
+    let mut diag = Diagnostics { errors, warnings };
+    let (active, disabled) = select_profiles(raw.services, &opts.profiles);
+    let mut project = normalize::project(&cx, name.clone(), active, raw.networks, raw.volumes, raw.secrets, raw.configs, &mut diag);
+    diag.errors.extend(validate::validate(&project, &disabled));
+    for (service, spec) in &project.services {
+        diag.errors.extend(policy::check_service(service, spec, &opts.policy));
+    }
+    if diag.errors.is_empty() {
+        project.warnings = diag.warnings;
+        Ok(project)
+    } else {
+        Err(SpecErrors(diag.errors))
+    }
+}
+
+/// Each top-level entry is deserialized on its own so that one bad service does not hide the next.
+fn typed_sections(doc: &Value, errors: &mut Vec<SpecError>) -> ComposeFile {
+    let mut file = ComposeFile::default();
+    let section = |key: &str, errors: &mut Vec<SpecError>| -> Vec<(String, Value)> {
+        match doc.get(key) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Object(map)) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Some(_) => {
+                errors.push(syntax(key, &format!("`{key}` must be a mapping of names to definitions"), &format!("write `{key}:` followed by indented `name:` entries")));
+                Vec::new()
+            }
+        }
+    };
+    for (name, body) in section("services", errors) {
+        let path = format!("services.{name}");
+        if !body.is_object() {
+            errors.push(syntax(&path, "a service must be a mapping", "give the service at least `image: ...`"));
+            continue;
+        }
+        if let Some(service) = typed::<Service>(&body, &path, errors) {
+            file.services.insert(name, service);
+        }
+    }
+    for (name, body) in section("networks", errors) {
+        if let Some(network) = typed(&body, &format!("networks.{name}"), errors) {
+            file.networks.insert(name, network);
+        }
+    }
+    for (name, body) in section("volumes", errors) {
+        if let Some(volume) = typed(&body, &format!("volumes.{name}"), errors) {
+            file.volumes.insert(name, volume);
+        }
+    }
+    for (name, body) in section("secrets", errors) {
+        if let Some(secret) = typed(&body, &format!("secrets.{name}"), errors) {
+            file.secrets.insert(name, secret);
+        }
+    }
+    for (name, body) in section("configs", errors) {
+        if let Some(config) = typed(&body, &format!("configs.{name}"), errors) {
+            file.configs.insert(name, config);
+        }
+    }
+    file
+}
+
+/// Splits services into those that run under the active profiles and those disabled by them.
+/// A service without profiles always runs; one with profiles runs when any of them is active.
+fn select_profiles(
+    services: BTreeMap<String, Service>,
+    active: &[String],
+) -> (BTreeMap<String, Service>, BTreeSet<String>) {
+    let all = active.iter().any(|p| p == "*");
+    let mut disabled = BTreeSet::new();
+    let mut enabled = BTreeMap::new();
+    for (name, service) in services {
+        let profiles = service.profiles.clone().unwrap_or_default();
+        if profiles.is_empty() || all || profiles.iter().any(|p| active.contains(p)) {
+            enabled.insert(name, service);
+        } else {
+            disabled.insert(name);
+        }
+    }
+    (enabled, disabled)
+}

@@ -1,1 +1,231 @@
-//! TODO: being written.
+//! The server's safety policy: options and host paths a spec may not use unless the server's own
+//! configuration allows them.
+//!
+//! An MCP client can ask for anything, so the spec itself can never loosen this: only the server's
+//! `--allow-option` / `MCP_DOCKER_ALLOW_OPTIONS` and `--allow-path` / `MCP_DOCKER_ALLOW_PATHS` can.
+//! Paths are checked after lexical `..` resolution and, by `normalize`, after symlink resolution too.
+
+use std::collections::BTreeSet;
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::{ErrorKind, SpecError};
+use crate::model::ServiceSpec;
+
+/// What the server's operator has allowed beyond the default policy.
+#[derive(Default, Clone, Debug)]
+pub struct Policy {
+    /// Names from `OPTIONS` (for example `privileged`).
+    pub allowed_options: BTreeSet<String>,
+    /// Host path prefixes that may be bound or read even when they would be refused.
+    pub allowed_paths: Vec<PathBuf>,
+}
+
+/// Every option name the allowlist understands, with what it permits.
+pub const OPTIONS: &[(&str, &str)] = &[
+    ("privileged", "`privileged: true`"),
+    ("cap_add", "`cap_add` (any capability)"),
+    ("devices", "`devices` (host devices)"),
+    ("host_pid", "`pid: host`"),
+    ("host_ipc", "`ipc: host`"),
+    ("host_network", "`network_mode: host`"),
+    ("shared_namespaces", "`network_mode`, `pid` or `ipc` set to `container:NAME` or `service:NAME`"),
+    ("security_opt", "unconfined `security_opt` entries and custom seccomp profiles"),
+];
+
+impl Policy {
+    pub fn allows(&self, option: &str) -> bool {
+        self.allowed_options.contains(option)
+    }
+
+    /// Whether an operator-allowed prefix covers `path` (component-wise, after `..` resolution).
+    pub fn allows_path(&self, path: &Path) -> bool {
+        let path = lexical_normalize(path);
+        self.allowed_paths.iter().any(|allowed| path.starts_with(lexical_normalize(allowed)))
+    }
+}
+
+/// Host paths refused for binds, secret and config files and env files, with why.
+const SENSITIVE: &[(&str, &str)] = &[
+    ("/var/run/docker.sock", "the Docker socket gives root on the host"),
+    ("/run/docker.sock", "the Docker socket gives root on the host"),
+    ("/var/lib/docker", "the engine's data directory gives root on the host"),
+    ("/proc", "/proc exposes the host's processes and kernel"),
+    ("/sys", "/sys exposes the host's kernel and devices"),
+    ("/dev", "/dev exposes the host's devices"),
+    ("/etc", "/etc holds the host's configuration and credentials"),
+    ("/root", "/root is the administrator's home directory"),
+    ("/boot", "/boot holds the host's kernel"),
+];
+
+/// Refuses a host path that is sensitive (or contains a sensitive path), unless an allowed prefix covers it.
+/// `path` should be absolute; `..` is resolved lexically here, symlinks by the caller.
+pub fn check_host_path(path: &Path, policy: &Policy, field_path: &str) -> Result<(), SpecError> {
+    let path = lexical_normalize(path);
+    let Some(reason) = sensitive_reason(&path) else { return Ok(()) };
+    if policy.allows_path(&path) {
+        return Ok(());
+    }
+    Err(SpecError::new(
+        ErrorKind::Policy,
+        field_path,
+        format!("host path `{}` is refused by policy: {reason}", path.display()),
+        format!(
+            "use a directory of the project or a named volume; the server's operator may allow it with \
+             `--allow-path {}` (env MCP_DOCKER_ALLOW_PATHS)",
+            path.display()
+        ),
+    ))
+}
+
+fn sensitive_reason(path: &Path) -> Option<String> {
+    if path == Path::new("/") {
+        return Some("binding `/` exposes the whole host".into());
+    }
+    if path.components().any(|c| c.as_os_str() == ".ssh") {
+        return Some("`.ssh` folders hold private keys".into());
+    }
+    for (root, reason) in SENSITIVE {
+        let root = Path::new(root);
+        if path.starts_with(root) {
+            return Some((*reason).to_string());
+        }
+        if root.starts_with(path) {
+            return Some(format!("it contains `{}`: {reason}", root.display()));
+        }
+    }
+    None
+}
+
+/// Refuses a path (a build context or Dockerfile) that is outside both `root` and the allowed prefixes.
+pub fn check_within(path: &Path, root: &Path, policy: &Policy, field_path: &str) -> Result<(), SpecError> {
+    let path = lexical_normalize(path);
+    if path.starts_with(lexical_normalize(root)) || policy.allows_path(&path) {
+        return check_host_path(&path, policy, field_path);
+    }
+    Err(SpecError::new(
+        ErrorKind::Policy,
+        field_path,
+        format!(
+            "`{}` is outside the project directory `{}` (through `..` or a symlink, or an absolute path)",
+            path.display(),
+            root.display()
+        ),
+        format!(
+            "keep build files inside the project directory; the server's operator may allow it with \
+             `--allow-path {}` (env MCP_DOCKER_ALLOW_PATHS)",
+            path.display()
+        ),
+    ))
+}
+
+/// Resolves `.` and `..` without touching the filesystem; `..` never climbs above the root.
+pub fn lexical_normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() && !out.has_root() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+fn refused(field_path: &str, what: &str, reason: &str, option: &str) -> SpecError {
+    SpecError::new(
+        ErrorKind::Policy,
+        field_path,
+        format!("{what} is refused by policy: {reason}"),
+        format!(
+            "remove it; the server's operator may allow it with `--allow-option {option}` \
+             (env MCP_DOCKER_ALLOW_OPTIONS={option})"
+        ),
+    )
+}
+
+/// Checks one service's options (host paths are checked where they are resolved, in `normalize`).
+pub fn check_service(name: &str, spec: &ServiceSpec, policy: &Policy) -> Vec<SpecError> {
+    let base = format!("services.{name}");
+    let mut errors = Vec::new();
+    let mut deny = |ok: bool, field: &str, what: String, reason: &str, option: &str| {
+        if !ok && !policy.allows(option) {
+            errors.push(refused(&format!("{base}.{field}"), &what, reason, option));
+        }
+    };
+    deny(!spec.privileged, "privileged", "`privileged: true`".into(), "a privileged container has full access to the host", "privileged");
+    deny(
+        spec.cap_add.is_empty(),
+        "cap_add",
+        format!("`cap_add: [{}]`", spec.cap_add.join(", ")),
+        "added capabilities widen what the container may do to the host kernel",
+        "cap_add",
+    );
+    deny(spec.devices.is_empty(), "devices", "`devices`".into(), "host devices give the container direct hardware access", "devices");
+    for (field, value, host_option, host_reason) in [
+        ("pid", &spec.pid, "host_pid", "it lets the container see and signal every host process"),
+        ("ipc", &spec.ipc, "host_ipc", "it shares the host's IPC namespace"),
+        ("network_mode", &spec.network_mode, "host_network", "it puts the container on the host's network stack"),
+    ] {
+        let Some(value) = value else { continue };
+        if value == "host" {
+            deny(false, field, format!("`{field}: host`"), host_reason, host_option);
+        } else if value.starts_with("container:") || value.starts_with("service:") {
+            deny(
+                false,
+                field,
+                format!("`{field}: {value}`"),
+                "it joins another container's namespace",
+                "shared_namespaces",
+            );
+        }
+    }
+    for (i, opt) in spec.security_opt.iter().enumerate() {
+        if let Some(reason) = unconfined_reason(opt) {
+            deny(false, &format!("security_opt[{i}]"), format!("`security_opt: {opt}`"), reason, "security_opt");
+        }
+    }
+    errors
+}
+
+/// Why a `security_opt` entry removes confinement; `None` when it is harmless (`no-new-privileges`, labels).
+fn unconfined_reason(opt: &str) -> Option<&'static str> {
+    let (key, value) = opt.split_once(['=', ':']).unwrap_or((opt, ""));
+    match key {
+        "no-new-privileges" => None,
+        "seccomp" if value == "unconfined" => Some("it disables seccomp system-call filtering"),
+        "seccomp" => Some("a custom seccomp profile may allow any system call"),
+        "apparmor" if value == "unconfined" => Some("it disables AppArmor confinement"),
+        "apparmor" => None,
+        "label" if value == "disable" => Some("it disables SELinux labelling"),
+        "label" => None,
+        "systempaths" if value == "unconfined" => Some("it unmasks /proc and /sys paths"),
+        _ => Some("unknown security options are refused; only `no-new-privileges`, `apparmor=PROFILE` and `label=...` are allowed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexical_normalize_resolves_dots() {
+        assert_eq!(lexical_normalize(Path::new("/srv/app/../../etc")), PathBuf::from("/etc"));
+        assert_eq!(lexical_normalize(Path::new("/../..")), PathBuf::from("/"));
+        assert_eq!(lexical_normalize(Path::new("/a/./b/")), PathBuf::from("/a/b"));
+    }
+
+    #[test]
+    fn ancestors_of_the_socket_are_refused() {
+        let policy = Policy::default();
+        assert!(check_host_path(Path::new("/var/run"), &policy, "x").is_err());
+        assert!(check_host_path(Path::new("/var"), &policy, "x").is_err());
+        assert!(check_host_path(Path::new("/var/log/app"), &policy, "x").is_ok());
+    }
+}

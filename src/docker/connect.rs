@@ -1,1 +1,393 @@
-//! TODO: being written.
+//! `DockerConnector`: finds the engine the way the Docker CLI does and keeps one negotiated client.
+//!
+//! The host comes from an explicit override, else `DOCKER_HOST`, else the default socket. `tcp://` uses TLS
+//! when `DOCKER_TLS_VERIFY` is set (certificates from `DOCKER_CERT_PATH`, default `~/.docker`), `ssh://` goes
+//! through the system OpenSSH (so `~/.ssh/config` aliases, keys and ProxyJump apply) and runs
+//! `docker system dial-stdio` remotely (bollard's transport, or `ssh_transport` when the URL has a port). The server must start and keep answering while the engine is down,
+//! so connecting is lazy and a failed connection is never cached.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bollard::{Docker, API_DEFAULT_VERSION};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+pub use super::error::DockerError;
+use super::ssh_transport::{self, SshDestination};
+
+const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
+/// Seconds bollard waits for any single request (builds and pulls stream, so this bounds silence, not length).
+const REQUEST_TIMEOUT_SECS: u64 = 600;
+/// How long connecting plus version negotiation may take before the engine counts as unreachable.
+const LOCAL_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const SSH_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where the engine lives, parsed once from the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Endpoint {
+    Unix(String),
+    Tcp {
+        addr: String,
+        tls: Option<PathBuf>,
+    },
+    Ssh(String),
+    /// `ssh://user@host:port`, which bollard's ssh transport cannot pass to ssh.
+    SshWithPort(SshDestination),
+    Invalid {
+        message: String,
+        fix: String,
+    },
+}
+
+struct Shared {
+    /// The host as the user wrote it (or the default), for messages.
+    host: String,
+    endpoint: Endpoint,
+    cached: Mutex<Option<Docker>>,
+}
+
+/// Lazily connects to the engine and hands out the negotiated client. Cheap to clone.
+#[derive(Clone)]
+pub struct DockerConnector {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for DockerConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerConnector")
+            .field("host", &self.shared.host)
+            .finish()
+    }
+}
+
+/// How the engine answers right now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConnectionHealth {
+    /// The host connected to (`unix:///var/run/docker.sock`, `ssh://alias` ...).
+    pub host: String,
+    /// Engine version (`20.10.24`).
+    pub engine_version: String,
+    /// API version in use after negotiation (`1.41`).
+    pub api_version: String,
+    /// Engine operating system and architecture (`linux/amd64`).
+    pub os: String,
+    /// Round trip of a version request, in milliseconds.
+    pub latency_ms: u64,
+}
+
+impl DockerConnector {
+    /// Reads the connection settings; never fails and never connects (the engine may be down).
+    pub fn from_env(host_override: Option<String>) -> Self {
+        let host = host_override
+            .filter(|h| !h.trim().is_empty())
+            .or_else(|| {
+                std::env::var("DOCKER_HOST")
+                    .ok()
+                    .filter(|h| !h.trim().is_empty())
+            })
+            .unwrap_or_else(|| format!("unix://{DEFAULT_SOCKET}"));
+        let tls = std::env::var("DOCKER_TLS_VERIFY")
+            .ok()
+            .filter(|v| !v.is_empty() && v != "0")
+            .map(|_| cert_dir());
+        let endpoint = parse_host(host.trim(), tls);
+        DockerConnector {
+            shared: Arc::new(Shared {
+                host: host.trim().to_string(),
+                endpoint,
+                cached: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The host this connector talks to, as configured (`unix:///var/run/docker.sock`).
+    pub fn host_description(&self) -> String {
+        self.shared.host.clone()
+    }
+
+    /// A connected client whose API version was negotiated with the engine; connects on first use.
+    pub async fn client(&self) -> Result<Docker, DockerError> {
+        let mut cached = self.shared.cached.lock().await;
+        if let Some(docker) = cached.as_ref() {
+            return Ok(docker.clone());
+        }
+        let docker = self.connect().await?;
+        *cached = Some(docker.clone());
+        Ok(docker)
+    }
+
+    /// Forgets the cached client so the next call reconnects (after the engine restarted or moved).
+    pub async fn invalidate(&self) {
+        *self.shared.cached.lock().await = None;
+    }
+
+    /// Drops the cached client when `err` says the engine was unreachable; returns `err` for chaining.
+    pub async fn note_error(&self, err: DockerError) -> DockerError {
+        if err.is_unreachable() {
+            self.invalidate().await;
+        }
+        err
+    }
+
+    /// Pings the engine and reports its version and the round trip; drops the cache when it fails.
+    pub async fn health(&self) -> Result<ConnectionHealth, DockerError> {
+        let docker = self.client().await?;
+        let started = Instant::now();
+        let version = match docker.version().await {
+            Ok(v) => v,
+            Err(e) => {
+                let err = DockerError::from_bollard(
+                    e,
+                    &self.shared.host,
+                    "asking the engine for its version",
+                );
+                return Err(self.note_error(err).await);
+            }
+        };
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Ok(ConnectionHealth {
+            host: self.shared.host.clone(),
+            engine_version: version.version.unwrap_or_default(),
+            api_version: docker.client_version().to_string(),
+            os: format!(
+                "{}/{}",
+                version.os.unwrap_or_default(),
+                version.arch.unwrap_or_default()
+            ),
+            latency_ms,
+        })
+    }
+
+    async fn connect(&self) -> Result<Docker, DockerError> {
+        let host = &self.shared.host;
+        let unreachable = |reason: String| DockerError::Unreachable {
+            host: host.clone(),
+            reason,
+        };
+        let (docker, limit) = match &self.shared.endpoint {
+            Endpoint::Invalid { message, fix } => {
+                return Err(DockerError::BadHost {
+                    host: host.clone(),
+                    message: message.clone(),
+                    fix: fix.clone(),
+                })
+            }
+            Endpoint::Unix(path) => {
+                let docker =
+                    Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+                        .map_err(|e| unreachable(e.to_string()))?;
+                (docker, LOCAL_CONNECT_TIMEOUT)
+            }
+            Endpoint::Tcp { addr, tls: None } => {
+                let docker =
+                    Docker::connect_with_http(addr, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+                        .map_err(|e| unreachable(e.to_string()))?;
+                (docker, LOCAL_CONNECT_TIMEOUT)
+            }
+            Endpoint::Tcp {
+                addr,
+                tls: Some(dir),
+            } => {
+                let (key, cert, ca) = (
+                    dir.join("key.pem"),
+                    dir.join("cert.pem"),
+                    dir.join("ca.pem"),
+                );
+                for file in [&key, &cert, &ca] {
+                    if !file.is_file() {
+                        return Err(DockerError::BadHost {
+                            host: host.clone(),
+                            message: format!("DOCKER_TLS_VERIFY is set but {} does not exist", file.display()),
+                            fix: "set DOCKER_CERT_PATH to the folder holding ca.pem, cert.pem and key.pem".into(),
+                        });
+                    }
+                }
+                let docker = Docker::connect_with_ssl(
+                    addr,
+                    &key,
+                    &cert,
+                    &ca,
+                    REQUEST_TIMEOUT_SECS,
+                    API_DEFAULT_VERSION,
+                )
+                .map_err(|e| unreachable(e.to_string()))?;
+                (docker, LOCAL_CONNECT_TIMEOUT)
+            }
+            Endpoint::Ssh(url) => {
+                let docker =
+                    Docker::connect_with_ssh(url, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION, None)
+                        .map_err(|e| unreachable(e.to_string()))?;
+                (docker, SSH_CONNECT_TIMEOUT)
+            }
+            Endpoint::SshWithPort(destination) => {
+                let docker = ssh_transport::connect(
+                    destination.clone(),
+                    REQUEST_TIMEOUT_SECS,
+                    API_DEFAULT_VERSION,
+                )
+                .map_err(|e| unreachable(e.to_string()))?;
+                (docker, SSH_CONNECT_TIMEOUT)
+            }
+        };
+        match tokio::time::timeout(limit, docker.negotiate_version()).await {
+            Ok(Ok(docker)) => {
+                tracing::debug!(host = %host, api = %docker.client_version(), "connected to the Docker engine");
+                Ok(docker)
+            }
+            Ok(Err(e)) => Err(
+                match DockerError::from_bollard(e, host, "negotiating the API version") {
+                    DockerError::Api { message, .. } => unreachable(message),
+                    other => other,
+                },
+            ),
+            Err(_) => Err(unreachable(format!(
+                "no answer within {} seconds",
+                limit.as_secs()
+            ))),
+        }
+    }
+}
+
+/// `DOCKER_CERT_PATH`, else `~/.docker`, as the CLI looks for TLS material.
+fn cert_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DOCKER_CERT_PATH").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    dirs::home_dir().unwrap_or_default().join(".docker")
+}
+
+fn parse_host(host: &str, tls: Option<PathBuf>) -> Endpoint {
+    if let Some(path) = host.strip_prefix("unix://") {
+        if path.is_empty() {
+            return invalid(
+                "the unix socket path is empty",
+                "use unix:///var/run/docker.sock",
+            );
+        }
+        return Endpoint::Unix(path.to_string());
+    }
+    if let Some(rest) = host
+        .strip_prefix("tcp://")
+        .or_else(|| host.strip_prefix("http://"))
+    {
+        if rest.is_empty() {
+            return invalid("the tcp address is empty", "use tcp://HOST:PORT");
+        }
+        let addr = if rest.contains(':') {
+            rest.to_string()
+        } else {
+            format!("{rest}:{}", if tls.is_some() { 2376 } else { 2375 })
+        };
+        return Endpoint::Tcp {
+            addr: format!("tcp://{addr}"),
+            tls,
+        };
+    }
+    if let Some(rest) = host.strip_prefix("https://") {
+        return Endpoint::Tcp {
+            addr: format!("tcp://{rest}"),
+            tls: Some(tls.unwrap_or_else(cert_dir)),
+        };
+    }
+    if let Some(rest) = host.strip_prefix("ssh://") {
+        return parse_ssh(rest.trim_end_matches('/'));
+    }
+    if host.starts_with('/') {
+        return Endpoint::Unix(host.to_string());
+    }
+    invalid(
+        "the scheme is not one of unix://, tcp://, ssh://",
+        "use unix:///var/run/docker.sock, tcp://HOST:PORT or ssh://USER@HOST",
+    )
+}
+
+fn parse_ssh(rest: &str) -> Endpoint {
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host_part = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host_part.is_empty() {
+        return invalid(
+            "the ssh host is empty",
+            "use ssh://USER@HOST or an alias from ~/.ssh/config (ssh://ALIAS)",
+        );
+    }
+    if host_part.contains(':') {
+        return match SshDestination::parse(authority) {
+            Some(destination) => Endpoint::SshWithPort(destination),
+            None => invalid(
+                "the ssh port is not a number",
+                "use ssh://USER@HOST:PORT or ssh://ALIAS",
+            ),
+        };
+    }
+    Endpoint::Ssh(format!("ssh://{authority}"))
+}
+
+fn invalid(message: &str, fix: &str) -> Endpoint {
+    Endpoint::Invalid {
+        message: message.to_string(),
+        fix: fix.to_string(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_cli_host_forms() {
+        assert_eq!(
+            parse_host("unix:///run/docker.sock", None),
+            Endpoint::Unix("/run/docker.sock".into())
+        );
+        assert_eq!(
+            parse_host("tcp://10.0.0.1", None),
+            Endpoint::Tcp {
+                addr: "tcp://10.0.0.1:2375".into(),
+                tls: None
+            }
+        );
+        assert_eq!(
+            parse_host("tcp://h:2376", Some(PathBuf::from("/c"))),
+            Endpoint::Tcp {
+                addr: "tcp://h:2376".into(),
+                tls: Some(PathBuf::from("/c"))
+            }
+        );
+        assert_eq!(
+            parse_host("ssh://me@box", None),
+            Endpoint::Ssh("ssh://me@box".into())
+        );
+        assert_eq!(
+            parse_host("ssh://alias/", None),
+            Endpoint::Ssh("ssh://alias".into())
+        );
+        assert_eq!(
+            parse_host("ssh://me@box:2222", None),
+            Endpoint::SshWithPort(SshDestination {
+                user: Some("me".into()),
+                host: "box".into(),
+                port: 2222
+            })
+        );
+        assert!(matches!(
+            parse_host("ssh://me@box:x", None),
+            Endpoint::Invalid { .. }
+        ));
+        assert!(matches!(
+            parse_host("npipe:////./pipe/x", None),
+            Endpoint::Invalid { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_missing_socket_names_the_host_and_the_fix() {
+        let connector = DockerConnector::from_env(Some("unix:///nonexistent/docker.sock".into()));
+        let err = connector.client().await.unwrap_err().to_string();
+        assert!(err.contains("unix:///nonexistent/docker.sock"), "{err}");
+        assert!(err.contains("is dockerd running"), "{err}");
+    }
+}

@@ -1,1 +1,408 @@
-//! TODO: being written.
+//! Turns a planner `ContainerTarget` into the bollard create body, and secrets/configs into the tar uploaded
+//! before start.
+//!
+//! The API version this server must support (1.41) accepts one network at create time, so the first network
+//! goes into the create call and the rest are connected afterwards (`extra_networks`). Secret and config
+//! contents never enter the container config (where `docker inspect` would show them): they are copied into
+//! the created container as files.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::models::{
+    ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig,
+    HostConfigLogConfig, Mount, MountType, NetworkingConfig, PortBinding, ResourcesUlimits,
+    RestartPolicy as EngineRestart, RestartPolicyNameEnum,
+};
+use planner::model::{EnvValue, FileMount, MountKind, RestartPolicy, ServiceSpec};
+use planner::plan::ContainerTarget;
+
+use super::error::DockerError;
+use super::execute::SecretValues;
+
+/// Default mode of secret and config files: world-readable, writable by nobody.
+const DEFAULT_FILE_MODE: u32 = 0o444;
+
+/// Everything needed to create one container.
+#[derive(Debug, Clone)]
+pub struct CreateSpec {
+    pub body: ContainerCreateBody,
+    /// `platform` query parameter of the create call.
+    pub platform: Option<String>,
+    /// Networks to connect after create: engine network name and endpoint settings (aliases).
+    pub extra_networks: Vec<(String, EndpointSettings)>,
+}
+
+/// Builds the create body for `target`, resolving `{secret: NAME}` environment references from `secrets`.
+pub fn create_spec(
+    target: &ContainerTarget,
+    secrets: &SecretValues,
+) -> Result<CreateSpec, DockerError> {
+    let spec = &target.spec;
+    let (networking, network_mode, extra_networks) = networks(target)?;
+    let (exposed_ports, port_bindings) = ports(spec);
+    let host_config = HostConfig {
+        port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+        mounts: Some(mounts(target)?).filter(|m| !m.is_empty()),
+        network_mode,
+        restart_policy: Some(restart_policy(&spec.restart)),
+        init: spec.init,
+        memory: spec.resources.memory_bytes,
+        memory_reservation: spec.resources.memory_reservation_bytes,
+        nano_cpus: spec.resources.nano_cpus,
+        cpu_shares: spec.resources.cpu_shares,
+        pids_limit: spec.resources.pids_limit,
+        shm_size: spec.resources.shm_size_bytes,
+        tmpfs: Some(tmpfs(&spec.tmpfs)).filter(|t| !t.is_empty()),
+        readonly_rootfs: spec.read_only.then_some(true),
+        extra_hosts: non_empty(&spec.extra_hosts),
+        ulimits: Some(
+            spec.ulimits
+                .iter()
+                .map(|(name, u)| ResourcesUlimits {
+                    name: Some(name.clone()),
+                    soft: Some(u.soft),
+                    hard: Some(u.hard),
+                })
+                .collect::<Vec<_>>(),
+        )
+        .filter(|u| !u.is_empty()),
+        sysctls: Some(
+            spec.sysctls
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<HashMap<_, _>>(),
+        )
+        .filter(|s| !s.is_empty()),
+        dns: non_empty(&spec.dns),
+        cap_drop: non_empty(&spec.cap_drop),
+        cap_add: non_empty(&spec.cap_add),
+        privileged: spec.privileged.then_some(true),
+        devices: Some(
+            spec.devices
+                .iter()
+                .map(|d| device(d))
+                .collect::<Result<Vec<_>, _>>()?,
+        )
+        .filter(|d| !d.is_empty()),
+        security_opt: non_empty(&spec.security_opt),
+        pid_mode: spec.pid.clone(),
+        ipc_mode: spec.ipc.clone(),
+        log_config: spec.logging.as_ref().map(|l| HostConfigLogConfig {
+            typ: Some(l.driver.clone()),
+            config: Some(
+                l.options
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+        }),
+        runtime: spec.runtime.clone(),
+        ..Default::default()
+    };
+    let body = ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        cmd: spec.command.clone(),
+        entrypoint: spec.entrypoint.clone(),
+        env: Some(environment(spec, secrets)?),
+        labels: Some(
+            target
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        exposed_ports: (!exposed_ports.is_empty()).then_some(exposed_ports),
+        healthcheck: spec.healthcheck.as_ref().map(|h| HealthConfig {
+            test: Some(h.test.clone()),
+            interval: h.interval_ns,
+            timeout: h.timeout_ns,
+            retries: h.retries,
+            start_period: h.start_period_ns,
+            ..Default::default()
+        }),
+        user: spec.user.clone(),
+        working_dir: spec.working_dir.clone(),
+        hostname: spec.hostname.clone(),
+        stop_signal: spec.stop_signal.clone(),
+        stop_timeout: spec
+            .stop_grace_period_secs
+            .and_then(|s| i64::try_from(s).ok()),
+        tty: spec.tty.then_some(true),
+        open_stdin: spec.stdin_open.then_some(true),
+        host_config: Some(host_config),
+        networking_config: networking,
+        ..Default::default()
+    };
+    Ok(CreateSpec {
+        body,
+        platform: spec.platform.clone(),
+        extra_networks,
+    })
+}
+
+/// The restart policy in engine form (also used by in-place updates).
+pub fn restart_policy(policy: &RestartPolicy) -> EngineRestart {
+    let (name, retries) = match policy {
+        RestartPolicy::No => (RestartPolicyNameEnum::NO, None),
+        RestartPolicy::Always => (RestartPolicyNameEnum::ALWAYS, None),
+        RestartPolicy::UnlessStopped => (RestartPolicyNameEnum::UNLESS_STOPPED, None),
+        RestartPolicy::OnFailure(n) => (RestartPolicyNameEnum::ON_FAILURE, n.map(i64::from)),
+    };
+    EngineRestart {
+        name: Some(name),
+        maximum_retry_count: retries,
+    }
+}
+
+fn non_empty(items: &[String]) -> Option<Vec<String>> {
+    (!items.is_empty()).then(|| items.to_vec())
+}
+
+fn environment(spec: &ServiceSpec, secrets: &SecretValues) -> Result<Vec<String>, DockerError> {
+    spec.environment
+        .iter()
+        .map(|(key, value)| match value {
+            EnvValue::Literal(v) => Ok(format!("{key}={v}")),
+            EnvValue::Secret { secret } => {
+                let bytes = secrets
+                    .get(secret)
+                    .ok_or_else(|| DockerError::MissingSecret { kind: "secret".into(), name: secret.clone() })?;
+                let text = std::str::from_utf8(bytes).map_err(|_| {
+                    DockerError::InvalidAction(format!(
+                        "secret {secret:?} used in environment.{key} is not UTF-8 text; environment values must be text"
+                    ))
+                })?;
+                Ok(format!("{key}={text}"))
+            }
+        })
+        .collect()
+}
+
+/// `ExposedPorts` keys and `PortBindings`, both keyed `port/proto`.
+fn ports(spec: &ServiceSpec) -> (Vec<String>, HashMap<String, Option<Vec<PortBinding>>>) {
+    let mut exposed: Vec<String> = Vec::new();
+    let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    for port in &spec.ports {
+        let key = format!("{}/{}", port.target, port.protocol.as_str());
+        if !exposed.contains(&key) {
+            exposed.push(key.clone());
+        }
+        let binding = PortBinding {
+            host_ip: port.host_ip.clone(),
+            host_port: Some(port.published.map(|p| p.to_string()).unwrap_or_default()),
+        };
+        bindings
+            .entry(key)
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(binding);
+    }
+    for port in &spec.expose {
+        let key = if port.contains('/') {
+            port.clone()
+        } else {
+            format!("{port}/tcp")
+        };
+        if !exposed.contains(&key) {
+            exposed.push(key);
+        }
+    }
+    (exposed, bindings)
+}
+
+fn mounts(target: &ContainerTarget) -> Result<Vec<Mount>, DockerError> {
+    target
+        .spec
+        .mounts
+        .iter()
+        .map(|m| {
+            let (typ, source) = match m.kind {
+                MountKind::Volume => {
+                    let source = match &m.source {
+                        Some(key) => Some(target.volume_names.get(key).cloned().ok_or_else(|| {
+                            DockerError::InvalidAction(format!(
+                                "container {} mounts volume {key:?}, which has no engine name in the plan",
+                                target.name
+                            ))
+                        })?),
+                        None => None,
+                    };
+                    (MountType::VOLUME, source)
+                }
+                MountKind::Bind => (MountType::BIND, m.source.clone()),
+                MountKind::Tmpfs => (MountType::TMPFS, None),
+            };
+            Ok(Mount {
+                target: Some(m.target.clone()),
+                source,
+                typ: Some(typ),
+                read_only: m.read_only.then_some(true),
+                ..Default::default()
+            })
+        })
+        .collect()
+}
+
+/// `tmpfs` entries `path[:options]` as the engine's path -> options map.
+fn tmpfs(entries: &[String]) -> HashMap<String, String> {
+    entries
+        .iter()
+        .map(|e| match e.split_once(':') {
+            Some((path, opts)) => (path.to_string(), opts.to_string()),
+            None => (e.clone(), String::new()),
+        })
+        .collect()
+}
+
+/// `host[:container[:permissions]]`, as `docker run --device` reads it.
+fn device(entry: &str) -> Result<DeviceMapping, DockerError> {
+    let parts: Vec<&str> = entry.split(':').collect();
+    let (host, container, perms) = match parts.as_slice() {
+        [host] => (*host, *host, "rwm"),
+        [host, container] => (*host, *container, "rwm"),
+        [host, container, perms] => (*host, *container, *perms),
+        _ => {
+            return Err(DockerError::InvalidAction(format!(
+                "device {entry:?} is not HOST[:CONTAINER[:PERMISSIONS]]"
+            )))
+        }
+    };
+    Ok(DeviceMapping {
+        path_on_host: Some(host.to_string()),
+        path_in_container: Some(container.to_string()),
+        cgroup_permissions: Some(perms.to_string()),
+    })
+}
+
+type Networking = (
+    Option<NetworkingConfig>,
+    Option<String>,
+    Vec<(String, EndpointSettings)>,
+);
+
+/// The first network (in compose key order) goes into the create call; the rest are connected after create.
+/// Every endpoint carries the service name as an alias, which gives DNS by service name.
+fn networks(target: &ContainerTarget) -> Result<Networking, DockerError> {
+    let spec = &target.spec;
+    if let Some(mode) = &spec.network_mode {
+        return Ok((None, Some(mode.clone()), Vec::new()));
+    }
+    let mut endpoints = Vec::new();
+    for (key, attachment) in &spec.networks {
+        let name = target.network_names.get(key).cloned().ok_or_else(|| {
+            DockerError::InvalidAction(format!(
+                "container {} joins network {key:?}, which has no engine name in the plan",
+                target.name
+            ))
+        })?;
+        let mut aliases = vec![target.service.clone()];
+        aliases.extend(
+            attachment
+                .aliases
+                .iter()
+                .filter(|a| **a != target.service)
+                .cloned(),
+        );
+        endpoints.push((
+            name,
+            EndpointSettings {
+                aliases: Some(aliases),
+                ..Default::default()
+            },
+        ));
+    }
+    let mut rest = endpoints.into_iter();
+    let Some((first_name, first)) = rest.next() else {
+        return Ok((None, None, Vec::new()));
+    };
+    let config = NetworkingConfig {
+        endpoints_config: Some(HashMap::from([(first_name.clone(), first)])),
+    };
+    Ok((Some(config), Some(first_name), rest.collect()))
+}
+
+/// A tar (to extract at `/`) holding every secret and config file of `target`; `None` when it has none.
+pub fn secret_files_archive(
+    target: &ContainerTarget,
+    secrets: &SecretValues,
+    configs: &SecretValues,
+) -> Result<Option<Vec<u8>>, DockerError> {
+    let spec = &target.spec;
+    if spec.secrets.is_empty() && spec.configs.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = tar::Builder::new(Vec::new());
+    let kinds: [(&str, &[FileMount], &SecretValues); 2] = [
+        ("secret", &spec.secrets, secrets),
+        ("config", &spec.configs, configs),
+    ];
+    for (kind, mounts, values) in kinds {
+        for mount in mounts {
+            let content = values
+                .get(&mount.source)
+                .ok_or_else(|| DockerError::MissingSecret {
+                    kind: kind.into(),
+                    name: mount.source.clone(),
+                })?;
+            append_file(&mut builder, kind, mount, content)?;
+        }
+    }
+    let bytes = builder.into_inner().map_err(|e| {
+        DockerError::InvalidAction(format!("cannot assemble the secret files archive: {e}"))
+    })?;
+    Ok(Some(bytes))
+}
+
+fn append_file(
+    builder: &mut tar::Builder<Vec<u8>>,
+    kind: &str,
+    mount: &FileMount,
+    content: &[u8],
+) -> Result<(), DockerError> {
+    // Compose reads a relative secret target as a name under /run/secrets, a relative config target as under /.
+    let absolute = if mount.target.starts_with('/') {
+        mount.target.clone()
+    } else if kind == "secret" {
+        format!("/run/secrets/{}", mount.target)
+    } else {
+        format!("/{}", mount.target)
+    };
+    let path = absolute.trim_start_matches('/');
+    if path.is_empty() || mount.target.is_empty() || path.split('/').any(|c| c == "..") {
+        return Err(DockerError::InvalidAction(format!(
+            "{kind} {:?} has target {:?}; use an absolute path inside the container without `..`",
+            mount.source, mount.target
+        )));
+    }
+    let id = |field: &Option<String>, what: &str| -> Result<u64, DockerError> {
+        match field {
+            None => Ok(0),
+            Some(v) => v.parse().map_err(|_| {
+                DockerError::InvalidAction(format!(
+                    "{kind} {:?}: {what} {v:?} is not a number; give a numeric {what}",
+                    mount.source
+                ))
+            }),
+        }
+    };
+    let mut header = tar::Header::new_gnu();
+    header.set_size(content.len() as u64);
+    header.set_mode(mount.mode.unwrap_or(DEFAULT_FILE_MODE));
+    header.set_uid(id(&mount.uid, "uid")?);
+    header.set_gid(id(&mount.gid, "gid")?);
+    header.set_mtime(0);
+    header.set_entry_type(tar::EntryType::Regular);
+    builder
+        .append_data(&mut header, path, content)
+        .map_err(|e| {
+            DockerError::InvalidAction(format!(
+                "{kind} {:?}: cannot add to the archive: {e}",
+                mount.source
+            ))
+        })
+}
+
+/// Labels of a target as the engine's map type.
+pub fn label_map(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
+    labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}

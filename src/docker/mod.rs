@@ -1,6 +1,16 @@
-//! Docker access through bollard.
+//! Docker access through bollard: connecting, observing a project by label, and executing plans.
 
+pub mod auth;
+pub mod build_context;
 pub mod connect;
-pub mod execute;
-pub mod observe;
 pub mod container_config;
+pub mod error;
+pub mod execute;
+pub mod images;
+pub mod observe;
+pub mod ssh_transport;
+pub mod steps;
+pub mod wait;
+
+pub use connect::{ConnectionHealth, DockerConnector};
+pub use error::DockerError;

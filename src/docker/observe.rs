@@ -1,1 +1,324 @@
-//! TODO: being written.
+//! Reads what the engine holds for one project, by our ownership label, into the planner's `ObservedState`.
+//!
+//! Only resources carrying `LABEL_MANAGED_BY=project` count as ours. Names we would create that exist without
+//! the label are reported as look-alikes so the planner can refuse to touch them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use bollard::models::{
+    ContainerStateStatusEnum, HealthStatusEnum, HostConfig, RestartPolicyNameEnum,
+};
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+};
+use bollard::Docker;
+use planner::model::{Project, Resources, RestartPolicy};
+use planner::naming;
+use planner::observed::{
+    ContainerState, ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume,
+};
+
+use super::error::{api, DockerError};
+
+/// Everything carrying the project's label, plus the image and look-alike facts `desired` needs.
+pub async fn observe(
+    docker: &Docker,
+    project: &str,
+    desired: Option<&Project>,
+) -> Result<ObservedState, DockerError> {
+    let label_filter = HashMap::from([(
+        "label",
+        vec![format!("{}={project}", naming::LABEL_MANAGED_BY)],
+    )]);
+    let summaries = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&label_filter)
+                .build(),
+        ))
+        .await
+        .map_err(api("listing the project's containers"))?;
+    let mut containers = Vec::with_capacity(summaries.len());
+    for summary in summaries {
+        let Some(id) = summary.id else { continue };
+        match observe_container(docker, &id).await {
+            Ok(c) => containers.push(c),
+            // Removed between list and inspect: it is simply gone.
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    containers
+        .sort_by(|a, b| (&a.service, a.number, &a.name).cmp(&(&b.service, b.number, &b.name)));
+
+    let networks = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::new()
+                .filters(&label_filter)
+                .build(),
+        ))
+        .await
+        .map_err(api("listing the project's networks"))?
+        .into_iter()
+        .filter_map(|n| {
+            let labels: BTreeMap<String, String> =
+                n.labels.unwrap_or_default().into_iter().collect();
+            Some(ObservedNetwork {
+                id: n.id?,
+                key: labels
+                    .get(naming::LABEL_NETWORK)
+                    .cloned()
+                    .unwrap_or_default(),
+                config_hash: labels.get(naming::LABEL_CONFIG_HASH).cloned(),
+                name: n.name?,
+                labels,
+            })
+        })
+        .collect();
+
+    let volumes = docker
+        .list_volumes(Some(
+            ListVolumesOptionsBuilder::new()
+                .filters(&label_filter)
+                .build(),
+        ))
+        .await
+        .map_err(api("listing the project's volumes"))?
+        .volumes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| {
+            let labels: BTreeMap<String, String> = v.labels.into_iter().collect();
+            ObservedVolume {
+                key: labels
+                    .get(naming::LABEL_VOLUME)
+                    .cloned()
+                    .unwrap_or_default(),
+                config_hash: labels.get(naming::LABEL_CONFIG_HASH).cloned(),
+                name: v.name,
+                labels,
+            }
+        })
+        .collect();
+
+    let mut state = ObservedState {
+        project: project.to_string(),
+        containers,
+        networks,
+        volumes,
+        images_present: BTreeSet::new(),
+        unmanaged_lookalikes: Vec::new(),
+    };
+    if let Some(desired) = desired {
+        state.images_present = images_present(docker, desired).await?;
+        state.unmanaged_lookalikes = lookalikes(docker, project, desired).await?;
+    }
+    Ok(state)
+}
+
+async fn observe_container(docker: &Docker, id: &str) -> Result<ObservedContainer, DockerError> {
+    let inspect = docker
+        .inspect_container(id, None)
+        .await
+        .map_err(api(format!("inspecting container {id}")))?;
+    let config = inspect.config.unwrap_or_default();
+    let labels: BTreeMap<String, String> = config.labels.unwrap_or_default().into_iter().collect();
+    let state = inspect.state.unwrap_or_default();
+    let host = inspect.host_config.unwrap_or_default();
+    Ok(ObservedContainer {
+        id: inspect.id.unwrap_or_else(|| id.to_string()),
+        name: inspect
+            .name
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string(),
+        service: labels
+            .get(naming::LABEL_SERVICE)
+            .cloned()
+            .unwrap_or_default(),
+        number: labels
+            .get(naming::LABEL_NUMBER)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1),
+        config_hash: labels.get(naming::LABEL_CONFIG_HASH).cloned(),
+        state: container_state(state.status),
+        health: state.health.and_then(|h| h.status).and_then(|s| match s {
+            HealthStatusEnum::HEALTHY => Some("healthy".to_string()),
+            HealthStatusEnum::UNHEALTHY => Some("unhealthy".to_string()),
+            HealthStatusEnum::STARTING => Some("starting".to_string()),
+            HealthStatusEnum::NONE | HealthStatusEnum::EMPTY => None,
+        }),
+        image: config.image.unwrap_or_default(),
+        restart: restart_policy(&host),
+        resources: resources(&host),
+        labels,
+    })
+}
+
+/// The engine's status word in the planner's terms (`stopping` counts as running: it has not stopped yet).
+pub fn container_state(status: Option<ContainerStateStatusEnum>) -> ContainerState {
+    match status {
+        Some(ContainerStateStatusEnum::RUNNING) | Some(ContainerStateStatusEnum::STOPPING) => {
+            ContainerState::Running
+        }
+        Some(ContainerStateStatusEnum::PAUSED) => ContainerState::Paused,
+        Some(ContainerStateStatusEnum::RESTARTING) => ContainerState::Restarting,
+        Some(ContainerStateStatusEnum::REMOVING) => ContainerState::Removing,
+        Some(ContainerStateStatusEnum::EXITED) => ContainerState::Exited,
+        Some(ContainerStateStatusEnum::DEAD) => ContainerState::Dead,
+        Some(ContainerStateStatusEnum::CREATED) | Some(ContainerStateStatusEnum::EMPTY) | None => {
+            ContainerState::Created
+        }
+    }
+}
+
+fn restart_policy(host: &HostConfig) -> RestartPolicy {
+    let Some(policy) = &host.restart_policy else {
+        return RestartPolicy::No;
+    };
+    match policy.name {
+        Some(RestartPolicyNameEnum::ALWAYS) => RestartPolicy::Always,
+        Some(RestartPolicyNameEnum::UNLESS_STOPPED) => RestartPolicy::UnlessStopped,
+        Some(RestartPolicyNameEnum::ON_FAILURE) => RestartPolicy::OnFailure(
+            policy
+                .maximum_retry_count
+                .filter(|n| *n > 0)
+                .and_then(|n| u32::try_from(n).ok()),
+        ),
+        _ => RestartPolicy::No,
+    }
+}
+
+/// Limits as the spec states them: the engine reports "unset" as 0 (or -1 for pids), which is `None` here.
+fn resources(host: &HostConfig) -> Resources {
+    let set = |v: Option<i64>| v.filter(|n| *n > 0);
+    Resources {
+        memory_bytes: set(host.memory),
+        memory_reservation_bytes: set(host.memory_reservation),
+        nano_cpus: set(host.nano_cpus),
+        cpu_shares: set(host.cpu_shares),
+        pids_limit: set(host.pids_limit),
+        // The engine always reports a shm size (64 MiB by default), so only an explicit one is comparable;
+        // the diff compares it only when the spec sets one.
+        shm_size_bytes: set(host.shm_size),
+    }
+}
+
+async fn images_present(
+    docker: &Docker,
+    desired: &Project,
+) -> Result<BTreeSet<String>, DockerError> {
+    let images: BTreeSet<&String> = desired.services.values().map(|s| &s.image).collect();
+    let mut present = BTreeSet::new();
+    for image in images {
+        match docker.inspect_image(image).await {
+            Ok(_) => {
+                present.insert(image.clone());
+            }
+            Err(e) => {
+                let err = DockerError::from_bollard(
+                    e,
+                    super::error::ENGINE,
+                    &format!("inspecting image {image}"),
+                );
+                if !err.is_not_found() {
+                    return Err(err);
+                }
+            }
+        }
+    }
+    Ok(present)
+}
+
+/// Engine names `desired` would create that already exist without our label for this project (bare names,
+/// as the plan's resources are named).
+async fn lookalikes(
+    docker: &Docker,
+    project: &str,
+    desired: &Project,
+) -> Result<Vec<String>, DockerError> {
+    let ours = |labels: Option<&HashMap<String, String>>| {
+        labels
+            .and_then(|l| l.get(naming::LABEL_MANAGED_BY))
+            .is_some_and(|p| p == project)
+    };
+    let mut found = Vec::new();
+
+    let mut container_names = BTreeSet::new();
+    for (name, service) in &desired.services {
+        match &service.container_name {
+            Some(explicit) => {
+                container_names.insert(explicit.clone());
+            }
+            None => {
+                for n in 1..=service.replicas.max(1) {
+                    container_names.insert(naming::container_name(project, name, n));
+                }
+            }
+        }
+    }
+    if !container_names.is_empty() {
+        let all = docker
+            .list_containers(Some(ListContainersOptionsBuilder::new().all(true).build()))
+            .await
+            .map_err(api("listing containers"))?;
+        for c in all {
+            let names = c.names.clone().unwrap_or_default();
+            for name in names.iter().map(|n| n.trim_start_matches('/')) {
+                if container_names.contains(name) && !ours(c.labels.as_ref()) {
+                    found.push(name.to_string());
+                }
+            }
+        }
+    }
+
+    let network_names: BTreeSet<String> = desired
+        .networks
+        .iter()
+        .filter(|(_, n)| !n.external)
+        .map(|(key, n)| {
+            n.name
+                .clone()
+                .unwrap_or_else(|| naming::scoped_name(project, key))
+        })
+        .collect();
+    if !network_names.is_empty() {
+        for n in docker
+            .list_networks(None)
+            .await
+            .map_err(api("listing networks"))?
+        {
+            if let Some(name) = &n.name {
+                if network_names.contains(name) && !ours(n.labels.as_ref()) {
+                    found.push(name.clone());
+                }
+            }
+        }
+    }
+
+    let volume_names: BTreeSet<String> = desired
+        .volumes
+        .iter()
+        .filter(|(_, v)| !v.external)
+        .map(|(key, v)| {
+            v.name
+                .clone()
+                .unwrap_or_else(|| naming::scoped_name(project, key))
+        })
+        .collect();
+    if !volume_names.is_empty() {
+        let listed = docker
+            .list_volumes(None::<bollard::query_parameters::ListVolumesOptions>)
+            .await
+            .map_err(api("listing volumes"))?;
+        for v in listed.volumes.unwrap_or_default() {
+            if volume_names.contains(&v.name) && !ours(Some(&v.labels)) {
+                found.push(v.name.clone());
+            }
+        }
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}

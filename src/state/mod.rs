@@ -1,4 +1,15 @@
-//! Per-project records in sled.
+//! Per-project records in sled, and the per-project apply lock.
+//!
+//! Projects outlive a chat: the last-applied spec, plans, the apply journal and history are kept under one
+//! state directory. Several server processes may share it, so the database is opened briefly per operation
+//! (`store`) and applies are serialized by a kernel file lock (`lock`) that dies with its holder.
 
 pub mod lock;
+pub mod records;
 pub mod store;
+
+pub use lock::ProjectLock;
+pub use records::{
+    HistoryEntry, HistoryKind, JournalEntry, PlanStatus, ProjectRecord, ResourceRecord, StoredPlan,
+};
+pub use store::{StateError, Store};

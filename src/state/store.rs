@@ -1,1 +1,345 @@
-//! TODO: being written.
+//! The sled-backed store: opened briefly per operation so several server processes can share one directory.
+//!
+//! sled takes an exclusive lock on its directory for as long as a `Db` is open. Holding it for a whole session
+//! would lock out a second chat's server, so every operation opens the database, does its work, flushes and
+//! drops it; a process that finds the lock held retries with backoff for a few seconds. Every record is wrapped
+//! as `{"v": 1, "data": ...}` so a future format is recognised instead of misread.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::records::{HistoryEntry, JournalEntry, PlanStatus, ProjectRecord, StoredPlan};
+
+/// The record format this build writes and reads.
+pub const FORMAT_VERSION: u64 = 1;
+
+const TREE_PROJECTS: &str = "projects";
+const TREE_PLANS: &str = "plans";
+const TREE_JOURNAL: &str = "journal";
+const TREE_HISTORY: &str = "history";
+
+/// How long an operation waits for another process to release the database.
+const OPEN_PATIENCE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot create the state directory {path}: {source} (fix: choose a writable --state-dir or MCP_DOCKER_STATE_DIR)")]
+    CreateDir { path: String, source: std::io::Error },
+    #[error("the state database at {path} stayed locked by another process for {secs}s: {message} (fix: retry; if no other mcp-docker-server runs, check the directory's permissions)")]
+    Locked { path: String, secs: u64, message: String },
+    #[error("state database error at {path}: {message}")]
+    Db { path: String, message: String },
+    #[error("state record {key} was written in format version {found}, newer than this server understands ({FORMAT_VERSION}) (fix: upgrade mcp-docker-server)")]
+    FutureFormat { key: String, found: u64 },
+    #[error("state record {key} is unreadable: {message}")]
+    Corrupt { key: String, message: String },
+}
+
+/// Handle on the state directory; cheap to keep, opens sled only inside each call.
+#[derive(Debug)]
+pub struct Store {
+    dir: PathBuf,
+    /// Serializes this process's own opens, so its threads queue instead of spinning on the directory lock.
+    local: Mutex<()>,
+}
+
+impl Store {
+    pub fn new(dir: PathBuf) -> Self {
+        Store { dir, local: Mutex::new(()) }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn db_path(&self) -> PathBuf {
+        self.dir.join("db")
+    }
+
+    /// Opens the database, runs `work`, flushes and closes it.
+    fn with_db<T>(&self, work: impl FnOnce(&sled::Db) -> Result<T, StateError>) -> Result<T, StateError> {
+        let _local = self.local.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|source| StateError::CreateDir { path: self.dir.display().to_string(), source })?;
+        let path = self.db_path();
+        let started = Instant::now();
+        let mut backoff = Duration::from_millis(5);
+        let db = loop {
+            match sled::Config::new().path(&path).flush_every_ms(None).open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e)) if started.elapsed() < OPEN_PATIENCE => {
+                    tracing::debug!(error = %e, "state database busy; retrying");
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_millis(200));
+                }
+                Err(sled::Error::Io(e)) => {
+                    return Err(StateError::Locked {
+                        path: path.display().to_string(),
+                        secs: OPEN_PATIENCE.as_secs(),
+                        message: e.to_string(),
+                    })
+                }
+                Err(e) => return Err(self.db_error(e)),
+            }
+        };
+        let result = work(&db)?;
+        db.flush().map_err(|e| self.db_error(e))?;
+        Ok(result)
+    }
+
+    fn db_error(&self, e: sled::Error) -> StateError {
+        StateError::Db { path: self.db_path().display().to_string(), message: e.to_string() }
+    }
+
+    fn tree(&self, db: &sled::Db, name: &str) -> Result<sled::Tree, StateError> {
+        db.open_tree(name).map_err(|e| self.db_error(e))
+    }
+
+    fn put<T: Serialize>(&self, tree: &sled::Tree, key: &str, value: &T) -> Result<(), StateError> {
+        let bytes = encode(key, value)?;
+        tree.insert(key.as_bytes(), bytes).map_err(|e| self.db_error(e))?;
+        Ok(())
+    }
+
+    fn get<T: DeserializeOwned>(&self, tree: &sled::Tree, key: &str) -> Result<Option<T>, StateError> {
+        match tree.get(key.as_bytes()).map_err(|e| self.db_error(e))? {
+            Some(bytes) => decode(key, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn scan<T: DeserializeOwned>(&self, tree: &sled::Tree, prefix: &str) -> Result<Vec<T>, StateError> {
+        let mut out = Vec::new();
+        for item in tree.scan_prefix(prefix.as_bytes()) {
+            let (key, bytes) = item.map_err(|e| self.db_error(e))?;
+            out.push(decode(&String::from_utf8_lossy(&key), &bytes)?);
+        }
+        Ok(out)
+    }
+
+    // ---- last applied ----
+
+    pub fn last_applied(&self, project: &str) -> Result<Option<ProjectRecord>, StateError> {
+        self.with_db(|db| {
+            let tree = self.tree(db, TREE_PROJECTS)?;
+            self.get(&tree, project)
+        })
+    }
+
+    pub fn projects(&self) -> Result<Vec<ProjectRecord>, StateError> {
+        self.with_db(|db| {
+            let tree = self.tree(db, TREE_PROJECTS)?;
+            self.scan(&tree, "")
+        })
+    }
+
+    // ---- plans ----
+
+    pub fn save_plan(&self, plan: &StoredPlan, history: &HistoryEntry) -> Result<(), StateError> {
+        self.with_db(|db| {
+            let plans = self.tree(db, TREE_PLANS)?;
+            self.put(&plans, &plan_key(&plan.project, &plan.id), plan)?;
+            self.put_history(db, &plan.project, history)
+        })
+    }
+
+    pub fn plan(&self, project: &str, plan_id: &str) -> Result<Option<StoredPlan>, StateError> {
+        self.with_db(|db| {
+            let plans = self.tree(db, TREE_PLANS)?;
+            self.get(&plans, &plan_key(project, plan_id))
+        })
+    }
+
+    /// Finds a plan id under any project, to tell "wrong project" from "no such plan".
+    pub fn plan_project(&self, plan_id: &str) -> Result<Option<String>, StateError> {
+        self.with_db(|db| {
+            let plans = self.tree(db, TREE_PLANS)?;
+            let suffix = format!("/{plan_id}");
+            for item in plans.iter() {
+                let (key, _) = item.map_err(|e| self.db_error(e))?;
+                let key = String::from_utf8_lossy(&key);
+                if let Some(project) = key.strip_suffix(&suffix) {
+                    return Ok(Some(project.to_string()));
+                }
+            }
+            Ok(None)
+        })
+    }
+
+    pub fn plans(&self, project: &str) -> Result<Vec<StoredPlan>, StateError> {
+        self.with_db(|db| {
+            let plans = self.tree(db, TREE_PLANS)?;
+            self.scan(&plans, &format!("{project}/"))
+        })
+    }
+
+    /// Marks one plan, records history, and when it was applied also stores the new last-applied record and
+    /// marks the project's other pending plans stale (they were computed against a state that no longer is).
+    pub fn finish_plan(
+        &self,
+        project: &str,
+        plan_id: &str,
+        status: PlanStatus,
+        record: Option<&ProjectRecord>,
+        remove_record: bool,
+        history: &HistoryEntry,
+    ) -> Result<(), StateError> {
+        self.with_db(|db| {
+            let plans = self.tree(db, TREE_PLANS)?;
+            let key = plan_key(project, plan_id);
+            if let Some(mut plan) = self.get::<StoredPlan>(&plans, &key)? {
+                plan.status = status;
+                self.put(&plans, &key, &plan)?;
+            }
+            if status == PlanStatus::Applied || record.is_some() {
+                let others: Vec<StoredPlan> = self.scan(&plans, &format!("{project}/"))?;
+                for mut other in others {
+                    if other.id != plan_id && other.status == PlanStatus::Pending {
+                        other.status = PlanStatus::Stale;
+                        self.put(&plans, &plan_key(project, &other.id), &other)?;
+                    }
+                }
+            }
+            let projects = self.tree(db, TREE_PROJECTS)?;
+            if remove_record {
+                projects.remove(project.as_bytes()).map_err(|e| self.db_error(e))?;
+            } else if let Some(record) = record {
+                self.put(&projects, project, record)?;
+            }
+            self.put_history(db, project, history)
+        })
+    }
+
+    // ---- journal ----
+
+    /// Appends step events of one apply; `first_seq` numbers them so batches keep their order.
+    pub fn append_journal(&self, project: &str, first_seq: u64, entries: &[JournalEntry]) -> Result<(), StateError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.with_db(|db| {
+            let journal = self.tree(db, TREE_JOURNAL)?;
+            for (offset, entry) in entries.iter().enumerate() {
+                let key = format!("{project}/{}/{:010}", entry.plan_id, first_seq + offset as u64);
+                self.put(&journal, &key, entry)?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn journal(&self, project: &str, plan_id: &str) -> Result<Vec<JournalEntry>, StateError> {
+        self.with_db(|db| {
+            let journal = self.tree(db, TREE_JOURNAL)?;
+            self.scan(&journal, &format!("{project}/{plan_id}/"))
+        })
+    }
+
+    // ---- history ----
+
+    pub fn record_history(&self, project: &str, entry: &HistoryEntry) -> Result<(), StateError> {
+        self.with_db(|db| self.put_history(db, project, entry))
+    }
+
+    fn put_history(&self, db: &sled::Db, project: &str, entry: &HistoryEntry) -> Result<(), StateError> {
+        let history = self.tree(db, TREE_HISTORY)?;
+        // sled ids are unique and increasing per database, so they order entries across processes.
+        let seq = db.generate_id().map_err(|e| self.db_error(e))?;
+        self.put(&history, &format!("{project}/{seq:020}"), entry)
+    }
+
+    pub fn history(&self, project: &str) -> Result<Vec<HistoryEntry>, StateError> {
+        self.with_db(|db| {
+            let history = self.tree(db, TREE_HISTORY)?;
+            self.scan(&history, &format!("{project}/"))
+        })
+    }
+}
+
+fn plan_key(project: &str, plan_id: &str) -> String {
+    format!("{project}/{plan_id}")
+}
+
+#[derive(Serialize)]
+struct Envelope<'a, T> {
+    v: u64,
+    data: &'a T,
+}
+
+fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StateError> {
+    serde_json::to_vec(&Envelope { v: FORMAT_VERSION, data: value })
+        .map_err(|e| StateError::Corrupt { key: key.to_string(), message: e.to_string() })
+}
+
+fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StateError> {
+    let corrupt = |message: String| StateError::Corrupt { key: key.to_string(), message };
+    let mut envelope: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let version = envelope
+        .get("v")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| corrupt("no format version".to_string()))?;
+    if version > FORMAT_VERSION {
+        return Err(StateError::FutureFormat { key: key.to_string(), found: version });
+    }
+    let data = envelope.get_mut("data").map(serde_json::Value::take).unwrap_or(serde_json::Value::Null);
+    serde_json::from_value(data).map_err(|e| corrupt(e.to_string()))
+}
+
+/// The current UTC time as RFC 3339.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| String::from("unknown"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::records::HistoryKind;
+
+    fn entry(summary: &str) -> HistoryEntry {
+        HistoryEntry { at: now_rfc3339(), kind: HistoryKind::Plan, plan_id: "p1".into(), summary: summary.into() }
+    }
+
+    #[test]
+    fn history_keeps_order_and_projects_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().to_path_buf());
+        store.record_history("a", &entry("one")).unwrap();
+        store.record_history("ab", &entry("other")).unwrap();
+        store.record_history("a", &entry("two")).unwrap();
+        let got: Vec<String> = store.history("a").unwrap().into_iter().map(|h| h.summary).collect();
+        assert_eq!(got, vec!["one", "two"]);
+    }
+
+    #[test]
+    fn future_format_is_refused_clearly() {
+        let err = decode::<HistoryEntry>("k", br#"{"v": 99, "data": {}}"#).unwrap_err();
+        assert!(err.to_string().contains("format version 99"), "{err}");
+    }
+
+    #[test]
+    fn two_threads_share_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        let handles: Vec<_> = (0..2)
+            .map(|i| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    // Separate Store values behave like separate processes: each opens sled itself.
+                    let store = Store::new(path);
+                    for n in 0..5 {
+                        store.record_history("p", &entry(&format!("{i}-{n}"))).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(Store::new(path).history("p").unwrap().len(), 10);
+    }
+}

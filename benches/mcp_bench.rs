@@ -1,0 +1,209 @@
+//! MCP server benchmark: cold start until `initialize` is answered, `list_containers` latency and bytes with
+//! 100 containers, and server RSS after one call. When ckreiling's `mcp-server-docker` (PyPI 0.3.0) is on
+//! PATH (or in MCP_BENCH_CKREILING), it is measured in the same run with the same client for comparison.
+//!
+//! Run: `cargo bench --bench mcp_bench`. Creates 100 busybox containers carrying a unique label and removes
+//! them afterwards.
+
+// A benchmark reports to the person running it; stdout is its output.
+#![allow(clippy::print_stdout)]
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use bollard::models::ContainerCreateBody;
+use bollard::query_parameters::{CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, StartContainerOptions};
+use bollard::Docker;
+use futures_util::StreamExt;
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::transport::TokioChildProcess;
+use rmcp::ServiceExt;
+use serde_json::json;
+
+const IMAGE: &str = "mcp-docker-test/busybox:latest";
+const CONTAINERS: usize = 100;
+const RUNS: usize = 5;
+
+struct Figures {
+    name: String,
+    start_ms: f64,
+    list_ms: f64,
+    text_bytes: usize,
+    total_bytes: usize,
+    rss_kb: u64,
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[values.len() / 2]
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn text_len(result: &CallToolResult) -> usize {
+    result.content.iter().filter_map(|c| c.as_text()).map(|t| t.text.len()).sum()
+}
+
+async fn measure(name: &str, program: &str, args: &[&str], env: &[(&str, &str)], list_args: serde_json::Value) -> anyhow::Result<Figures> {
+    let command = || {
+        let mut command = tokio::process::Command::new(program);
+        command.args(args);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command
+    };
+    let mut starts = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let (transport, _) = TokioChildProcess::builder(command()).stderr(Stdio::null()).spawn()?;
+        let client = ().serve(transport).await?;
+        starts.push(started.elapsed().as_secs_f64() * 1000.0);
+        client.cancel().await?;
+    }
+    let (transport, _) = TokioChildProcess::builder(command()).stderr(Stdio::null()).spawn()?;
+    let pid = transport.id().unwrap_or(0);
+    let client = ().serve(transport).await?;
+    let call = || {
+        let mut params = CallToolRequestParams::new("list_containers");
+        if let serde_json::Value::Object(map) = list_args.clone() {
+            params = params.with_arguments(map);
+        }
+        params
+    };
+    let first = client.call_tool(call()).await?;
+    let rss = rss_kb(pid);
+    let mut latencies = Vec::new();
+    let mut last = first;
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        last = client.call_tool(call()).await?;
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    if last.is_error == Some(true) {
+        anyhow::bail!("{name}: list_containers failed: {:?}", last.content);
+    }
+    let figures = Figures {
+        name: name.to_string(),
+        start_ms: median(starts),
+        list_ms: median(latencies),
+        text_bytes: text_len(&last),
+        total_bytes: serde_json::to_string(&last)?.len(),
+        rss_kb: rss,
+    };
+    client.cancel().await?;
+    Ok(figures)
+}
+
+async fn create_containers(docker: &Docker, label: &str) -> anyhow::Result<()> {
+    let names: Vec<String> = (0..CONTAINERS).map(|i| format!("{label}-{i:03}")).collect();
+    let results: Vec<anyhow::Result<()>> = futures_util::stream::iter(names)
+        .map(|name| async move {
+            let body = ContainerCreateBody {
+                image: Some(IMAGE.into()),
+                cmd: Some(vec!["sh".into(), "-c".into(), "trap exit TERM; while true; do sleep 5; done".into()]),
+                labels: Some(HashMap::from([("mcp-bench".to_string(), label.to_string())])),
+                ..Default::default()
+            };
+            let options = CreateContainerOptions { name: Some(name.clone()), ..Default::default() };
+            docker.create_container(Some(options), body).await?;
+            docker.start_container(&name, None::<StartContainerOptions>).await?;
+            Ok(())
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+async fn remove_containers(docker: &Docker, label: &str) {
+    let filters = HashMap::from([("label".to_string(), vec![format!("mcp-bench={label}")])]);
+    let list = docker
+        .list_containers(Some(ListContainersOptions { all: true, filters: Some(filters), ..Default::default() }))
+        .await
+        .unwrap_or_default();
+    futures_util::stream::iter(list)
+        .for_each_concurrent(8, |c| async move {
+            let id = c.id.unwrap_or_default();
+            let _ = docker.remove_container(&id, Some(RemoveContainerOptions { force: true, ..Default::default() })).await;
+        })
+        .await;
+}
+
+fn find_ckreiling() -> Option<String> {
+    if let Ok(path) = std::env::var("MCP_BENCH_CKREILING") {
+        return Some(path);
+    }
+    std::env::var("PATH").ok()?.split(':').map(|dir| format!("{dir}/mcp-server-docker")).find(|p| std::path::Path::new(p).exists())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let docker = Docker::connect_with_local_defaults()?.negotiate_version().await?;
+    let label = format!("mcpbench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let state = tempfile::tempdir()?;
+    create_containers(&docker, &label).await.inspect_err(|_| {})?;
+    let total = docker.list_containers(Some(ListContainersOptions { all: true, ..Default::default() })).await?.len();
+    let ours = measure(
+        "mcp-docker-server",
+        env!("CARGO_BIN_EXE_mcp-docker-server"),
+        &[],
+        &[("MCP_DOCKER_STATE_DIR", state.path().to_str().unwrap_or("/tmp")), ("RUST_LOG", "error")],
+        json!({"all": true, "limit": 1000}),
+    )
+    .await;
+    let theirs = match find_ckreiling() {
+        Some(program) => Some(
+            measure("ckreiling mcp-server-docker 0.3.0", &program, &[], &[], json!({"all": true})).await,
+        ),
+        None => None,
+    };
+    remove_containers(&docker, &label).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    println!("list_containers over {total} containers ({CONTAINERS} created for the bench); medians of {RUNS} runs");
+    println!("| server | cold start to initialize (ms) | list_containers (ms) | text bytes | response bytes | RSS after one call (KB) |");
+    println!("|---|---|---|---|---|---|");
+    let ours = ours?;
+    let mut rows = vec![&ours];
+    let theirs = match theirs {
+        Some(Ok(figures)) => Some(figures),
+        Some(Err(err)) => {
+            println!("(ckreiling's server failed: {err})");
+            None
+        }
+        None => {
+            println!("(ckreiling's mcp-server-docker not found: pip install mcp-server-docker==0.3.0)");
+            None
+        }
+    };
+    if let Some(theirs) = &theirs {
+        rows.push(theirs);
+    }
+    for f in rows {
+        println!(
+            "| {} | {:.1} | {:.1} | {} | {} | {} |",
+            f.name, f.start_ms, f.list_ms, f.text_bytes, f.total_bytes, f.rss_kb
+        );
+    }
+    if let Some(theirs) = &theirs {
+        println!(
+            "ratios (ours/theirs): start {:.3}, text bytes {:.3}, response bytes {:.3}, RSS {:.3}",
+            ours.start_ms / theirs.start_ms,
+            ours.text_bytes as f64 / theirs.text_bytes as f64,
+            ours.total_bytes as f64 / theirs.total_bytes as f64,
+            ours.rss_kb as f64 / theirs.rss_kb as f64
+        );
+    }
+    Ok(())
+}

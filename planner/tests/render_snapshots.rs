@@ -1,0 +1,279 @@
+//! Snapshot tests of plan renderings (insta), plus the wordpress line budget and masking checks.
+
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed assertion
+
+mod diff_support;
+
+use diff_support::*;
+use planner::model::{EnvValue, NetworkSpec, RestartPolicy};
+use planner::observed::ContainerState;
+use planner::plan::{ExternalDigests, PlanOptions};
+use planner::render::{plan_schema, render};
+
+fn render_plan(
+    desired: &planner::Project,
+    observed: &planner::ObservedState,
+    last: Option<&planner::Project>,
+) -> String {
+    render(&plan_simple(desired, observed, last))
+}
+
+fn with_options(
+    desired: &planner::Project,
+    observed: &planner::ObservedState,
+    last: Option<&planner::Project>,
+    options: PlanOptions,
+) -> String {
+    render(&planner::diff::plan(
+        desired,
+        observed,
+        last,
+        &ExternalDigests::default(),
+        options,
+    ))
+}
+
+#[test]
+fn new_project() {
+    insta::assert_snapshot!(render_plan(&demo(), &empty_observed("demo"), None));
+}
+
+#[test]
+fn wordpress_new_fits_in_40_lines() {
+    let text = render_plan(&wordpress(), &empty_observed("wp"), None);
+    assert!(
+        text.lines().count() <= 40,
+        "{} lines:\n{text}",
+        text.lines().count()
+    );
+    assert!(!text.contains("somewordpress"));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn no_changes() {
+    let desired = demo();
+    let observed = observed_matching(&desired, &ExternalDigests::default());
+    insta::assert_snapshot!(render_plan(&desired, &observed, Some(&desired)));
+}
+
+#[test]
+fn changed_image_replace() {
+    let before = demo();
+    let observed = observed_matching(&before, &ExternalDigests::default());
+    let mut after = before.clone();
+    after.services.get_mut("web").unwrap().image = "nginx:1.28".into();
+    insta::assert_snapshot!(render_plan(&after, &observed, Some(&before)));
+}
+
+#[test]
+fn changed_env() {
+    let before = demo();
+    let observed = observed_matching(&before, &ExternalDigests::default());
+    let mut after = before.clone();
+    let web = after.services.get_mut("web").unwrap();
+    env(web, "DB_HOST", "postgres");
+    env(web, "LOG_LEVEL", "debug");
+    web.environment.remove("UNUSED");
+    web.command = Some(vec!["nginx".into(), "-g".into(), "daemon off;".into()]);
+    insta::assert_snapshot!(render_plan(&after, &observed, Some(&before)));
+}
+
+#[test]
+fn multi_line_value_is_diffed_line_by_line() {
+    let mut before = demo();
+    env(
+        before.services.get_mut("web").unwrap(),
+        "NGINX_CONF",
+        "server {\n  listen 80;\n  root /www;\n}\n",
+    );
+    let observed = observed_matching(&before, &ExternalDigests::default());
+    let mut after = before.clone();
+    env(
+        after.services.get_mut("web").unwrap(),
+        "NGINX_CONF",
+        "server {\n  listen 8080;\n  root /www;\n}\n",
+    );
+    insta::assert_snapshot!(render_plan(&after, &observed, Some(&before)));
+}
+
+#[test]
+fn stopped() {
+    let desired = demo();
+    let mut observed = observed_matching(&desired, &ExternalDigests::default());
+    observed
+        .containers
+        .iter_mut()
+        .find(|c| c.service == "db")
+        .unwrap()
+        .state = ContainerState::Exited;
+    insta::assert_snapshot!(render_plan(&desired, &observed, Some(&desired)));
+}
+
+#[test]
+fn missing() {
+    let desired = demo();
+    let mut observed = observed_matching(&desired, &ExternalDigests::default());
+    observed.containers.retain(|c| c.service != "web");
+    insta::assert_snapshot!(render_plan(&desired, &observed, Some(&desired)));
+}
+
+#[test]
+fn orphan_listed_not_removed() {
+    let mut before = demo();
+    before.services.insert("cache".into(), service("redis:7"));
+    let observed = observed_matching(&before, &ExternalDigests::default());
+    insta::assert_snapshot!(render_plan(&demo(), &observed, Some(&before)));
+}
+
+#[test]
+fn orphan_removed() {
+    let mut before = demo();
+    before.services.insert("cache".into(), service("redis:7"));
+    let observed = observed_matching(&before, &ExternalDigests::default());
+    let options = PlanOptions {
+        remove_orphans: true,
+        remove_volumes: false,
+    };
+    insta::assert_snapshot!(with_options(&demo(), &observed, Some(&before), options));
+}
+
+#[test]
+fn volume_delete_with_warning() {
+    let before = demo();
+    let observed = observed_matching(&before, &ExternalDigests::default());
+    let empty = project("demo", vec![]);
+    let options = PlanOptions {
+        remove_orphans: true,
+        remove_volumes: true,
+    };
+    insta::assert_snapshot!(with_options(&empty, &observed, Some(&before), options));
+}
+
+#[test]
+fn update_in_place() {
+    let before = demo();
+    let observed = observed_matching(&before, &ExternalDigests::default());
+    let mut after = before.clone();
+    let web = after.services.get_mut("web").unwrap();
+    web.restart = RestartPolicy::OnFailure(Some(3));
+    web.resources.nano_cpus = Some(500_000_000);
+    insta::assert_snapshot!(render_plan(&after, &observed, Some(&before)));
+}
+
+#[test]
+fn scale_up() {
+    let one = demo();
+    let observed = observed_matching(&one, &ExternalDigests::default());
+    let mut three = one.clone();
+    three.services.get_mut("web").unwrap().replicas = 3;
+    insta::assert_snapshot!(render_plan(&three, &observed, Some(&one)));
+}
+
+#[test]
+fn scale_down() {
+    let mut three = demo();
+    three.services.get_mut("web").unwrap().replicas = 3;
+    let observed = observed_matching(&three, &ExternalDigests::default());
+    insta::assert_snapshot!(render_plan(&demo(), &observed, Some(&three)));
+}
+
+#[test]
+fn network_replace() {
+    let before = demo();
+    let observed = observed_matching(&before, &ExternalDigests::default());
+    let mut after = before.clone();
+    after.networks.insert(
+        "default".into(),
+        NetworkSpec {
+            internal: true,
+            ..NetworkSpec::default()
+        },
+    );
+    insta::assert_snapshot!(render_plan(&after, &observed, Some(&before)));
+}
+
+#[test]
+fn secret_masking() {
+    let mut before = demo();
+    let web = before.services.get_mut("web").unwrap();
+    env(web, "API_TOKEN", "tok-old-123");
+    env(web, "session_secret", "s3cr3t-old");
+    let observed = observed_matching(&before, &ExternalDigests::default());
+    let mut after = before.clone();
+    let web = after.services.get_mut("web").unwrap();
+    env(web, "API_TOKEN", "tok-new-456");
+    env(web, "session_secret", "s3cr3t-new");
+    env(web, "Aws_Access_Key", "AKIA-NEW");
+    web.environment.insert(
+        "DB_PASSWORD".into(),
+        EnvValue::Secret {
+            secret: "db_password".into(),
+        },
+    );
+    let text = render_plan(&after, &observed, Some(&before));
+    for value in [
+        "tok-old-123",
+        "tok-new-456",
+        "s3cr3t-old",
+        "s3cr3t-new",
+        "AKIA-NEW",
+        "hunter2",
+    ] {
+        assert!(!text.contains(value), "{value} leaked:\n{text}");
+    }
+    assert!(text.contains("{secret: db_password}"));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn new_project_with_secret_env_never_shows_values() {
+    let mut desired = demo();
+    env(
+        desired.services.get_mut("web").unwrap(),
+        "API_TOKEN",
+        "tok-123",
+    );
+    let text = render_plan(&desired, &empty_observed("demo"), None);
+    assert!(!text.contains("tok-123") && !text.contains("hunter2"));
+}
+
+#[test]
+fn schema_describes_the_plan() {
+    let schema = plan_schema();
+    let text = schema.to_string();
+    for word in [
+        "actions",
+        "waves",
+        "fingerprint",
+        "summary",
+        "replace",
+        "forces_replacement",
+    ] {
+        assert!(text.contains(word), "schema lacks {word}");
+    }
+}
+
+#[test]
+fn image_builds_and_pull_policies() {
+    use planner::model::{BuildSpec, PullPolicy};
+    let mut desired = demo();
+    let web = desired.services.get_mut("web").unwrap();
+    web.image = "demo-web".into();
+    web.build = Some(BuildSpec {
+        context: "/srv/demo/web".into(),
+        dockerfile: "Dockerfile".into(),
+        target: None,
+        args: Default::default(),
+        labels: Default::default(),
+        no_cache: false,
+        pull: false,
+    });
+    desired.services.get_mut("db").unwrap().pull_policy = PullPolicy::Always;
+    let mut cache = service("redis:7");
+    cache.pull_policy = PullPolicy::Never;
+    desired.services.insert("cache".into(), cache);
+    let mut observed = observed_matching(&demo(), &ExternalDigests::default());
+    observed.images_present.remove("nginx:1.27");
+    insta::assert_snapshot!(render_plan(&desired, &observed, Some(&demo())));
+}

@@ -1,0 +1,215 @@
+//! Pull and build, streaming the engine's progress as step events.
+//!
+//! Pull runs only when the image is missing, with the user's registry credentials. Build sends the context
+//! tar (after `.dockerignore`) to the classic builder, so the engine's layer cache is reused across applies.
+
+use std::collections::{HashMap, HashSet};
+
+use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuilder};
+use bollard::Docker;
+use futures_util::StreamExt;
+use planner::model::BuildSpec;
+
+use super::auth::registry_credentials;
+use super::build_context::context_tar;
+use super::error::{DockerError, ENGINE};
+
+/// Progress callback: one human line per call.
+pub type Progress<'a> = &'a (dyn Fn(String) + Send + Sync);
+
+/// True when `reference` exists locally.
+pub async fn image_present(docker: &Docker, reference: &str) -> Result<bool, DockerError> {
+    match docker.inspect_image(reference).await {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            let err =
+                DockerError::from_bollard(e, ENGINE, &format!("inspecting image {reference}"));
+            if err.is_not_found() {
+                Ok(false)
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Splits `repo[:tag][@digest]` into the image and tag parameters of a pull (a missing tag means `latest`,
+/// since an empty tag would pull every tag of the repository).
+pub fn split_reference(reference: &str) -> (String, String) {
+    if let Some((repo, digest)) = reference.split_once('@') {
+        let repo = strip_tag(repo).0;
+        return (repo.to_string(), digest.to_string());
+    }
+    let (repo, tag) = strip_tag(reference);
+    (repo.to_string(), tag.unwrap_or("latest").to_string())
+}
+
+fn strip_tag(reference: &str) -> (&str, Option<&str>) {
+    let last_slash = reference.rfind('/').map_or(0, |i| i + 1);
+    match reference[last_slash..].rfind(':') {
+        Some(i) => (
+            &reference[..last_slash + i],
+            Some(&reference[last_slash + i + 1..]),
+        ),
+        None => (reference, None),
+    }
+}
+
+/// Pulls `reference` unless it is present; returns the image id.
+pub async fn pull_if_missing(
+    docker: &Docker,
+    reference: &str,
+    progress: Progress<'_>,
+) -> Result<Option<String>, DockerError> {
+    if image_present(docker, reference).await? {
+        progress(format!("{reference} is already present"));
+        return Ok(image_id(docker, reference).await);
+    }
+    pull(docker, reference, progress).await?;
+    Ok(image_id(docker, reference).await)
+}
+
+/// Pulls `reference`, reporting each layer's status changes.
+pub async fn pull(
+    docker: &Docker,
+    reference: &str,
+    progress: Progress<'_>,
+) -> Result<(), DockerError> {
+    let (image, tag) = split_reference(reference);
+    let options = CreateImageOptionsBuilder::new()
+        .from_image(&image)
+        .tag(&tag)
+        .build();
+    let mut stream = docker.create_image(Some(options), None, registry_credentials(reference));
+    let mut seen: HashSet<(String, String)> = HashSet::new();
+    let context = format!("pulling {reference}");
+    while let Some(item) = stream.next().await {
+        let info = item.map_err(|e| DockerError::from_bollard(e, ENGINE, &context))?;
+        if let Some(detail) = info.error_detail {
+            return Err(DockerError::Api {
+                context,
+                status: 0,
+                message: detail.message.unwrap_or_default(),
+            });
+        }
+        let status = info.status.unwrap_or_default();
+        let id = info.id.unwrap_or_default();
+        // One event per layer state ("Downloading", "Pull complete"), not one per byte count.
+        if !status.is_empty() && seen.insert((id.clone(), status.clone())) {
+            progress(if id.is_empty() {
+                status
+            } else {
+                format!("{id}: {status}")
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn image_id(docker: &Docker, reference: &str) -> Option<String> {
+    docker
+        .inspect_image(reference)
+        .await
+        .ok()
+        .and_then(|i| i.id)
+}
+
+/// Builds `build` and tags it `reference`; returns the image id.
+pub async fn build(
+    docker: &Docker,
+    reference: &str,
+    build: &BuildSpec,
+    progress: Progress<'_>,
+) -> Result<Option<String>, DockerError> {
+    let spec = build.clone();
+    let tar = tokio::task::spawn_blocking(move || context_tar(&spec))
+        .await
+        .map_err(|e| DockerError::BuildContext {
+            path: build.context.clone(),
+            message: e.to_string(),
+        })??;
+    progress(format!("sending build context ({} KiB)", tar.len() / 1024));
+    let args: HashMap<String, String> = build
+        .args
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let labels: HashMap<String, String> = build
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut options = BuildImageOptionsBuilder::new()
+        .t(reference)
+        .dockerfile(&build.dockerfile)
+        .buildargs(&args)
+        .labels(&labels)
+        .nocache(build.no_cache)
+        .rm(true)
+        .forcerm(true);
+    if build.pull {
+        options = options.pull("1");
+    }
+    if let Some(target) = &build.target {
+        options = options.target(target);
+    }
+    let mut stream =
+        docker.build_image(options.build(), None, Some(bollard::body_full(tar.into())));
+    let context = format!("building {reference}");
+    let mut image_id = None;
+    while let Some(item) = stream.next().await {
+        let info = item.map_err(|e| DockerError::from_bollard(e, ENGINE, &context))?;
+        if let Some(detail) = info.error_detail {
+            return Err(DockerError::Api {
+                context,
+                status: 0,
+                message: detail.message.unwrap_or_default(),
+            });
+        }
+        if let Some(id) = info.aux {
+            image_id = id.id.or(image_id);
+        }
+        for line in info
+            .stream
+            .iter()
+            .chain(info.status.iter())
+            .flat_map(|s| s.lines())
+        {
+            let line = line.trim();
+            if !line.is_empty() {
+                progress(line.to_string());
+            }
+        }
+    }
+    Ok(image_id)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_references_for_pull() {
+        assert_eq!(
+            split_reference("busybox"),
+            ("busybox".into(), "latest".into())
+        );
+        assert_eq!(
+            split_reference("busybox:1.36"),
+            ("busybox".into(), "1.36".into())
+        );
+        assert_eq!(
+            split_reference("127.0.0.1:5000/app"),
+            ("127.0.0.1:5000/app".into(), "latest".into())
+        );
+        assert_eq!(
+            split_reference("127.0.0.1:5000/app:v2"),
+            ("127.0.0.1:5000/app".into(), "v2".into())
+        );
+        assert_eq!(
+            split_reference("app@sha256:abc"),
+            ("app".into(), "sha256:abc".into())
+        );
+    }
+}

@@ -1,0 +1,443 @@
+//! One plan action against the engine: the container, network, volume and image operations.
+//!
+//! Every operation tolerates having already happened (a network that exists, a container already gone), so
+//! re-running an interrupted apply converges instead of failing on its own earlier work.
+
+use std::collections::HashMap;
+
+use bollard::models::{
+    ContainerUpdateBody, NetworkConnectRequest, NetworkCreateRequest, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveVolumeOptionsBuilder, RenameContainerOptionsBuilder, StartContainerOptions,
+    StopContainerOptions, UploadToContainerOptionsBuilder,
+};
+use bollard::Docker;
+use planner::naming;
+use planner::plan::{
+    Action, ContainerTarget, NetworkTarget, Op, ResourceKind, Target, VolumeTarget,
+};
+
+use super::container_config::{create_spec, label_map, restart_policy, secret_files_archive};
+use super::error::{DockerError, ENGINE};
+use super::execute::ExecOptions;
+use super::images;
+use super::wait::wait_for;
+
+/// Runs one action; returns the engine id of the resulting resource when there is one.
+pub async fn run_action(
+    docker: &Docker,
+    action: &Action,
+    opts: &ExecOptions,
+    progress: images::Progress<'_>,
+) -> Result<Option<String>, DockerError> {
+    let kind = action.resource.kind;
+    match (action.op, kind, action.target.as_ref()) {
+        (Op::Delete, ResourceKind::Container, _) => delete_container(docker, &existing(action))
+            .await
+            .map(|_| None),
+        (Op::Delete, ResourceKind::Network, _) => delete_network(docker, &existing(action))
+            .await
+            .map(|_| None),
+        (Op::Delete, ResourceKind::Volume, _) => delete_volume(docker, &action.resource.name)
+            .await
+            .map(|_| None),
+        (Op::Delete, ResourceKind::Image, _) => delete_image(docker, &action.resource.name)
+            .await
+            .map(|_| None),
+        (Op::Pull | Op::Create, ResourceKind::Image, Some(Target::Image(image))) => {
+            images::pull_if_missing(docker, &image.reference, progress).await
+        }
+        (Op::Build, ResourceKind::Image, Some(Target::Image(image))) => {
+            let build = image.build.as_ref().ok_or_else(|| {
+                DockerError::InvalidAction(format!(
+                    "build of {} has no build settings",
+                    image.reference
+                ))
+            })?;
+            images::build(docker, &image.reference, build, progress).await
+        }
+        (Op::Create | Op::Replace, ResourceKind::Network, Some(Target::Network(net))) => {
+            create_network(docker, net).await.map(Some)
+        }
+        (Op::Create | Op::Replace, ResourceKind::Volume, Some(Target::Volume(vol))) => {
+            create_volume(docker, vol).await.map(Some)
+        }
+        (Op::Create, ResourceKind::Container, Some(Target::Container(target))) => {
+            wait_dependencies(docker, target, opts, progress).await?;
+            create_container(docker, target, opts, progress)
+                .await
+                .map(Some)
+        }
+        (Op::Replace, ResourceKind::Container, Some(Target::Container(target))) => {
+            wait_dependencies(docker, target, opts, progress).await?;
+            replace_container(docker, target, &existing(action), opts, progress)
+                .await
+                .map(Some)
+        }
+        (Op::Start, ResourceKind::Container, target) => {
+            if let Some(Target::Container(target)) = target {
+                wait_dependencies(docker, target, opts, progress).await?;
+            }
+            let id = existing(action);
+            start(docker, &id).await?;
+            Ok(Some(id))
+        }
+        (Op::UpdateInPlace, ResourceKind::Container, Some(Target::Container(target))) => {
+            let id = existing(action);
+            update_container(docker, &id, target).await?;
+            Ok(Some(id))
+        }
+        (op, kind, _) => Err(DockerError::InvalidAction(format!(
+            "{op:?} of {kind:?} {} is not something the executor can do (or its target is missing)",
+            action.resource.name
+        ))),
+    }
+}
+
+/// Creates the network, or adopts one of the same name that already carries the same ownership label (an
+/// interrupted apply made it). API 1.41 engines allow duplicate network names, so the check is ours to do.
+async fn create_network(docker: &Docker, net: &NetworkTarget) -> Result<String, DockerError> {
+    let filter = HashMap::from([("name", vec![net.name.clone()])]);
+    let existing = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::new().filters(&filter).build(),
+        ))
+        .await
+        .map_err(|e| {
+            DockerError::from_bollard(e, ENGINE, &format!("looking for network {}", net.name))
+        })?;
+    if let Some(found) = existing
+        .into_iter()
+        .find(|n| n.name.as_deref() == Some(net.name.as_str()))
+    {
+        let owner = found
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(naming::LABEL_MANAGED_BY));
+        if owner.is_some() && owner == net.labels.get(naming::LABEL_MANAGED_BY) {
+            return Ok(found.id.unwrap_or_default());
+        }
+        return Err(not_ours("network", &net.name));
+    }
+    let request = NetworkCreateRequest {
+        name: net.name.clone(),
+        driver: net.driver.clone(),
+        internal: net.internal.then_some(true),
+        labels: Some(label_map(&net.labels)),
+        ..Default::default()
+    };
+    docker
+        .create_network(request)
+        .await
+        .map(|created| created.id)
+        .map_err(|e| {
+            DockerError::from_bollard(e, ENGINE, &format!("creating network {}", net.name))
+        })
+}
+
+/// Creates the volume. The engine answers a create for an existing name with the existing volume, so a
+/// volume that is not ours is caught by its labels rather than silently adopted.
+async fn create_volume(docker: &Docker, vol: &VolumeTarget) -> Result<String, DockerError> {
+    let request = VolumeCreateRequest {
+        name: Some(vol.name.clone()),
+        driver: vol.driver.clone(),
+        labels: Some(label_map(&vol.labels)),
+        ..Default::default()
+    };
+    let created = docker.create_volume(request).await.map_err(|e| {
+        DockerError::from_bollard(e, ENGINE, &format!("creating volume {}", vol.name))
+    })?;
+    if created.labels.get(naming::LABEL_MANAGED_BY) != vol.labels.get(naming::LABEL_MANAGED_BY) {
+        return Err(not_ours("volume", &vol.name));
+    }
+    Ok(created.name)
+}
+
+fn not_ours(kind: &str, name: &str) -> DockerError {
+    DockerError::Api {
+        context: format!("creating {kind} {name}"),
+        status: 409,
+        message: format!(
+            "a {kind} named {name} already exists and is not managed by this project; it is left alone (fix: \
+             remove or rename it, or give ours another name)"
+        ),
+    }
+}
+
+/// The engine id the action acts on, else its engine name (both work for every API call used here).
+fn existing(action: &Action) -> String {
+    action
+        .existing_id
+        .clone()
+        .unwrap_or_else(|| action.resource.name.clone())
+}
+
+async fn wait_dependencies(
+    docker: &Docker,
+    target: &ContainerTarget,
+    opts: &ExecOptions,
+    progress: images::Progress<'_>,
+) -> Result<(), DockerError> {
+    for wait in &target.wait_for {
+        wait_for(
+            docker,
+            wait,
+            opts.dependency_timeout,
+            &opts.cancel,
+            progress,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Create, connect the extra networks, copy secrets in, start. A container that fails before start is
+/// removed again, so a retry starts from a clean slate.
+async fn create_container(
+    docker: &Docker,
+    target: &ContainerTarget,
+    opts: &ExecOptions,
+    progress: images::Progress<'_>,
+) -> Result<String, DockerError> {
+    let id = create_configured(docker, target, &target.name, opts).await?;
+    progress(format!("created {} ({})", target.name, short(&id)));
+    start(docker, &id).await?;
+    Ok(id)
+}
+
+/// Creates `target` under `name` with networks and secret files in place, not started.
+async fn create_configured(
+    docker: &Docker,
+    target: &ContainerTarget,
+    name: &str,
+    opts: &ExecOptions,
+) -> Result<String, DockerError> {
+    let spec = create_spec(target, &opts.secrets)?;
+    let archive = secret_files_archive(target, &opts.secrets, &opts.configs)?;
+    let mut options = CreateContainerOptionsBuilder::new().name(name);
+    if let Some(platform) = &spec.platform {
+        options = options.platform(platform);
+    }
+    let created = docker
+        .create_container(Some(options.build()), spec.body)
+        .await
+        .map_err(|e| DockerError::from_bollard(e, ENGINE, &format!("creating container {name}")))?;
+    let id = created.id;
+    let finish = async {
+        for (network, endpoint) in spec.extra_networks {
+            let request = NetworkConnectRequest {
+                container: id.clone(),
+                endpoint_config: Some(endpoint),
+            };
+            docker
+                .connect_network(&network, request)
+                .await
+                .map_err(|e| {
+                    DockerError::from_bollard(
+                        e,
+                        ENGINE,
+                        &format!("connecting {name} to network {network}"),
+                    )
+                })?;
+        }
+        if let Some(tar) = archive {
+            let options = UploadToContainerOptionsBuilder::new().path("/").build();
+            docker
+                .upload_to_container(&id, Some(options), bollard::body_full(tar.into()))
+                .await
+                .map_err(|e| {
+                    DockerError::from_bollard(
+                        e,
+                        ENGINE,
+                        &format!("copying secret files into {name}"),
+                    )
+                })?;
+        }
+        Ok::<(), DockerError>(())
+    };
+    if let Err(e) = finish.await {
+        let _ = remove(docker, &id).await;
+        return Err(e);
+    }
+    Ok(id)
+}
+
+/// Create the new container under a temporary name, then stop and remove the old one, rename the new one
+/// and start it: a failed create leaves the old container untouched.
+async fn replace_container(
+    docker: &Docker,
+    target: &ContainerTarget,
+    old: &str,
+    opts: &ExecOptions,
+    progress: images::Progress<'_>,
+) -> Result<String, DockerError> {
+    let suffix: String = uuid::Uuid::new_v4()
+        .simple()
+        .to_string()
+        .chars()
+        .take(8)
+        .collect();
+    let temporary = format!("{}-replacing-{suffix}", target.name);
+    let id = create_configured(docker, target, &temporary, opts).await?;
+    progress(format!("created replacement {temporary} ({})", short(&id)));
+    if let Err(e) = delete_container(docker, old).await {
+        let _ = remove(docker, &id).await;
+        return Err(e);
+    }
+    progress(format!("removed the old container {old}", old = short(old)));
+    docker
+        .rename_container(
+            &id,
+            RenameContainerOptionsBuilder::new()
+                .name(&target.name)
+                .build(),
+        )
+        .await
+        .map_err(|e| {
+            DockerError::from_bollard(
+                e,
+                ENGINE,
+                &format!("renaming {temporary} to {}", target.name),
+            )
+        })?;
+    start(docker, &id).await?;
+    Ok(id)
+}
+
+async fn start(docker: &Docker, container: &str) -> Result<(), DockerError> {
+    match docker
+        .start_container(container, None::<StartContainerOptions>)
+        .await
+    {
+        Ok(()) => Ok(()),
+        // 304: already running.
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 304, ..
+        }) => Ok(()),
+        Err(e) => Err(DockerError::from_bollard(
+            e,
+            ENGINE,
+            &format!("starting container {container}"),
+        )),
+    }
+}
+
+/// Stops with the container's own grace period (its StopTimeout), then removes it; gone already is fine.
+async fn delete_container(docker: &Docker, container: &str) -> Result<(), DockerError> {
+    match docker
+        .stop_container(container, None::<StopContainerOptions>)
+        .await
+    {
+        Ok(())
+        | Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 304, ..
+        }) => {}
+        Err(e) => {
+            let err =
+                DockerError::from_bollard(e, ENGINE, &format!("stopping container {container}"));
+            if err.is_not_found() {
+                return Ok(());
+            }
+            return Err(err);
+        }
+    }
+    remove(docker, container).await
+}
+
+async fn remove(docker: &Docker, container: &str) -> Result<(), DockerError> {
+    let options = RemoveContainerOptionsBuilder::new().force(true).build();
+    match docker.remove_container(container, Some(options)).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let err =
+                DockerError::from_bollard(e, ENGINE, &format!("removing container {container}"));
+            if err.is_not_found() {
+                Ok(())
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+async fn delete_network(docker: &Docker, network: &str) -> Result<(), DockerError> {
+    match docker.remove_network(network).await {
+        Ok(()) => Ok(()),
+        Err(e) => ignore_missing(DockerError::from_bollard(
+            e,
+            ENGINE,
+            &format!("removing network {network}"),
+        )),
+    }
+}
+
+async fn delete_volume(docker: &Docker, volume: &str) -> Result<(), DockerError> {
+    let options = RemoveVolumeOptionsBuilder::new().build();
+    match docker.remove_volume(volume, Some(options)).await {
+        Ok(()) => Ok(()),
+        Err(e) => ignore_missing(DockerError::from_bollard(
+            e,
+            ENGINE,
+            &format!("removing volume {volume}"),
+        )),
+    }
+}
+
+async fn delete_image(docker: &Docker, image: &str) -> Result<(), DockerError> {
+    match docker
+        .remove_image(
+            image,
+            None::<bollard::query_parameters::RemoveImageOptions>,
+            None,
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => ignore_missing(DockerError::from_bollard(
+            e,
+            ENGINE,
+            &format!("removing image {image}"),
+        )),
+    }
+}
+
+fn ignore_missing(err: DockerError) -> Result<(), DockerError> {
+    if err.is_not_found() {
+        Ok(())
+    } else {
+        Err(err)
+    }
+}
+
+/// Restart policy and limits, the settings Docker changes on a live container.
+async fn update_container(
+    docker: &Docker,
+    container: &str,
+    target: &ContainerTarget,
+) -> Result<(), DockerError> {
+    let r = &target.spec.resources;
+    let body = ContainerUpdateBody {
+        restart_policy: Some(restart_policy(&target.spec.restart)),
+        memory: r.memory_bytes,
+        // Docker refuses a memory limit above the current swap limit; keep `docker run -m`'s default of 2x.
+        memory_swap: r.memory_bytes.map(|m| m.saturating_mul(2)),
+        memory_reservation: r.memory_reservation_bytes,
+        nano_cpus: r.nano_cpus,
+        cpu_shares: r.cpu_shares,
+        pids_limit: r.pids_limit,
+        ..Default::default()
+    };
+    docker
+        .update_container(container, body)
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            DockerError::from_bollard(e, ENGINE, &format!("updating container {container}"))
+        })
+}
+
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}

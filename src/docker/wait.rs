@@ -1,0 +1,186 @@
+//! Waiting for `depends_on` conditions before a container is created or started, as compose does.
+//!
+//! A condition that can no longer come true (the dependency exited, turned unhealthy, or has no healthcheck
+//! to become healthy with) fails at once instead of running out the clock; either way the error carries the
+//! dependency's state and its last log lines, which is usually all one needs to see why.
+
+use std::time::{Duration, Instant};
+
+use bollard::models::{ContainerStateStatusEnum, HealthStatusEnum};
+use bollard::query_parameters::LogsOptionsBuilder;
+use bollard::Docker;
+use futures_util::StreamExt;
+use planner::model::DependsCondition;
+use planner::plan::WaitFor;
+use tokio_util::sync::CancellationToken;
+
+use super::error::{DockerError, ENGINE};
+
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// How many log lines of a failed dependency an error shows.
+const LOG_LINES: usize = 10;
+
+/// What a dependency looks like right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Snapshot {
+    status: Option<ContainerStateStatusEnum>,
+    health: Option<HealthStatusEnum>,
+    has_healthcheck: bool,
+    exit_code: Option<i64>,
+}
+
+impl Snapshot {
+    fn describe(&self) -> String {
+        let status = self.status.map_or("unknown".to_string(), |s| s.to_string());
+        let mut text = format!("state {status}");
+        if let Some(health) = self
+            .health
+            .filter(|h| !matches!(h, HealthStatusEnum::EMPTY | HealthStatusEnum::NONE))
+        {
+            text.push_str(&format!(", health {health}"));
+        }
+        if self.status == Some(ContainerStateStatusEnum::EXITED) {
+            text.push_str(&format!(
+                ", exit code {}",
+                self.exit_code.unwrap_or_default()
+            ));
+        }
+        text
+    }
+}
+
+enum Verdict {
+    Met,
+    Pending,
+    /// The condition can no longer be met; the text says why.
+    Impossible(String),
+}
+
+fn judge(condition: DependsCondition, s: &Snapshot) -> Verdict {
+    use ContainerStateStatusEnum as S;
+    let exited = s.status == Some(S::EXITED) || s.status == Some(S::DEAD);
+    match condition {
+        DependsCondition::ServiceStarted => match s.status {
+            Some(S::RUNNING) | Some(S::EXITED) => Verdict::Met,
+            Some(S::DEAD) => Verdict::Impossible("it is dead".into()),
+            _ => Verdict::Pending,
+        },
+        DependsCondition::ServiceHealthy => {
+            if !s.has_healthcheck {
+                return Verdict::Impossible(
+                    "it has no healthcheck, so it can never become healthy".into(),
+                );
+            }
+            match s.health {
+                Some(HealthStatusEnum::HEALTHY) => Verdict::Met,
+                Some(HealthStatusEnum::UNHEALTHY) => Verdict::Impossible("it is unhealthy".into()),
+                _ if exited => Verdict::Impossible("it exited before becoming healthy".into()),
+                _ => Verdict::Pending,
+            }
+        }
+        DependsCondition::ServiceCompletedSuccessfully => match (s.status, s.exit_code) {
+            (Some(S::EXITED), Some(0)) => Verdict::Met,
+            (Some(S::EXITED), Some(code)) => {
+                Verdict::Impossible(format!("it exited with code {code}"))
+            }
+            (Some(S::DEAD), _) => Verdict::Impossible("it is dead".into()),
+            _ => Verdict::Pending,
+        },
+    }
+}
+
+fn condition_name(c: DependsCondition) -> &'static str {
+    match c {
+        DependsCondition::ServiceStarted => "service_started",
+        DependsCondition::ServiceHealthy => "service_healthy",
+        DependsCondition::ServiceCompletedSuccessfully => "service_completed_successfully",
+    }
+}
+
+/// Waits until `wait`'s condition holds, it can no longer hold, `timeout` passes, or `cancel` fires.
+pub async fn wait_for(
+    docker: &Docker,
+    wait: &WaitFor,
+    timeout: Duration,
+    cancel: &CancellationToken,
+    progress: &(dyn Fn(String) + Send + Sync),
+) -> Result<(), DockerError> {
+    let started = Instant::now();
+    let what = format!(
+        "dependency {} (container {}) to reach {}",
+        wait.service,
+        wait.container,
+        condition_name(wait.condition)
+    );
+    progress(format!("waiting for {what}"));
+    loop {
+        let last = match snapshot(docker, &wait.container).await {
+            Ok(s) => match judge(wait.condition, &s) {
+                Verdict::Met => return Ok(()),
+                Verdict::Impossible(why) => {
+                    let logs = last_logs(docker, &wait.container).await;
+                    return Err(DockerError::Timeout(format!(
+                        "gave up waiting for {what}: {why} ({}){logs}",
+                        s.describe()
+                    )));
+                }
+                Verdict::Pending => Some(s),
+            },
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        };
+        if started.elapsed() >= timeout {
+            let state = last.map_or("the container does not exist".to_string(), |s| s.describe());
+            let logs = last_logs(docker, &wait.container).await;
+            return Err(DockerError::Timeout(format!(
+                "timed out after {}s waiting for {what}: {state}{logs} (fix: check the dependency, or raise the \
+                 dependency timeout)",
+                timeout.as_secs()
+            )));
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return Err(DockerError::Timeout(format!("cancelled while waiting for {what}"))),
+            _ = tokio::time::sleep(POLL_INTERVAL) => {}
+        }
+    }
+}
+
+async fn snapshot(docker: &Docker, container: &str) -> Result<Snapshot, DockerError> {
+    let inspect = docker
+        .inspect_container(container, None)
+        .await
+        .map_err(|e| DockerError::from_bollard(e, ENGINE, &format!("container {container}")))?;
+    let state = inspect.state.unwrap_or_default();
+    let has_healthcheck = inspect
+        .config
+        .and_then(|c| c.healthcheck)
+        .and_then(|h| h.test)
+        .is_some_and(|t| !t.is_empty() && t.first().map(String::as_str) != Some("NONE"));
+    Ok(Snapshot {
+        status: state.status,
+        health: state.health.and_then(|h| h.status),
+        has_healthcheck,
+        exit_code: state.exit_code,
+    })
+}
+
+/// The container's last log lines, formatted for an error message (empty when there are none).
+pub async fn last_logs(docker: &Docker, container: &str) -> String {
+    let options = LogsOptionsBuilder::new()
+        .stdout(true)
+        .stderr(true)
+        .tail(&LOG_LINES.to_string())
+        .build();
+    let mut stream = docker.logs(container, Some(options));
+    let mut text = String::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        text.push_str(&chunk.to_string());
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(LOG_LINES)..];
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!("; last log lines:\n  {}", tail.join("\n  "))
+    }
+}

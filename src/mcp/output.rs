@@ -1,0 +1,83 @@
+//! What a tool returns: structured content for programs, a short text form for people, or a tool error.
+//!
+//! rmcp's `#[tool]` macro derives a tool's `outputSchema` from a return type spelled `Json<T>`; this `Json`
+//! keeps that spelling but also carries a short human text, because rmcp's own `Json` puts the whole JSON
+//! document into the text content. Errors become `CallToolResult { isError: true }` so the LLM can read
+//! the message and retry; they are never JSON-RPC errors.
+
+use rmcp::handler::server::tool::IntoCallToolResult;
+use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
+use serde::Serialize;
+
+use crate::docker::error::DockerError;
+use crate::engine::EngineError;
+
+/// A successful tool result: `value` becomes `structuredContent`, `text` the text content.
+pub struct Json<T> {
+    pub value: T,
+    pub text: String,
+}
+
+impl<T> Json<T> {
+    pub fn new(value: T, text: impl Into<String>) -> Self {
+        Json { value, text: text.into() }
+    }
+}
+
+impl<T: Serialize + schemars::JsonSchema + 'static> IntoCallToolResult for Json<T> {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
+        let value = serde_json::to_value(&self.value).map_err(|e| {
+            rmcp::ErrorData::internal_error(format!("cannot serialize the tool result: {e}"), None)
+        })?;
+        let mut result = CallToolResult::success(vec![ContentBlock::text(self.text)]);
+        result.structured_content = Some(value);
+        Ok(result.into())
+    }
+}
+
+/// A tool failure the caller can act on: what went wrong, naming the field, and how to fix it.
+#[derive(Debug, Clone)]
+pub struct ToolError(pub String);
+
+impl ToolError {
+    /// An argument problem: `field` is the argument's name as the caller wrote it.
+    pub fn invalid(field: &str, problem: impl std::fmt::Display, fix: impl std::fmt::Display) -> Self {
+        ToolError(format!("invalid argument `{field}`: {problem} (fix: {fix})"))
+    }
+
+    /// A Docker failure while acting on `what`, with a hint tailored to the tool.
+    pub fn docker(err: DockerError, fix: &str) -> Self {
+        if err.is_not_found() {
+            ToolError(format!("{err} (fix: {fix})"))
+        } else {
+            ToolError(err.to_string())
+        }
+    }
+}
+
+impl std::fmt::Display for ToolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<EngineError> for ToolError {
+    fn from(err: EngineError) -> Self {
+        ToolError(err.to_string())
+    }
+}
+
+impl From<DockerError> for ToolError {
+    fn from(err: DockerError) -> Self {
+        ToolError(err.to_string())
+    }
+}
+
+impl IntoCallToolResult for ToolError {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
+        Ok(CallToolResult::error(vec![ContentBlock::text(self.0)]).into())
+    }
+}
+
+/// Every tool returns this.
+pub type ToolResult<T> = Result<Json<T>, ToolError>;

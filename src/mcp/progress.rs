@@ -1,0 +1,57 @@
+//! MCP progress notifications for long tools (pull, push, build, apply), sent only when the client asked.
+//!
+//! A request opts in by carrying `_meta.progressToken`. Docker streams and apply's step events arrive from
+//! synchronous callbacks, so notifications go through a channel to one task that sends them in order; the
+//! progress value only ever grows, as the spec requires.
+
+use rmcp::model::{ProgressNotificationParam, ProgressToken};
+use rmcp::service::RequestContext;
+use rmcp::{Peer, RoleServer};
+use tokio::sync::mpsc;
+
+/// Sends progress for one request; a no-op when the request carried no progress token.
+#[derive(Clone)]
+pub struct Progress {
+    sender: Option<mpsc::UnboundedSender<(Option<f64>, String)>>,
+}
+
+impl Progress {
+    /// Starts the sender task when the request has a progress token.
+    pub fn for_request(context: &RequestContext<RoleServer>) -> Self {
+        match context.meta.get_progress_token() {
+            Some(token) => Progress { sender: Some(spawn_sender(context.peer.clone(), token)) },
+            None => Progress { sender: None },
+        }
+    }
+
+    /// Reports one more step; `total` is the number of steps when known.
+    pub fn step(&self, total: Option<f64>, message: impl Into<String>) {
+        if let Some(sender) = &self.sender {
+            // The receiver lives as long as the request; a closed channel only means the client went away.
+            let _ = sender.send((total, message.into()));
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.sender.is_some()
+    }
+}
+
+fn spawn_sender(peer: Peer<RoleServer>, token: ProgressToken) -> mpsc::UnboundedSender<(Option<f64>, String)> {
+    let (sender, mut receiver) = mpsc::unbounded_channel::<(Option<f64>, String)>();
+    tokio::spawn(async move {
+        let mut count = 0.0_f64;
+        while let Some((total, message)) = receiver.recv().await {
+            count += 1.0;
+            let mut param = ProgressNotificationParam::new(token.clone(), count).with_message(message);
+            if let Some(total) = total {
+                param = param.with_total(total.max(count));
+            }
+            if let Err(err) = peer.notify_progress(param).await {
+                tracing::debug!(%err, "progress notification not delivered");
+                break;
+            }
+        }
+    });
+    sender
+}

@@ -1,0 +1,108 @@
+//! The record types the store keeps, one per kind of fact about a project.
+
+use planner::model::Project;
+use planner::plan::{ExternalDigests, Plan, PlanOptions};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::docker::execute::StepEvent;
+
+/// What the last successful apply left behind, so the next plan can explain changes and status can spot drift.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProjectRecord {
+    pub project: String,
+    /// The applied spec (normalized; holds secret references, never values).
+    pub spec: Project,
+    /// The YAML or JSON text the spec was loaded from.
+    pub source: String,
+    /// RFC 3339 time of the apply.
+    pub applied_at: String,
+    pub plan_id: String,
+    /// False when the apply that wrote this record failed part-way.
+    pub complete: bool,
+    pub resources: Vec<ResourceRecord>,
+}
+
+/// One engine resource the apply created or kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ResourceRecord {
+    /// `container`, `network`, `volume` or `image`.
+    pub kind: String,
+    pub name: String,
+    /// Compose key: service, network or volume key.
+    pub key: String,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub config_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanStatus {
+    Pending,
+    Applied,
+    Failed,
+    Stale,
+    Cancelled,
+}
+
+impl PlanStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanStatus::Pending => "pending",
+            PlanStatus::Applied => "applied",
+            PlanStatus::Failed => "failed",
+            PlanStatus::Stale => "stale",
+            PlanStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A plan as computed, kept until applied so apply executes exactly what the human reviewed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StoredPlan {
+    pub id: String,
+    pub project: String,
+    /// The desired spec the plan was computed from (empty for a destroy plan).
+    pub spec: Project,
+    /// The text the spec was loaded from.
+    pub source: String,
+    pub rendering: String,
+    pub fingerprint: String,
+    /// RFC 3339.
+    pub created_at: String,
+    pub status: PlanStatus,
+    pub options: PlanOptions,
+    /// True for a plan made by `destroy`.
+    pub destroy: bool,
+    /// Digests of secret/config values and build contexts at plan time; apply refuses if they moved.
+    pub digests: ExternalDigests,
+    pub plan: Plan,
+}
+
+/// One step event of an apply, in order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JournalEntry {
+    pub plan_id: String,
+    /// RFC 3339 with sub-second precision.
+    pub at: String,
+    pub event: StepEvent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryKind {
+    Plan,
+    Apply,
+    Destroy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HistoryEntry {
+    pub at: String,
+    pub kind: HistoryKind,
+    pub plan_id: String,
+    /// A one-line outcome: the plan summary or the apply result.
+    pub summary: String,
+}

@@ -1,0 +1,229 @@
+//! An rmcp client driving the real `mcp-docker-server` binary over stdio.
+//!
+//! Tool calls come back as [`Reply`]; a JSON-RPC error (which bad tool arguments must never produce) or a
+//! dead transport comes back as `Err` with its text, so a test can report it as a finding.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use rmcp::model::{CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams};
+use rmcp::service::RunningService;
+use rmcp::transport::TokioChildProcess;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::Value;
+
+/// Longest any single call may take; applies of small busybox projects finish well within it.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// What a tool call answered.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub is_error: bool,
+    /// All text content blocks, joined by newlines.
+    pub text: String,
+    pub structured: Option<Value>,
+}
+
+impl Reply {
+    /// A field of the structured content, falling back to the text parsed as JSON.
+    pub fn field(&self, name: &str) -> Option<Value> {
+        if let Some(v) = self.structured.as_ref().and_then(|s| s.get(name)) {
+            return Some(v.clone());
+        }
+        serde_json::from_str::<Value>(&self.text).ok().and_then(|v| v.get(name).cloned())
+    }
+
+    pub fn str_field(&self, name: &str) -> Option<String> {
+        self.field(name).and_then(|v| v.as_str().map(str::to_string))
+    }
+
+    /// Everything the client saw, for searching and for failure messages.
+    pub fn all_text(&self) -> String {
+        match &self.structured {
+            Some(s) => format!("{}\n{}", self.text, s),
+            None => self.text.clone(),
+        }
+    }
+}
+
+/// One running server process and the client session talking to it.
+pub struct McpServer {
+    client: RunningService<RoleClient, ()>,
+    pub pid: u32,
+    pub stderr_log: PathBuf,
+}
+
+/// How to start a server: its state dir, the engine it talks to, extra environment.
+pub struct ServerSetup<'a> {
+    pub state_dir: &'a Path,
+    /// `DOCKER_HOST` for the server; `None` keeps the test's own environment.
+    pub docker_host: Option<&'a str>,
+    pub env: Vec<(&'a str, String)>,
+}
+
+impl<'a> ServerSetup<'a> {
+    pub fn new(state_dir: &'a Path) -> Self {
+        ServerSetup { state_dir, docker_host: None, env: Vec::new() }
+    }
+
+    pub fn docker_host(mut self, host: &'a str) -> Self {
+        self.docker_host = Some(host);
+        self
+    }
+
+    pub fn env(mut self, key: &'a str, value: impl Into<String>) -> Self {
+        self.env.push((key, value.into()));
+        self
+    }
+}
+
+pub fn server_binary() -> &'static str {
+    env!("CARGO_BIN_EXE_mcp-docker-server")
+}
+
+impl McpServer {
+    /// Spawns the binary with no arguments (stdio MCP) and completes `initialize`.
+    pub async fn start(setup: ServerSetup<'_>) -> McpServer {
+        let log_name = format!("server-{}.stderr.log", crate::common::unique(""));
+        let stderr_log = setup.state_dir.parent().unwrap_or(setup.state_dir).join(log_name);
+        let log_file = std::fs::File::create(&stderr_log).unwrap();
+        let mut cmd = tokio::process::Command::new(server_binary());
+        cmd.env("MCP_DOCKER_STATE_DIR", setup.state_dir);
+        if let Some(host) = setup.docker_host {
+            cmd.env("DOCKER_HOST", host);
+        }
+        for (k, v) in &setup.env {
+            cmd.env(k, v);
+        }
+        let (transport, _) = TokioChildProcess::builder(cmd).stderr(Stdio::from(log_file)).spawn().unwrap();
+        let pid = transport.id().unwrap();
+        let client = tokio::time::timeout(Duration::from_secs(60), ().serve(transport))
+            .await
+            .unwrap_or_else(|_| panic!("server did not answer initialize within 60s (stderr: {})", stderr_log.display()))
+            .unwrap_or_else(|e| panic!("initialize failed: {e} (stderr: {})", stderr_log.display()));
+        McpServer { client, pid, stderr_log }
+    }
+
+    /// Calls a tool. `Err` is a protocol error, a dead transport or a timeout, with its text.
+    pub async fn call(&self, tool: &str, args: Value) -> Result<Reply, String> {
+        self.call_with_timeout(tool, args, CALL_TIMEOUT).await
+    }
+
+    pub async fn call_with_timeout(&self, tool: &str, args: Value, limit: Duration) -> Result<Reply, String> {
+        let mut params = CallToolRequestParams::new(tool.to_string());
+        match args {
+            Value::Object(map) => params = params.with_arguments(map),
+            Value::Null => {}
+            other => panic!("tool arguments must be an object, got {other}"),
+        }
+        let peer = self.client.peer().clone();
+        match tokio::time::timeout(limit, peer.call_tool(params)).await {
+            Err(_) => Err(format!("no answer to {tool} within {}s", limit.as_secs())),
+            Ok(Err(e)) => Err(format!("{e}")),
+            Ok(Ok(result)) => {
+                let text = result
+                    .content
+                    .iter()
+                    .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                Ok(Reply { is_error: result.is_error.unwrap_or(false), text, structured: result.structured_content })
+            }
+        }
+    }
+
+    /// Calls a tool that must succeed; panics with what came back otherwise.
+    pub async fn ok(&self, tool: &str, args: Value) -> Reply {
+        match self.call(tool, args.clone()).await {
+            Ok(r) if !r.is_error => r,
+            Ok(r) => panic!("{tool} {args} gave isError: {}", r.all_text()),
+            Err(e) => panic!("{tool} {args} failed at the protocol level: {e}"),
+        }
+    }
+
+    /// Plans `compose_yaml` for `project` and returns the plan id.
+    pub async fn plan_yaml(&self, project: &str, compose_yaml: &str) -> (String, Reply) {
+        let r = self.ok("plan", serde_json::json!({"project": project, "compose_yaml": compose_yaml})).await;
+        let id = r.str_field("plan_id").unwrap_or_else(|| panic!("plan gave no plan_id: {}", r.all_text()));
+        (id, r)
+    }
+
+    /// Applies a plan; returns the reply whatever it says.
+    pub async fn apply(&self, project: &str, plan_id: &str) -> Result<Reply, String> {
+        self.call("apply", serde_json::json!({"project": project, "plan_id": plan_id})).await
+    }
+
+    /// Plans and applies `compose_yaml`, asserting the apply succeeded.
+    pub async fn converge(&self, project: &str, compose_yaml: &str) -> Reply {
+        let (id, _) = self.plan_yaml(project, compose_yaml).await;
+        let r = self.apply(project, &id).await.unwrap_or_else(|e| panic!("apply of {project} failed: {e}"));
+        assert!(!r.is_error && r.field("succeeded") != Some(Value::Bool(false)), "apply of {project} failed: {}", r.all_text());
+        r
+    }
+
+    /// Plans and applies the project's destroy (with volumes); best effort, for cleanup.
+    pub async fn destroy(&self, project: &str) {
+        let Ok(r) = self.call("destroy", serde_json::json!({"project": project, "volumes": true})).await else { return };
+        if let Some(id) = r.str_field("plan_id") {
+            let _ = self.apply(project, &id).await;
+        }
+    }
+
+    pub async fn list_tool_names(&self) -> Result<Vec<String>, String> {
+        let peer = self.client.peer().clone();
+        match tokio::time::timeout(Duration::from_secs(30), peer.list_all_tools()).await {
+            Err(_) => Err("no answer to tools/list within 30s".into()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Ok(Ok(tools)) => Ok(tools.into_iter().map(|t| t.name.to_string()).collect()),
+        }
+    }
+
+    /// The text of a prompt's messages.
+    pub async fn prompt_text(&self, name: &str, args: Value) -> Result<String, String> {
+        let mut params = GetPromptRequestParams::new(name);
+        if let Value::Object(map) = args {
+            params = params.with_arguments(map);
+        }
+        let peer = self.client.peer().clone();
+        match tokio::time::timeout(Duration::from_secs(60), peer.get_prompt(params)).await {
+            Err(_) => Err("no answer to prompts/get within 60s".into()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Ok(Ok(result)) => Ok(serde_json::to_string(&result.messages).unwrap_or_default()),
+        }
+    }
+
+    /// The text of a resource.
+    pub async fn read_resource(&self, uri: &str) -> Result<String, String> {
+        let peer = self.client.peer().clone();
+        match tokio::time::timeout(Duration::from_secs(60), peer.read_resource(ReadResourceRequestParams::new(uri))).await
+        {
+            Err(_) => Err("no answer to resources/read within 60s".into()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Ok(Ok(result)) => Ok(serde_json::to_string(&result.contents).unwrap_or_default()),
+        }
+    }
+
+    /// A clone of the session's peer, to send a call from another task.
+    pub fn peer(&self) -> rmcp::Peer<RoleClient> {
+        self.client.peer().clone()
+    }
+
+    /// SIGKILL, as a crash or an OOM kill would end it.
+    pub fn kill9(&self) {
+        let _ = std::process::Command::new("kill").arg("-KILL").arg(self.pid.to_string()).status();
+    }
+
+    /// Whether the server process is still alive.
+    pub fn is_alive(&self) -> bool {
+        std::process::Command::new("kill").arg("-0").arg(self.pid.to_string()).status().map(|s| s.success()).unwrap_or(false)
+    }
+
+    pub async fn stop(self) {
+        let _ = tokio::time::timeout(Duration::from_secs(15), self.client.cancel()).await;
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+    }
+}
