@@ -15,7 +15,8 @@ const IMAGE: &str = "mcp-docker-test/busybox:latest";
 const SERVICES: usize = 20;
 
 fn main() {
-    let bin = std::env::var("MCP_DOCKER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_mcp-docker-server").to_string());
+    let bin = std::env::var("MCP_DOCKER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_mcp-docker-server").to_string());
     if !tool_runs("docker", &["info"]) || !tool_runs("docker-compose", &["version"]) {
         eprintln!("compose_compare: skipped (needs a Docker engine and docker-compose on PATH)");
         return;
@@ -33,8 +34,17 @@ fn main() {
         let theirs_apply = time(|| compose_up(&theirs, &file));
         let ours_noop = time(|| ours_up(&bin, &state, &ours, &file));
         let theirs_noop = time(|| compose_up(&theirs, &file));
-        run(Command::new(&bin).arg("--state-dir").arg(&state).args(["destroy", "-p", &ours, "--volumes", "--auto-approve"]));
-        run(Command::new("docker-compose").args(["-p", &theirs, "-f"]).arg(&file).args(["down", "-v", "-t", "1"]));
+        run(Command::new(&bin).arg("--state-dir").arg(&state).args([
+            "destroy",
+            "-p",
+            &ours,
+            "--volumes",
+            "--auto-approve",
+        ]));
+        run(Command::new("docker-compose")
+            .args(["-p", &theirs, "-f"])
+            .arg(&file)
+            .args(["down", "-v", "-t", "1"]));
         rows.push((shape, "apply", ours_apply, theirs_apply));
         rows.push((shape, "no-op", ours_noop, theirs_noop));
     }
@@ -64,19 +74,29 @@ fn ours_up(bin: &str, state: &Path, project: &str, file: &Path) {
 }
 
 fn compose_up(project: &str, file: &Path) {
-    run(Command::new("docker-compose").args(["-p", project, "-f"]).arg(file).args(["up", "-d"]));
+    run(Command::new("docker-compose")
+        .args(["-p", project, "-f"])
+        .arg(file)
+        .args(["up", "-d"]));
 }
 
 fn run(cmd: &mut Command) {
     let out = cmd.output().expect("run command");
     if !out.status.success() {
-        eprintln!("command failed: {cmd:?}\n{}", String::from_utf8_lossy(&out.stderr));
+        eprintln!(
+            "command failed: {cmd:?}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         std::process::exit(1);
     }
 }
 
 fn tool_runs(program: &str, args: &[&str]) -> bool {
-    Command::new(program).args(args).output().map(|o| o.status.success()).unwrap_or(false)
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
 }
 
 fn time(work: impl FnOnce()) -> Duration {

@@ -10,10 +10,12 @@
 
 use std::collections::HashMap;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bollard::models::ContainerCreateBody;
-use bollard::query_parameters::{CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, StartContainerOptions};
+use bollard::query_parameters::{
+    CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, StartContainerOptions,
+};
 use bollard::Docker;
 use futures_util::StreamExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
@@ -51,10 +53,21 @@ fn rss_kb(pid: u32) -> u64 {
 }
 
 fn text_len(result: &CallToolResult) -> usize {
-    result.content.iter().filter_map(|c| c.as_text()).map(|t| t.text.len()).sum()
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text())
+        .map(|t| t.text.len())
+        .sum()
 }
 
-async fn measure(name: &str, program: &str, args: &[&str], env: &[(&str, &str)], list_args: serde_json::Value) -> anyhow::Result<Figures> {
+async fn measure(
+    name: &str,
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    list_args: serde_json::Value,
+) -> anyhow::Result<Figures> {
     let command = || {
         let mut command = tokio::process::Command::new(program);
         command.args(args);
@@ -66,12 +79,16 @@ async fn measure(name: &str, program: &str, args: &[&str], env: &[(&str, &str)],
     let mut starts = Vec::new();
     for _ in 0..RUNS {
         let started = Instant::now();
-        let (transport, _) = TokioChildProcess::builder(command()).stderr(Stdio::null()).spawn()?;
+        let (transport, _) = TokioChildProcess::builder(command())
+            .stderr(Stdio::null())
+            .spawn()?;
         let client = ().serve(transport).await?;
         starts.push(started.elapsed().as_secs_f64() * 1000.0);
         client.cancel().await?;
     }
-    let (transport, _) = TokioChildProcess::builder(command()).stderr(Stdio::null()).spawn()?;
+    let (transport, _) = TokioChildProcess::builder(command())
+        .stderr(Stdio::null())
+        .spawn()?;
     let pid = transport.id().unwrap_or(0);
     let client = ().serve(transport).await?;
     let call = || {
@@ -111,13 +128,30 @@ async fn create_containers(docker: &Docker, label: &str) -> anyhow::Result<()> {
         .map(|name| async move {
             let body = ContainerCreateBody {
                 image: Some(IMAGE.into()),
-                cmd: Some(vec!["sh".into(), "-c".into(), "trap exit TERM; while true; do sleep 5; done".into()]),
-                labels: Some(HashMap::from([("mcp-bench".to_string(), label.to_string())])),
+                cmd: Some(vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "trap exit TERM; while true; do sleep 5; done".into(),
+                ]),
+                labels: Some(HashMap::from([(
+                    "mcp-bench".to_string(),
+                    label.to_string(),
+                )])),
+                // A network of its own: the default bridge is not usable on every engine.
+                host_config: Some(bollard::models::HostConfig {
+                    network_mode: Some(label.to_string()),
+                    ..Default::default()
+                }),
                 ..Default::default()
             };
-            let options = CreateContainerOptions { name: Some(name.clone()), ..Default::default() };
+            let options = CreateContainerOptions {
+                name: Some(name.clone()),
+                ..Default::default()
+            };
             docker.create_container(Some(options), body).await?;
-            docker.start_container(&name, None::<StartContainerOptions>).await?;
+            docker
+                .start_container(&name, None::<StartContainerOptions>)
+                .await?;
             Ok(())
         })
         .buffer_unordered(8)
@@ -129,13 +163,25 @@ async fn create_containers(docker: &Docker, label: &str) -> anyhow::Result<()> {
 async fn remove_containers(docker: &Docker, label: &str) {
     let filters = HashMap::from([("label".to_string(), vec![format!("mcp-bench={label}")])]);
     let list = docker
-        .list_containers(Some(ListContainersOptions { all: true, filters: Some(filters), ..Default::default() }))
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        }))
         .await
         .unwrap_or_default();
     futures_util::stream::iter(list)
         .for_each_concurrent(8, |c| async move {
             let id = c.id.unwrap_or_default();
-            let _ = docker.remove_container(&id, Some(RemoveContainerOptions { force: true, ..Default::default() })).await;
+            let _ = docker
+                .remove_container(
+                    &id,
+                    Some(RemoveContainerOptions {
+                        force: true,
+                        ..Default::default()
+                    }),
+                )
+                .await;
         })
         .await;
 }
@@ -144,32 +190,67 @@ fn find_ckreiling() -> Option<String> {
     if let Ok(path) = std::env::var("MCP_BENCH_CKREILING") {
         return Some(path);
     }
-    std::env::var("PATH").ok()?.split(':').map(|dir| format!("{dir}/mcp-server-docker")).find(|p| std::path::Path::new(p).exists())
+    std::env::var("PATH")
+        .ok()?
+        .split(':')
+        .map(|dir| format!("{dir}/mcp-server-docker"))
+        .find(|p| std::path::Path::new(p).exists())
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let docker = Docker::connect_with_local_defaults()?.negotiate_version().await?;
-    let label = format!("mcpbench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let docker = Docker::connect_with_local_defaults()?
+        .negotiate_version()
+        .await?;
+    let label = format!(
+        "mcpbench{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
     let state = tempfile::tempdir()?;
-    create_containers(&docker, &label).await.inspect_err(|_| {})?;
-    let total = docker.list_containers(Some(ListContainersOptions { all: true, ..Default::default() })).await?.len();
+    docker
+        .create_network(bollard::models::NetworkCreateRequest {
+            name: label.clone(),
+            ..Default::default()
+        })
+        .await?;
+    let created = create_containers(&docker, &label).await;
+    let total = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            ..Default::default()
+        }))
+        .await?
+        .len();
     let ours = measure(
         "mcp-docker-server",
         env!("CARGO_BIN_EXE_mcp-docker-server"),
         &[],
-        &[("MCP_DOCKER_STATE_DIR", state.path().to_str().unwrap_or("/tmp")), ("RUST_LOG", "error")],
+        &[
+            (
+                "MCP_DOCKER_STATE_DIR",
+                state.path().to_str().unwrap_or("/tmp"),
+            ),
+            ("RUST_LOG", "error"),
+        ],
         json!({"all": true, "limit": 1000}),
     )
     .await;
     let theirs = match find_ckreiling() {
         Some(program) => Some(
-            measure("ckreiling mcp-server-docker 0.3.0", &program, &[], &[], json!({"all": true})).await,
+            measure(
+                "ckreiling mcp-server-docker 0.3.0",
+                &program,
+                &[],
+                &[],
+                json!({"all": true}),
+            )
+            .await,
         ),
         None => None,
     };
     remove_containers(&docker, &label).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let _ = docker.remove_network(&label).await;
+    created?;
 
     println!("list_containers over {total} containers ({CONTAINERS} created for the bench); medians of {RUNS} runs");
     println!("| server | cold start to initialize (ms) | list_containers (ms) | text bytes | response bytes | RSS after one call (KB) |");
@@ -183,7 +264,9 @@ async fn main() -> anyhow::Result<()> {
             None
         }
         None => {
-            println!("(ckreiling's mcp-server-docker not found: pip install mcp-server-docker==0.3.0)");
+            println!(
+                "(ckreiling's mcp-server-docker not found: pip install mcp-server-docker==0.3.0)"
+            );
             None
         }
     };

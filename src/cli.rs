@@ -107,7 +107,10 @@ enum Command {
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_tracing();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
     if let Err(e) = runtime.block_on(run(cli)) {
         // The chain, not a backtrace: people read this, and scripts only need the exit code.
         eprintln!("Error: {e:#}");
@@ -119,7 +122,10 @@ pub fn main() -> anyhow::Result<()> {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -132,7 +138,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         };
     };
     match command {
-        Command::Plan { project, file, remove_orphans, profiles } => {
+        Command::Plan {
+            project,
+            file,
+            remove_orphans,
+            profiles,
+        } => {
             let req = plan_request(&project, &file, remove_orphans, profiles)?;
             let planned = engine.plan(req).await?;
             say(&output::plan_text(&planned));
@@ -142,17 +153,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ));
             Ok(())
         }
-        Command::Apply { project, plan, file, auto_approve, remove_orphans, profiles } => {
+        Command::Apply {
+            project,
+            plan,
+            file,
+            auto_approve,
+            remove_orphans,
+            profiles,
+        } => {
             let cancel = cancel_on_ctrl_c();
             match (plan, file) {
                 (Some(plan_id), _) => {
-                    let applied = engine.apply(&project, &plan_id, progress::sink(), cancel).await?;
+                    let applied = engine
+                        .apply(&project, &plan_id, progress::sink(), cancel)
+                        .await?;
                     finish_apply(&applied)
                 }
                 (None, Some(file)) => {
                     let req = plan_request(&project, &file, remove_orphans, profiles)?;
                     if auto_approve {
-                        let (planned, applied) = engine.plan_and_apply(req, progress::sink(), cancel).await?;
+                        let (planned, applied) =
+                            engine.plan_and_apply(req, progress::sink(), cancel).await?;
                         say(&output::plan_text(&planned));
                         return finish_apply(&applied);
                     }
@@ -162,10 +183,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         return Ok(());
                     }
                     confirm(&project, &planned.plan_id)?;
-                    let applied = engine.apply(&project, &planned.plan_id, progress::sink(), cancel).await?;
+                    let applied = engine
+                        .apply(&project, &planned.plan_id, progress::sink(), cancel)
+                        .await?;
                     finish_apply(&applied)
                 }
-                (None, None) => bail!("apply needs --plan ID (from `plan`) or -f FILE --auto-approve"),
+                (None, None) => {
+                    bail!("apply needs --plan ID (from `plan`) or -f FILE --auto-approve")
+                }
             }
         }
         Command::Status { project } => {
@@ -173,10 +198,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             say(&output::status_text(&status));
             Ok(())
         }
-        Command::Destroy { project, volumes, auto_approve } => {
+        Command::Destroy {
+            project,
+            volumes,
+            auto_approve,
+        } => {
             if auto_approve {
-                let (planned, applied) =
-                    engine.destroy_and_apply(&project, volumes, progress::sink(), cancel_on_ctrl_c()).await?;
+                let (planned, applied) = engine
+                    .destroy_and_apply(&project, volumes, progress::sink(), cancel_on_ctrl_c())
+                    .await?;
                 say(&output::plan_text(&planned));
                 return finish_apply(&applied);
             }
@@ -202,11 +232,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn plan_request(project: &str, file: &Path, remove_orphans: bool, profiles: Vec<String>) -> anyhow::Result<PlanRequest> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read the compose file {}", file.display()))?;
-    let absolute = std::fs::canonicalize(file).with_context(|| format!("cannot resolve {}", file.display()))?;
+fn plan_request(
+    project: &str,
+    file: &Path,
+    remove_orphans: bool,
+    profiles: Vec<String>,
+) -> anyhow::Result<PlanRequest> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the compose file {}", file.display()))?;
+    let absolute = std::fs::canonicalize(file)
+        .with_context(|| format!("cannot resolve {}", file.display()))?;
     let project_dir = absolute.parent().map(Path::to_path_buf);
-    Ok(PlanRequest { project: project.to_string(), spec: SpecSource::Yaml(text), project_dir, remove_orphans, profiles })
+    Ok(PlanRequest {
+        project: project.to_string(),
+        spec: SpecSource::Yaml(text),
+        project_dir,
+        remove_orphans,
+        profiles,
+    })
 }
 
 fn finish_apply(applied: &crate::engine::ApplyOutcome) -> anyhow::Result<()> {
@@ -227,7 +270,9 @@ fn confirm(project: &str, plan_id: &str) -> anyhow::Result<()> {
     }
     eprint!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
     let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer).context("reading the answer")?;
+    std::io::stdin()
+        .read_line(&mut answer)
+        .context("reading the answer")?;
     if answer.trim() != "yes" {
         bail!("apply cancelled; the plan is kept as {plan_id}");
     }
@@ -248,9 +293,10 @@ fn cancel_on_ctrl_c() -> CancellationToken {
 
 fn write_schemas(out: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    for (file, schema) in
-        [("project.schema.json", planner::compose::project_schema()), ("plan.schema.json", planner::render::plan_schema())]
-    {
+    for (file, schema) in [
+        ("project.schema.json", planner::compose::project_schema()),
+        ("plan.schema.json", planner::render::plan_schema()),
+    ] {
         let path = out.join(file);
         let text = serde_json::to_string_pretty(&schema)? + "\n";
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;

@@ -79,10 +79,20 @@ pub struct ServerArgs {
     #[arg(long, global = true)]
     pub docker_host: Option<String>,
     /// Permit an option the policy refuses by default (repeatable or comma-separated), e.g. `privileged`.
-    #[arg(long = "allow-option", env = "MCP_DOCKER_ALLOW_OPTIONS", value_delimiter = ',', global = true)]
+    #[arg(
+        long = "allow-option",
+        env = "MCP_DOCKER_ALLOW_OPTIONS",
+        value_delimiter = ',',
+        global = true
+    )]
     pub allow_options: Vec<String>,
     /// Permit host paths under this directory for binds and build contexts (repeatable or comma-separated).
-    #[arg(long = "allow-path", env = "MCP_DOCKER_ALLOW_PATHS", value_delimiter = ',', global = true)]
+    #[arg(
+        long = "allow-path",
+        env = "MCP_DOCKER_ALLOW_PATHS",
+        value_delimiter = ',',
+        global = true
+    )]
     pub allow_paths: Vec<PathBuf>,
     /// Serve only tools that change nothing.
     #[arg(long, env = "MCP_DOCKER_READ_ONLY", global = true)]
@@ -109,7 +119,11 @@ impl ServerArgs {
                 .map(|o| o.trim().to_string())
                 .filter(|o| !o.is_empty())
                 .collect(),
-            allowed_paths: self.allow_paths.into_iter().filter(|p| !p.as_os_str().is_empty()).collect(),
+            allowed_paths: self
+                .allow_paths
+                .into_iter()
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect(),
             read_only: self.read_only,
             secrets_file: self.secrets_file,
             concurrency: self.concurrency.max(1),
@@ -125,14 +139,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         Some(at) => text.split_at(at),
         None => (text, "s"),
     };
-    let value: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration: write seconds like `120` or `120s`, `2m`, `1h`"))?;
+    let value: u64 = digits.parse().map_err(|_| {
+        format!("`{text}` is not a duration: write seconds like `120` or `120s`, `2m`, `1h`")
+    })?;
     let seconds = match unit {
         "s" => value,
         "m" => value.saturating_mul(60),
         "h" => value.saturating_mul(3600),
-        other => return Err(format!("unknown duration unit `{other}` in `{text}`: use s, m or h")),
+        other => {
+            return Err(format!(
+                "unknown duration unit `{other}` in `{text}`: use s, m or h"
+            ))
+        }
     };
     Ok(Duration::from_secs(seconds))
 }

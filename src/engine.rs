@@ -28,7 +28,9 @@ use crate::docker::execute::{ApplyReport, ExecOptions};
 use crate::docker::{DockerConnector, DockerError};
 use crate::host::SystemHost;
 use crate::state::store::now_rfc3339;
-use crate::state::{HistoryEntry, HistoryKind, PlanStatus, ProjectLock, StateError, StoredPlan, Store};
+use crate::state::{
+    HistoryEntry, HistoryKind, PlanStatus, ProjectLock, StateError, Store, StoredPlan,
+};
 
 pub use crate::docker::execute::{EventSink, StepEvent};
 pub use export::project_to_compose_yaml;
@@ -121,7 +123,11 @@ pub enum EngineError {
     )]
     PlanNotFound { project: String, plan_id: String },
     #[error("plan {plan_id:?} of project {project:?} is {status}, not pending (fix: run plan again and apply the new plan id)")]
-    PlanNotPending { project: String, plan_id: String, status: String },
+    PlanNotPending {
+        project: String,
+        plan_id: String,
+        status: String,
+    },
     #[error(
         "project {0:?} is unknown: no apply is recorded and no container carries its label (fix: check the name with list_projects)"
     )]
@@ -132,7 +138,9 @@ pub enum EngineError {
     State(String),
     #[error("{0}")]
     Busy(String),
-    #[error("{0} is disabled: the server runs in read-only mode (fix: restart it without --read-only)")]
+    #[error(
+        "{0} is disabled: the server runs in read-only mode (fix: restart it without --read-only)"
+    )]
     ReadOnly(String),
     #[error("internal error: {0}")]
     Internal(String),
@@ -160,7 +168,12 @@ impl Engine {
     pub fn new(config: ServerConfig) -> Self {
         let docker = DockerConnector::from_env(config.docker_host.clone());
         let store = Arc::new(Store::new(config.state_dir.clone()));
-        Engine { config, docker, store, host: SystemHost }
+        Engine {
+            config,
+            docker,
+            store,
+            host: SystemHost,
+        }
     }
 
     pub fn config(&self) -> &ServerConfig {
@@ -180,8 +193,9 @@ impl Engine {
         validate_project_name(&req.project)?;
         let project_dir = match req.project_dir.clone() {
             Some(dir) => dir,
-            None => std::env::current_dir()
-                .map_err(|e| EngineError::Internal(format!("cannot read the current directory: {e}")))?,
+            None => std::env::current_dir().map_err(|e| {
+                EngineError::Internal(format!("cannot read the current directory: {e}"))
+            })?,
         };
         let options = LoadOptions {
             project_name: Some(req.project.clone()),
@@ -190,7 +204,10 @@ impl Engine {
             policy: self.config.policy(),
         };
         let (mut desired, source) = match &req.spec {
-            SpecSource::Yaml(text) => (planner::load::load_yaml(text, &options, &self.host)?, text.clone()),
+            SpecSource::Yaml(text) => (
+                planner::load::load_yaml(text, &options, &self.host)?,
+                text.clone(),
+            ),
             SpecSource::Json(value) => (
                 planner::load::load_json(value, &options, &self.host)?,
                 serde_json::to_string_pretty(value).unwrap_or_default(),
@@ -199,20 +216,45 @@ impl Engine {
         // The request names the project; a `name:` in the file never redirects a plan to another project.
         desired.name = req.project.clone();
         let digests = self.digests(&desired).await?;
-        let plan_options = PlanOptions { remove_orphans: req.remove_orphans, remove_volumes: false };
-        self.plan_against(desired, source, digests, plan_options, false).await
+        let plan_options = PlanOptions {
+            remove_orphans: req.remove_orphans,
+            remove_volumes: false,
+        };
+        self.plan_against(desired, source, digests, plan_options, false)
+            .await
     }
 
     /// A plan that removes the project's containers and networks, and its volumes when `volumes` is set.
-    pub async fn destroy_plan(&self, project: &str, volumes: bool) -> Result<PlanOutcome, EngineError> {
+    pub async fn destroy_plan(
+        &self,
+        project: &str,
+        volumes: bool,
+    ) -> Result<PlanOutcome, EngineError> {
         Ok(self.destroy_plan_inner(project, volumes).await?.outcome)
     }
 
-    async fn destroy_plan_inner(&self, project: &str, volumes: bool) -> Result<Planned, EngineError> {
+    async fn destroy_plan_inner(
+        &self,
+        project: &str,
+        volumes: bool,
+    ) -> Result<Planned, EngineError> {
         validate_project_name(project)?;
-        let desired = Project { name: project.to_string(), ..Project::default() };
-        let options = PlanOptions { remove_orphans: true, remove_volumes: volumes };
-        self.plan_against(desired, String::new(), ExternalDigests::default(), options, true).await
+        let desired = Project {
+            name: project.to_string(),
+            ..Project::default()
+        };
+        let options = PlanOptions {
+            remove_orphans: true,
+            remove_volumes: volumes,
+        };
+        self.plan_against(
+            desired,
+            String::new(),
+            ExternalDigests::default(),
+            options,
+            true,
+        )
+        .await
     }
 
     async fn plan_against(
@@ -224,13 +266,21 @@ impl Engine {
         destroy: bool,
     ) -> Result<Planned, EngineError> {
         let project = desired.name.clone();
-        let observed = self.observe(&project, if destroy { None } else { Some(&desired) }).await?;
+        let observed = self
+            .observe(&project, if destroy { None } else { Some(&desired) })
+            .await?;
         let name = project.clone();
         let last = self.state(move |s| s.last_applied(&name)).await?;
         if destroy && last.is_none() && observed_is_empty(&observed) {
             return Err(EngineError::ProjectNotFound(project));
         }
-        let plan = planner::diff::plan(&desired, &observed, last.as_ref().map(|r| &r.spec), &digests, options);
+        let plan = planner::diff::plan(
+            &desired,
+            &observed,
+            last.as_ref().map(|r| &r.spec),
+            &digests,
+            options,
+        );
         let rendering = planner::render::render(&plan);
         let mut warnings = desired.warnings.clone();
         warnings.extend(plan.warnings.iter().cloned());
@@ -259,13 +309,22 @@ impl Engine {
         };
         let history = HistoryEntry {
             at: stored.created_at.clone(),
-            kind: if destroy { HistoryKind::Destroy } else { HistoryKind::Plan },
+            kind: if destroy {
+                HistoryKind::Destroy
+            } else {
+                HistoryKind::Plan
+            },
             plan_id: stored.id.clone(),
             summary: outcome::summary_line(&stored.plan),
         };
         let to_save = stored.clone();
         self.state(move |s| s.save_plan(&to_save, &history)).await?;
-        Ok(Planned { outcome, stored, observed, last })
+        Ok(Planned {
+            outcome,
+            stored,
+            observed,
+            last,
+        })
     }
 
     /// Executes a stored plan after checking that the engine still looks as it did when the plan was made.
@@ -283,12 +342,15 @@ impl Engine {
         let _lock = self.lock(project).await?;
         // Read again under the lock: another process may have applied or superseded it while we waited.
         let (p, id) = (project.to_string(), plan_id.to_string());
-        let (stored, previous) = self.state(move |s| Ok((s.plan(&p, &id)?, s.last_applied(&p)?))).await?;
+        let (stored, previous) = self
+            .state(move |s| Ok((s.plan(&p, &id)?, s.last_applied(&p)?)))
+            .await?;
         let stored = stored.ok_or_else(|| EngineError::PlanNotFound {
             project: project.to_string(),
             plan_id: plan_id.to_string(),
         })?;
-        self.apply_stored(stored, previous, None, events, cancel).await
+        self.apply_stored(stored, previous, None, events, cancel)
+            .await
     }
 
     /// Plans and applies under one hold of the project lock, so concurrent `apply -f --auto-approve` runs
@@ -304,8 +366,15 @@ impl Engine {
         let project = req.project.clone();
         let _lock = self.lock(&project).await?;
         let planned = self.plan_inner(req).await?;
-        let applied =
-            self.apply_stored(planned.stored, planned.last, Some(planned.observed), events, cancel).await?;
+        let applied = self
+            .apply_stored(
+                planned.stored,
+                planned.last,
+                Some(planned.observed),
+                events,
+                cancel,
+            )
+            .await?;
         Ok((planned.outcome, applied))
     }
 
@@ -321,8 +390,15 @@ impl Engine {
         validate_project_name(project)?;
         let _lock = self.lock(project).await?;
         let planned = self.destroy_plan_inner(project, volumes).await?;
-        let applied =
-            self.apply_stored(planned.stored, planned.last, Some(planned.observed), events, cancel).await?;
+        let applied = self
+            .apply_stored(
+                planned.stored,
+                planned.last,
+                Some(planned.observed),
+                events,
+                cancel,
+            )
+            .await?;
         Ok((planned.outcome, applied))
     }
 
@@ -349,23 +425,39 @@ impl Engine {
             }
         }
         let docker = self.docker.client().await?;
-        let values = secrets::resolve(&stored.spec, &self.host, self.config.secrets_file.as_deref())?;
+        let values = secrets::resolve(
+            &stored.spec,
+            &self.host,
+            self.config.secrets_file.as_deref(),
+        )?;
         let observed = match fresh {
             Some(observed) => observed,
             None => {
-                let observed =
-                    self.observe(&project, if stored.destroy { None } else { Some(&stored.spec) }).await?;
+                let observed = self
+                    .observe(
+                        &project,
+                        if stored.destroy {
+                            None
+                        } else {
+                            Some(&stored.spec)
+                        },
+                    )
+                    .await?;
                 let mut digests_now = values.digests();
                 digests_now.builds = self.build_digests(&stored.spec).await?;
-                if planner::hash::fingerprint(&observed) != stored.fingerprint || digests_now != stored.digests {
+                if planner::hash::fingerprint(&observed) != stored.fingerprint
+                    || digests_now != stored.digests
+                {
                     let history = HistoryEntry {
                         at: now_rfc3339(),
                         kind: HistoryKind::Apply,
                         plan_id: plan_id.clone(),
                         summary: "refused: plan is stale".into(),
                     };
-                    self.state(move |s| s.finish_plan(&project, &plan_id, PlanStatus::Stale, None, false, &history))
-                        .await?;
+                    self.state(move |s| {
+                        s.finish_plan(&project, &plan_id, PlanStatus::Stale, None, false, &history)
+                    })
+                    .await?;
                     return Err(EngineError::StalePlan);
                 }
                 observed
@@ -382,7 +474,8 @@ impl Engine {
                 cancel,
                 events: journal.sink(events),
             };
-            let report = crate::docker::execute::execute_plan(&docker, &stored.plan, &options).await;
+            let report =
+                crate::docker::execute::execute_plan(&docker, &stored.plan, &options).await;
             drop(options);
             journal.finish().await;
             report
@@ -391,16 +484,30 @@ impl Engine {
         };
 
         let outcome = outcome::assess(&stored, &report);
-        let (record, remove_record) = outcome::new_record(&stored, &report, &observed, previous, &outcome);
+        let (record, remove_record) =
+            outcome::new_record(&stored, &report, &observed, previous, &outcome);
         let history = HistoryEntry {
             at: now_rfc3339(),
-            kind: if stored.destroy { HistoryKind::Destroy } else { HistoryKind::Apply },
+            kind: if stored.destroy {
+                HistoryKind::Destroy
+            } else {
+                HistoryKind::Apply
+            },
             plan_id: plan_id.clone(),
             summary: outcome.message.clone(),
         };
         let (p, id, status) = (project.clone(), plan_id.clone(), outcome.status);
-        self.state(move |s| s.finish_plan(&p, &id, status, record.as_ref(), remove_record, &history)).await?;
-        Ok(ApplyOutcome { project, plan_id, succeeded: report.succeeded(), message: outcome.message, report })
+        self.state(move |s| {
+            s.finish_plan(&p, &id, status, record.as_ref(), remove_record, &history)
+        })
+        .await?;
+        Ok(ApplyOutcome {
+            project,
+            plan_id,
+            succeeded: report.succeeded(),
+            message: outcome.message,
+            report,
+        })
     }
 
     /// The last-applied spec, the live state of each resource, and drift between them.
@@ -408,7 +515,9 @@ impl Engine {
         validate_project_name(project)?;
         let name = project.to_string();
         let record = self.state(move |s| s.last_applied(&name)).await?;
-        let observed = self.observe(project, record.as_ref().map(|r| &r.spec)).await?;
+        let observed = self
+            .observe(project, record.as_ref().map(|r| &r.spec))
+            .await?;
         if record.is_none() && observed_is_empty(&observed) {
             return Err(EngineError::ProjectNotFound(project.to_string()));
         }
@@ -455,22 +564,31 @@ impl Engine {
     }
 
     pub fn get_plan(&self, project: &str, plan_id: &str) -> Result<StoredPlan, EngineError> {
-        self.store.plan(project, plan_id)?.ok_or_else(|| EngineError::PlanNotFound {
-            project: project.to_string(),
-            plan_id: plan_id.to_string(),
-        })
+        self.store
+            .plan(project, plan_id)?
+            .ok_or_else(|| EngineError::PlanNotFound {
+                project: project.to_string(),
+                plan_id: plan_id.to_string(),
+            })
     }
 
     /// One service spec under the server's policy, for the primitive container tools.
-    pub fn load_service(&self, name: &str, spec: &serde_json::Value) -> Result<ServiceSpec, EngineError> {
+    pub fn load_service(
+        &self,
+        name: &str,
+        spec: &serde_json::Value,
+    ) -> Result<ServiceSpec, EngineError> {
         let options = LoadOptions {
             project_name: None,
-            project_dir: std::env::current_dir()
-                .map_err(|e| EngineError::Internal(format!("cannot read the current directory: {e}")))?,
+            project_dir: std::env::current_dir().map_err(|e| {
+                EngineError::Internal(format!("cannot read the current directory: {e}"))
+            })?,
             profiles: Vec::new(),
             policy: self.config.policy(),
         };
-        Ok(planner::load::load_service(name, spec, &options, &self.host)?)
+        Ok(planner::load::load_service(
+            name, spec, &options, &self.host,
+        )?)
     }
 
     // ---- helpers ----
@@ -490,13 +608,19 @@ impl Engine {
 
     async fn fetch_plan(&self, project: &str, plan_id: &str) -> Result<StoredPlan, EngineError> {
         let (p, id) = (project.to_string(), plan_id.to_string());
-        self.state(move |s| s.plan(&p, &id)).await?.ok_or_else(|| EngineError::PlanNotFound {
-            project: project.to_string(),
-            plan_id: plan_id.to_string(),
-        })
+        self.state(move |s| s.plan(&p, &id))
+            .await?
+            .ok_or_else(|| EngineError::PlanNotFound {
+                project: project.to_string(),
+                plan_id: plan_id.to_string(),
+            })
     }
 
-    async fn observe(&self, project: &str, desired: Option<&Project>) -> Result<ObservedState, EngineError> {
+    async fn observe(
+        &self,
+        project: &str,
+        desired: Option<&Project>,
+    ) -> Result<ObservedState, EngineError> {
         let docker = self.docker.client().await?;
         match crate::docker::observe::observe(&docker, project, desired).await {
             Ok(observed) => Ok(observed),
@@ -528,7 +652,9 @@ impl Engine {
         tokio::task::spawn_blocking(move || {
             builds
                 .into_iter()
-                .map(|(name, build)| crate::docker::build_context::context_digest(&build).map(|d| (name, d)))
+                .map(|(name, build)| {
+                    crate::docker::build_context::context_digest(&build).map(|d| (name, d))
+                })
                 .collect::<Result<_, _>>()
         })
         .await
@@ -575,7 +701,9 @@ fn new_plan_id() -> String {
 fn validate_project_name(name: &str) -> Result<(), EngineError> {
     let valid = !name.is_empty()
         && name.len() <= 63
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
     if valid {
         return Ok(());
@@ -602,7 +730,10 @@ mod tests {
 
     #[test]
     fn stale_message_is_exact() {
-        assert_eq!(EngineError::StalePlan.to_string(), "plan is stale: run plan again");
+        assert_eq!(
+            EngineError::StalePlan.to_string(),
+            "plan is stale: run plan again"
+        );
     }
 
     #[test]

@@ -89,7 +89,12 @@ volumes:
     /// Runs and asserts success; returns stdout.
     fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "{args:?} failed:\nstdout:\n{}\nstderr:\n{}", text(&out.stdout), text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?} failed:\nstdout:\n{}\nstderr:\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
         text(&out.stdout)
     }
 
@@ -105,18 +110,20 @@ volumes:
         (out, id)
     }
 
-    fn apply_file(&self) -> String {
-        let file = self.file();
-        self.ok(&["apply", "-p", &self.name, "-f", file.to_str().unwrap(), "--auto-approve"])
-    }
-
     fn apply_file_child(&self) -> Child {
         let file = self.file();
-        self.command(&["apply", "-p", &self.name, "-f", file.to_str().unwrap(), "--auto-approve"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        self.command(&[
+            "apply",
+            "-p",
+            &self.name,
+            "-f",
+            file.to_str().unwrap(),
+            "--auto-approve",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
     }
 
     fn container(&self, service: &str) -> String {
@@ -125,7 +132,14 @@ volumes:
 
     /// `name id` of every container with our label, sorted.
     fn containers(&self) -> Vec<(String, String)> {
-        let out = docker(&["ps", "-a", "--filter", &format!("label={LABEL}={}", self.name), "--format", "{{.Names}} {{.ID}}"]);
+        let out = docker(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label={LABEL}={}", self.name),
+            "--format",
+            "{{.Names}} {{.ID}}",
+        ]);
         let mut rows: Vec<(String, String)> = out
             .lines()
             .filter_map(|l| l.split_once(' '))
@@ -145,10 +159,16 @@ volumes:
     }
 
     fn labelled(&self, what: &str) -> Vec<String> {
-        docker(&[what, "ls", "-q", "--filter", &format!("label={LABEL}={}", self.name)])
-            .lines()
-            .map(str::to_string)
-            .collect()
+        docker(&[
+            what,
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label={LABEL}={}", self.name),
+        ])
+        .lines()
+        .map(str::to_string)
+        .collect()
     }
 
     fn http_body(&self) -> String {
@@ -158,10 +178,16 @@ volumes:
 
 impl Drop for Project {
     fn drop(&mut self) {
-        let _ = self.command(&["destroy", "-p", &self.name, "--volumes", "--auto-approve"]).output();
+        let _ = self
+            .command(&["destroy", "-p", &self.name, "--volumes", "--auto-approve"])
+            .output();
         // Whatever the tool could not remove (a test failed half-way), remove by label.
         let filter = format!("label={LABEL}={}", self.name);
-        for (kind, list) in [("container", vec!["ps", "-aq"]), ("network", vec!["network", "ls", "-q"]), ("volume", vec!["volume", "ls", "-q"])] {
+        for (kind, list) in [
+            ("container", vec!["ps", "-aq"]),
+            ("network", vec!["network", "ls", "-q"]),
+            ("volume", vec!["volume", "ls", "-q"]),
+        ] {
             let mut args = list.clone();
             args.extend(["--filter", &filter]);
             let ids = docker(&args);
@@ -181,17 +207,28 @@ fn text(bytes: &[u8]) -> String {
 
 fn docker(args: &[&str]) -> String {
     let out = Command::new("docker").args(args).output().unwrap();
-    assert!(out.status.success(), "docker {args:?}: {}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        text(&out.stderr)
+    );
     text(&out.stdout)
 }
 
 fn uuid_suffix() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     format!("{:x}{:x}", std::process::id(), nanos)
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// GETs `/` on the port, retrying while httpd starts.
@@ -208,7 +245,12 @@ fn http_get(port: u16) -> String {
         })();
         match attempt {
             Ok(response) if response.contains("200") => {
-                return response.split("\r\n\r\n").nth(1).unwrap_or_default().trim().to_string()
+                return response
+                    .split("\r\n\r\n")
+                    .nth(1)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string()
             }
             _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(250)),
             other => panic!("port {port} did not answer HTTP 200: {other:?}"),
@@ -217,7 +259,14 @@ fn http_get(port: u16) -> String {
 }
 
 fn label_of(object: &str, label: &str) -> String {
-    docker(&["inspect", "--format", &format!("{{{{index .Config.Labels \"{label}\"}}}}"), object]).trim().to_string()
+    docker(&[
+        "inspect",
+        "--format",
+        &format!("{{{{index .Config.Labels \"{label}\"}}}}"),
+        object,
+    ])
+    .trim()
+    .to_string()
 }
 
 fn labels_json(kind: &str, name: &str) -> String {
@@ -251,10 +300,20 @@ fn plan_apply_change_drift_stale_and_destroy() {
     assert_eq!(p.http_body(), "hello one");
 
     // compose v2 sees the project as its own.
-    let ps = Command::new("docker-compose").args(["-p", &p.name, "ps", "--format", "{{.Name}}"]).output().unwrap();
+    let ps = Command::new("docker-compose")
+        .args(["-p", &p.name, "ps", "--format", "{{.Name}}"])
+        .output()
+        .unwrap();
     let ps_out = text(&ps.stdout);
-    assert!(ps.status.success(), "docker-compose ps: {}", text(&ps.stderr));
-    assert!(ps_out.contains(&web) && ps_out.contains(&db), "docker-compose ps listed:\n{ps_out}");
+    assert!(
+        ps.status.success(),
+        "docker-compose ps: {}",
+        text(&ps.stderr)
+    );
+    assert!(
+        ps_out.contains(&web) && ps_out.contains(&db),
+        "docker-compose ps listed:\n{ps_out}"
+    );
 
     // A second plan has nothing to do.
     let (again, _) = p.plan();
@@ -265,7 +324,10 @@ fn plan_apply_change_drift_stale_and_destroy() {
     let web_id = p.container_id("web");
     p.write_spec("two");
     let (changed, plan_id) = p.plan();
-    assert!(changed.contains(&web) && changed.contains("GREETING"), "{changed}");
+    assert!(
+        changed.contains(&web) && changed.contains("GREETING"),
+        "{changed}"
+    );
     p.ok(&["apply", "-p", &p.name, "--plan", &plan_id]);
     assert_eq!(p.container_id("db"), db_id);
     assert_ne!(p.container_id("web"), web_id);
@@ -279,15 +341,25 @@ fn plan_apply_change_drift_stale_and_destroy() {
     let status = p.ok(&["status", "-p", &p.name]);
     assert!(status.contains("missing"), "{status}");
     let (recreate, plan_id) = p.plan();
-    assert!(recreate.contains(&web) && recreate.contains("1 to add"), "{recreate}");
-    assert!(recreate.contains("1 to add, 0 to change, 0 to destroy"), "{recreate}");
+    assert!(
+        recreate.contains(&web) && recreate.contains("1 to add"),
+        "{recreate}"
+    );
+    assert!(
+        recreate.contains("1 to add, 0 to change, 0 to destroy"),
+        "{recreate}"
+    );
 
     // That plan goes stale when the engine changes under it: refused, and nothing changes.
     docker(&["stop", "-t", "1", &db]);
     let before = p.containers();
     let refused = p.run(&["apply", "-p", &p.name, "--plan", &plan_id]);
     assert!(!refused.status.success());
-    assert!(text(&refused.stderr).contains("plan is stale: run plan again"), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("plan is stale: run plan again"),
+        "{}",
+        text(&refused.stderr)
+    );
     assert_eq!(p.containers(), before);
     let db_state = docker(&["inspect", "--format", "{{.State.Status}}", &db]);
     assert_eq!(db_state.trim(), "exited");
@@ -302,7 +374,11 @@ fn plan_apply_change_drift_stale_and_destroy() {
     // Destroy keeps volumes; destroy --volumes removes them too.
     let shown = p.ok(&["destroy", "-p", &p.name]);
     assert!(shown.contains("Plan id:"), "{shown}");
-    assert_eq!(p.containers().len(), 2, "destroy without --auto-approve only plans");
+    assert_eq!(
+        p.containers().len(),
+        2,
+        "destroy without --auto-approve only plans"
+    );
     p.ok(&["destroy", "-p", &p.name, "--auto-approve"]);
     assert!(p.containers().is_empty());
     assert!(p.labelled("network").is_empty());
@@ -327,13 +403,18 @@ fn kill_mid_apply_then_converge_without_duplicates() {
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    let web = p.container("web");
+    assert!(
+        !p.containers().iter().any(|(n, _)| *n == web),
+        "the apply was not interrupted mid-way"
+    );
 
     // The next plan and apply converge, and each service has exactly one container.
     let (plan, plan_id) = p.plan();
     assert!(plan.contains(&p.container("web")), "{plan}");
     p.ok(&["apply", "-p", &p.name, "--plan", &plan_id]);
     let names: Vec<String> = p.containers().into_iter().map(|(n, _)| n).collect();
-    assert_eq!(names, vec![db, p.container("web")]);
+    assert_eq!(names, vec![db, web]);
     assert_eq!(p.http_body(), "hello one");
     let (again, _) = p.plan();
     assert!(again.contains("No changes"), "{again}");
@@ -345,20 +426,42 @@ fn concurrent_applies_are_serialized() {
     p.write_spec("one");
     let first = p.apply_file_child();
     let second = p.apply_file_child();
-    let outputs = [first.wait_with_output().unwrap(), second.wait_with_output().unwrap()];
+    let outputs = [
+        first.wait_with_output().unwrap(),
+        second.wait_with_output().unwrap(),
+    ];
     for out in &outputs {
-        assert!(out.status.success(), "stdout:\n{}\nstderr:\n{}", text(&out.stdout), text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "stdout:\n{}\nstderr:\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
     }
     // One apply created the project; the other waited for the lock, planned afterwards and found nothing to do.
     let stdouts: Vec<String> = outputs.iter().map(|o| text(&o.stdout)).collect();
-    assert_eq!(stdouts.iter().filter(|s| s.contains("Apply complete")).count(), 1, "{stdouts:?}");
-    assert_eq!(stdouts.iter().filter(|s| s.contains("No changes")).count(), 1, "{stdouts:?}");
+    assert_eq!(
+        stdouts
+            .iter()
+            .filter(|s| s.contains("Apply complete"))
+            .count(),
+        1,
+        "{stdouts:?}"
+    );
+    assert_eq!(
+        stdouts.iter().filter(|s| s.contains("No changes")).count(),
+        1,
+        "{stdouts:?}"
+    );
     assert_eq!(p.containers().len(), 2);
     assert_eq!(p.http_body(), "hello one");
     let projects = p.ok(&["projects"]);
     assert!(projects.contains(&p.name), "{projects}");
     let exported = p.ok(&["export", "-p", &p.name]);
-    assert!(exported.contains("GREETING") && exported.contains("service_healthy"), "{exported}");
+    assert!(
+        exported.contains("GREETING") && exported.contains("service_healthy"),
+        "{exported}"
+    );
 }
 
 #[test]
@@ -366,10 +469,22 @@ fn unknown_plan_and_bad_file_fail_clearly() {
     let p = Project::new("cli-bad");
     let out = p.run(&["apply", "-p", &p.name, "--plan", "nope"]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("not found"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not found"),
+        "{}",
+        text(&out.stderr)
+    );
     let bad = p.dir.path().join("bad.yaml");
-    std::fs::write(&bad, "services:\n  web:\n    image: x\n    privileged: true\n").unwrap();
+    std::fs::write(
+        &bad,
+        "services:\n  web:\n    image: x\n    privileged: true\n",
+    )
+    .unwrap();
     let out = p.run(&["plan", "-p", &p.name, "-f", bad.to_str().unwrap()]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("privileged"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("privileged"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -38,7 +38,7 @@ fn options(secrets: &[(&str, &str)]) -> (ExecOptions, Arc<Mutex<Vec<StepEvent>>>
             .iter()
             .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
             .collect(),
-        configs: BTreeMap::new(),
+        configs: BTreeMap::from([("site".to_string(), b"listen=80\n".to_vec())]),
         cancel: CancellationToken::new(),
         events: Arc::new(move |e| sink.lock().unwrap().push(e)),
     };
@@ -206,7 +206,7 @@ fn db_spec() -> ServiceSpec {
 }
 
 fn web_spec(port: u16, greeting: &str) -> ServiceSpec {
-    let mut web = service("mkdir -p /www && cp /run/secrets/token /www/token && echo \"$GREETING $DB_PASSWORD\" > /www/index.html && exec httpd -f -p 80 -h /www");
+    let mut web = service("mkdir -p /www && cp /run/secrets/token /www/token && cp /etc/site.conf /www/site && ls -ln /run/secrets/token > /www/perm && echo \"$GREETING $DB_PASSWORD\" > /www/index.html && exec httpd -f -p 80 -h /www");
     web.ports = vec![PortBinding {
         target: 80,
         published: Some(port),
@@ -225,6 +225,13 @@ fn web_spec(port: u16, greeting: &str) -> ServiceSpec {
     web.secrets = vec![FileMount {
         source: "token".into(),
         target: "/run/secrets/token".into(),
+        uid: None,
+        gid: None,
+        mode: None,
+    }];
+    web.configs = vec![FileMount {
+        source: "site".into(),
+        target: "/etc/site.conf".into(),
         uid: None,
         gid: None,
         mode: None,
@@ -328,6 +335,12 @@ async fn creates_replaces_updates_observes_and_deletes_a_project() {
     assert!(env.contains(&"DB_PASSWORD=s3cret-pw".to_string()));
     assert_eq!(http_get(port, "/").await.trim(), "hello s3cret-pw");
     assert_eq!(http_get(port, "/token").await, "tok-123");
+    assert_eq!(http_get(port, "/site").await, "listen=80\n");
+    let perm = http_get(port, "/perm").await;
+    assert!(
+        perm.starts_with("-r--r--r--"),
+        "secret files are read-only: {perm}"
+    );
     // The web step waited for db's health, and said so.
     let waited = events.lock().unwrap().iter().any(|e| matches!(e, StepEvent::Progress { action_id: 3, message } if message.contains("service_healthy")));
     assert!(waited, "no progress event for the health wait");

@@ -88,3 +88,63 @@ async fn an_unreachable_engine_is_a_clear_error_and_the_connector_recovers() {
     // Nothing was cached: a second call tries again and gives the same clear error.
     assert!(connector.client().await.is_err());
 }
+
+/// Forwards a unix socket to the real engine until `stop` fires, standing in for a dockerd that goes away.
+async fn engine_proxy(path: std::path::PathBuf, stop: tokio_util::sync::CancellationToken) {
+    let listener = tokio::net::UnixListener::bind(&path).unwrap();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            accepted = listener.accept() => {
+                let Ok((mut client, _)) = accepted else { continue };
+                tokio::spawn(async move {
+                    if let Ok(mut engine) = tokio::net::UnixStream::connect("/var/run/docker.sock").await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut engine).await;
+                    }
+                });
+            }
+        }
+    }
+    drop(listener);
+    let _ = std::fs::remove_file(&path);
+}
+
+#[tokio::test]
+async fn the_connector_recovers_when_the_engine_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("docker.sock");
+    let host = format!("unix://{}", socket.display());
+    let connector = DockerConnector::from_env(Some(host.clone()));
+
+    let stop = tokio_util::sync::CancellationToken::new();
+    let proxy = tokio::spawn(engine_proxy(socket.clone(), stop.clone()));
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    connector
+        .health()
+        .await
+        .expect("engine reachable through the proxy");
+
+    // The engine goes away: a clear error naming the host and the fix, and no panic.
+    stop.cancel();
+    proxy.await.unwrap();
+    let err = connector.health().await.unwrap_err();
+    assert!(err.is_unreachable(), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&host) && text.contains("is dockerd running"),
+        "{text}"
+    );
+    assert!(
+        connector.client().await.is_err(),
+        "a dead engine is not served from the cache"
+    );
+
+    // It comes back: the same connector works again.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let proxy = tokio::spawn(engine_proxy(socket.clone(), stop.clone()));
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let health = connector.health().await.expect("the connector reconnects");
+    assert_eq!(health.host, host);
+    stop.cancel();
+    proxy.await.unwrap();
+}

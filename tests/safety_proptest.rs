@@ -6,6 +6,8 @@
 //! examples, and single container specs for the primitive tools. The host is in memory, as in the fuzz
 //! target under `fuzz/`.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap; failures carry their context
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -39,7 +41,10 @@ impl Host for MemoryHost {
     }
 
     fn read_file(&self, path: &Path) -> Result<String, String> {
-        self.files.get(path).map(|s| s.to_string()).ok_or_else(|| format!("{}: no such file", path.display()))
+        self.files
+            .get(path)
+            .map(|s| s.to_string())
+            .ok_or_else(|| format!("{}: no such file", path.display()))
     }
 
     fn canonicalize(&self, path: &Path) -> Result<PathBuf, String> {
@@ -55,36 +60,157 @@ impl Host for MemoryHost {
 }
 
 fn options() -> LoadOptions {
-    LoadOptions { project_name: Some("prop".into()), project_dir: PathBuf::from("/srv/app"), ..Default::default() }
+    LoadOptions {
+        project_name: Some("prop".into()),
+        project_dir: PathBuf::from("/srv/app"),
+        ..Default::default()
+    }
 }
 
 const SERVICE_KEYS: &[&str] = &[
-    "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "expose", "volumes",
-    "networks", "depends_on", "restart", "healthcheck", "labels", "working_dir", "user", "hostname", "init",
-    "stop_grace_period", "mem_limit", "cpus", "tmpfs", "read_only", "extra_hosts", "container_name", "deploy",
-    "scale", "secrets", "configs", "privileged", "cap_add", "devices", "pid", "ipc", "network_mode",
-    "security_opt", "profiles", "pull_policy", "ulimits", "sysctls", "logging", "extends", "develop",
-    "enviroment", "x-custom",
+    "image",
+    "build",
+    "command",
+    "entrypoint",
+    "environment",
+    "env_file",
+    "ports",
+    "expose",
+    "volumes",
+    "networks",
+    "depends_on",
+    "restart",
+    "healthcheck",
+    "labels",
+    "working_dir",
+    "user",
+    "hostname",
+    "init",
+    "stop_grace_period",
+    "mem_limit",
+    "cpus",
+    "tmpfs",
+    "read_only",
+    "extra_hosts",
+    "container_name",
+    "deploy",
+    "scale",
+    "secrets",
+    "configs",
+    "privileged",
+    "cap_add",
+    "devices",
+    "pid",
+    "ipc",
+    "network_mode",
+    "security_opt",
+    "profiles",
+    "pull_policy",
+    "ulimits",
+    "sysctls",
+    "logging",
+    "extends",
+    "develop",
+    "enviroment",
+    "x-custom",
 ];
 
-const TOP_KEYS: &[&str] = &["name", "version", "networks", "volumes", "secrets", "configs", "include", "x-common"];
+const TOP_KEYS: &[&str] = &[
+    "name", "version", "networks", "volumes", "secrets", "configs", "include", "x-common",
+];
 
 const INNER_KEYS: &[&str] = &[
-    "context", "dockerfile", "target", "published", "source", "type", "condition", "test", "interval",
-    "retries", "replicas", "resources", "limits", "memory", "driver", "external", "internal", "aliases",
-    "file", "environment", "content", "mode", "secret", "required", "path", "bind", "read_only",
+    "context",
+    "dockerfile",
+    "target",
+    "published",
+    "source",
+    "type",
+    "condition",
+    "test",
+    "interval",
+    "retries",
+    "replicas",
+    "resources",
+    "limits",
+    "memory",
+    "driver",
+    "external",
+    "internal",
+    "aliases",
+    "file",
+    "environment",
+    "content",
+    "mode",
+    "secret",
+    "required",
+    "path",
+    "bind",
+    "read_only",
 ];
 
 /// Values chosen to sit on the edges the loader must handle.
 const TRICKY: &[&str] = &[
-    "", " ", "mcp-docker-test/busybox:latest", "UPPER/Case", "a b", ":tag", "nginx@sha256:zz", "80", "0",
-    "70000", "65535:65535", "8080:80", "127.0.0.1:9000:80/udp", "9000-8000:80", "1.2.3.4.5:1:2", "[::1]:80:80",
-    "/etc:/e", "/:/host", "/var/run/docker.sock:/s", "../../etc", "./escape", "/srv/app/escape/x:/x",
-    "data:/data:ro", "a:b:c:d", "${TAG}", "${NOPE:?needed}", "${PORT:-80}:80", "$$", "${", "$", "${A-${B}}",
-    "10s", "1h30m", "-5s", "soon", "512m", "1e9", "-1", "host", "container:x", "service:db", "unconfined",
-    "seccomp:unconfined", "service_healthy", "service_completed_successfully", "always", "unless-stopped",
-    "on-failure:3", "CMD-SHELL", "NONE", "https://example.com/repo.git", "☃", "\u{0}", "\n", "web", "db",
-    "default", "true", "null", "~",
+    "",
+    " ",
+    "mcp-docker-test/busybox:latest",
+    "UPPER/Case",
+    "a b",
+    ":tag",
+    "nginx@sha256:zz",
+    "80",
+    "0",
+    "70000",
+    "65535:65535",
+    "8080:80",
+    "127.0.0.1:9000:80/udp",
+    "9000-8000:80",
+    "1.2.3.4.5:1:2",
+    "[::1]:80:80",
+    "/etc:/e",
+    "/:/host",
+    "/var/run/docker.sock:/s",
+    "../../etc",
+    "./escape",
+    "/srv/app/escape/x:/x",
+    "data:/data:ro",
+    "a:b:c:d",
+    "${TAG}",
+    "${NOPE:?needed}",
+    "${PORT:-80}:80",
+    "$$",
+    "${",
+    "$",
+    "${A-${B}}",
+    "10s",
+    "1h30m",
+    "-5s",
+    "soon",
+    "512m",
+    "1e9",
+    "-1",
+    "host",
+    "container:x",
+    "service:db",
+    "unconfined",
+    "seccomp:unconfined",
+    "service_healthy",
+    "service_completed_successfully",
+    "always",
+    "unless-stopped",
+    "on-failure:3",
+    "CMD-SHELL",
+    "NONE",
+    "https://example.com/repo.git",
+    "☃",
+    "\u{0}",
+    "\n",
+    "web",
+    "db",
+    "default",
+    "true",
+    "null",
+    "~",
 ];
 
 fn leaf() -> impl Strategy<Value = Value> {
@@ -110,29 +236,46 @@ fn value() -> impl Strategy<Value = Value> {
     leaf().prop_recursive(4, 40, 5, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map(key(), inner, 0..5).prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(key(), inner, 0..5)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
 
 fn service() -> impl Strategy<Value = Value> {
-    prop::collection::btree_map(prop::sample::select(SERVICE_KEYS).prop_map(str::to_string), value(), 0..7).prop_map(|m| {
+    prop::collection::btree_map(
+        prop::sample::select(SERVICE_KEYS).prop_map(str::to_string),
+        value(),
+        0..7,
+    )
+    .prop_map(|m| {
         let mut obj: Map<String, Value> = m.into_iter().collect();
-        obj.entry("image".to_string()).or_insert_with(|| Value::from("mcp-docker-test/busybox:latest"));
+        obj.entry("image".to_string())
+            .or_insert_with(|| Value::from("mcp-docker-test/busybox:latest"));
         Value::Object(obj)
     })
 }
 
 fn document() -> impl Strategy<Value = Value> {
     let services = prop::collection::btree_map(
-        prop_oneof![prop::sample::select(&["web", "db", "cache", "worker"][..]).prop_map(str::to_string), "[a-zA-Z0-9_☃.-]{1,6}"],
+        prop_oneof![
+            prop::sample::select(&["web", "db", "cache", "worker"][..]).prop_map(str::to_string),
+            "[a-zA-Z0-9_☃.-]{1,6}"
+        ],
         service(),
         0..4,
     );
-    let top = prop::collection::btree_map(prop::sample::select(TOP_KEYS).prop_map(str::to_string), value(), 0..3);
+    let top = prop::collection::btree_map(
+        prop::sample::select(TOP_KEYS).prop_map(str::to_string),
+        value(),
+        0..3,
+    );
     (services, top).prop_map(|(services, top)| {
         let mut doc: Map<String, Value> = top.into_iter().collect();
-        doc.insert("services".into(), Value::Object(services.into_iter().collect()));
+        doc.insert(
+            "services".into(),
+            Value::Object(services.into_iter().collect()),
+        );
         Value::Object(doc)
     })
 }
@@ -144,7 +287,11 @@ fn assert_clean(result: &Result<Project, SpecErrors>) -> Result<(), TestCaseErro
         Err(errors) => {
             prop_assert!(!errors.0.is_empty(), "an error result with no errors");
             for e in &errors.0 {
-                prop_assert!(!e.message.trim().is_empty(), "an error with no message at {:?}", e.path);
+                prop_assert!(
+                    !e.message.trim().is_empty(),
+                    "an error with no message at {:?}",
+                    e.path
+                );
             }
             prop_assert!(errors.to_string().starts_with("invalid spec"));
         }
@@ -172,8 +319,11 @@ fn mutate(base: &str, edits: &[(usize, u8, u8)]) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-const EXAMPLES: &[&str] =
-    &[include_str!("../examples/busybox.yaml"), include_str!("../examples/nginx.yaml"), include_str!("../examples/wordpress.yaml")];
+const EXAMPLES: &[&str] = &[
+    include_str!("../examples/busybox.yaml"),
+    include_str!("../examples/nginx.yaml"),
+    include_str!("../examples/wordpress.yaml"),
+];
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]

@@ -40,7 +40,10 @@ impl Host for MemoryHost {
     }
 
     fn read_file(&self, path: &Path) -> Result<String, String> {
-        self.files.get(path).map(|s| s.to_string()).ok_or_else(|| format!("{}: no such file", path.display()))
+        self.files
+            .get(path)
+            .map(|s| s.to_string())
+            .ok_or_else(|| format!("{}: no such file", path.display()))
     }
 
     fn canonicalize(&self, path: &Path) -> Result<PathBuf, String> {
@@ -58,7 +61,13 @@ impl Host for MemoryHost {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let opts = LoadOptions { project_dir: PathBuf::from("/srv/app"), project_name: Some("fuzz".into()), ..Default::default() };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let opts = LoadOptions {
+        project_dir: PathBuf::from("/srv/app"),
+        project_name: Some("fuzz".into()),
+        ..Default::default()
+    };
     let _ = load_yaml(text, &opts, &MemoryHost::new());
 });

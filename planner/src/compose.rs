@@ -14,10 +14,11 @@ use serde::Deserialize;
 mod keys;
 
 pub use keys::{
-    check_keys, check_service_keys, KeySupport, BUILD_KEYS, CONFIG_TOP_KEYS, DEPENDS_ON_KEYS, DEPLOY_KEYS, ENV_FILE_KEYS,
-    FILE_REF_KEYS, HEALTHCHECK_KEYS, LOGGING_KEYS, NETWORK_TOP_KEYS, PORT_KEYS, RESOURCES_KEYS,
-    RESOURCE_LIMIT_KEYS, RESTART_POLICY_KEYS, SECRET_TOP_KEYS, SERVICE_KEYS, SERVICE_NETWORK_KEYS,
-    TOP_LEVEL_KEYS, VOLUME_BIND_KEYS, VOLUME_KEYS, VOLUME_TMPFS_KEYS, VOLUME_TOP_KEYS, VOLUME_VOLUME_KEYS,
+    check_keys, check_service_keys, KeySupport, ALL_TABLES, BUILD_KEYS, CONFIG_TOP_KEYS,
+    DEPENDS_ON_KEYS, DEPLOY_KEYS, ENV_FILE_KEYS, FILE_REF_KEYS, HEALTHCHECK_KEYS, LOGGING_KEYS,
+    NETWORK_TOP_KEYS, PORT_KEYS, RESOURCES_KEYS, RESOURCE_LIMIT_KEYS, RESTART_POLICY_KEYS,
+    SECRET_TOP_KEYS, SERVICE_KEYS, SERVICE_NETWORK_KEYS, TOP_LEVEL_KEYS, VOLUME_BIND_KEYS,
+    VOLUME_KEYS, VOLUME_TMPFS_KEYS, VOLUME_TOP_KEYS, VOLUME_VOLUME_KEYS,
 };
 
 /// A whole compose file.
@@ -198,7 +199,10 @@ pub enum EnvFiles {
 #[serde(untagged)]
 pub enum EnvFileItem {
     Path(String),
-    Long { path: String, required: Option<Scalar> },
+    Long {
+        path: String,
+        required: Option<Scalar>,
+    },
 }
 
 /// `80`, `"9000:80"`, `"127.0.0.1:9000:80/udp"`, `"[::1]:80:80"`, `"8000-8001:8000-8001"`, or the long form.
@@ -374,7 +378,11 @@ pub struct FileRefLong {
 #[serde(untagged)]
 pub enum Device {
     Short(String),
-    Long { source: String, target: Option<String>, permissions: Option<String> },
+    Long {
+        source: String,
+        target: Option<String>,
+        permissions: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]

@@ -311,10 +311,7 @@ impl<'a> Planner<'a> {
                 volume_names: hash::service_volume_names(project, spec),
                 wait_for: wait_for(spec, &names),
                 depends_label: depends_label(spec),
-                on_replaced_network: hash::service_network_keys(project, spec)
-                    .into_iter()
-                    .find(|key| self.replaced_networks.contains(*key))
-                    .map(String::from),
+                on_replaced_network: self.recreated_network_of(service),
                 config_hash,
             };
             for (index, name) in names[service.as_str()].iter().enumerate() {
@@ -448,6 +445,34 @@ impl<'a> Planner<'a> {
             _ if !live.is_empty() => (Op::UpdateInPlace, None, live),
             _ => (Op::NoOp, None, Vec::new()),
         }
+    }
+
+    /// Whether containers of `service` may be attached to network `key`: it is on it now or was at the last
+    /// apply. Without a record of the service (no last-applied spec), assume it may be.
+    fn may_use_network(&self, service: &str, key: &str) -> bool {
+        let on = |project: &Project| {
+            project
+                .services
+                .get(service)
+                .map(|spec| hash::service_network_keys(project, spec).contains(&key))
+        };
+        let now = on(self.desired).unwrap_or(false);
+        let before = match self.last_applied {
+            Some(last) => on(last).unwrap_or(!self.desired.services.contains_key(service)),
+            None => true,
+        };
+        now || before
+    }
+
+    /// A network being recreated that containers of `service` may be on: they must then be deleted before
+    /// it and created after it, instead of replaced create-first (which would need the old network gone
+    /// while its replacement waits for dependencies that wait for the new network).
+    fn recreated_network_of(&self, service: &str) -> Option<String> {
+        let mut keys: Vec<&String> = self.replaced_networks.iter().collect();
+        keys.sort();
+        keys.into_iter()
+            .find(|key| self.may_use_network(service, key))
+            .cloned()
     }
 
     fn missing_reason(&self, service: &str, number: u32) -> String {
@@ -626,7 +651,9 @@ impl<'a> Planner<'a> {
         let mut provides: HashMap<ResourceNode, Vec<usize>> = HashMap::new();
         let mut deletes_by_service: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut deletes_by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-        let mut teardown: Vec<usize> = Vec::new();
+        // Container deletes and replaces, with their service: what must finish before a network or volume
+        // they may use is deleted.
+        let mut teardown: Vec<(usize, &str)> = Vec::new();
         let mut scoped_deletes: HashMap<(ResourceKind, &str), Vec<usize>> = HashMap::new();
         for action in actions.iter() {
             let key = action.resource.key.clone();
@@ -641,11 +668,11 @@ impl<'a> Planner<'a> {
                         .entry(&action.resource.name)
                         .or_default()
                         .push(action.id);
-                    teardown.push(action.id);
+                    teardown.push((action.id, &action.resource.key));
                 }
                 (ResourceKind::Container, op) => {
                     if op == Op::Replace {
-                        teardown.push(action.id);
+                        teardown.push((action.id, &action.resource.key));
                     }
                     provides
                         .entry(ResourceNode::Service(key))
@@ -710,8 +737,14 @@ impl<'a> Planner<'a> {
                             .flatten(),
                     );
                 }
-                (ResourceKind::Network | ResourceKind::Volume, Op::Delete) => {
-                    found.extend(&teardown)
+                (ResourceKind::Network, Op::Delete) => found.extend(
+                    teardown
+                        .iter()
+                        .filter(|(_, service)| self.may_use_network(service, &action.resource.key))
+                        .map(|(id, _)| *id),
+                ),
+                (ResourceKind::Volume, Op::Delete) => {
+                    found.extend(teardown.iter().map(|(id, _)| *id))
                 }
                 (ResourceKind::Network | ResourceKind::Volume, _) => {
                     let key = (action.resource.kind, action.resource.name.as_str());

@@ -19,7 +19,10 @@ pub enum InterpolationError {
 }
 
 /// Expands one string. `lookup` answers a variable's value (`None` when unset).
-pub fn interpolate(input: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, InterpolationError> {
+pub fn interpolate(
+    input: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, InterpolationError> {
     let chars: Vec<char> = input.chars().collect();
     let mut out = String::with_capacity(input.len());
     let mut i = 0;
@@ -29,25 +32,35 @@ pub fn interpolate(input: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Resu
             i += 1;
             continue;
         }
-        let invalid = |reason: &str| InterpolationError::Invalid { template: input.to_string(), reason: reason.to_string() };
+        let invalid = |reason: &str| InterpolationError::Invalid {
+            template: input.to_string(),
+            reason: reason.to_string(),
+        };
         match chars.get(i + 1) {
             Some('$') => {
                 out.push('$');
                 i += 2;
             }
             Some('{') => {
-                let close = matching_brace(&chars, i + 2).ok_or_else(|| invalid("`${` is never closed with `}`"))?;
+                let close = matching_brace(&chars, i + 2)
+                    .ok_or_else(|| invalid("`${` is never closed with `}`"))?;
                 let body: String = chars[i + 2..close].iter().collect();
                 out.push_str(&expand_braced(&body, input, lookup)?);
                 i = close + 1;
             }
             Some(c) if is_name_start(*c) => {
-                let end = (i + 1..chars.len()).find(|&j| !is_name_char(chars[j])).unwrap_or(chars.len());
+                let end = (i + 1..chars.len())
+                    .find(|&j| !is_name_char(chars[j]))
+                    .unwrap_or(chars.len());
                 let name: String = chars[i + 1..end].iter().collect();
                 out.push_str(&lookup(&name).unwrap_or_default());
                 i = end;
             }
-            _ => return Err(invalid("`$` must start a variable (`$VAR`, `${VAR}`); write `$$` for a literal `$`")),
+            _ => {
+                return Err(invalid(
+                    "`$` must start a variable (`$VAR`, `${VAR}`); write `$$` for a literal `$`",
+                ))
+            }
         }
     }
     Ok(out)
@@ -90,7 +103,10 @@ fn expand_braced(
     template: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, InterpolationError> {
-    let name_len = body.char_indices().find(|&(_, c)| !is_name_char(c)).map_or(body.len(), |(i, _)| i);
+    let name_len = body
+        .char_indices()
+        .find(|&(_, c)| !is_name_char(c))
+        .map_or(body.len(), |(i, _)| i);
     let (name, rest) = body.split_at(name_len);
     if name.is_empty() || !name.starts_with(is_name_start) {
         return Err(InterpolationError::Invalid {
@@ -105,16 +121,43 @@ fn expand_braced(
     let expand_arg = || interpolate(arg, lookup);
     match op {
         "" => Ok(value.unwrap_or_default()),
-        ":-" => if non_empty { Ok(value.unwrap_or_default()) } else { expand_arg() },
-        "-" => if set { Ok(value.unwrap_or_default()) } else { expand_arg() },
-        ":+" => if non_empty { expand_arg() } else { Ok(String::new()) },
-        "+" => if set { expand_arg() } else { Ok(String::new()) },
+        ":-" => {
+            if non_empty {
+                Ok(value.unwrap_or_default())
+            } else {
+                expand_arg()
+            }
+        }
+        "-" => {
+            if set {
+                Ok(value.unwrap_or_default())
+            } else {
+                expand_arg()
+            }
+        }
+        ":+" => {
+            if non_empty {
+                expand_arg()
+            } else {
+                Ok(String::new())
+            }
+        }
+        "+" => {
+            if set {
+                expand_arg()
+            } else {
+                Ok(String::new())
+            }
+        }
         ":?" | "?" => {
             let ok = if op == ":?" { non_empty } else { set };
             if ok {
                 Ok(value.unwrap_or_default())
             } else {
-                Err(InterpolationError::Required { variable: name.to_string(), message: expand_arg()? })
+                Err(InterpolationError::Required {
+                    variable: name.to_string(),
+                    message: expand_arg()?,
+                })
             }
         }
         _ => Err(InterpolationError::Invalid {
@@ -156,7 +199,11 @@ pub fn interpolate_value(
         }
         Value::Object(map) => {
             for (key, item) in map.iter_mut() {
-                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
                 interpolate_value(item, &child, lookup, errors);
             }
         }
@@ -169,12 +216,15 @@ fn to_spec_error(e: InterpolationError, path: &str) -> SpecError {
         InterpolationError::Required { variable, .. } => {
             format!("set `{variable}` in the server's environment or in the project's `.env` file")
         }
-        InterpolationError::Invalid { .. } => "write `$$` for a literal `$`, and close every `${`".to_string(),
+        InterpolationError::Invalid { .. } => {
+            "write `$$` for a literal `$`, and close every `${`".to_string()
+        }
     };
     SpecError::new(ErrorKind::Invalid, path, e.to_string(), fix)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -189,7 +239,13 @@ mod tests {
     #[test]
     fn nested_defaults_expand_lazily() {
         assert_eq!(interpolate("${UNSET:-${SET}}", &env).unwrap(), "value");
-        assert_eq!(interpolate("${SET:-${NOPE:?never}}", &env).unwrap(), "value");
-        assert_eq!(interpolate("${UNSET:-a${UNSET2:-b}c}", &env).unwrap(), "abc");
+        assert_eq!(
+            interpolate("${SET:-${NOPE:?never}}", &env).unwrap(),
+            "value"
+        );
+        assert_eq!(
+            interpolate("${UNSET:-a${UNSET2:-b}c}", &env).unwrap(),
+            "abc"
+        );
     }
 }

@@ -44,6 +44,9 @@ pub struct LoadOptions {
 /// Specs larger than this are refused before parsing.
 pub const MAX_SPEC_BYTES: usize = 1024 * 1024;
 
+/// Errors reported for one load; the rest are counted.
+pub const MAX_ERRORS: usize = 100;
+
 /// Loads a compose YAML (or JSON, which is YAML) document.
 pub fn load_yaml(text: &str, opts: &LoadOptions, host: &dyn Host) -> Result<Project, SpecErrors> {
     check_size(text.len())?;
@@ -52,19 +55,41 @@ pub fn load_yaml(text: &str, opts: &LoadOptions, host: &dyn Host) -> Result<Proj
 }
 
 /// Loads a compose document already parsed as JSON (the MCP `spec` argument).
-pub fn load_json(value: &Value, opts: &LoadOptions, host: &dyn Host) -> Result<Project, SpecErrors> {
-    check_size(serde_json::to_string(value).map(|s| s.len()).unwrap_or(usize::MAX))?;
+pub fn load_json(
+    value: &Value,
+    opts: &LoadOptions,
+    host: &dyn Host,
+) -> Result<Project, SpecErrors> {
+    check_size(
+        serde_json::to_string(value)
+            .map(|s| s.len())
+            .unwrap_or(usize::MAX),
+    )?;
     load_document(value.clone(), opts, host)
 }
 
 /// Loads one service body, with the same types, defaults and policy as a planner service, for the
 /// primitive container tools. Networks and named volumes it names are taken as existing (external) ones;
 /// with no `networks` it stays on the engine's default network.
-pub fn load_service(name: &str, value: &Value, opts: &LoadOptions, host: &dyn Host) -> Result<ServiceSpec, SpecErrors> {
-    check_size(serde_json::to_string(value).map(|s| s.len()).unwrap_or(usize::MAX))?;
+pub fn load_service(
+    name: &str,
+    value: &Value,
+    opts: &LoadOptions,
+    host: &dyn Host,
+) -> Result<ServiceSpec, SpecErrors> {
+    check_size(
+        serde_json::to_string(value)
+            .map(|s| s.len())
+            .unwrap_or(usize::MAX),
+    )?;
     let mut body = value.clone();
     let Some(obj) = body.as_object_mut() else {
-        return Err(syntax(name, "a container spec must be a mapping of compose service keys", "pass an object such as {\"image\": \"nginx\"}").into());
+        return Err(syntax(
+            name,
+            "a container spec must be a mapping of compose service keys",
+            "pass an object such as {\"image\": \"nginx\"}",
+        )
+        .into());
     };
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
@@ -72,11 +97,19 @@ pub fn load_service(name: &str, value: &Value, opts: &LoadOptions, host: &dyn Ho
     for (key, reason) in [
         ("depends_on", "dependencies need a project"),
         ("links", "links need a project"),
-        ("secrets", "secrets need a project; use `environment: {KEY: {secret: NAME}}`"),
+        (
+            "secrets",
+            "secrets need a project; use `environment: {KEY: {secret: NAME}}`",
+        ),
         ("configs", "configs need a project"),
     ] {
         if obj.contains_key(key) {
-            errors.push(SpecError::new(ErrorKind::Unsupported, format!("{name}.{key}"), format!("`{key}` is not available for a single container: {reason}"), format!("remove `{key}`, or use the `plan` tool with a project")));
+            errors.push(SpecError::new(
+                ErrorKind::Unsupported,
+                format!("{name}.{key}"),
+                format!("`{key}` is not available for a single container: {reason}"),
+                format!("remove `{key}`, or use the `plan` tool with a project"),
+            ));
         }
     }
     let lookup = env_lookup(opts, host, &mut errors);
@@ -84,26 +117,40 @@ pub fn load_service(name: &str, value: &Value, opts: &LoadOptions, host: &dyn Ho
     let raw: Option<Service> = typed(&body, name, &mut errors);
     let project_name = opts.project_name.clone().unwrap_or_default();
     let project_dir = canonical_dir(&opts.project_dir, host);
-    let Some(raw) = raw else { return Err(SpecErrors(errors)) };
+    let Some(raw) = raw else {
+        return Err(SpecErrors(errors));
+    };
     let mut declared = normalize::Declared::default();
     for volume in normalize::named_volumes(&raw) {
         declared.volumes.insert(volume);
     }
-    let cx = Context { project: &project_name, project_dir: &project_dir, host, policy: &opts.policy, lookup: &lookup, declared: &declared };
+    let cx = Context {
+        project: &project_name,
+        project_dir: &project_dir,
+        host,
+        policy: &opts.policy,
+        lookup: &lookup,
+        declared: &declared,
+    };
     let mut diag = Diagnostics { errors, warnings };
     let (mut spec, _links) = normalize::service(&cx, name, raw, &mut diag);
-    if !value.get("networks").is_some_and(|n| !n.is_null()) {
+    if value.get("networks").is_none_or(Value::is_null) {
         spec.networks.clear();
     }
-    diag.errors.extend(validate::validate_service(name, &spec, name));
-    diag.errors.extend(policy::check_service(name, &spec, &opts.policy).into_iter().map(|mut e| {
-        e.path = e.path.trim_start_matches("services.").to_string();
-        e
-    }));
+    diag.errors
+        .extend(validate::validate_service(name, &spec, name));
+    diag.errors.extend(
+        policy::check_service(name, &spec, &opts.policy)
+            .into_iter()
+            .map(|mut e| {
+                e.path = e.path.trim_start_matches("services.").to_string();
+                e
+            }),
+    );
     if diag.errors.is_empty() {
         Ok(spec)
     } else {
-        Err(SpecErrors(diag.errors))
+        Err(capped(diag.errors))
     }
 }
 
@@ -126,10 +173,18 @@ fn syntax(path: &str, message: &str, fix: &str) -> SpecError {
 /// YAML text to a JSON value, with aliases expanded and `<<` merge keys applied.
 fn parse_yaml(text: &str) -> Result<Value, SpecErrors> {
     let mut yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
-        syntax("", &format!("not valid YAML: {e}"), "fix the YAML syntax at the line and column shown")
+        syntax(
+            "",
+            &format!("not valid YAML: {e}"),
+            "fix the YAML syntax at the line and column shown",
+        )
     })?;
     yaml.apply_merge().map_err(|e| {
-        syntax("", &format!("a `<<` merge key is invalid: {e}"), "merge only mappings (`<<: *anchor` or `<<: [*a, *b]`)")
+        syntax(
+            "",
+            &format!("a `<<` merge key is invalid: {e}"),
+            "merge only mappings (`<<: *anchor` or `<<: [*a, *b]`)",
+        )
     })?;
     let mut errors = Vec::new();
     let value = yaml_to_json(yaml, "", &mut errors);
@@ -154,7 +209,11 @@ fn yaml_to_json(yaml: serde_yaml::Value, path: &str, errors: &mut Vec<SpecError>
                 match n.as_f64().and_then(serde_json::Number::from_f64) {
                     Some(f) => Value::Number(f),
                     None => {
-                        errors.push(syntax(path, &format!("`{n}` is not a finite number"), "write a finite number"));
+                        errors.push(syntax(
+                            path,
+                            &format!("`{n}` is not a finite number"),
+                            "write a finite number",
+                        ));
                         Value::Null
                     }
                 }
@@ -162,7 +221,10 @@ fn yaml_to_json(yaml: serde_yaml::Value, path: &str, errors: &mut Vec<SpecError>
         }
         Y::String(s) => Value::String(s),
         Y::Sequence(seq) => Value::Array(
-            seq.into_iter().enumerate().map(|(i, v)| yaml_to_json(v, &format!("{path}[{i}]"), errors)).collect(),
+            seq.into_iter()
+                .enumerate()
+                .map(|(i, v)| yaml_to_json(v, &format!("{path}[{i}]"), errors))
+                .collect(),
         ),
         Y::Mapping(mapping) => {
             let mut map = Map::new();
@@ -172,25 +234,41 @@ fn yaml_to_json(yaml: serde_yaml::Value, path: &str, errors: &mut Vec<SpecError>
                     Y::Number(n) => n.to_string(),
                     Y::Bool(b) => b.to_string(),
                     other => {
-                        errors.push(syntax(path, &format!("a mapping key must be a string, not {other:?}"), "quote the key"));
+                        errors.push(syntax(
+                            path,
+                            &format!("a mapping key must be a string, not {other:?}"),
+                            "quote the key",
+                        ));
                         continue;
                     }
                 };
-                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
                 let value = yaml_to_json(v, &child, errors);
                 map.insert(key, value);
             }
             Value::Object(map)
         }
         Y::Tagged(tagged) => {
-            errors.push(syntax(path, &format!("YAML tag `{}` is not supported", tagged.tag), "remove the `!tag`"));
+            errors.push(syntax(
+                path,
+                &format!("YAML tag `{}` is not supported", tagged.tag),
+                "remove the `!tag`",
+            ));
             Value::Null
         }
     }
 }
 
 /// Variable lookup for interpolation: the server's environment first, then `.env` in the project dir.
-fn env_lookup<'a>(opts: &LoadOptions, host: &'a dyn Host, errors: &mut Vec<SpecError>) -> impl Fn(&str) -> Option<String> + 'a {
+fn env_lookup<'a>(
+    opts: &LoadOptions,
+    host: &'a dyn Host,
+    errors: &mut Vec<SpecError>,
+) -> impl Fn(&str) -> Option<String> + 'a {
     let mut dotenv_vars = BTreeMap::new();
     if let Ok(text) = host.read_file(&opts.project_dir.join(".env")) {
         match dotenv::parse(&text, &|name| host.var(name)) {
@@ -201,14 +279,20 @@ fn env_lookup<'a>(opts: &LoadOptions, host: &'a dyn Host, errors: &mut Vec<SpecE
                     }
                 }
             }
-            Err(e) => errors.push(SpecError::new(ErrorKind::Syntax, ".env", format!("the project's .env file is invalid: {e}"), "write `KEY=value` lines")),
+            Err(e) => errors.push(SpecError::new(
+                ErrorKind::Syntax,
+                ".env",
+                format!("the project's .env file is invalid: {e}"),
+                "write `KEY=value` lines",
+            )),
         }
     }
     move |name: &str| host.var(name).or_else(|| dotenv_vars.get(name).cloned())
 }
 
 fn canonical_dir(dir: &Path, host: &dyn Host) -> PathBuf {
-    host.canonicalize(dir).unwrap_or_else(|_| policy::lexical_normalize(dir))
+    host.canonicalize(dir)
+        .unwrap_or_else(|_| policy::lexical_normalize(dir))
 }
 
 /// Typed deserialization naming the path of a wrong type; `None` (with an error pushed) on failure.
@@ -253,17 +337,35 @@ fn describe_type_error(message: &str) -> (String, String) {
     ];
     if let Some(rest) = message.strip_prefix("data did not match any variant of untagged enum ") {
         let name = rest.trim();
-        let forms = FORMS.iter().find(|(n, _)| *n == name).map_or("the documented form", |(_, f)| f);
-        return (format!("invalid value; expected {forms}"), format!("write {forms}"));
+        let forms = FORMS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("the documented form", |(_, f)| f);
+        return (
+            format!("invalid value; expected {forms}"),
+            format!("write {forms}"),
+        );
     }
-    (message.to_string(), "use the type shown in the project schema".to_string())
+    (
+        message.to_string(),
+        "use the type shown in the project schema".to_string(),
+    )
 }
 
-fn load_document(mut doc: Value, opts: &LoadOptions, host: &dyn Host) -> Result<Project, SpecErrors> {
+fn load_document(
+    mut doc: Value,
+    opts: &LoadOptions,
+    host: &dyn Host,
+) -> Result<Project, SpecErrors> {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     if !doc.is_object() {
-        return Err(syntax("", "a compose file must be a mapping with a `services` key", "start the file with `services:`").into());
+        return Err(syntax(
+            "",
+            "a compose file must be a mapping with a `services` key",
+            "start the file with `services:`",
+        )
+        .into());
     }
     compose::check_keys(&mut doc, &mut errors, &mut warnings);
     let lookup = env_lookup(opts, host, &mut errors);
@@ -274,11 +376,20 @@ fn load_document(mut doc: Value, opts: &LoadOptions, host: &dyn Host) -> Result<
         (Some(name), _) => Some(name.clone()),
         (None, Some(Value::String(name))) => Some(name),
         (None, Some(_)) => {
-            errors.push(syntax("name", "the project name must be a string", "write `name: my-app`"));
+            errors.push(syntax(
+                "name",
+                "the project name must be a string",
+                "write `name: my-app`",
+            ));
             None
         }
         (None, None) => {
-            errors.push(SpecError::new(ErrorKind::Invalid, "name", "no project name: the spec has no `name` and none was given", "add `name: my-app` at the top of the spec, or pass a project name"));
+            errors.push(SpecError::new(
+                ErrorKind::Invalid,
+                "name",
+                "no project name: the spec has no `name` and none was given",
+                "add `name: my-app` at the top of the spec, or pass a project name",
+            ));
             None
         }
     };
@@ -292,20 +403,52 @@ fn load_document(mut doc: Value, opts: &LoadOptions, host: &dyn Host) -> Result<
     let raw = typed_sections(&doc, &mut errors);
     let project_dir = canonical_dir(&opts.project_dir, host);
     let declared = normalize::Declared::of(&raw);
-    let cx = Context { project: &name, project_dir: &project_dir, host, policy: &opts.policy, lookup: &lookup, declared: &declared };
+    let cx = Context {
+        project: &name,
+        project_dir: &project_dir,
+        host,
+        policy: &opts.policy,
+        lookup: &lookup,
+        declared: &declared,
+    };
     let mut diag = Diagnostics { errors, warnings };
     let (active, disabled) = select_profiles(raw.services, &opts.profiles);
-    let mut project = normalize::project(&cx, name.clone(), active, raw.networks, raw.volumes, raw.secrets, raw.configs, &mut diag);
+    let mut project = normalize::project(
+        &cx,
+        name.clone(),
+        active,
+        raw.networks,
+        raw.volumes,
+        raw.secrets,
+        raw.configs,
+        &mut diag,
+    );
     diag.errors.extend(validate::validate(&project, &disabled));
     for (service, spec) in &project.services {
-        diag.errors.extend(policy::check_service(service, spec, &opts.policy));
+        diag.errors
+            .extend(policy::check_service(service, spec, &opts.policy));
     }
     if diag.errors.is_empty() {
         project.warnings = diag.warnings;
         Ok(project)
     } else {
-        Err(SpecErrors(diag.errors))
+        Err(capped(diag.errors))
     }
+}
+
+/// At most `MAX_ERRORS` errors, then one that counts the rest, so a pathological spec gives a readable answer.
+fn capped(mut errors: Vec<SpecError>) -> SpecErrors {
+    if errors.len() > MAX_ERRORS {
+        let rest = errors.len() - MAX_ERRORS;
+        errors.truncate(MAX_ERRORS);
+        errors.push(SpecError::new(
+            ErrorKind::Invalid,
+            "",
+            format!("{rest} more problems not shown"),
+            "fix the problems above and load again",
+        ));
+    }
+    SpecErrors(errors)
 }
 
 /// Each top-level entry is deserialized on its own so that one bad service does not hide the next.
@@ -316,7 +459,11 @@ fn typed_sections(doc: &Value, errors: &mut Vec<SpecError>) -> ComposeFile {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Object(map)) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             Some(_) => {
-                errors.push(syntax(key, &format!("`{key}` must be a mapping of names to definitions"), &format!("write `{key}:` followed by indented `name:` entries")));
+                errors.push(syntax(
+                    key,
+                    &format!("`{key}` must be a mapping of names to definitions"),
+                    &format!("write `{key}:` followed by indented `name:` entries"),
+                ));
                 Vec::new()
             }
         }
@@ -324,7 +471,11 @@ fn typed_sections(doc: &Value, errors: &mut Vec<SpecError>) -> ComposeFile {
     for (name, body) in section("services", errors) {
         let path = format!("services.{name}");
         if !body.is_object() {
-            errors.push(syntax(&path, "a service must be a mapping", "give the service at least `image: ...`"));
+            errors.push(syntax(
+                &path,
+                "a service must be a mapping",
+                "give the service at least `image: ...`",
+            ));
             continue;
         }
         if let Some(service) = typed::<Service>(&body, &path, errors) {

@@ -9,16 +9,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::compose::{
-    self, Build, ComposeFile, DependsOnList, EnvFileItem, EnvFiles, EnvValueRaw, Environment, ExtraHosts,
-    FileRef, HealthcheckRaw, HostAddresses, KeyValues, Port, Scalar, Service, ServiceNetworks, StringOrList,
-    TopFile, TopNetwork, TopVolume, UlimitRaw, VolumeLong, VolumeMount,
+    self, Build, ComposeFile, DependsOnList, EnvFileItem, EnvFiles, EnvValueRaw, Environment,
+    ExtraHosts, FileRef, HealthcheckRaw, HostAddresses, KeyValues, Port, Scalar, Service,
+    ServiceNetworks, StringOrList, TopFile, TopNetwork, TopVolume, UlimitRaw, VolumeLong,
+    VolumeMount,
 };
 use crate::error::{ErrorKind, SpecError};
 use crate::load::Host;
 use crate::model::{
-    BuildSpec, DependsCondition, DependsOn, EnvValue, FileMount, FileSource, Healthcheck, Logging, Mount,
-    MountKind, NetworkAttachment, NetworkSpec, Project, PullPolicy, Resources, RestartPolicy, ServiceSpec, Ulimit,
-    VolumeSpec,
+    BuildSpec, DependsCondition, DependsOn, EnvValue, FileMount, FileSource, Healthcheck, Logging,
+    Mount, MountKind, NetworkAttachment, NetworkSpec, Project, PullPolicy, Resources,
+    RestartPolicy, ServiceSpec, Ulimit, VolumeSpec,
 };
 use crate::naming;
 use crate::policy::{self, Policy};
@@ -71,11 +72,13 @@ pub struct Diagnostics {
 
 impl Diagnostics {
     fn invalid(&mut self, path: &str, message: impl Into<String>, fix: impl Into<String>) {
-        self.errors.push(SpecError::new(ErrorKind::Invalid, path, message, fix));
+        self.errors
+            .push(SpecError::new(ErrorKind::Invalid, path, message, fix));
     }
 
     fn unsupported(&mut self, path: &str, message: impl Into<String>, fix: impl Into<String>) {
-        self.errors.push(SpecError::new(ErrorKind::Unsupported, path, message, fix));
+        self.errors
+            .push(SpecError::new(ErrorKind::Unsupported, path, message, fix));
     }
 
     /// Keeps `Ok` values; turns `Err(message)` into an `Invalid` error at `path`.
@@ -131,12 +134,19 @@ pub fn project(
     configs: BTreeMap<String, TopFile>,
     diag: &mut Diagnostics,
 ) -> Project {
-    let mut project = Project { name, ..Project::default() };
+    let mut project = Project {
+        name,
+        ..Project::default()
+    };
     for (key, raw) in networks {
-        project.networks.insert(key.clone(), network(&key, raw.unwrap_or_default(), diag));
+        project
+            .networks
+            .insert(key.clone(), network(&key, raw.unwrap_or_default(), diag));
     }
     for (key, raw) in volumes {
-        project.volumes.insert(key.clone(), volume(&key, raw.unwrap_or_default(), diag));
+        project
+            .volumes
+            .insert(key.clone(), volume(&key, raw.unwrap_or_default(), diag));
     }
     for (key, raw) in secrets {
         if let Some(source) = file_source(cx, "secrets", &key, raw, diag) {
@@ -156,7 +166,10 @@ pub fn project(
     }
     apply_links(&mut project, links, diag);
     drop_optional_dependencies(&mut project, diag);
-    let uses_default = project.services.values().any(|s| s.networks.contains_key("default"));
+    let uses_default = project
+        .services
+        .values()
+        .any(|s| s.networks.contains_key("default"));
     if uses_default {
         project.networks.entry("default".into()).or_default();
     }
@@ -167,12 +180,20 @@ fn network(key: &str, raw: TopNetwork, diag: &mut Diagnostics) -> NetworkSpec {
     let path = format!("networks.{key}");
     let (external, external_name) = external(raw.external.as_ref(), &path, diag);
     if external && (raw.driver.is_some() || raw.labels.is_some() || raw.internal.is_some()) {
-        diag.invalid(&path, "an external network cannot also set driver, labels or internal", "remove them, or drop `external`");
+        diag.invalid(
+            &path,
+            "an external network cannot also set driver, labels or internal",
+            "remove them, or drop `external`",
+        );
     }
     NetworkSpec {
         driver: raw.driver,
         labels: key_values(raw.labels.as_ref(), &format!("{path}.labels"), diag),
-        internal: raw.internal.as_ref().and_then(|v| to_bool(v, &format!("{path}.internal"), diag)).unwrap_or(false),
+        internal: raw
+            .internal
+            .as_ref()
+            .and_then(|v| to_bool(v, &format!("{path}.internal"), diag))
+            .unwrap_or(false),
         external,
         name: raw.name.or(external_name),
     }
@@ -182,7 +203,11 @@ fn volume(key: &str, raw: TopVolume, diag: &mut Diagnostics) -> VolumeSpec {
     let path = format!("volumes.{key}");
     let (external, external_name) = external(raw.external.as_ref(), &path, diag);
     if external && (raw.driver.is_some() || raw.labels.is_some()) {
-        diag.invalid(&path, "an external volume cannot also set driver or labels", "remove them, or drop `external`");
+        diag.invalid(
+            &path,
+            "an external volume cannot also set driver or labels",
+            "remove them, or drop `external`",
+        );
     }
     VolumeSpec {
         driver: raw.driver,
@@ -192,23 +217,53 @@ fn volume(key: &str, raw: TopVolume, diag: &mut Diagnostics) -> VolumeSpec {
     }
 }
 
-fn external(raw: Option<&compose::External>, path: &str, diag: &mut Diagnostics) -> (bool, Option<String>) {
+fn external(
+    raw: Option<&compose::External>,
+    path: &str,
+    diag: &mut Diagnostics,
+) -> (bool, Option<String>) {
     match raw {
         None => (false, None),
-        Some(compose::External::Flag(flag)) => (to_bool(flag, &format!("{path}.external"), diag).unwrap_or(false), None),
+        Some(compose::External::Flag(flag)) => (
+            to_bool(flag, &format!("{path}.external"), diag).unwrap_or(false),
+            None,
+        ),
         Some(compose::External::Named { name }) => {
-            diag.warnings.push(format!("{path}.external.name: deprecated; use `external: true` with `name`"));
+            diag.warnings.push(format!(
+                "{path}.external.name: deprecated; use `external: true` with `name`"
+            ));
             (true, Some(name.clone()))
         }
     }
 }
 
-fn file_source(cx: &Context, section: &str, key: &str, raw: TopFile, diag: &mut Diagnostics) -> Option<FileSource> {
+fn file_source(
+    cx: &Context,
+    section: &str,
+    key: &str,
+    raw: TopFile,
+    diag: &mut Diagnostics,
+) -> Option<FileSource> {
     let path = format!("{section}.{key}");
-    let given = [raw.file.is_some(), raw.environment.is_some(), raw.content.is_some()].iter().filter(|b| **b).count();
+    let given = [
+        raw.file.is_some(),
+        raw.environment.is_some(),
+        raw.content.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
     if given != 1 {
-        let choices = if section == "configs" { "`file`, `environment` or `content`" } else { "`file` or `environment`" };
-        diag.invalid(&path, format!("give exactly one source: {choices}"), format!("set one of {choices}"));
+        let choices = if section == "configs" {
+            "`file`, `environment` or `content`"
+        } else {
+            "`file` or `environment`"
+        };
+        diag.invalid(
+            &path,
+            format!("give exactly one source: {choices}"),
+            format!("set one of {choices}"),
+        );
         return None;
     }
     if let Some(file) = raw.file {
@@ -222,17 +277,32 @@ fn file_source(cx: &Context, section: &str, key: &str, raw: TopFile, diag: &mut 
 }
 
 /// Normalizes one service; returns it with its `links`, which need the whole project.
-pub fn service(cx: &Context, name: &str, raw: Service, diag: &mut Diagnostics) -> (ServiceSpec, Vec<Link>) {
+pub fn service(
+    cx: &Context,
+    name: &str,
+    raw: Service,
+    diag: &mut Diagnostics,
+) -> (ServiceSpec, Vec<Link>) {
     let base = format!("services.{name}");
     let p = |field: &str| format!("{base}.{field}");
-    let mut spec = ServiceSpec { replicas: 1, ..ServiceSpec::default() };
+    let mut spec = ServiceSpec {
+        replicas: 1,
+        ..ServiceSpec::default()
+    };
 
-    spec.build = raw.build.as_ref().and_then(|b| build(cx, b, &p("build"), diag));
+    spec.build = raw
+        .build
+        .as_ref()
+        .and_then(|b| build(cx, b, &p("build"), diag));
     spec.image = match (&raw.image, &spec.build) {
         (Some(image), _) => image.clone(),
         (None, Some(_)) => naming::built_image_name(cx.project, name),
         (None, None) => {
-            diag.invalid(&base, "the service has neither `image` nor `build`", "add `image: NAME[:TAG]` or `build: ./dir`");
+            diag.invalid(
+                &base,
+                "the service has neither `image` nor `build`",
+                "add `image: NAME[:TAG]` or `build: ./dir`",
+            );
             String::new()
         }
     };
@@ -243,16 +313,38 @@ pub fn service(cx: &Context, name: &str, raw: Service, diag: &mut Diagnostics) -
             "never" => PullPolicy::Never,
             "build" => PullPolicy::Build,
             other => {
-                diag.invalid(&p("pull_policy"), format!("`{other}` is not a pull policy"), "use always, missing, never or build");
+                diag.invalid(
+                    &p("pull_policy"),
+                    format!("`{other}` is not a pull policy"),
+                    "use always, missing, never or build",
+                );
                 PullPolicy::Missing
             }
         };
     }
-    spec.command = raw.command.as_ref().and_then(|c| words(c, &p("command"), diag));
-    spec.entrypoint = raw.entrypoint.as_ref().and_then(|c| words(c, &p("entrypoint"), diag));
+    spec.command = raw
+        .command
+        .as_ref()
+        .and_then(|c| words(c, &p("command"), diag));
+    spec.entrypoint = raw
+        .entrypoint
+        .as_ref()
+        .and_then(|c| words(c, &p("entrypoint"), diag));
     spec.environment = environment(cx, &raw, &base, diag);
-    spec.ports = raw.ports.iter().flatten().enumerate().flat_map(|(i, port)| ports(port, &format!("{base}.ports[{i}]"), diag)).collect();
-    spec.expose = raw.expose.iter().flatten().enumerate().flat_map(|(i, e)| expose(e, &format!("{base}.expose[{i}]"), diag)).collect();
+    spec.ports = raw
+        .ports
+        .iter()
+        .flatten()
+        .enumerate()
+        .flat_map(|(i, port)| ports(port, &format!("{base}.ports[{i}]"), diag))
+        .collect();
+    spec.expose = raw
+        .expose
+        .iter()
+        .flatten()
+        .enumerate()
+        .flat_map(|(i, e)| expose(e, &format!("{base}.expose[{i}]"), diag))
+        .collect();
     for (i, volume) in raw.volumes.iter().flatten().enumerate() {
         let path = format!("{base}.volumes[{i}]");
         match volume_mount(cx, volume, &path, diag) {
@@ -264,18 +356,23 @@ pub fn service(cx: &Context, name: &str, raw: Service, diag: &mut Diagnostics) -
     spec.network_mode = raw.network_mode.clone();
     spec.networks = service_networks(raw.networks.as_ref(), &p("networks"), diag);
     if spec.networks.is_empty() && spec.network_mode.is_none() {
-        spec.networks.insert("default".into(), NetworkAttachment::default());
+        spec.networks
+            .insert("default".into(), NetworkAttachment::default());
     }
     spec.depends_on = depends_on(raw.depends_on.as_ref(), &p("depends_on"), diag);
     spec.restart = restart(&raw, &base, diag);
-    spec.healthcheck = raw.healthcheck.as_ref().and_then(|h| healthcheck(h, &p("healthcheck"), diag));
+    spec.healthcheck = raw
+        .healthcheck
+        .as_ref()
+        .and_then(|h| healthcheck(h, &p("healthcheck"), diag));
     spec.labels = key_values(raw.labels.as_ref(), &p("labels"), diag);
     spec.working_dir = raw.working_dir.clone();
     spec.user = raw.user.as_ref().map(Scalar::to_text);
     spec.hostname = raw.hostname.clone();
     spec.init = raw.init.as_ref().and_then(|v| to_bool(v, &p("init"), diag));
     spec.stop_grace_period_secs = raw.stop_grace_period.as_ref().and_then(|v| {
-        to_duration_ns(v, &p("stop_grace_period"), diag).map(|ns| (ns as u64).div_ceil(1_000_000_000))
+        to_duration_ns(v, &p("stop_grace_period"), diag)
+            .map(|ns| (ns as u64).div_ceil(1_000_000_000))
     });
     spec.stop_signal = raw.stop_signal.clone();
     spec.resources = resources(&raw, &base, diag);
@@ -284,24 +381,41 @@ pub fn service(cx: &Context, name: &str, raw: Service, diag: &mut Diagnostics) -
         Some(StringOrList::List(list)) => spec.tmpfs.extend(list.iter().map(Scalar::to_text)),
         None => {}
     }
-    spec.read_only = raw.read_only.as_ref().and_then(|v| to_bool(v, &p("read_only"), diag)).unwrap_or(false);
+    spec.read_only = raw
+        .read_only
+        .as_ref()
+        .and_then(|v| to_bool(v, &p("read_only"), diag))
+        .unwrap_or(false);
     spec.extra_hosts = extra_hosts(raw.extra_hosts.as_ref(), &p("extra_hosts"), diag);
     spec.container_name = raw.container_name.clone();
     spec.replicas = replicas(&raw, &base, diag);
     spec.platform = raw.platform.clone();
     spec.runtime = raw.runtime.clone();
-    spec.stdin_open = raw.stdin_open.as_ref().and_then(|v| to_bool(v, &p("stdin_open"), diag)).unwrap_or(false);
-    spec.tty = raw.tty.as_ref().and_then(|v| to_bool(v, &p("tty"), diag)).unwrap_or(false);
+    spec.stdin_open = raw
+        .stdin_open
+        .as_ref()
+        .and_then(|v| to_bool(v, &p("stdin_open"), diag))
+        .unwrap_or(false);
+    spec.tty = raw
+        .tty
+        .as_ref()
+        .and_then(|v| to_bool(v, &p("tty"), diag))
+        .unwrap_or(false);
     spec.sysctls = key_values(raw.sysctls.as_ref(), &p("sysctls"), diag);
     for (key, limit) in raw.ulimits.iter().flatten() {
         let path = format!("{base}.ulimits.{key}");
         let pair = match limit {
             UlimitRaw::Single(n) => to_int(n, &path, diag).map(|n| (n, n)),
-            UlimitRaw::Pair { soft, hard } => to_int(soft, &format!("{path}.soft"), diag).zip(to_int(hard, &format!("{path}.hard"), diag)),
+            UlimitRaw::Pair { soft, hard } => to_int(soft, &format!("{path}.soft"), diag)
+                .zip(to_int(hard, &format!("{path}.hard"), diag)),
         };
         if let Some((soft, hard)) = pair {
             if soft > hard {
-                diag.invalid(&path, format!("soft limit {soft} is above hard limit {hard}"), "make `soft` at most `hard`");
+                diag.invalid(
+                    &path,
+                    format!("soft limit {soft} is above hard limit {hard}"),
+                    "make `soft` at most `hard`",
+                );
             }
             spec.ulimits.insert(key.clone(), Ulimit { soft, hard });
         }
@@ -313,14 +427,22 @@ pub fn service(cx: &Context, name: &str, raw: Service, diag: &mut Diagnostics) -
     };
     spec.cap_drop = raw.cap_drop.clone().unwrap_or_default();
     spec.cap_add = raw.cap_add.clone().unwrap_or_default();
-    spec.privileged = raw.privileged.as_ref().and_then(|v| to_bool(v, &p("privileged"), diag)).unwrap_or(false);
+    spec.privileged = raw
+        .privileged
+        .as_ref()
+        .and_then(|v| to_bool(v, &p("privileged"), diag))
+        .unwrap_or(false);
     spec.devices = raw
         .devices
         .iter()
         .flatten()
         .map(|d| match d {
             compose::Device::Short(s) => s.clone(),
-            compose::Device::Long { source, target, permissions } => {
+            compose::Device::Long {
+                source,
+                target,
+                permissions,
+            } => {
                 let target = target.clone().unwrap_or_else(|| source.clone());
                 let permissions = permissions.clone().unwrap_or_else(|| "rwm".into());
                 format!("{source}:{target}:{permissions}")
@@ -332,7 +454,17 @@ pub fn service(cx: &Context, name: &str, raw: Service, diag: &mut Diagnostics) -
     spec.ipc = raw.ipc.clone();
     spec.logging = raw.logging.as_ref().map(|l| Logging {
         driver: l.driver.clone().unwrap_or_default(),
-        options: l.options.iter().flatten().map(|(k, v)| (k.clone(), v.as_ref().map(Scalar::to_text).unwrap_or_default())).collect(),
+        options: l
+            .options
+            .iter()
+            .flatten()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_ref().map(Scalar::to_text).unwrap_or_default(),
+                )
+            })
+            .collect(),
     });
     spec.secrets = file_mounts(cx, raw.secrets.as_deref(), &p("secrets"), true, diag);
     spec.configs = file_mounts(cx, raw.configs.as_deref(), &p("configs"), false, diag);
@@ -345,7 +477,11 @@ pub fn service(cx: &Context, name: &str, raw: Service, diag: &mut Diagnostics) -
         .enumerate()
         .map(|(i, link)| {
             let (target, alias) = link.split_once(':').unwrap_or((link, link));
-            Link { target: target.to_string(), alias: alias.to_string(), path: format!("{base}.links[{i}]") }
+            Link {
+                target: target.to_string(),
+                alias: alias.to_string(),
+                path: format!("{base}.links[{i}]"),
+            }
         })
         .collect();
     (spec, links)
@@ -364,7 +500,11 @@ fn to_bool(value: &Scalar, path: &str, diag: &mut Diagnostics) -> Option<bool> {
         _ => None,
     };
     if parsed.is_none() {
-        diag.invalid(path, format!("`{}` is not a boolean", value.to_text()), "write true or false");
+        diag.invalid(
+            path,
+            format!("`{}` is not a boolean", value.to_text()),
+            "write true or false",
+        );
     }
     parsed
 }
@@ -377,7 +517,11 @@ fn to_int(value: &Scalar, path: &str, diag: &mut Diagnostics) -> Option<i64> {
         _ => None,
     };
     if parsed.is_none() {
-        diag.invalid(path, format!("`{}` is not a whole number", value.to_text()), "write a whole number");
+        diag.invalid(
+            path,
+            format!("`{}` is not a whole number", value.to_text()),
+            "write a whole number",
+        );
     }
     parsed
 }
@@ -390,7 +534,11 @@ fn to_f64(value: &Scalar, path: &str, diag: &mut Diagnostics) -> Option<f64> {
         Scalar::Bool(_) => None,
     };
     if parsed.is_none() {
-        diag.invalid(path, format!("`{}` is not a number", value.to_text()), "write a number such as 0.5");
+        diag.invalid(
+            path,
+            format!("`{}` is not a number", value.to_text()),
+            "write a number such as 0.5",
+        );
     }
     parsed
 }
@@ -398,12 +546,18 @@ fn to_f64(value: &Scalar, path: &str, diag: &mut Diagnostics) -> Option<f64> {
 /// A duration; a bare number counts as seconds.
 fn to_duration_ns(value: &Scalar, path: &str, diag: &mut Diagnostics) -> Option<i64> {
     let result = match value {
-        Scalar::Int(n) if *n >= 0 => n.checked_mul(1_000_000_000).ok_or_else(|| format!("{n}s is too long")),
+        Scalar::Int(n) if *n >= 0 => n
+            .checked_mul(1_000_000_000)
+            .ok_or_else(|| format!("{n}s is too long")),
         Scalar::Float(f) if *f >= 0.0 && *f < 9.0e9 => Ok((f * 1e9).round() as i64),
         Scalar::Str(s) => parse_duration_ns(s),
         other => Err(format!("`{}` is not a duration", other.to_text())),
     };
-    diag.check(result, path, "write a duration such as `10s`, `1m30s` or `500ms`")
+    diag.check(
+        result,
+        path,
+        "write a duration such as `10s`, `1m30s` or `500ms`",
+    )
 }
 
 fn to_bytes(value: &Scalar, path: &str, diag: &mut Diagnostics) -> Option<i64> {
@@ -418,25 +572,40 @@ fn to_bytes(value: &Scalar, path: &str, diag: &mut Diagnostics) -> Option<i64> {
 
 fn words(value: &StringOrList, path: &str, diag: &mut Diagnostics) -> Option<Vec<String>> {
     match value {
-        StringOrList::Str(s) => diag.check(split_words(s), path, "close every quote, or give the command as a list"),
+        StringOrList::Str(s) => diag.check(
+            split_words(s),
+            path,
+            "close every quote, or give the command as a list",
+        ),
         StringOrList::List(list) => Some(list.iter().map(Scalar::to_text).collect()),
     }
 }
 
-fn key_values(raw: Option<&KeyValues>, path: &str, diag: &mut Diagnostics) -> BTreeMap<String, String> {
+fn key_values(
+    raw: Option<&KeyValues>,
+    path: &str,
+    diag: &mut Diagnostics,
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     match raw {
         None => {}
         Some(KeyValues::Map(map)) => {
             for (k, v) in map {
-                out.insert(k.clone(), v.as_ref().map(Scalar::to_text).unwrap_or_default());
+                out.insert(
+                    k.clone(),
+                    v.as_ref().map(Scalar::to_text).unwrap_or_default(),
+                );
             }
         }
         Some(KeyValues::List(list)) => {
             for (i, item) in list.iter().enumerate() {
                 let (k, v) = item.split_once('=').unwrap_or((item, ""));
                 if k.is_empty() {
-                    diag.invalid(&format!("{path}[{i}]"), format!("`{item}` has no key"), "write `key=value`");
+                    diag.invalid(
+                        &format!("{path}[{i}]"),
+                        format!("`{item}` has no key"),
+                        "write `key=value`",
+                    );
                     continue;
                 }
                 out.insert(k.to_string(), v.to_string());
@@ -447,7 +616,12 @@ fn key_values(raw: Option<&KeyValues>, path: &str, diag: &mut Diagnostics) -> BT
 }
 
 /// `env_file` entries first (in order), then `environment` over them.
-fn environment(cx: &Context, raw: &Service, base: &str, diag: &mut Diagnostics) -> BTreeMap<String, EnvValue> {
+fn environment(
+    cx: &Context,
+    raw: &Service,
+    base: &str,
+    diag: &mut Diagnostics,
+) -> BTreeMap<String, EnvValue> {
     let mut env = BTreeMap::new();
     let files: Vec<(String, bool)> = match &raw.env_file {
         None => Vec::new(),
@@ -468,12 +642,22 @@ fn environment(cx: &Context, raw: &Service, base: &str, diag: &mut Diagnostics) 
             .collect(),
     };
     for (i, (file, required)) in files.iter().enumerate() {
-        let path = if matches!(raw.env_file, Some(EnvFiles::One(_))) { format!("{base}.env_file") } else { format!("{base}.env_file[{i}]") };
-        let Some(resolved) = resolve_host_path(cx, file, &path, diag) else { continue };
+        let path = if matches!(raw.env_file, Some(EnvFiles::One(_))) {
+            format!("{base}.env_file")
+        } else {
+            format!("{base}.env_file[{i}]")
+        };
+        let Some(resolved) = resolve_host_path(cx, file, &path, diag) else {
+            continue;
+        };
         let text = match cx.host.read_file(&resolved) {
             Ok(text) => text,
             Err(e) if *required => {
-                diag.invalid(&path, format!("cannot read env file `{}`: {e}", resolved.display()), "create the file, fix the path, or mark it `required: false`");
+                diag.invalid(
+                    &path,
+                    format!("cannot read env file `{}`: {e}", resolved.display()),
+                    "create the file, fix the path, or mark it `required: false`",
+                );
                 continue;
             }
             Err(_) => continue,
@@ -486,7 +670,11 @@ fn environment(cx: &Context, raw: &Service, base: &str, diag: &mut Diagnostics) 
                     }
                 }
             }
-            Err(e) => diag.invalid(&path, format!("env file `{}` is invalid: {e}", resolved.display()), "write `KEY=value` lines"),
+            Err(e) => diag.invalid(
+                &path,
+                format!("env file `{}` is invalid: {e}", resolved.display()),
+                "write `KEY=value` lines",
+            ),
         }
     }
     let path = format!("{base}.environment");
@@ -496,7 +684,9 @@ fn environment(cx: &Context, raw: &Service, base: &str, diag: &mut Diagnostics) 
             for (key, value) in map {
                 let value = match value {
                     None => (cx.lookup)(key).map(EnvValue::Literal),
-                    Some(EnvValueRaw::Secret(r)) => Some(EnvValue::Secret { secret: r.secret.clone() }),
+                    Some(EnvValueRaw::Secret(r)) => Some(EnvValue::Secret {
+                        secret: r.secret.clone(),
+                    }),
                     Some(EnvValueRaw::Value(v)) => Some(EnvValue::Literal(v.to_text())),
                 };
                 if let Some(value) = value {
@@ -507,7 +697,11 @@ fn environment(cx: &Context, raw: &Service, base: &str, diag: &mut Diagnostics) 
         Some(Environment::List(list)) => {
             for (i, item) in list.iter().enumerate() {
                 match item.split_once('=') {
-                    Some(("", _)) => diag.invalid(&format!("{path}[{i}]"), format!("`{item}` has no variable name"), "write `KEY=value`"),
+                    Some(("", _)) => diag.invalid(
+                        &format!("{path}[{i}]"),
+                        format!("`{item}` has no variable name"),
+                        "write `KEY=value`",
+                    ),
                     Some((k, v)) => {
                         env.insert(k.to_string(), EnvValue::Literal(v.to_string()));
                     }
@@ -539,7 +733,12 @@ fn ports(port: &Port, path: &str, diag: &mut Diagnostics) -> Vec<crate::model::P
             if let Some(ip) = &long.host_ip {
                 ports::check_host_ip(ip)?;
             }
-            let protocol = long.protocol.as_deref().map(ports::parse_protocol).transpose()?.unwrap_or_default();
+            let protocol = long
+                .protocol
+                .as_deref()
+                .map(ports::parse_protocol)
+                .transpose()?
+                .unwrap_or_default();
             if let Some(mode) = &long.mode {
                 if mode != "host" && mode != "ingress" {
                     return Err(format!("`{mode}` is not a port mode; use host or ingress"));
@@ -558,9 +757,18 @@ fn expose(value: &Scalar, path: &str, diag: &mut Diagnostics) -> Vec<String> {
         None => (text.clone(), Ok(Default::default())),
     };
     let result = protocol.and_then(|protocol| {
-        ports::parse_range(&range).map(|(a, b)| (a..=b).map(|port| format!("{port}/{}", protocol.as_str())).collect())
+        ports::parse_range(&range).map(|(a, b)| {
+            (a..=b)
+                .map(|port| format!("{port}/{}", protocol.as_str()))
+                .collect()
+        })
     });
-    diag.check(result, path, "write a container port such as 8080 or \"8080/udp\"").unwrap_or_default()
+    diag.check(
+        result,
+        path,
+        "write a container port such as 8080 or \"8080/udp\"",
+    )
+    .unwrap_or_default()
 }
 
 enum MountOrTmpfs {
@@ -572,21 +780,35 @@ fn is_path_like(source: &str) -> bool {
     source.starts_with('/') || source.starts_with('.') || source.starts_with('~')
 }
 
-fn volume_mount(cx: &Context, raw: &VolumeMount, path: &str, diag: &mut Diagnostics) -> Option<MountOrTmpfs> {
+fn volume_mount(
+    cx: &Context,
+    raw: &VolumeMount,
+    path: &str,
+    diag: &mut Diagnostics,
+) -> Option<MountOrTmpfs> {
     match raw {
         VolumeMount::Short(text) => short_volume(cx, text, path, diag),
         VolumeMount::Long(long) => long_volume(cx, long, path, diag),
     }
 }
 
-fn short_volume(cx: &Context, text: &str, path: &str, diag: &mut Diagnostics) -> Option<MountOrTmpfs> {
+fn short_volume(
+    cx: &Context,
+    text: &str,
+    path: &str,
+    diag: &mut Diagnostics,
+) -> Option<MountOrTmpfs> {
     let parts: Vec<&str> = text.split(':').collect();
     let (source, target, mode) = match parts.as_slice() {
         [target] => (None, *target, None),
         [source, target] => (Some(*source), *target, None),
         [source, target, mode] => (Some(*source), *target, Some(*mode)),
         _ => {
-            diag.invalid(path, format!("`{text}` has too many `:`"), "write `source:/container/path[:ro]`");
+            diag.invalid(
+                path,
+                format!("`{text}` has too many `:`"),
+                "write `source:/container/path[:ro]`",
+            );
             return None;
         }
     };
@@ -596,43 +818,89 @@ fn short_volume(cx: &Context, text: &str, path: &str, diag: &mut Diagnostics) ->
         match option {
             "ro" => read_only = true,
             "rw" | "cached" | "delegated" | "consistent" => {}
-            "z" | "Z" => diag.unsupported(path, format!("SELinux relabel option `{option}` is not supported"), format!("remove `:{option}`")),
+            "z" | "Z" => diag.unsupported(
+                path,
+                format!("SELinux relabel option `{option}` is not supported"),
+                format!("remove `:{option}`"),
+            ),
             "nocopy" => diag.unsupported(path, "`nocopy` is not supported yet", "remove `:nocopy`"),
-            "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => {
-                diag.unsupported(path, format!("bind propagation `{option}` is not supported yet"), format!("remove `:{option}`"))
-            }
-            other => diag.invalid(path, format!("`{other}` is not a volume mode"), "use `ro` or `rw`"),
+            "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => diag.unsupported(
+                path,
+                format!("bind propagation `{option}` is not supported yet"),
+                format!("remove `:{option}`"),
+            ),
+            other => diag.invalid(
+                path,
+                format!("`{other}` is not a volume mode"),
+                "use `ro` or `rw`",
+            ),
         }
     }
     let Some(source) = source else {
-        return Some(MountOrTmpfs::Mount(Mount { kind: MountKind::Volume, source: None, target: target.into(), read_only }));
+        return Some(MountOrTmpfs::Mount(Mount {
+            kind: MountKind::Volume,
+            source: None,
+            target: target.into(),
+            read_only,
+        }));
     };
     if is_path_like(source) {
         let resolved = resolve_host_path(cx, source, path, diag)?;
         let source = Some(resolved.to_string_lossy().into_owned());
-        return Some(MountOrTmpfs::Mount(Mount { kind: MountKind::Bind, source, target: target.into(), read_only }));
+        return Some(MountOrTmpfs::Mount(Mount {
+            kind: MountKind::Bind,
+            source,
+            target: target.into(),
+            read_only,
+        }));
     }
     check_volume_reference(cx, source, path, diag);
-    Some(MountOrTmpfs::Mount(Mount { kind: MountKind::Volume, source: Some(source.into()), target: target.into(), read_only }))
+    Some(MountOrTmpfs::Mount(Mount {
+        kind: MountKind::Volume,
+        source: Some(source.into()),
+        target: target.into(),
+        read_only,
+    }))
 }
 
-fn long_volume(cx: &Context, long: &VolumeLong, path: &str, diag: &mut Diagnostics) -> Option<MountOrTmpfs> {
+fn long_volume(
+    cx: &Context,
+    long: &VolumeLong,
+    path: &str,
+    diag: &mut Diagnostics,
+) -> Option<MountOrTmpfs> {
     let target = match &long.target {
         Some(t) => t.as_str(),
         None => {
-            diag.invalid(path, "a volume needs `target`", "add `target: /path/in/container`");
+            diag.invalid(
+                path,
+                "a volume needs `target`",
+                "add `target: /path/in/container`",
+            );
             return None;
         }
     };
     check_target(target, path, diag)?;
-    let read_only = long.read_only.as_ref().and_then(|v| to_bool(v, &format!("{path}.read_only"), diag)).unwrap_or(false);
-    let kind = long.kind.as_deref().unwrap_or(if long.source.is_some() { "volume" } else { "" });
+    let read_only = long
+        .read_only
+        .as_ref()
+        .and_then(|v| to_bool(v, &format!("{path}.read_only"), diag))
+        .unwrap_or(false);
+    let kind = long
+        .kind
+        .as_deref()
+        .unwrap_or(if long.source.is_some() { "volume" } else { "" });
     match kind {
         "volume" => {
             if let Some(source) = &long.source {
                 check_volume_reference(cx, source, path, diag);
             }
-            Some(MountOrTmpfs::Mount(Mount { kind: MountKind::Volume, source: long.source.clone(), target: target.into(), read_only }))
+            Some(MountOrTmpfs::Mount(Mount {
+                kind: MountKind::Volume,
+                source: long.source.clone(),
+                target: target.into(),
+                read_only,
+            }))
         }
         "bind" => {
             let Some(source) = &long.source else {
@@ -641,12 +909,21 @@ fn long_volume(cx: &Context, long: &VolumeLong, path: &str, diag: &mut Diagnosti
             };
             let resolved = resolve_host_path(cx, source, &format!("{path}.source"), diag)?;
             let source = Some(resolved.to_string_lossy().into_owned());
-            Some(MountOrTmpfs::Mount(Mount { kind: MountKind::Bind, source, target: target.into(), read_only }))
+            Some(MountOrTmpfs::Mount(Mount {
+                kind: MountKind::Bind,
+                source,
+                target: target.into(),
+                read_only,
+            }))
         }
         "tmpfs" => {
             let mut options = Vec::new();
             if let Some(tmpfs) = &long.tmpfs {
-                if let Some(size) = tmpfs.size.as_ref().and_then(|s| to_bytes(s, &format!("{path}.tmpfs.size"), diag)) {
+                if let Some(size) = tmpfs
+                    .size
+                    .as_ref()
+                    .and_then(|s| to_bytes(s, &format!("{path}.tmpfs.size"), diag))
+                {
                     options.push(format!("size={size}"));
                 }
                 if let Some(mode) = &tmpfs.mode {
@@ -654,7 +931,11 @@ fn long_volume(cx: &Context, long: &VolumeLong, path: &str, diag: &mut Diagnosti
                         Scalar::Int(n) => Some(format!("{n:o}")),
                         Scalar::Str(s) => Some(s.clone()),
                         other => {
-                            diag.invalid(&format!("{path}.tmpfs.mode"), format!("`{}` is not a file mode", other.to_text()), "write an octal mode such as \"1777\"");
+                            diag.invalid(
+                                &format!("{path}.tmpfs.mode"),
+                                format!("`{}` is not a file mode", other.to_text()),
+                                "write an octal mode such as \"1777\"",
+                            );
                             None
                         }
                     };
@@ -662,20 +943,36 @@ fn long_volume(cx: &Context, long: &VolumeLong, path: &str, diag: &mut Diagnosti
                 }
             }
             if options.is_empty() && !read_only {
-                Some(MountOrTmpfs::Mount(Mount { kind: MountKind::Tmpfs, source: None, target: target.into(), read_only }))
+                Some(MountOrTmpfs::Mount(Mount {
+                    kind: MountKind::Tmpfs,
+                    source: None,
+                    target: target.into(),
+                    read_only,
+                }))
             } else {
                 if read_only {
                     options.push("ro".into());
                 }
-                Some(MountOrTmpfs::Tmpfs(format!("{target}:{}", options.join(","))))
+                Some(MountOrTmpfs::Tmpfs(format!(
+                    "{target}:{}",
+                    options.join(",")
+                )))
             }
         }
         "" => {
-            diag.invalid(path, "a long-form volume needs `type`", "add `type: volume`, `type: bind` or `type: tmpfs`");
+            diag.invalid(
+                path,
+                "a long-form volume needs `type`",
+                "add `type: volume`, `type: bind` or `type: tmpfs`",
+            );
             None
         }
         other => {
-            diag.unsupported(&format!("{path}.type"), format!("volume type `{other}` is not supported"), "use volume, bind or tmpfs");
+            diag.unsupported(
+                &format!("{path}.type"),
+                format!("volume type `{other}` is not supported"),
+                "use volume, bind or tmpfs",
+            );
             None
         }
     }
@@ -685,7 +982,11 @@ fn check_target(target: &str, path: &str, diag: &mut Diagnostics) -> Option<()> 
     if target.starts_with('/') {
         Some(())
     } else {
-        diag.invalid(path, format!("the container path `{target}` is not absolute"), "write an absolute container path such as `/data`");
+        diag.invalid(
+            path,
+            format!("the container path `{target}` is not absolute"),
+            "write an absolute container path such as `/data`",
+        );
         None
     }
 }
@@ -702,10 +1003,19 @@ fn check_volume_reference(cx: &Context, name: &str, path: &str, diag: &mut Diagn
 
 /// Resolves a host path (`~`, relative to the project dir, `..`), follows symlinks through its deepest existing
 /// ancestor, and applies the path policy to both spellings. Returns the resolved (canonical) path.
-fn resolve_host_path(cx: &Context, raw: &str, path: &str, diag: &mut Diagnostics) -> Option<PathBuf> {
+fn resolve_host_path(
+    cx: &Context,
+    raw: &str,
+    path: &str,
+    diag: &mut Diagnostics,
+) -> Option<PathBuf> {
     let expanded = if raw == "~" || raw.starts_with("~/") {
         let Some(home) = cx.host.var("HOME") else {
-            diag.invalid(path, format!("`{raw}` uses `~` but the server has no HOME"), "write an absolute path");
+            diag.invalid(
+                path,
+                format!("`{raw}` uses `~` but the server has no HOME"),
+                "write an absolute path",
+            );
             return None;
         };
         PathBuf::from(home).join(raw.trim_start_matches('~').trim_start_matches('/'))
@@ -747,9 +1057,17 @@ fn build(cx: &Context, raw: &Build, path: &str, diag: &mut Diagnostics) -> Optio
         Build::Context(c) => (c.clone(), &default),
         Build::Long(long) => (long.context.clone().unwrap_or_else(|| ".".into()), long),
     };
-    let context_path = if matches!(raw, Build::Context(_)) { path.to_string() } else { format!("{path}.context") };
+    let context_path = if matches!(raw, Build::Context(_)) {
+        path.to_string()
+    } else {
+        format!("{path}.context")
+    };
     if is_remote_context(&context) {
-        diag.unsupported(&context_path, format!("remote build context `{context}` is not supported"), "clone the repository into the project directory and use a local path");
+        diag.unsupported(
+            &context_path,
+            format!("remote build context `{context}` is not supported"),
+            "clone the repository into the project directory and use a local path",
+        );
         return None;
     }
     let lexical = policy::lexical_normalize(&cx.project_dir.join(&context));
@@ -760,7 +1078,10 @@ fn build(cx: &Context, raw: &Build, path: &str, diag: &mut Diagnostics) -> Optio
             return None;
         }
     }
-    let dockerfile = long.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into());
+    let dockerfile = long
+        .dockerfile
+        .clone()
+        .unwrap_or_else(|| "Dockerfile".into());
     let dockerfile_path = format!("{path}.dockerfile");
     let df_lexical = policy::lexical_normalize(&lexical.join(&dockerfile));
     let Ok(relative) = df_lexical.strip_prefix(&lexical) else {
@@ -773,7 +1094,8 @@ fn build(cx: &Context, raw: &Build, path: &str, diag: &mut Diagnostics) -> Optio
         return None;
     };
     let df_canonical = canonical_through_ancestors(cx.host, &df_lexical);
-    if let Err(e) = policy::check_within(&df_canonical, cx.project_dir, cx.policy, &dockerfile_path) {
+    if let Err(e) = policy::check_within(&df_canonical, cx.project_dir, cx.policy, &dockerfile_path)
+    {
         diag.errors.push(e);
         return None;
     }
@@ -800,27 +1122,52 @@ fn build(cx: &Context, raw: &Build, path: &str, diag: &mut Diagnostics) -> Optio
         target: long.target.clone(),
         args,
         labels: key_values(long.labels.as_ref(), &format!("{path}.labels"), diag),
-        no_cache: long.no_cache.as_ref().and_then(|v| to_bool(v, &format!("{path}.no_cache"), diag)).unwrap_or(false),
-        pull: long.pull.as_ref().and_then(|v| to_bool(v, &format!("{path}.pull"), diag)).unwrap_or(false),
+        no_cache: long
+            .no_cache
+            .as_ref()
+            .and_then(|v| to_bool(v, &format!("{path}.no_cache"), diag))
+            .unwrap_or(false),
+        pull: long
+            .pull
+            .as_ref()
+            .and_then(|v| to_bool(v, &format!("{path}.pull"), diag))
+            .unwrap_or(false),
     })
 }
 
-fn service_networks(raw: Option<&ServiceNetworks>, _path: &str, _diag: &mut Diagnostics) -> BTreeMap<String, NetworkAttachment> {
+fn service_networks(
+    raw: Option<&ServiceNetworks>,
+    _path: &str,
+    _diag: &mut Diagnostics,
+) -> BTreeMap<String, NetworkAttachment> {
     match raw {
         None => BTreeMap::new(),
-        Some(ServiceNetworks::List(list)) => list.iter().map(|n| (n.clone(), NetworkAttachment::default())).collect(),
+        Some(ServiceNetworks::List(list)) => list
+            .iter()
+            .map(|n| (n.clone(), NetworkAttachment::default()))
+            .collect(),
         Some(ServiceNetworks::Map(map)) => map
             .iter()
             .map(|(n, body)| {
-                let aliases = body.as_ref().and_then(|b| b.aliases.clone()).unwrap_or_default();
+                let aliases = body
+                    .as_ref()
+                    .and_then(|b| b.aliases.clone())
+                    .unwrap_or_default();
                 (n.clone(), NetworkAttachment { aliases })
             })
             .collect(),
     }
 }
 
-fn depends_on(raw: Option<&DependsOnList>, path: &str, diag: &mut Diagnostics) -> BTreeMap<String, DependsOn> {
-    let started = DependsOn { condition: DependsCondition::ServiceStarted, required: true };
+fn depends_on(
+    raw: Option<&DependsOnList>,
+    path: &str,
+    diag: &mut Diagnostics,
+) -> BTreeMap<String, DependsOn> {
+    let started = DependsOn {
+        condition: DependsCondition::ServiceStarted,
+        required: true,
+    };
     match raw {
         None => BTreeMap::new(),
         Some(DependsOnList::List(list)) => list.iter().map(|s| (s.clone(), started.clone())).collect(),
@@ -860,13 +1207,19 @@ fn restart(raw: &Service, base: &str, diag: &mut Diagnostics) -> RestartPolicy {
             other => match other.strip_prefix("on-failure:").map(str::parse::<u32>) {
                 Some(Ok(n)) => RestartPolicy::OnFailure(Some(n)),
                 _ => {
-                    diag.invalid(&path, format!("`{other}` is not a restart policy"), "use no, always, unless-stopped, on-failure or on-failure:N");
+                    diag.invalid(
+                        &path,
+                        format!("`{other}` is not a restart policy"),
+                        "use no, always, unless-stopped, on-failure or on-failure:N",
+                    );
                     RestartPolicy::No
                 }
             },
         };
     }
-    let Some(policy) = raw.deploy.as_ref().and_then(|d| d.restart_policy.as_ref()) else { return RestartPolicy::No };
+    let Some(policy) = raw.deploy.as_ref().and_then(|d| d.restart_policy.as_ref()) else {
+        return RestartPolicy::No;
+    };
     let path = format!("{base}.deploy.restart_policy");
     let attempts = policy
         .max_attempts
@@ -878,15 +1231,30 @@ fn restart(raw: &Service, base: &str, diag: &mut Diagnostics) -> RestartPolicy {
         Some("on-failure") => RestartPolicy::OnFailure(attempts),
         Some("any") | None => RestartPolicy::Always,
         Some(other) => {
-            diag.invalid(&format!("{path}.condition"), format!("`{other}` is not a restart condition"), "use none, on-failure or any");
+            diag.invalid(
+                &format!("{path}.condition"),
+                format!("`{other}` is not a restart condition"),
+                "use none, on-failure or any",
+            );
             RestartPolicy::No
         }
     }
 }
 
 fn healthcheck(raw: &HealthcheckRaw, path: &str, diag: &mut Diagnostics) -> Option<Healthcheck> {
-    if raw.disable.as_ref().and_then(|d| to_bool(d, &format!("{path}.disable"), diag)) == Some(true) {
-        return Some(Healthcheck { test: vec!["NONE".into()], interval_ns: None, timeout_ns: None, retries: None, start_period_ns: None });
+    if raw
+        .disable
+        .as_ref()
+        .and_then(|d| to_bool(d, &format!("{path}.disable"), diag))
+        == Some(true)
+    {
+        return Some(Healthcheck {
+            test: vec!["NONE".into()],
+            interval_ns: None,
+            timeout_ns: None,
+            retries: None,
+            start_period_ns: None,
+        });
     }
     let test = match &raw.test {
         None => Vec::new(),
@@ -902,12 +1270,18 @@ fn healthcheck(raw: &HealthcheckRaw, path: &str, diag: &mut Diagnostics) -> Opti
             }
         }
     };
-    let duration = |v: &Option<Scalar>, field: &str, diag: &mut Diagnostics| v.as_ref().and_then(|v| to_duration_ns(v, &format!("{path}.{field}"), diag));
+    let duration = |v: &Option<Scalar>, field: &str, diag: &mut Diagnostics| {
+        v.as_ref()
+            .and_then(|v| to_duration_ns(v, &format!("{path}.{field}"), diag))
+    };
     Some(Healthcheck {
         test,
         interval_ns: duration(&raw.interval, "interval", diag),
         timeout_ns: duration(&raw.timeout, "timeout", diag),
-        retries: raw.retries.as_ref().and_then(|r| to_int(r, &format!("{path}.retries"), diag)),
+        retries: raw
+            .retries
+            .as_ref()
+            .and_then(|r| to_int(r, &format!("{path}.retries"), diag)),
         start_period_ns: duration(&raw.start_period, "start_period", diag),
     })
 }
@@ -918,37 +1292,69 @@ fn resources(raw: &Service, base: &str, diag: &mut Diagnostics) -> Resources {
     let limits = deploy.and_then(|r| r.limits.as_ref());
     let reservations = deploy.and_then(|r| r.reservations.as_ref());
     let dpath = format!("{base}.deploy.resources");
-    let pick = |short: Option<i64>, short_name: &str, long: Option<i64>, long_name: &str, diag: &mut Diagnostics| match (short, long) {
+    let pick = |short: Option<i64>,
+                short_name: &str,
+                long: Option<i64>,
+                long_name: &str,
+                diag: &mut Diagnostics| match (short, long) {
         (Some(a), Some(b)) if a != b => {
-            diag.invalid(&format!("{base}.{short_name}"), format!("`{short_name}` ({a}) and `deploy.resources.{long_name}` ({b}) disagree"), "give the value once");
+            diag.invalid(
+                &format!("{base}.{short_name}"),
+                format!("`{short_name}` ({a}) and `deploy.resources.{long_name}` ({b}) disagree"),
+                "give the value once",
+            );
             Some(a)
         }
         (a, b) => a.or(b),
     };
     let cpus = |v: &Option<Scalar>, path: &str, diag: &mut Diagnostics| {
-        v.as_ref().and_then(|v| to_f64(v, path, diag)).and_then(|f| diag.check(parse_nano_cpus(f), path, "write a CPU count such as 0.5 or 2"))
+        v.as_ref()
+            .and_then(|v| to_f64(v, path, diag))
+            .and_then(|f| {
+                diag.check(
+                    parse_nano_cpus(f),
+                    path,
+                    "write a CPU count such as 0.5 or 2",
+                )
+            })
     };
     let memory_bytes = pick(
-        raw.mem_limit.as_ref().and_then(|v| to_bytes(v, &format!("{base}.mem_limit"), diag)),
+        raw.mem_limit
+            .as_ref()
+            .and_then(|v| to_bytes(v, &format!("{base}.mem_limit"), diag)),
         "mem_limit",
-        limits.and_then(|l| l.memory.as_ref()).and_then(|v| to_bytes(v, &format!("{dpath}.limits.memory"), diag)),
+        limits
+            .and_then(|l| l.memory.as_ref())
+            .and_then(|v| to_bytes(v, &format!("{dpath}.limits.memory"), diag)),
         "limits.memory",
         diag,
     );
     let memory_reservation_bytes = pick(
-        raw.mem_reservation.as_ref().and_then(|v| to_bytes(v, &format!("{base}.mem_reservation"), diag)),
+        raw.mem_reservation
+            .as_ref()
+            .and_then(|v| to_bytes(v, &format!("{base}.mem_reservation"), diag)),
         "mem_reservation",
-        reservations.and_then(|l| l.memory.as_ref()).and_then(|v| to_bytes(v, &format!("{dpath}.reservations.memory"), diag)),
+        reservations
+            .and_then(|l| l.memory.as_ref())
+            .and_then(|v| to_bytes(v, &format!("{dpath}.reservations.memory"), diag)),
         "reservations.memory",
         diag,
     );
     let short_cpus = cpus(&raw.cpus, &format!("{base}.cpus"), diag);
-    let long_cpus = cpus(&limits.and_then(|l| l.cpus.clone()), &format!("{dpath}.limits.cpus"), diag);
+    let long_cpus = cpus(
+        &limits.and_then(|l| l.cpus.clone()),
+        &format!("{dpath}.limits.cpus"),
+        diag,
+    );
     let nano_cpus = pick(short_cpus, "cpus", long_cpus, "limits.cpus", diag);
     let pids_limit = pick(
-        raw.pids_limit.as_ref().and_then(|v| to_int(v, &format!("{base}.pids_limit"), diag)),
+        raw.pids_limit
+            .as_ref()
+            .and_then(|v| to_int(v, &format!("{base}.pids_limit"), diag)),
         "pids_limit",
-        limits.and_then(|l| l.pids.as_ref()).and_then(|v| to_int(v, &format!("{dpath}.limits.pids"), diag)),
+        limits
+            .and_then(|l| l.pids.as_ref())
+            .and_then(|v| to_int(v, &format!("{dpath}.limits.pids"), diag)),
         "limits.pids",
         diag,
     );
@@ -956,15 +1362,23 @@ fn resources(raw: &Service, base: &str, diag: &mut Diagnostics) -> Resources {
         diag.warnings.push(format!("{dpath}.reservations.cpus: CPU reservations have no effect on a single engine; ignored"));
     }
     if reservations.is_some_and(|r| r.pids.is_some()) {
-        diag.warnings.push(format!("{dpath}.reservations.pids: pid reservations have no effect; ignored"));
+        diag.warnings.push(format!(
+            "{dpath}.reservations.pids: pid reservations have no effect; ignored"
+        ));
     }
     Resources {
         memory_bytes,
         memory_reservation_bytes,
         nano_cpus,
-        cpu_shares: raw.cpu_shares.as_ref().and_then(|v| to_int(v, &format!("{base}.cpu_shares"), diag)),
+        cpu_shares: raw
+            .cpu_shares
+            .as_ref()
+            .and_then(|v| to_int(v, &format!("{base}.cpu_shares"), diag)),
         pids_limit,
-        shm_size_bytes: raw.shm_size.as_ref().and_then(|v| to_bytes(v, &format!("{base}.shm_size"), diag)),
+        shm_size_bytes: raw
+            .shm_size
+            .as_ref()
+            .and_then(|v| to_bytes(v, &format!("{base}.shm_size"), diag)),
     }
 }
 
@@ -973,7 +1387,11 @@ fn extra_hosts(raw: Option<&ExtraHosts>, path: &str, diag: &mut Diagnostics) -> 
     let mut push = |host: &str, ip: &str, path: &str, diag: &mut Diagnostics| {
         let ip = ip.trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() || (ip != "host-gateway" && ip.parse::<std::net::IpAddr>().is_err()) {
-            diag.invalid(path, format!("`{host}:{ip}` is not `host:ip`"), "write `name:1.2.3.4` or `name:host-gateway`");
+            diag.invalid(
+                path,
+                format!("`{host}:{ip}` is not `host:ip`"),
+                "write `name:1.2.3.4` or `name:host-gateway`",
+            );
         } else {
             out.push(format!("{host}:{ip}"));
         }
@@ -982,7 +1400,10 @@ fn extra_hosts(raw: Option<&ExtraHosts>, path: &str, diag: &mut Diagnostics) -> 
         None => {}
         Some(ExtraHosts::List(list)) => {
             for (i, entry) in list.iter().enumerate() {
-                let (host, ip) = entry.split_once('=').or_else(|| entry.split_once(':')).unwrap_or((entry, ""));
+                let (host, ip) = entry
+                    .split_once('=')
+                    .or_else(|| entry.split_once(':'))
+                    .unwrap_or((entry, ""));
                 push(host, ip, &format!("{path}[{i}]"), diag);
             }
         }
@@ -1003,21 +1424,48 @@ fn extra_hosts(raw: Option<&ExtraHosts>, path: &str, diag: &mut Diagnostics) -> 
 
 fn replicas(raw: &Service, base: &str, diag: &mut Diagnostics) -> u32 {
     let count = |v: &Scalar, path: &str, diag: &mut Diagnostics| {
-        to_int(v, path, diag).and_then(|n| diag.check(u32::try_from(n).map_err(|_| format!("{n} is not a replica count")), path, "write a count from 0 up"))
+        to_int(v, path, diag).and_then(|n| {
+            diag.check(
+                u32::try_from(n).map_err(|_| format!("{n} is not a replica count")),
+                path,
+                "write a count from 0 up",
+            )
+        })
     };
-    let scale = raw.scale.as_ref().and_then(|v| count(v, &format!("{base}.scale"), diag));
-    let deploy = raw.deploy.as_ref().and_then(|d| d.replicas.as_ref()).and_then(|v| count(v, &format!("{base}.deploy.replicas"), diag));
+    let scale = raw
+        .scale
+        .as_ref()
+        .and_then(|v| count(v, &format!("{base}.scale"), diag));
+    let deploy = raw
+        .deploy
+        .as_ref()
+        .and_then(|d| d.replicas.as_ref())
+        .and_then(|v| count(v, &format!("{base}.deploy.replicas"), diag));
     match (scale, deploy) {
         (Some(a), Some(b)) if a != b => {
-            diag.invalid(&format!("{base}.scale"), format!("`scale` ({a}) and `deploy.replicas` ({b}) disagree"), "give the count once");
+            diag.invalid(
+                &format!("{base}.scale"),
+                format!("`scale` ({a}) and `deploy.replicas` ({b}) disagree"),
+                "give the count once",
+            );
             a
         }
         (a, b) => a.or(b).unwrap_or(1),
     }
 }
 
-fn file_mounts(cx: &Context, raw: Option<&[FileRef]>, path: &str, secrets: bool, diag: &mut Diagnostics) -> Vec<FileMount> {
-    let (declared, section) = if secrets { (&cx.declared.secrets, "secrets") } else { (&cx.declared.configs, "configs") };
+fn file_mounts(
+    cx: &Context,
+    raw: Option<&[FileRef]>,
+    path: &str,
+    secrets: bool,
+    diag: &mut Diagnostics,
+) -> Vec<FileMount> {
+    let (declared, section) = if secrets {
+        (&cx.declared.secrets, "secrets")
+    } else {
+        (&cx.declared.configs, "configs")
+    };
     let mut out = Vec::new();
     for (i, item) in raw.unwrap_or_default().iter().enumerate() {
         let ipath = format!("{path}[{i}]");
@@ -1025,7 +1473,11 @@ fn file_mounts(cx: &Context, raw: Option<&[FileRef]>, path: &str, secrets: bool,
             FileRef::Short(name) => (name.clone(), None, None, None, None),
             FileRef::Long(long) => {
                 let Some(source) = long.source.clone() else {
-                    diag.invalid(&ipath, "the long form needs `source`", format!("add `source: NAME` naming a top-level `{section}` entry"));
+                    diag.invalid(
+                        &ipath,
+                        "the long form needs `source`",
+                        format!("add `source: NAME` naming a top-level `{section}` entry"),
+                    );
                     continue;
                 };
                 let mode = long.mode.as_ref().and_then(|m| match m {
@@ -1034,13 +1486,27 @@ fn file_mounts(cx: &Context, raw: Option<&[FileRef]>, path: &str, secrets: bool,
                     _ => None,
                 });
                 if long.mode.is_some() && mode.is_none() {
-                    diag.invalid(&format!("{ipath}.mode"), "not a file mode", "write an octal string such as \"0440\"");
+                    diag.invalid(
+                        &format!("{ipath}.mode"),
+                        "not a file mode",
+                        "write an octal string such as \"0440\"",
+                    );
                 }
-                (source, long.target.clone(), long.uid.as_ref().map(Scalar::to_text), long.gid.as_ref().map(Scalar::to_text), mode)
+                (
+                    source,
+                    long.target.clone(),
+                    long.uid.as_ref().map(Scalar::to_text),
+                    long.gid.as_ref().map(Scalar::to_text),
+                    mode,
+                )
             }
         };
         if !declared.contains(&source) {
-            diag.invalid(&ipath, format!("`{source}` is not declared under the top-level `{section}`"), format!("add `{section}: {{{source}: {{file: ./{source}.txt}}}}` at the top level"));
+            diag.invalid(
+                &ipath,
+                format!("`{source}` is not declared under the top-level `{section}`"),
+                format!("add `{section}: {{{source}: {{file: ./{source}.txt}}}}` at the top level"),
+            );
             continue;
         }
         let target = match target {
@@ -1050,7 +1516,13 @@ fn file_mounts(cx: &Context, raw: Option<&[FileRef]>, path: &str, secrets: bool,
             None if secrets => format!("/run/secrets/{source}"),
             None => format!("/{source}"),
         };
-        out.push(FileMount { source, target, uid, gid, mode });
+        out.push(FileMount {
+            source,
+            target,
+            uid,
+            gid,
+            mode,
+        });
     }
     out
 }
@@ -1058,9 +1530,19 @@ fn file_mounts(cx: &Context, raw: Option<&[FileRef]>, path: &str, secrets: bool,
 /// `links` give the linked service an alias on the networks both share, and imply a dependency.
 fn apply_links(project: &mut Project, links: Vec<(String, Link)>, diag: &mut Diagnostics) {
     for (from, link) in links {
-        let Some(from_networks) = project.services.get(&from).map(|s| s.networks.keys().cloned().collect::<Vec<_>>()) else { continue };
+        let Some(from_networks) = project
+            .services
+            .get(&from)
+            .map(|s| s.networks.keys().cloned().collect::<Vec<_>>())
+        else {
+            continue;
+        };
         let Some(target) = project.services.get_mut(&link.target) else {
-            diag.invalid(&link.path, format!("links to undefined service `{}`", link.target), "link to a service defined in this project");
+            diag.invalid(
+                &link.path,
+                format!("links to undefined service `{}`", link.target),
+                "link to a service defined in this project",
+            );
             continue;
         };
         for network in &from_networks {
@@ -1074,7 +1556,10 @@ fn apply_links(project: &mut Project, links: Vec<(String, Link)>, diag: &mut Dia
             service
                 .depends_on
                 .entry(link.target.clone())
-                .or_insert(DependsOn { condition: DependsCondition::ServiceStarted, required: true });
+                .or_insert(DependsOn {
+                    condition: DependsCondition::ServiceStarted,
+                    required: true,
+                });
         }
     }
 }

@@ -28,8 +28,14 @@ pub const OPTIONS: &[(&str, &str)] = &[
     ("host_pid", "`pid: host`"),
     ("host_ipc", "`ipc: host`"),
     ("host_network", "`network_mode: host`"),
-    ("shared_namespaces", "`network_mode`, `pid` or `ipc` set to `container:NAME` or `service:NAME`"),
-    ("security_opt", "unconfined `security_opt` entries and custom seccomp profiles"),
+    (
+        "shared_namespaces",
+        "`network_mode`, `pid` or `ipc` set to `container:NAME` or `service:NAME`",
+    ),
+    (
+        "security_opt",
+        "unconfined `security_opt` entries and custom seccomp profiles",
+    ),
 ];
 
 impl Policy {
@@ -40,19 +46,33 @@ impl Policy {
     /// Whether an operator-allowed prefix covers `path` (component-wise, after `..` resolution).
     pub fn allows_path(&self, path: &Path) -> bool {
         let path = lexical_normalize(path);
-        self.allowed_paths.iter().any(|allowed| path.starts_with(lexical_normalize(allowed)))
+        self.allowed_paths
+            .iter()
+            .any(|allowed| path.starts_with(lexical_normalize(allowed)))
     }
 }
 
 /// Host paths refused for binds, secret and config files and env files, with why.
 const SENSITIVE: &[(&str, &str)] = &[
-    ("/var/run/docker.sock", "the Docker socket gives root on the host"),
-    ("/run/docker.sock", "the Docker socket gives root on the host"),
-    ("/var/lib/docker", "the engine's data directory gives root on the host"),
+    (
+        "/var/run/docker.sock",
+        "the Docker socket gives root on the host",
+    ),
+    (
+        "/run/docker.sock",
+        "the Docker socket gives root on the host",
+    ),
+    (
+        "/var/lib/docker",
+        "the engine's data directory gives root on the host",
+    ),
     ("/proc", "/proc exposes the host's processes and kernel"),
     ("/sys", "/sys exposes the host's kernel and devices"),
     ("/dev", "/dev exposes the host's devices"),
-    ("/etc", "/etc holds the host's configuration and credentials"),
+    (
+        "/etc",
+        "/etc holds the host's configuration and credentials",
+    ),
     ("/root", "/root is the administrator's home directory"),
     ("/boot", "/boot holds the host's kernel"),
 ];
@@ -61,7 +81,9 @@ const SENSITIVE: &[(&str, &str)] = &[
 /// `path` should be absolute; `..` is resolved lexically here, symlinks by the caller.
 pub fn check_host_path(path: &Path, policy: &Policy, field_path: &str) -> Result<(), SpecError> {
     let path = lexical_normalize(path);
-    let Some(reason) = sensitive_reason(&path) else { return Ok(()) };
+    let Some(reason) = sensitive_reason(&path) else {
+        return Ok(());
+    };
     if policy.allows_path(&path) {
         return Ok(());
     }
@@ -97,7 +119,12 @@ fn sensitive_reason(path: &Path) -> Option<String> {
 }
 
 /// Refuses a path (a build context or Dockerfile) that is outside both `root` and the allowed prefixes.
-pub fn check_within(path: &Path, root: &Path, policy: &Policy, field_path: &str) -> Result<(), SpecError> {
+pub fn check_within(
+    path: &Path,
+    root: &Path,
+    policy: &Policy,
+    field_path: &str,
+) -> Result<(), SpecError> {
     let path = lexical_normalize(path);
     if path.starts_with(lexical_normalize(root)) || policy.allows_path(&path) {
         return check_host_path(&path, policy, field_path);
@@ -159,7 +186,13 @@ pub fn check_service(name: &str, spec: &ServiceSpec, policy: &Policy) -> Vec<Spe
             errors.push(refused(&format!("{base}.{field}"), &what, reason, option));
         }
     };
-    deny(!spec.privileged, "privileged", "`privileged: true`".into(), "a privileged container has full access to the host", "privileged");
+    deny(
+        !spec.privileged,
+        "privileged",
+        "`privileged: true`".into(),
+        "a privileged container has full access to the host",
+        "privileged",
+    );
     deny(
         spec.cap_add.is_empty(),
         "cap_add",
@@ -167,15 +200,42 @@ pub fn check_service(name: &str, spec: &ServiceSpec, policy: &Policy) -> Vec<Spe
         "added capabilities widen what the container may do to the host kernel",
         "cap_add",
     );
-    deny(spec.devices.is_empty(), "devices", "`devices`".into(), "host devices give the container direct hardware access", "devices");
+    deny(
+        spec.devices.is_empty(),
+        "devices",
+        "`devices`".into(),
+        "host devices give the container direct hardware access",
+        "devices",
+    );
     for (field, value, host_option, host_reason) in [
-        ("pid", &spec.pid, "host_pid", "it lets the container see and signal every host process"),
-        ("ipc", &spec.ipc, "host_ipc", "it shares the host's IPC namespace"),
-        ("network_mode", &spec.network_mode, "host_network", "it puts the container on the host's network stack"),
+        (
+            "pid",
+            &spec.pid,
+            "host_pid",
+            "it lets the container see and signal every host process",
+        ),
+        (
+            "ipc",
+            &spec.ipc,
+            "host_ipc",
+            "it shares the host's IPC namespace",
+        ),
+        (
+            "network_mode",
+            &spec.network_mode,
+            "host_network",
+            "it puts the container on the host's network stack",
+        ),
     ] {
         let Some(value) = value else { continue };
         if value == "host" {
-            deny(false, field, format!("`{field}: host`"), host_reason, host_option);
+            deny(
+                false,
+                field,
+                format!("`{field}: host`"),
+                host_reason,
+                host_option,
+            );
         } else if value.starts_with("container:") || value.starts_with("service:") {
             deny(
                 false,
@@ -188,7 +248,13 @@ pub fn check_service(name: &str, spec: &ServiceSpec, policy: &Policy) -> Vec<Spe
     }
     for (i, opt) in spec.security_opt.iter().enumerate() {
         if let Some(reason) = unconfined_reason(opt) {
-            deny(false, &format!("security_opt[{i}]"), format!("`security_opt: {opt}`"), reason, "security_opt");
+            deny(
+                false,
+                &format!("security_opt[{i}]"),
+                format!("`security_opt: {opt}`"),
+                reason,
+                "security_opt",
+            );
         }
     }
     errors
@@ -216,9 +282,15 @@ mod tests {
 
     #[test]
     fn lexical_normalize_resolves_dots() {
-        assert_eq!(lexical_normalize(Path::new("/srv/app/../../etc")), PathBuf::from("/etc"));
+        assert_eq!(
+            lexical_normalize(Path::new("/srv/app/../../etc")),
+            PathBuf::from("/etc")
+        );
         assert_eq!(lexical_normalize(Path::new("/../..")), PathBuf::from("/"));
-        assert_eq!(lexical_normalize(Path::new("/a/./b/")), PathBuf::from("/a/b"));
+        assert_eq!(
+            lexical_normalize(Path::new("/a/./b/")),
+            PathBuf::from("/a/b")
+        );
     }
 
     #[test]

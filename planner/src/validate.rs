@@ -9,17 +9,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::error::{ErrorKind, SpecError};
 use crate::model::{Project, ServiceSpec};
 
-fn invalid(path: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) -> SpecError {
+fn invalid(
+    path: impl Into<String>,
+    message: impl Into<String>,
+    fix: impl Into<String>,
+) -> SpecError {
     SpecError::new(ErrorKind::Invalid, path, message, fix)
 }
 
-const NAME_FIX: &str = "use letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 63 characters";
+const NAME_FIX: &str =
+    "use letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 63 characters";
 
 /// Compose's project name rule: `^[a-z0-9][a-z0-9_-]*$`.
 pub fn check_project_name(name: &str) -> Result<(), SpecError> {
     let ok = name.len() <= 63
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
     if ok {
         Ok(())
     } else {
@@ -36,7 +43,9 @@ pub fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 /// A Docker image reference: `[host[:port]/]path[:tag][@algo:hex]`, path components lowercase.
@@ -55,7 +64,9 @@ pub fn check_image_reference(image: &str) -> Result<(), String> {
     if let Some(digest) = digest {
         let valid = digest.split_once(':').is_some_and(|(algo, hex)| {
             !algo.is_empty()
-                && algo.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c))
+                && algo
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c))
                 && hex.len() >= 32
                 && hex.chars().all(|c| c.is_ascii_hexdigit())
         });
@@ -72,7 +83,9 @@ pub fn check_image_reference(image: &str) -> Result<(), String> {
         let valid = !tag.is_empty()
             && tag.len() <= 128
             && tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-            && tag.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+            && tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
         if !valid {
             return bad("the tag may hold letters, digits, `_`, `.` and `-` (at most 128)");
         }
@@ -80,9 +93,16 @@ pub fn check_image_reference(image: &str) -> Result<(), String> {
     let mut components: Vec<&str> = name.split('/').collect();
     if components.len() > 1 {
         let first = components[0];
-        if first.contains('.') || first.contains(':') || first == "localhost" || first.chars().any(|c| c.is_ascii_uppercase()) {
+        if first.contains('.')
+            || first.contains(':')
+            || first == "localhost"
+            || first.chars().any(|c| c.is_ascii_uppercase())
+        {
             let (host, port) = first.split_once(':').unwrap_or((first, ""));
-            let host_ok = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'));
+            let host_ok = !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'));
             if !host_ok || (!port.is_empty() && port.parse::<u16>().is_err()) {
                 return bad("the registry host is malformed");
             }
@@ -93,7 +113,9 @@ pub fn check_image_reference(image: &str) -> Result<(), String> {
         let valid = !component.is_empty()
             && component.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
             && component.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && component.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+            && component.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+            });
         if !valid {
             return bad("repository names use lowercase letters, digits and single `.`, `_` or `-` separators");
         }
@@ -105,19 +127,33 @@ pub fn check_image_reference(image: &str) -> Result<(), String> {
 pub fn validate_service(name: &str, spec: &ServiceSpec, base: &str) -> Vec<SpecError> {
     let mut errors = Vec::new();
     if !is_valid_name(name) {
-        errors.push(invalid(base, format!("`{name}` is not a valid service name"), NAME_FIX));
+        errors.push(invalid(
+            base,
+            format!("`{name}` is not a valid service name"),
+            NAME_FIX,
+        ));
     }
     if !spec.image.is_empty() {
         if let Err(message) = check_image_reference(&spec.image) {
-            errors.push(invalid(format!("{base}.image"), message, "write `name[:tag]`, e.g. `nginx:1.27` or `registry:5000/team/app:v1`"));
+            errors.push(invalid(
+                format!("{base}.image"),
+                message,
+                "write `name[:tag]`, e.g. `nginx:1.27` or `registry:5000/team/app:v1`",
+            ));
         }
     }
     if let Some(container_name) = &spec.container_name {
         let valid = container_name.len() <= 128
             && container_name.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && container_name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+            && container_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
         if !valid {
-            errors.push(invalid(format!("{base}.container_name"), format!("`{container_name}` is not a valid container name"), "use letters, digits, `_`, `.` and `-`, starting with a letter or digit"));
+            errors.push(invalid(
+                format!("{base}.container_name"),
+                format!("`{container_name}` is not a valid container name"),
+                "use letters, digits, `_`, `.` and `-`, starting with a letter or digit",
+            ));
         }
         if spec.replicas > 1 {
             errors.push(invalid(
@@ -129,42 +165,117 @@ pub fn validate_service(name: &str, spec: &ServiceSpec, base: &str) -> Vec<SpecE
     }
     if let Some(dir) = &spec.working_dir {
         if !dir.starts_with('/') {
-            errors.push(invalid(format!("{base}.working_dir"), format!("`{dir}` is not an absolute path"), "write an absolute container path such as `/app`"));
+            errors.push(invalid(
+                format!("{base}.working_dir"),
+                format!("`{dir}` is not an absolute path"),
+                "write an absolute container path such as `/app`",
+            ));
         }
     }
     if spec.replicas > 1 {
         if let Some(published) = spec.ports.iter().find_map(|p| p.published) {
             errors.push(invalid(
                 format!("{base}.ports"),
-                format!("host port {published} would be bound by each of the {} replicas", spec.replicas),
+                format!(
+                    "host port {published} would be bound by each of the {} replicas",
+                    spec.replicas
+                ),
                 "drop the host ports (let the engine pick them) or run one replica",
             ));
         }
     }
     if spec.network_mode.is_some() && !spec.networks.is_empty() {
-        errors.push(invalid(format!("{base}.network_mode"), "`network_mode` and `networks` cannot be combined", "keep one of them"));
+        errors.push(invalid(
+            format!("{base}.network_mode"),
+            "`network_mode` and `networks` cannot be combined",
+            "keep one of them",
+        ));
     }
     for (i, tmpfs) in spec.tmpfs.iter().enumerate() {
         if !tmpfs.starts_with('/') {
-            errors.push(invalid(format!("{base}.tmpfs[{i}]"), format!("`{tmpfs}` is not an absolute path"), "write an absolute container path such as `/tmp`"));
+            errors.push(invalid(
+                format!("{base}.tmpfs[{i}]"),
+                format!("`{tmpfs}` is not an absolute path"),
+                "write an absolute container path such as `/tmp`",
+            ));
         }
     }
     for key in spec.sysctls.keys() {
         let namespaced = key.starts_with("net.")
             || key.starts_with("fs.mqueue.")
-            || matches!(key.as_str(), "kernel.msgmax" | "kernel.msgmnb" | "kernel.msgmni" | "kernel.sem" | "kernel.shmall" | "kernel.shmmax" | "kernel.shmmni" | "kernel.shm_rmid_forced");
+            || matches!(
+                key.as_str(),
+                "kernel.msgmax"
+                    | "kernel.msgmnb"
+                    | "kernel.msgmni"
+                    | "kernel.sem"
+                    | "kernel.shmall"
+                    | "kernel.shmmax"
+                    | "kernel.shmmni"
+                    | "kernel.shm_rmid_forced"
+            );
         if !namespaced {
-            errors.push(invalid(format!("{base}.sysctls.{key}"), format!("`{key}` is not a namespaced sysctl; it would change the whole host"), "use only `net.*`, `kernel.msg*`, `kernel.sem`, `kernel.shm*` or `fs.mqueue.*`"));
+            errors.push(invalid(
+                format!("{base}.sysctls.{key}"),
+                format!("`{key}` is not a namespaced sysctl; it would change the whole host"),
+                "use only `net.*`, `kernel.msg*`, `kernel.sem`, `kernel.shm*` or `fs.mqueue.*`",
+            ));
         }
     }
     for key in spec.environment.keys() {
         if key.is_empty() || key.contains('=') {
-            errors.push(invalid(format!("{base}.environment"), format!("`{key}` is not a variable name"), "use names without `=`"));
+            errors.push(invalid(
+                format!("{base}.environment"),
+                format!("`{key}` is not a variable name"),
+                "use names without `=`",
+            ));
+        }
+    }
+    if let Some(hostname) = &spec.hostname {
+        let valid = hostname.len() <= 253
+            && hostname.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !valid {
+            errors.push(invalid(
+                format!("{base}.hostname"),
+                format!("`{hostname}` is not a valid hostname"),
+                "use dot-separated labels of letters, digits and `-` (at most 63 characters each)",
+            ));
+        }
+    }
+    for (i, server) in spec.dns.iter().enumerate() {
+        if server.parse::<std::net::IpAddr>().is_err() {
+            errors.push(invalid(
+                format!("{base}.dns[{i}]"),
+                format!("`{server}` is not an IP address"),
+                "list DNS servers by IP address, e.g. `1.1.1.1`",
+            ));
+        }
+    }
+    if let Some(signal) = &spec.stop_signal {
+        let valid = !signal.is_empty()
+            && signal.len() <= 16
+            && signal.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, '+' | '-'));
+        if !valid {
+            errors.push(invalid(
+                format!("{base}.stop_signal"),
+                format!("`{signal}` is not a signal"),
+                "write a signal name such as `SIGINT` or a number",
+            ));
         }
     }
     if let Some(retries) = spec.healthcheck.as_ref().and_then(|h| h.retries) {
         if retries < 0 {
-            errors.push(invalid(format!("{base}.healthcheck.retries"), "retries cannot be negative", "write 0 or more"));
+            errors.push(invalid(
+                format!("{base}.healthcheck.retries"),
+                "retries cannot be negative",
+                "write 0 or more",
+            ));
         }
     }
     errors
@@ -173,9 +284,18 @@ pub fn validate_service(name: &str, spec: &ServiceSpec, base: &str) -> Vec<SpecE
 /// Every project-wide check. `disabled` holds services switched off by profiles.
 pub fn validate(project: &Project, disabled: &BTreeSet<String>) -> Vec<SpecError> {
     let mut errors = Vec::new();
-    for (key, kind) in project.networks.keys().map(|k| (k, "networks")).chain(project.volumes.keys().map(|k| (k, "volumes"))) {
+    for (key, kind) in project
+        .networks
+        .keys()
+        .map(|k| (k, "networks"))
+        .chain(project.volumes.keys().map(|k| (k, "volumes")))
+    {
         if !is_valid_name(key) {
-            errors.push(invalid(format!("{kind}.{key}"), format!("`{key}` is not a valid name"), NAME_FIX));
+            errors.push(invalid(
+                format!("{kind}.{key}"),
+                format!("`{key}` is not a valid name"),
+                NAME_FIX,
+            ));
         }
     }
     for (name, spec) in &project.services {
@@ -195,15 +315,31 @@ pub fn validate(project: &Project, disabled: &BTreeSet<String>) -> Vec<SpecError
                 continue;
             }
             let (message, fix) = if disabled.contains(dep) {
-                (format!("depends on `{dep}`, which is disabled by profiles"), format!("activate a profile of `{dep}`, or mark the dependency `required: false`"))
+                (
+                    format!("depends on `{dep}`, which is disabled by profiles"),
+                    format!(
+                        "activate a profile of `{dep}`, or mark the dependency `required: false`"
+                    ),
+                )
             } else {
-                (format!("depends on undefined service `{dep}`"), "depend on a service defined in this project".to_string())
+                (
+                    format!("depends on undefined service `{dep}`"),
+                    "depend on a service defined in this project".to_string(),
+                )
             };
             errors.push(invalid(format!("{base}.depends_on.{dep}"), message, fix));
         }
-        if let Some(other) = spec.network_mode.as_deref().and_then(|m| m.strip_prefix("service:")) {
+        if let Some(other) = spec
+            .network_mode
+            .as_deref()
+            .and_then(|m| m.strip_prefix("service:"))
+        {
             if !project.services.contains_key(other) {
-                errors.push(invalid(format!("{base}.network_mode"), format!("`service:{other}` names an undefined service"), "name a service of this project"));
+                errors.push(invalid(
+                    format!("{base}.network_mode"),
+                    format!("`service:{other}` names an undefined service"),
+                    "name a service of this project",
+                ));
             }
         }
     }
@@ -221,7 +357,10 @@ fn dependency_cycles(project: &Project) -> Vec<SpecError> {
     let mut done: BTreeSet<&str> = BTreeSet::new();
     let deps = |node: &str| -> Vec<&str> {
         project.services.get(node).map_or(Vec::new(), |s| {
-            s.depends_on.keys().filter_map(|d| project.services.get_key_value(d).map(|(k, _)| k.as_str())).collect()
+            s.depends_on
+                .keys()
+                .filter_map(|d| project.services.get_key_value(d).map(|(k, _)| k.as_str()))
+                .collect()
         })
     };
     for start in project.services.keys() {
@@ -242,7 +381,11 @@ fn dependency_cycles(project: &Project) -> Vec<SpecError> {
             if done.contains(child) {
                 continue;
             }
-            if let Some(pos) = on_stack.contains(child).then(|| stack.iter().position(|(n, _, _)| *n == child)).flatten() {
+            if let Some(pos) = on_stack
+                .contains(child)
+                .then(|| stack.iter().position(|(n, _, _)| *n == child))
+                .flatten()
+            {
                 let mut cycle: Vec<&str> = stack[pos..].iter().map(|(n, _, _)| *n).collect();
                 let mut key = cycle.clone();
                 key.sort_unstable();
@@ -267,7 +410,9 @@ fn container_name_clashes(project: &Project) -> Vec<SpecError> {
     let mut owners: BTreeMap<&str, &str> = BTreeMap::new();
     let mut errors = Vec::new();
     for (service, spec) in &project.services {
-        let Some(name) = spec.container_name.as_deref() else { continue };
+        let Some(name) = spec.container_name.as_deref() else {
+            continue;
+        };
         if let Some(first) = owners.insert(name, service) {
             errors.push(invalid(
                 format!("services.{service}.container_name"),
@@ -287,15 +432,26 @@ fn host_port_clashes(project: &Project) -> Vec<SpecError> {
     let wildcard = |ip: Option<&str>| matches!(ip, None | Some("0.0.0.0") | Some("::") | Some(""));
     for (service, spec) in &project.services {
         for port in &spec.ports {
-            let Some(published) = port.published else { continue };
+            let Some(published) = port.published else {
+                continue;
+            };
             let ip = port.host_ip.as_deref();
             let bound = taken.entry((published, port.protocol)).or_default();
-            let clash = bound.iter().find(|(other_ip, _)| wildcard(ip) || wildcard(*other_ip) || ip == *other_ip);
+            let clash = bound
+                .iter()
+                .find(|(other_ip, _)| wildcard(ip) || wildcard(*other_ip) || ip == *other_ip);
             if let Some((_, owner)) = clash {
-                let by = if *owner == service.as_str() { "this service".to_string() } else { format!("service `{owner}`") };
+                let by = if *owner == service.as_str() {
+                    "this service".to_string()
+                } else {
+                    format!("service `{owner}`")
+                };
                 errors.push(invalid(
                     format!("services.{service}.ports"),
-                    format!("host port {published}/{} is already published by {by}", port.protocol.as_str()),
+                    format!(
+                        "host port {published}/{} is already published by {by}",
+                        port.protocol.as_str()
+                    ),
                     "publish a different host port",
                 ));
             }
@@ -311,10 +467,28 @@ mod tests {
 
     #[test]
     fn image_references() {
-        for ok in ["nginx", "nginx:1.27", "library/nginx:latest", "localhost:5000/app", "ghcr.io/o/r:v1.2-x", "a@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "registry.example.com:443/team/app:v1"] {
+        for ok in [
+            "nginx",
+            "nginx:1.27",
+            "library/nginx:latest",
+            "localhost:5000/app",
+            "ghcr.io/o/r:v1.2-x",
+            "a@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "registry.example.com:443/team/app:v1",
+        ] {
             assert!(check_image_reference(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "Nginx", "nginx:", "nginx::1", "a b", "nginx:-x", "repo//x", "x@sha256:zz", "ünïcode"] {
+        for bad in [
+            "",
+            "Nginx",
+            "nginx:",
+            "nginx::1",
+            "a b",
+            "nginx:-x",
+            "repo//x",
+            "x@sha256:zz",
+            "ünïcode",
+        ] {
             assert!(check_image_reference(bad).is_err(), "{bad}");
         }
     }

@@ -578,3 +578,41 @@ fn depends_on_conditions_reach_wait_for() {
         Some("wp_backend")
     );
 }
+
+#[test]
+fn a_changed_volume_is_kept_with_a_warning() {
+    let before = demo();
+    let mut observed = observed_matching(&before, &ExternalDigests::default());
+    observed.volumes[0].config_hash = Some("created-with-another-driver".into());
+    let plan = plan_simple(&before, &observed, Some(&before));
+    assert!(!plan.has_changes());
+    assert!(plan
+        .warnings
+        .iter()
+        .any(|w| w.contains("demo_data") && w.contains("kept")));
+}
+
+#[test]
+fn a_name_taken_by_something_not_ours_is_warned_about() {
+    let desired = demo();
+    let mut observed = empty_observed("demo");
+    observed.unmanaged_lookalikes = vec!["demo-web-1".into()];
+    let plan = plan_simple(&desired, &observed, None);
+    assert!(plan
+        .warnings
+        .iter()
+        .any(|w| w.contains("demo-web-1") && w.contains("without this project's labels")));
+}
+
+#[test]
+fn loader_warnings_reach_the_plan() {
+    let mut desired = demo();
+    desired
+        .warnings
+        .push("the `version` key is obsolete".into());
+    let plan = plan_simple(&desired, &empty_observed("demo"), None);
+    assert_eq!(
+        plan.warnings,
+        vec!["the `version` key is obsolete".to_string()]
+    );
+}

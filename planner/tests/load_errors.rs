@@ -1,5 +1,7 @@
 //! Every validation, key and policy error: its kind, its path and a fragment of what it says.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed assertion
+
 mod load_support;
 
 use load_support::{assert_error, errors, load_with, opts, MemHost};
@@ -8,7 +10,10 @@ use planner::ErrorKind::{self, *};
 
 fn svc(body: &str) -> String {
     let body: Vec<String> = body.lines().map(|l| format!("    {l}")).collect();
-    format!("name: t\nservices:\n  web:\n    image: nginx\n{}\n", body.join("\n"))
+    format!(
+        "name: t\nservices:\n  web:\n    image: nginx\n{}\n",
+        body.join("\n")
+    )
 }
 
 fn check(cases: &[(&str, ErrorKind, &str, &str)]) {
@@ -35,7 +40,7 @@ fn unknown_and_unsupported_keys() {
         (&svc("gpus: all"), Unsupported, "services.web.gpus", "GPU"),
         (&svc("userns_mode: host"), Unsupported, "services.web.userns_mode", "not supported"),
         (&svc("memswap_limit: 1g"), Unsupported, "services.web.memswap_limit", "swap"),
-        (&svc("deploy: {placement: {constraints: []}}"), Unsupported, "services.web.deploy.placement", "Swarm"),
+        (&svc("deploy: {resources: {limits: {devices: []}}}"), Unsupported, "services.web.deploy.resources.limits.devices", "GPU"),
         (&svc("networks: {default: {ipv4_address: 10.0.0.2}}"), Unsupported, "services.web.networks.default.ipv4_address", "static IP"),
         ("name: t\ninclude: [other.yml]\nservices: {}\n", Unsupported, "include", "not supported"),
         ("name: t\nservices: {}\nvolumes: {v: {driver_opts: {type: none, device: /etc, o: bind}}}\n", Unsupported, "volumes.v.driver_opts", "host paths"),
@@ -48,80 +53,339 @@ fn unknown_and_unsupported_keys() {
 fn wrong_types_name_their_path() {
     check(&[
         (&svc("ports: 80"), Syntax, "services.web.ports", "sequence"),
-        (&svc("ports: [[1]]"), Syntax, "services.web.ports[0]", "9000:80"),
-        (&svc("environment: 5"), Syntax, "services.web.environment", "mapping"),
-        ("name: t\nservices:\n  web: {image: [a]}\n", Syntax, "services.web.image", "string"),
-        ("name: t\nservices:\n  web: 3\n", Syntax, "services.web", "mapping"),
+        (
+            &svc("ports: [[1]]"),
+            Syntax,
+            "services.web.ports[0]",
+            "9000:80",
+        ),
+        (
+            &svc("environment: 5"),
+            Syntax,
+            "services.web.environment",
+            "mapping",
+        ),
+        (
+            "name: t\nservices:\n  web: {image: [a]}\n",
+            Syntax,
+            "services.web.image",
+            "string",
+        ),
+        (
+            "name: t\nservices:\n  web: 3\n",
+            Syntax,
+            "services.web",
+            "mapping",
+        ),
         ("name: t\nservices: [a]\n", Syntax, "services", "mapping"),
         ("- a\n- b\n", Syntax, "", "mapping"),
         ("name: t\nservices:\n  web: {image: x\n", Syntax, "", "YAML"),
         (&svc("init: maybe"), Invalid, "services.web.init", "boolean"),
-        (&svc("scale: many"), Invalid, "services.web.scale", "whole number"),
+        (
+            &svc("scale: many"),
+            Invalid,
+            "services.web.scale",
+            "whole number",
+        ),
         (&svc("cpus: lots"), Invalid, "services.web.cpus", "number"),
-        (&svc("mem_limit: 5x"), Invalid, "services.web.mem_limit", "unit"),
+        (
+            &svc("mem_limit: 5x"),
+            Invalid,
+            "services.web.mem_limit",
+            "unit",
+        ),
     ]);
 }
 
 #[test]
 fn bad_ports() {
     check(&[
-        (&svc("ports: [\"0:80\"]"), Invalid, "services.web.ports[0]", "out of range"),
-        (&svc("ports: [\"8080:70000\"]"), Invalid, "services.web.ports[0]", "out of range"),
-        (&svc("ports: [70000]"), Invalid, "services.web.ports[0]", "out of range"),
-        (&svc("ports: [-1]"), Invalid, "services.web.ports[0]", "not a port"),
-        (&svc("ports: [\"http\"]"), Invalid, "services.web.ports[0]", "not a port"),
-        (&svc("ports: [\"80/icmp\"]"), Invalid, "services.web.ports[0]", "protocol"),
-        (&svc("ports: [\"1.2.3:80:80\"]"), Invalid, "services.web.ports[0]", "not an IP"),
-        (&svc("ports: [\"8000-8002:80-81\"]"), Invalid, "services.web.ports[0]", "same length"),
-        (&svc("ports: [{published: 80}]"), Invalid, "services.web.ports[0]", "target"),
-        (&svc("ports: [{target: 80, mode: weird}]"), Invalid, "services.web.ports[0]", "mode"),
-        (&svc("expose: [\"99999\"]"), Invalid, "services.web.expose[0]", "out of range"),
+        (
+            &svc("ports: [\"0:80\"]"),
+            Invalid,
+            "services.web.ports[0]",
+            "out of range",
+        ),
+        (
+            &svc("ports: [\"8080:70000\"]"),
+            Invalid,
+            "services.web.ports[0]",
+            "out of range",
+        ),
+        (
+            &svc("ports: [70000]"),
+            Invalid,
+            "services.web.ports[0]",
+            "out of range",
+        ),
+        (
+            &svc("ports: [-1]"),
+            Invalid,
+            "services.web.ports[0]",
+            "not a port",
+        ),
+        (
+            &svc("ports: [\"http\"]"),
+            Invalid,
+            "services.web.ports[0]",
+            "not a port",
+        ),
+        (
+            &svc("ports: [\"80/icmp\"]"),
+            Invalid,
+            "services.web.ports[0]",
+            "protocol",
+        ),
+        (
+            &svc("ports: [\"1.2.3:80:80\"]"),
+            Invalid,
+            "services.web.ports[0]",
+            "not an IP",
+        ),
+        (
+            &svc("ports: [\"8000-8002:80-81\"]"),
+            Invalid,
+            "services.web.ports[0]",
+            "same length",
+        ),
+        (
+            &svc("ports: [{published: 80}]"),
+            Invalid,
+            "services.web.ports[0]",
+            "target",
+        ),
+        (
+            &svc("ports: [{target: 80, mode: weird}]"),
+            Invalid,
+            "services.web.ports[0]",
+            "mode",
+        ),
+        (
+            &svc("expose: [\"99999\"]"),
+            Invalid,
+            "services.web.expose[0]",
+            "out of range",
+        ),
     ]);
 }
 
 #[test]
 fn bad_durations_and_values() {
     check(&[
-        (&svc("stop_grace_period: soon"), Invalid, "services.web.stop_grace_period", "not a duration"),
-        (&svc("healthcheck: {test: [CMD, x], interval: 10x}"), Invalid, "services.web.healthcheck.interval", "unknown unit"),
-        (&svc("healthcheck: {test: [CMD, x], timeout: \"-1s\"}"), Invalid, "services.web.healthcheck.timeout", "negative"),
-        (&svc("healthcheck: {test: [curl, x]}"), Invalid, "services.web.healthcheck.test", "CMD"),
-        (&svc("healthcheck: {test: [CMD, x], retries: -1}"), Invalid, "services.web.healthcheck.retries", "negative"),
-        (&svc("restart: sometimes"), Invalid, "services.web.restart", "restart policy"),
-        (&svc("pull_policy: daily"), Invalid, "services.web.pull_policy", "pull policy"),
-        (&svc("depends_on: {db: {condition: service_ready}}"), Invalid, "services.web.depends_on.db.condition", "condition"),
-        (&svc("command: \"echo 'oops\""), Invalid, "services.web.command", "quote"),
-        (&svc("volumes: [\"data\"]"), Invalid, "services.web.volumes[0]", "not absolute"),
-        (&svc("volumes: [\"a:b:c:d\"]"), Invalid, "services.web.volumes[0]", "too many"),
-        (&svc("volumes: [{type: bind, target: /x}]"), Invalid, "services.web.volumes[0]", "source"),
-        (&svc("volumes: [{type: npipe, source: x, target: /x}]"), Unsupported, "services.web.volumes[0].type", "npipe"),
-        (&svc("working_dir: app"), Invalid, "services.web.working_dir", "absolute"),
-        (&svc("extra_hosts: [\"db:not-an-ip\"]"), Invalid, "services.web.extra_hosts[0]", "host:ip"),
-        (&svc("ulimits: {nofile: {soft: 10, hard: 5}}"), Invalid, "services.web.ulimits.nofile", "soft"),
-        (&svc("sysctls: {kernel.panic: 1}"), Invalid, "services.web.sysctls.kernel.panic", "namespaced"),
-        (&svc("mem_limit: 1g\ndeploy: {resources: {limits: {memory: 2g}}}"), Invalid, "services.web.mem_limit", "disagree"),
-        (&svc("scale: 2\ndeploy: {replicas: 3}"), Invalid, "services.web.scale", "disagree"),
-        (&svc("labels: [\"=x\"]"), Invalid, "services.web.labels[0]", "no key"),
-        (&svc("environment: [\"=x\"]"), Invalid, "services.web.environment[0]", "variable name"),
-        (&svc("network_mode: none\nnetworks: [default]"), Invalid, "services.web.network_mode", "cannot be combined"),
+        (
+            &svc("stop_grace_period: soon"),
+            Invalid,
+            "services.web.stop_grace_period",
+            "not a duration",
+        ),
+        (
+            &svc("healthcheck: {test: [CMD, x], interval: 10x}"),
+            Invalid,
+            "services.web.healthcheck.interval",
+            "unknown unit",
+        ),
+        (
+            &svc("healthcheck: {test: [CMD, x], timeout: \"-1s\"}"),
+            Invalid,
+            "services.web.healthcheck.timeout",
+            "negative",
+        ),
+        (
+            &svc("healthcheck: {test: [curl, x]}"),
+            Invalid,
+            "services.web.healthcheck.test",
+            "CMD",
+        ),
+        (
+            &svc("healthcheck: {test: [CMD, x], retries: -1}"),
+            Invalid,
+            "services.web.healthcheck.retries",
+            "negative",
+        ),
+        (
+            &svc("restart: sometimes"),
+            Invalid,
+            "services.web.restart",
+            "restart policy",
+        ),
+        (
+            &svc("pull_policy: daily"),
+            Invalid,
+            "services.web.pull_policy",
+            "pull policy",
+        ),
+        (
+            &svc("depends_on: {db: {condition: service_ready}}"),
+            Invalid,
+            "services.web.depends_on.db.condition",
+            "condition",
+        ),
+        (
+            &svc("command: \"echo 'oops\""),
+            Invalid,
+            "services.web.command",
+            "quote",
+        ),
+        (
+            &svc("volumes: [\"data\"]"),
+            Invalid,
+            "services.web.volumes[0]",
+            "not absolute",
+        ),
+        (
+            &svc("volumes: [\"a:b:c:d\"]"),
+            Invalid,
+            "services.web.volumes[0]",
+            "too many",
+        ),
+        (
+            &svc("volumes: [{type: bind, target: /x}]"),
+            Invalid,
+            "services.web.volumes[0]",
+            "source",
+        ),
+        (
+            &svc("volumes: [{type: npipe, source: x, target: /x}]"),
+            Unsupported,
+            "services.web.volumes[0].type",
+            "npipe",
+        ),
+        (
+            &svc("working_dir: app"),
+            Invalid,
+            "services.web.working_dir",
+            "absolute",
+        ),
+        (&svc("hostname: \"bad_host!\""), Invalid, "services.web.hostname", "not a valid hostname"),
+        (&svc("dns: [dns.google]"), Invalid, "services.web.dns[0]", "not an IP"),
+        (&svc("stop_signal: \"kill -9\""), Invalid, "services.web.stop_signal", "not a signal"),
+        (&svc("depends_on: {db: {restart: true}}"), Unsupported, "services.web.depends_on.db.restart", "restart"),
+        (
+            &svc("extra_hosts: [\"db:not-an-ip\"]"),
+            Invalid,
+            "services.web.extra_hosts[0]",
+            "host:ip",
+        ),
+        (
+            &svc("ulimits: {nofile: {soft: 10, hard: 5}}"),
+            Invalid,
+            "services.web.ulimits.nofile",
+            "soft",
+        ),
+        (
+            &svc("sysctls: {kernel.panic: 1}"),
+            Invalid,
+            "services.web.sysctls.kernel.panic",
+            "namespaced",
+        ),
+        (
+            &svc("mem_limit: 1g\ndeploy: {resources: {limits: {memory: 2g}}}"),
+            Invalid,
+            "services.web.mem_limit",
+            "disagree",
+        ),
+        (
+            &svc("scale: 2\ndeploy: {replicas: 3}"),
+            Invalid,
+            "services.web.scale",
+            "disagree",
+        ),
+        (
+            &svc("labels: [\"=x\"]"),
+            Invalid,
+            "services.web.labels[0]",
+            "no key",
+        ),
+        (
+            &svc("environment: [\"=x\"]"),
+            Invalid,
+            "services.web.environment[0]",
+            "variable name",
+        ),
+        (
+            &svc("network_mode: none\nnetworks: [default]"),
+            Invalid,
+            "services.web.network_mode",
+            "cannot be combined",
+        ),
     ]);
 }
 
 #[test]
 fn references() {
     check(&[
-        (&svc("networks: [backend]"), Invalid, "services.web.networks.backend", "not defined"),
-        (&svc("volumes: [\"data:/data\"]"), Invalid, "services.web.volumes[0]", "not declared"),
-        (&svc("volumes: [{type: volume, source: data, target: /d}]"), Invalid, "services.web.volumes[0]", "not declared"),
-        (&svc("depends_on: [db]"), Invalid, "services.web.depends_on.db", "undefined service"),
-        (&svc("links: [db]"), Invalid, "services.web.links[0]", "undefined service"),
-        (&svc("secrets: [token]"), Invalid, "services.web.secrets[0]", "not declared"),
-        (&svc("configs: [{source: conf}]"), Invalid, "services.web.configs[0]", "not declared"),
-        (&svc("secrets: [{target: x}]"), Invalid, "services.web.secrets[0]", "source"),
-        ("name: t\nservices:\n  web: {command: x}\n", Invalid, "services.web", "neither `image` nor `build`"),
-        ("name: t\nservices: {}\nsecrets: {s: {}}\n", Invalid, "secrets.s", "exactly one"),
-        ("name: t\nservices: {}\nconfigs: {c: {file: ./a, content: b}}\n", Invalid, "configs.c", "exactly one"),
-        ("name: t\nservices: {}\nnetworks: {n: {external: true, driver: bridge}}\n", Invalid, "networks.n", "external"),
+        (
+            &svc("networks: [backend]"),
+            Invalid,
+            "services.web.networks.backend",
+            "not defined",
+        ),
+        (
+            &svc("volumes: [\"data:/data\"]"),
+            Invalid,
+            "services.web.volumes[0]",
+            "not declared",
+        ),
+        (
+            &svc("volumes: [{type: volume, source: data, target: /d}]"),
+            Invalid,
+            "services.web.volumes[0]",
+            "not declared",
+        ),
+        (
+            &svc("depends_on: [db]"),
+            Invalid,
+            "services.web.depends_on.db",
+            "undefined service",
+        ),
+        (
+            &svc("links: [db]"),
+            Invalid,
+            "services.web.links[0]",
+            "undefined service",
+        ),
+        (
+            &svc("secrets: [token]"),
+            Invalid,
+            "services.web.secrets[0]",
+            "not declared",
+        ),
+        (
+            &svc("configs: [{source: conf}]"),
+            Invalid,
+            "services.web.configs[0]",
+            "not declared",
+        ),
+        (
+            &svc("secrets: [{target: x}]"),
+            Invalid,
+            "services.web.secrets[0]",
+            "source",
+        ),
+        (
+            "name: t\nservices:\n  web: {command: x}\n",
+            Invalid,
+            "services.web",
+            "neither `image` nor `build`",
+        ),
+        (
+            "name: t\nservices: {}\nsecrets: {s: {}}\n",
+            Invalid,
+            "secrets.s",
+            "exactly one",
+        ),
+        (
+            "name: t\nservices: {}\nconfigs: {c: {file: ./a, content: b}}\n",
+            Invalid,
+            "configs.c",
+            "exactly one",
+        ),
+        (
+            "name: t\nservices: {}\nnetworks: {n: {external: true, driver: bridge}}\n",
+            Invalid,
+            "networks.n",
+            "external",
+        ),
     ]);
 }
 
@@ -132,7 +396,11 @@ fn dependency_cycles_are_named() {
     let e = errors("name: t\nservices:\n  a: {image: x, depends_on: [a]}\n");
     assert_error(&e, Invalid, "services.a.depends_on", "a -> a");
     let e = errors("name: t\nservices:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [c]}\n  c: {image: x, depends_on: [a]}\n");
-    assert_eq!(e.iter().filter(|e| e.message.contains("cycle")).count(), 1, "one cycle reported once");
+    assert_eq!(
+        e.iter().filter(|e| e.message.contains("cycle")).count(),
+        1,
+        "one cycle reported once"
+    );
     assert_error(&e, Invalid, "services.a.depends_on", "a -> b -> c -> a");
 }
 
@@ -154,51 +422,223 @@ fn names_and_clashes() {
         ("name: My_App\nservices: {}\n", Invalid, "name", "lowercase"),
         ("services: {web: {image: x}}\n", Invalid, "name", "add `name: my-app`"),
     ]);
-    let e = load_yaml("services: {}\n", &planner::load::LoadOptions { project_name: Some("Bad Name".into()), ..opts() }, &MemHost::new()).unwrap_err();
+    let e = load_yaml(
+        "services: {}\n",
+        &planner::load::LoadOptions {
+            project_name: Some("Bad Name".into()),
+            ..opts()
+        },
+        &MemHost::new(),
+    )
+    .unwrap_err();
     assert_error(&e.0, Invalid, "name", "lowercase");
 }
 
 #[test]
 fn policy_refusals_name_the_allowlist() {
     check(&[
-        (&svc("privileged: true"), Policy, "services.web.privileged", "--allow-option privileged"),
-        (&svc("cap_add: [NET_ADMIN]"), Policy, "services.web.cap_add", "--allow-option cap_add"),
-        (&svc("devices: [\"/dev/sda:/dev/xvda\"]"), Policy, "services.web.devices", "--allow-option devices"),
-        (&svc("devices: [{source: /dev/kvm}]"), Policy, "services.web.devices", "MCP_DOCKER_ALLOW_OPTIONS"),
-        (&svc("pid: host"), Policy, "services.web.pid", "--allow-option host_pid"),
-        (&svc("ipc: host"), Policy, "services.web.ipc", "--allow-option host_ipc"),
-        (&svc("network_mode: host"), Policy, "services.web.network_mode", "--allow-option host_network"),
-        (&svc("network_mode: \"container:abc\""), Policy, "services.web.network_mode", "shared_namespaces"),
-        (&svc("security_opt: [\"seccomp:unconfined\"]"), Policy, "services.web.security_opt[0]", "--allow-option security_opt"),
-        (&svc("security_opt: [\"apparmor=unconfined\"]"), Policy, "services.web.security_opt[0]", "AppArmor"),
-        (&svc("security_opt: [\"label:disable\"]"), Policy, "services.web.security_opt[0]", "SELinux"),
-        (&svc("security_opt: [\"seccomp=/tmp/p.json\"]"), Policy, "services.web.security_opt[0]", "custom seccomp"),
-        (&svc("volumes: [\"/var/run/docker.sock:/var/run/docker.sock\"]"), Policy, "services.web.volumes[0]", "Docker socket"),
-        (&svc("volumes: [\"/run/docker.sock:/s\"]"), Policy, "services.web.volumes[0]", "--allow-path /run/docker.sock"),
-        (&svc("volumes: [\"/:/host\"]"), Policy, "services.web.volumes[0]", "whole host"),
-        (&svc("volumes: [\"/proc:/p\"]"), Policy, "services.web.volumes[0]", "/proc"),
-        (&svc("volumes: [\"/sys/fs/cgroup:/c\"]"), Policy, "services.web.volumes[0]", "/sys"),
-        (&svc("volumes: [\"/dev:/d\"]"), Policy, "services.web.volumes[0]", "/dev"),
-        (&svc("volumes: [\"/etc/passwd:/p:ro\"]"), Policy, "services.web.volumes[0]", "MCP_DOCKER_ALLOW_PATHS"),
-        (&svc("volumes: [\"/root:/r\"]"), Policy, "services.web.volumes[0]", "/root"),
-        (&svc("volumes: [\"/home/me/.ssh:/k\"]"), Policy, "services.web.volumes[0]", ".ssh"),
-        (&svc("volumes: [\"/var/run:/r\"]"), Policy, "services.web.volumes[0]", "contains"),
-        (&svc("volumes: [\"../../../etc:/e\"]"), Policy, "services.web.volumes[0]", "/etc"),
-        (&svc("volumes: [{type: bind, source: /etc, target: /e}]"), Policy, "services.web.volumes[0].source", "/etc"),
-        (&svc("env_file: /etc/shadow"), Policy, "services.web.env_file", "/etc"),
-        ("name: t\nservices: {}\nsecrets: {k: {file: /root/.ssh/id_rsa}}\n", Policy, "secrets.k.file", "refused"),
-        ("name: t\nservices: {}\nconfigs: {k: {file: /proc/self/environ}}\n", Policy, "configs.k.file", "/proc"),
-        (&svc("build: ../outside"), Policy, "services.web.build", "outside the project directory"),
-        (&svc("build: /etc"), Policy, "services.web.build", "outside the project directory"),
-        (&svc("build: {context: ., dockerfile: ../Dockerfile}"), Policy, "services.web.build.dockerfile", "outside the build context"),
-        (&svc("build: \"https://github.com/x/y.git\""), Unsupported, "services.web.build", "remote build context"),
-        (&svc("build: {context: \"git@github.com:x/y.git\"}"), Unsupported, "services.web.build.context", "remote"),
+        (
+            &svc("privileged: true"),
+            Policy,
+            "services.web.privileged",
+            "--allow-option privileged",
+        ),
+        (
+            &svc("cap_add: [NET_ADMIN]"),
+            Policy,
+            "services.web.cap_add",
+            "--allow-option cap_add",
+        ),
+        (
+            &svc("devices: [\"/dev/sda:/dev/xvda\"]"),
+            Policy,
+            "services.web.devices",
+            "--allow-option devices",
+        ),
+        (
+            &svc("devices: [{source: /dev/kvm}]"),
+            Policy,
+            "services.web.devices",
+            "MCP_DOCKER_ALLOW_OPTIONS",
+        ),
+        (
+            &svc("pid: host"),
+            Policy,
+            "services.web.pid",
+            "--allow-option host_pid",
+        ),
+        (
+            &svc("ipc: host"),
+            Policy,
+            "services.web.ipc",
+            "--allow-option host_ipc",
+        ),
+        (
+            &svc("network_mode: host"),
+            Policy,
+            "services.web.network_mode",
+            "--allow-option host_network",
+        ),
+        (
+            &svc("network_mode: \"container:abc\""),
+            Policy,
+            "services.web.network_mode",
+            "shared_namespaces",
+        ),
+        (
+            &svc("security_opt: [\"seccomp:unconfined\"]"),
+            Policy,
+            "services.web.security_opt[0]",
+            "--allow-option security_opt",
+        ),
+        (
+            &svc("security_opt: [\"apparmor=unconfined\"]"),
+            Policy,
+            "services.web.security_opt[0]",
+            "AppArmor",
+        ),
+        (
+            &svc("security_opt: [\"label:disable\"]"),
+            Policy,
+            "services.web.security_opt[0]",
+            "SELinux",
+        ),
+        (
+            &svc("security_opt: [\"seccomp=/tmp/p.json\"]"),
+            Policy,
+            "services.web.security_opt[0]",
+            "custom seccomp",
+        ),
+        (
+            &svc("volumes: [\"/var/run/docker.sock:/var/run/docker.sock\"]"),
+            Policy,
+            "services.web.volumes[0]",
+            "Docker socket",
+        ),
+        (
+            &svc("volumes: [\"/run/docker.sock:/s\"]"),
+            Policy,
+            "services.web.volumes[0]",
+            "--allow-path /run/docker.sock",
+        ),
+        (
+            &svc("volumes: [\"/:/host\"]"),
+            Policy,
+            "services.web.volumes[0]",
+            "whole host",
+        ),
+        (
+            &svc("volumes: [\"/proc:/p\"]"),
+            Policy,
+            "services.web.volumes[0]",
+            "/proc",
+        ),
+        (
+            &svc("volumes: [\"/sys/fs/cgroup:/c\"]"),
+            Policy,
+            "services.web.volumes[0]",
+            "/sys",
+        ),
+        (
+            &svc("volumes: [\"/dev:/d\"]"),
+            Policy,
+            "services.web.volumes[0]",
+            "/dev",
+        ),
+        (
+            &svc("volumes: [\"/etc/passwd:/p:ro\"]"),
+            Policy,
+            "services.web.volumes[0]",
+            "MCP_DOCKER_ALLOW_PATHS",
+        ),
+        (
+            &svc("volumes: [\"/root:/r\"]"),
+            Policy,
+            "services.web.volumes[0]",
+            "/root",
+        ),
+        (
+            &svc("volumes: [\"/home/me/.ssh:/k\"]"),
+            Policy,
+            "services.web.volumes[0]",
+            ".ssh",
+        ),
+        (
+            &svc("volumes: [\"/var/run:/r\"]"),
+            Policy,
+            "services.web.volumes[0]",
+            "contains",
+        ),
+        (
+            &svc("volumes: [\"../../../etc:/e\"]"),
+            Policy,
+            "services.web.volumes[0]",
+            "/etc",
+        ),
+        (
+            &svc("volumes: [{type: bind, source: /etc, target: /e}]"),
+            Policy,
+            "services.web.volumes[0].source",
+            "/etc",
+        ),
+        (
+            &svc("env_file: /etc/shadow"),
+            Policy,
+            "services.web.env_file",
+            "/etc",
+        ),
+        (
+            "name: t\nservices: {}\nsecrets: {k: {file: /root/.ssh/id_rsa}}\n",
+            Policy,
+            "secrets.k.file",
+            "refused",
+        ),
+        (
+            "name: t\nservices: {}\nconfigs: {k: {file: /proc/self/environ}}\n",
+            Policy,
+            "configs.k.file",
+            "/proc",
+        ),
+        (
+            &svc("build: ../outside"),
+            Policy,
+            "services.web.build",
+            "outside the project directory",
+        ),
+        (
+            &svc("build: /etc"),
+            Policy,
+            "services.web.build",
+            "outside the project directory",
+        ),
+        (
+            &svc("build: {context: ., dockerfile: ../Dockerfile}"),
+            Policy,
+            "services.web.build.dockerfile",
+            "outside the build context",
+        ),
+        (
+            &svc("build: \"https://github.com/x/y.git\""),
+            Unsupported,
+            "services.web.build",
+            "remote build context",
+        ),
+        (
+            &svc("build: {context: \"git@github.com:x/y.git\"}"),
+            Unsupported,
+            "services.web.build.context",
+            "remote",
+        ),
     ]);
 }
 
 #[test]
 fn symlinks_that_lead_out_are_refused() {
-    let host = MemHost::new().dir("/etc").symlink("/srv/app/cfg", "/etc").symlink("/srv/app/ctx", "/opt/elsewhere").dir("/opt/elsewhere");
+    let host = MemHost::new()
+        .dir("/etc")
+        .symlink("/srv/app/cfg", "/etc")
+        .symlink("/srv/app/ctx", "/opt/elsewhere")
+        .dir("/opt/elsewhere");
     let yaml = "name: t\nservices:\n  web:\n    image: x\n    volumes: [\"./cfg/new-dir:/c\"]\n  b:\n    build: ./ctx\n";
     let e = load_with(yaml, &host).unwrap_err().0;
     assert_error(&e, Policy, "services.web.volumes[0]", "/etc/new-dir");
@@ -209,7 +649,10 @@ fn symlinks_that_lead_out_are_refused() {
 fn the_allowlist_loosens_policy_but_the_spec_cannot() {
     let yaml = svc("privileged: true\ncap_add: [NET_ADMIN]\nnetwork_mode: host\nvolumes: [\"/etc/app:/cfg:ro\"]");
     let mut o = opts();
-    o.policy.allowed_options = ["privileged", "cap_add", "host_network"].into_iter().map(String::from).collect();
+    o.policy.allowed_options = ["privileged", "cap_add", "host_network"]
+        .into_iter()
+        .map(String::from)
+        .collect();
     o.policy.allowed_paths = vec!["/etc/app".into()];
     let p = load_yaml(&yaml, &o, &MemHost::new()).unwrap();
     let web = &p.services["web"];
@@ -221,7 +664,12 @@ fn the_allowlist_loosens_policy_but_the_spec_cannot() {
     let e = load_yaml(&svc("volumes: [\"/etc/apparmor:/a\"]"), &o, &MemHost::new()).unwrap_err();
     assert_error(&e.0, Policy, "services.web.volumes[0]", "/etc");
     // Safe security options need no allowlist.
-    load_yaml(&svc("security_opt: [\"no-new-privileges:true\", \"apparmor=docker-default\"]"), &opts(), &MemHost::new()).unwrap();
+    load_yaml(
+        &svc("security_opt: [\"no-new-privileges:true\", \"apparmor=docker-default\"]"),
+        &opts(),
+        &MemHost::new(),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -237,7 +685,10 @@ fn every_error_has_a_fix() {
 
 #[test]
 fn oversized_specs_are_refused_cleanly() {
-    let big = format!("name: t\nservices:\n  web:\n    image: x\n    labels:\n      big: \"{}\"\n", "a".repeat(10 * 1024 * 1024));
+    let big = format!(
+        "name: t\nservices:\n  web:\n    image: x\n    labels:\n      big: \"{}\"\n",
+        "a".repeat(10 * 1024 * 1024)
+    );
     let e = load_yaml(&big, &opts(), &MemHost::new()).unwrap_err();
     assert_error(&e.0, Syntax, "", "limit is 1048576 bytes");
     let json = serde_json::json!({"name": "t", "services": {"web": {"image": "x", "labels": {"big": "a".repeat(2 * 1024 * 1024)}}}});
@@ -269,6 +720,11 @@ fn large_specs_load_quickly_and_without_overflow() {
     assert_eq!(p.services.len(), 20_000);
     let ranges = "name: t\nservices:\n  a: {image: x, ports: [\"1-30000:1-30000\"]}\n  b: {image: x, ports: [\"1-30000:1-30000\"]}\n";
     let e = load_yaml(ranges, &opts(), &MemHost::new()).unwrap_err();
-    assert_eq!(e.0.len(), 30_000);
-    assert!(started.elapsed().as_secs() < 20, "took {:?}", started.elapsed());
+    assert_eq!(e.0.len(), planner::load::MAX_ERRORS + 1);
+    assert!(e.0.last().unwrap().message.contains("29900 more problems"));
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "took {:?}",
+        started.elapsed()
+    );
 }

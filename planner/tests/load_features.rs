@@ -1,6 +1,8 @@
 //! Whole-file features: anchors and merge keys, `x-*`, `version`, profiles, env files, secrets and configs,
 //! the single-container loader, the schema and the key tables.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed assertion
+
 mod load_support;
 
 use load_support::{assert_error, errors, load_with, ok, opts, MemHost};
@@ -30,9 +32,16 @@ networks: {back: {}}
 "#;
     let p = ok(yaml);
     assert_eq!(p.services["api"].restart, RestartPolicy::Always);
-    assert_eq!(p.services["api"].environment["LOG"], EnvValue::Literal("info".into()));
+    assert_eq!(
+        p.services["api"].environment["LOG"],
+        EnvValue::Literal("info".into())
+    );
     assert!(p.services["api"].networks.contains_key("back"));
-    assert_eq!(p.services["worker"].restart, RestartPolicy::No, "local keys override merged ones");
+    assert_eq!(
+        p.services["worker"].restart,
+        RestartPolicy::No,
+        "local keys override merged ones"
+    );
     assert_eq!(p.services["worker"].labels["team"], "core");
 }
 
@@ -60,21 +69,33 @@ volumes: {v: {x-v: 1}}
 #[test]
 fn version_is_obsolete_but_accepted() {
     let p = ok("version: \"3.8\"\nname: t\nservices: {web: {image: x}}\n");
-    assert_eq!(p.warnings, vec!["version: the attribute `version` is obsolete, it will be ignored".to_string()]);
+    assert_eq!(
+        p.warnings,
+        vec!["version: the attribute `version` is obsolete, it will be ignored".to_string()]
+    );
 }
 
 #[test]
 fn ignored_keys_warn() {
     let p = ok("name: t\nservices:\n  web:\n    image: x\n    ports: [{target: 80, name: http, app_protocol: http}]\n    deploy: {resources: {reservations: {cpus: \"0.5\"}}}\n");
     assert_eq!(p.warnings.len(), 3, "{:?}", p.warnings);
-    assert!(p.warnings.iter().any(|w| w.starts_with("services.web.ports[0].name")));
+    assert!(p
+        .warnings
+        .iter()
+        .any(|w| w.starts_with("services.web.ports[0].name")));
+    let p = ok("name: t\nservices:\n  db: {image: x}\n  web:\n    image: x\n    depends_on: {db: {condition: service_started}}\n    healthcheck: {test: [CMD, x], start_interval: 1s}\n    deploy: {mode: replicated, placement: {constraints: [\"node.role==manager\"]}}\n");
+    assert_eq!(p.warnings.len(), 3, "{:?}", p.warnings);
+    assert!(p.warnings.iter().any(|w| w.starts_with("services.web.deploy.placement: Swarm-only")));
 }
 
 #[test]
 fn project_name_precedence() {
     let yaml = "name: from-file\nservices: {}\n";
     assert_eq!(ok(yaml).name, "from-file");
-    let o = LoadOptions { project_name: Some("given".into()), ..opts() };
+    let o = LoadOptions {
+        project_name: Some("given".into()),
+        ..opts()
+    };
     assert_eq!(load_yaml(yaml, &o, &MemHost::new()).unwrap().name, "given");
 }
 
@@ -88,15 +109,28 @@ services:
   admin: {image: x, profiles: [admin], depends_on: [web]}
 "#;
     let load = |profiles: &[&str]| {
-        let o = LoadOptions { profiles: profiles.iter().map(|s| s.to_string()).collect(), ..opts() };
-        load_yaml(yaml, &o, &MemHost::new()).unwrap().services.keys().cloned().collect::<Vec<_>>()
+        let o = LoadOptions {
+            profiles: profiles.iter().map(|s| s.to_string()).collect(),
+            ..opts()
+        };
+        load_yaml(yaml, &o, &MemHost::new())
+            .unwrap()
+            .services
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
     };
     assert_eq!(load(&[]), vec!["web"]);
     assert_eq!(load(&["debug"]), vec!["debug", "tools", "web"]);
     assert_eq!(load(&["tools"]), vec!["tools", "web"]);
     assert_eq!(load(&["*"]), vec!["admin", "debug", "tools", "web"]);
     let e = errors("name: t\nservices:\n  web: {image: x, depends_on: [dbg]}\n  dbg: {image: x, profiles: [debug]}\n");
-    assert_error(&e, ErrorKind::Invalid, "services.web.depends_on.dbg", "disabled by profiles");
+    assert_error(
+        &e,
+        ErrorKind::Invalid,
+        "services.web.depends_on.dbg",
+        "disabled by profiles",
+    );
 }
 
 #[test]
@@ -110,7 +144,10 @@ fn optional_dependencies_on_absent_services_are_dropped() {
 fn env_files_merge_under_environment() {
     let host = MemHost::new()
         .var("FROM_HOST", "h")
-        .file("/srv/app/common.env", "A=from-file\nB=from-file\nexport C=\"quoted ${FROM_HOST}\"\nFROM_HOST\n")
+        .file(
+            "/srv/app/common.env",
+            "A=from-file\nB=from-file\nexport C=\"quoted ${FROM_HOST}\"\nFROM_HOST\n",
+        )
         .file("/srv/app/override.env", "B=override\n");
     let yaml = r#"name: t
 services:
@@ -132,8 +169,18 @@ services:
     assert_eq!(one["C"], lit("quoted h"));
     assert_eq!(one["FROM_HOST"], lit("h"));
     assert_eq!(p.services["two"].environment["B"], lit("override"));
-    let e = load_with("name: t\nservices:\n  w: {image: x, env_file: [nope.env]}\n", &host).unwrap_err().0;
-    assert_error(&e, ErrorKind::Invalid, "services.w.env_file[0]", "cannot read env file");
+    let e = load_with(
+        "name: t\nservices:\n  w: {image: x, env_file: [nope.env]}\n",
+        &host,
+    )
+    .unwrap_err()
+    .0;
+    assert_error(
+        &e,
+        ErrorKind::Invalid,
+        "services.w.env_file[0]",
+        "cannot read env file",
+    );
 }
 
 #[test]
@@ -167,17 +214,44 @@ configs:
   inline: {content: "port=80"}
 "#;
     let p = load_with(yaml, &host).unwrap();
-    assert_eq!(p.secrets["db_password"], FileSource::File("/srv/app/secrets/db.txt".into()));
-    assert_eq!(p.secrets["api_key"], FileSource::Environment("API_KEY".into()));
+    assert_eq!(
+        p.secrets["db_password"],
+        FileSource::File("/srv/app/secrets/db.txt".into())
+    );
+    assert_eq!(
+        p.secrets["api_key"],
+        FileSource::Environment("API_KEY".into())
+    );
     assert_eq!(p.configs["inline"], FileSource::Content("port=80".into()));
     let db = &p.services["db"];
-    assert_eq!(db.secrets[0], FileMount { source: "db_password".into(), target: "/run/secrets/db_password".into(), uid: None, gid: None, mode: None });
-    assert_eq!(db.secrets[1], FileMount { source: "api_key".into(), target: "/run/secrets/api.key".into(), uid: Some("1000".into()), gid: Some("1000".into()), mode: Some(0o440) });
+    assert_eq!(
+        db.secrets[0],
+        FileMount {
+            source: "db_password".into(),
+            target: "/run/secrets/db_password".into(),
+            uid: None,
+            gid: None,
+            mode: None
+        }
+    );
+    assert_eq!(
+        db.secrets[1],
+        FileMount {
+            source: "api_key".into(),
+            target: "/run/secrets/api.key".into(),
+            uid: Some("1000".into()),
+            gid: Some("1000".into()),
+            mode: Some(0o440)
+        }
+    );
     assert_eq!(db.secrets[2].target, "/etc/abs/key");
     assert_eq!(db.configs[0].target, "/nginx_conf");
     assert_eq!(db.configs[1].mode, Some(0o444));
     let json = serde_json::to_string(&p).unwrap();
-    assert!(!json.contains("hunter2"), "secret values never enter the project");
+    assert!(
+        !json.contains("hunter2"),
+        "secret values never enter the project"
+    );
 }
 
 #[test]
@@ -193,15 +267,55 @@ fn load_service_uses_the_same_types_and_policy() {
     assert_eq!(spec.ports[0].published, Some(8080));
     assert_eq!(spec.mounts[0].source.as_deref(), Some("data"));
     assert!(spec.networks.contains_key("shared"));
-    let plain = load_service("web", &serde_json::json!({"image": "nginx"}), &opts(), &MemHost::new()).unwrap();
-    assert!(plain.networks.is_empty(), "no networks means the engine's default network");
-    let e = load_service("web", &serde_json::json!({"image": "x", "privileged": true, "portz": []}), &opts(), &MemHost::new()).unwrap_err().0;
-    assert_error(&e, ErrorKind::Policy, "web.privileged", "--allow-option privileged");
+    let plain = load_service(
+        "web",
+        &serde_json::json!({"image": "nginx"}),
+        &opts(),
+        &MemHost::new(),
+    )
+    .unwrap();
+    assert!(
+        plain.networks.is_empty(),
+        "no networks means the engine's default network"
+    );
+    let e = load_service(
+        "web",
+        &serde_json::json!({"image": "x", "privileged": true, "portz": []}),
+        &opts(),
+        &MemHost::new(),
+    )
+    .unwrap_err()
+    .0;
+    assert_error(
+        &e,
+        ErrorKind::Policy,
+        "web.privileged",
+        "--allow-option privileged",
+    );
     assert_error(&e, ErrorKind::UnknownKey, "web.portz", "`ports`");
-    let e = load_service("web", &serde_json::json!({"image": "x", "volumes": ["/var/run/docker.sock:/s"]}), &opts(), &MemHost::new()).unwrap_err().0;
+    let e = load_service(
+        "web",
+        &serde_json::json!({"image": "x", "volumes": ["/var/run/docker.sock:/s"]}),
+        &opts(),
+        &MemHost::new(),
+    )
+    .unwrap_err()
+    .0;
     assert_eq!(e[0].kind, ErrorKind::Policy);
-    let e = load_service("web", &serde_json::json!({"image": "x", "depends_on": ["db"]}), &opts(), &MemHost::new()).unwrap_err().0;
-    assert_error(&e, ErrorKind::Unsupported, "web.depends_on", "single container");
+    let e = load_service(
+        "web",
+        &serde_json::json!({"image": "x", "depends_on": ["db"]}),
+        &opts(),
+        &MemHost::new(),
+    )
+    .unwrap_err()
+    .0;
+    assert_error(
+        &e,
+        ErrorKind::Unsupported,
+        "web.depends_on",
+        "single container",
+    );
     assert!(load_service("web", &serde_json::json!("nginx"), &opts(), &MemHost::new()).is_err());
 }
 
@@ -209,8 +323,20 @@ fn load_service_uses_the_same_types_and_policy() {
 fn schema_describes_the_accepted_file() {
     let schema = compose::project_schema();
     let text = schema.to_string();
-    for key in ["services", "networks", "volumes", "secrets", "configs", "healthcheck", "depends_on", "env_file"] {
-        assert!(text.contains(&format!("\"{key}\"")), "{key} missing from the schema");
+    for key in [
+        "services",
+        "networks",
+        "volumes",
+        "secrets",
+        "configs",
+        "healthcheck",
+        "depends_on",
+        "env_file",
+    ] {
+        assert!(
+            text.contains(&format!("\"{key}\"")),
+            "{key} missing from the schema"
+        );
     }
     assert!(compose::service_schema().to_string().contains("\"ports\""));
 }
@@ -221,17 +347,36 @@ fn key_tables_cover_every_typed_field() {
     let properties = schema["properties"].as_object().unwrap();
     for field in properties.keys() {
         let entry = compose::SERVICE_KEYS.iter().find(|(k, _)| k == field);
-        assert!(entry.is_some(), "typed field `{field}` is missing from SERVICE_KEYS");
-        assert!(!matches!(entry.unwrap().1, KeySupport::Unsupported(_)), "`{field}` is typed but marked unsupported");
+        assert!(
+            entry.is_some(),
+            "typed field `{field}` is missing from SERVICE_KEYS"
+        );
+        assert!(
+            !matches!(entry.unwrap().1, KeySupport::Unsupported(_)),
+            "`{field}` is typed but marked unsupported"
+        );
     }
     for (key, support) in compose::SERVICE_KEYS {
-        if matches!(support, KeySupport::Supported | KeySupport::PolicyRefused { .. } | KeySupport::PolicyRestricted { .. }) {
-            assert!(properties.contains_key(*key), "supported key `{key}` has no typed field");
+        if matches!(
+            support,
+            KeySupport::Supported
+                | KeySupport::PolicyRefused { .. }
+                | KeySupport::PolicyRestricted { .. }
+        ) {
+            assert!(
+                properties.contains_key(*key),
+                "supported key `{key}` has no typed field"
+            );
         }
     }
     for (key, support) in compose::SERVICE_KEYS {
-        if let KeySupport::PolicyRefused { option, .. } | KeySupport::PolicyRestricted { option, .. } = support {
-            assert!(planner::policy::OPTIONS.iter().any(|(o, _)| o == option), "{key}: unknown allowlist option {option}");
+        if let KeySupport::PolicyRefused { option, .. }
+        | KeySupport::PolicyRestricted { option, .. } = support
+        {
+            assert!(
+                planner::policy::OPTIONS.iter().any(|(o, _)| o == option),
+                "{key}: unknown allowlist option {option}"
+            );
         }
     }
 }

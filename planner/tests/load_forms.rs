@@ -1,10 +1,12 @@
 //! Every short and long form of the supported keys normalizes to the one canonical model.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed assertion
+
 mod load_support;
 
 use std::collections::BTreeMap;
 
-use load_support::{ok, MemHost, load_with};
+use load_support::{load_with, ok, MemHost};
 use planner::model::*;
 
 fn svc(body: &str) -> ServiceSpec {
@@ -13,11 +15,19 @@ fn svc(body: &str) -> ServiceSpec {
 }
 
 fn indent(body: &str) -> String {
-    body.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+    body.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn port(target: u16, published: Option<u16>, ip: Option<&str>, protocol: Protocol) -> PortBinding {
-    PortBinding { target, published, host_ip: ip.map(Into::into), protocol }
+    PortBinding {
+        target,
+        published,
+        host_ip: ip.map(Into::into),
+        protocol,
+    }
 }
 
 #[test]
@@ -87,13 +97,27 @@ services:
 volumes:
   data:
 "#;
-    let s = load_with(yaml, &host).unwrap().services.remove("web").unwrap();
-    let m = |kind, source: Option<&str>, target: &str, read_only| Mount { kind, source: source.map(Into::into), target: target.into(), read_only };
+    let s = load_with(yaml, &host)
+        .unwrap()
+        .services
+        .remove("web")
+        .unwrap();
+    let m = |kind, source: Option<&str>, target: &str, read_only| Mount {
+        kind,
+        source: source.map(Into::into),
+        target: target.into(),
+        read_only,
+    };
     assert_eq!(
         s.mounts,
         vec![
             m(MountKind::Volume, Some("data"), "/var/lib/data", true),
-            m(MountKind::Bind, Some("/srv/app/conf"), "/etc/nginx/conf.d", false),
+            m(
+                MountKind::Bind,
+                Some("/srv/app/conf"),
+                "/etc/nginx/conf.d",
+                false
+            ),
             m(MountKind::Bind, Some("/data/shared"), "/shared", false),
             m(MountKind::Volume, None, "/anon", false),
             m(MountKind::Volume, Some("data"), "/long", true),
@@ -102,14 +126,21 @@ volumes:
             m(MountKind::Volume, None, "/anon2", false),
         ]
     );
-    assert_eq!(s.tmpfs, vec![format!("/sized:size={},mode=1777", 64 * 1024 * 1024)]);
+    assert_eq!(
+        s.tmpfs,
+        vec![format!("/sized:size={},mode=1777", 64 * 1024 * 1024)]
+    );
 }
 
 #[test]
 fn home_relative_binds_use_the_server_home() {
     let host = MemHost::new().var("HOME", "/home/me").dir("/home/me/site");
     let yaml = "name: t\nservices:\n  web:\n    image: nginx\n    volumes: [\"~/site:/usr/share/nginx/html:ro\"]\n";
-    let s = load_with(yaml, &host).unwrap().services.remove("web").unwrap();
+    let s = load_with(yaml, &host)
+        .unwrap()
+        .services
+        .remove("web")
+        .unwrap();
     assert_eq!(s.mounts[0].source.as_deref(), Some("/home/me/site"));
 }
 
@@ -141,7 +172,12 @@ services:
     assert_eq!(a["B"], lit("true"));
     assert!(!a.contains_key("NULL_SET"));
     assert_eq!(a["FROM_HOST"], lit("h"));
-    assert_eq!(a["DB_PASSWORD"], EnvValue::Secret { secret: "db_pass".into() });
+    assert_eq!(
+        a["DB_PASSWORD"],
+        EnvValue::Secret {
+            secret: "db_pass".into()
+        }
+    );
     let b = &p.services["b"].environment;
     assert_eq!(b["A"], lit("1"));
     assert_eq!(b["EMPTY"], lit(""));
@@ -186,16 +222,37 @@ services:
 "#;
     let p = ok(yaml);
     let d = &p.services["web"].depends_on;
-    assert_eq!(d["db"], DependsOn { condition: DependsCondition::ServiceHealthy, required: true });
-    assert_eq!(d["cache"], DependsOn { condition: DependsCondition::ServiceStarted, required: false });
-    assert_eq!(d["job"].condition, DependsCondition::ServiceCompletedSuccessfully);
-    assert_eq!(p.services["api"].depends_on["db"].condition, DependsCondition::ServiceStarted);
+    assert_eq!(
+        d["db"],
+        DependsOn {
+            condition: DependsCondition::ServiceHealthy,
+            required: true
+        }
+    );
+    assert_eq!(
+        d["cache"],
+        DependsOn {
+            condition: DependsCondition::ServiceStarted,
+            required: false
+        }
+    );
+    assert_eq!(
+        d["job"].condition,
+        DependsCondition::ServiceCompletedSuccessfully
+    );
+    assert_eq!(
+        p.services["api"].depends_on["db"].condition,
+        DependsCondition::ServiceStarted
+    );
 }
 
 #[test]
 fn command_and_entrypoint_strings_and_lists() {
     let s = svc("command: sh -c 'echo \"hi there\"'\nentrypoint: [\"/bin/tini\", \"--\"]");
-    assert_eq!(s.command, Some(vec!["sh".into(), "-c".into(), "echo \"hi there\"".into()]));
+    assert_eq!(
+        s.command,
+        Some(vec!["sh".into(), "-c".into(), "echo \"hi there\"".into()])
+    );
     assert_eq!(s.entrypoint, Some(vec!["/bin/tini".into(), "--".into()]));
     let s = svc("command: [sleep, 3600]\nentrypoint: \"\"");
     assert_eq!(s.command, Some(vec!["sleep".into(), "3600".into()]));
@@ -212,27 +269,45 @@ fn healthcheck_forms() {
     assert_eq!(h.retries, Some(3));
     assert_eq!(h.start_period_ns, Some(1_500_000_000));
     let s = svc("healthcheck:\n  test: [\"CMD\", \"wget\", \"-q\", \"http://localhost\"]");
-    assert_eq!(s.healthcheck.unwrap().test, vec!["CMD", "wget", "-q", "http://localhost"]);
+    assert_eq!(
+        s.healthcheck.unwrap().test,
+        vec!["CMD", "wget", "-q", "http://localhost"]
+    );
     let s = svc("healthcheck:\n  disable: true");
     assert_eq!(s.healthcheck.unwrap().test, vec!["NONE"]);
 }
 
 #[test]
 fn labels_map_and_list() {
-    assert_eq!(svc("labels: {a: b, n: 1}").labels, BTreeMap::from([("a".into(), "b".into()), ("n".into(), "1".into())]));
-    assert_eq!(svc("labels: [\"a=b\", \"c\"]").labels, BTreeMap::from([("a".into(), "b".into()), ("c".into(), String::new())]));
+    assert_eq!(
+        svc("labels: {a: b, n: 1}").labels,
+        BTreeMap::from([("a".into(), "b".into()), ("n".into(), "1".into())])
+    );
+    assert_eq!(
+        svc("labels: [\"a=b\", \"c\"]").labels,
+        BTreeMap::from([("a".into(), "b".into()), ("c".into(), String::new())])
+    );
 }
 
 #[test]
 fn extra_hosts_list_and_map() {
-    assert_eq!(svc("extra_hosts: [\"db:10.0.0.2\", \"gw=host-gateway\"]").extra_hosts, vec!["db:10.0.0.2", "gw:host-gateway"]);
-    assert_eq!(svc("extra_hosts: {db: 10.0.0.2, v6: \"::1\"}").extra_hosts, vec!["db:10.0.0.2", "v6:::1"]);
+    assert_eq!(
+        svc("extra_hosts: [\"db:10.0.0.2\", \"gw=host-gateway\"]").extra_hosts,
+        vec!["db:10.0.0.2", "gw:host-gateway"]
+    );
+    assert_eq!(
+        svc("extra_hosts: {db: 10.0.0.2, v6: \"::1\"}").extra_hosts,
+        vec!["db:10.0.0.2", "v6:::1"]
+    );
 }
 
 #[test]
 fn tmpfs_string_and_list() {
     assert_eq!(svc("tmpfs: /run").tmpfs, vec!["/run"]);
-    assert_eq!(svc("tmpfs: [/run, \"/tmp:size=64m\"]").tmpfs, vec!["/run", "/tmp:size=64m"]);
+    assert_eq!(
+        svc("tmpfs: [/run, \"/tmp:size=64m\"]").tmpfs,
+        vec!["/run", "/tmp:size=64m"]
+    );
 }
 
 #[test]
@@ -258,10 +333,22 @@ fn restart_and_stop_settings() {
     assert_eq!(s.stop_grace_period_secs, Some(90));
     assert_eq!(s.stop_signal.as_deref(), Some("SIGINT"));
     assert_eq!(svc("restart: \"no\"").restart, RestartPolicy::No);
-    assert_eq!(svc("restart: unless-stopped").restart, RestartPolicy::UnlessStopped);
-    assert_eq!(svc("stop_grace_period: 500ms").stop_grace_period_secs, Some(1));
-    assert_eq!(svc("deploy: {restart_policy: {condition: on-failure, max_attempts: 2}}").restart, RestartPolicy::OnFailure(Some(2)));
-    assert_eq!(svc("deploy: {restart_policy: {condition: any}}").restart, RestartPolicy::Always);
+    assert_eq!(
+        svc("restart: unless-stopped").restart,
+        RestartPolicy::UnlessStopped
+    );
+    assert_eq!(
+        svc("stop_grace_period: 500ms").stop_grace_period_secs,
+        Some(1)
+    );
+    assert_eq!(
+        svc("deploy: {restart_policy: {condition: on-failure, max_attempts: 2}}").restart,
+        RestartPolicy::OnFailure(Some(2))
+    );
+    assert_eq!(
+        svc("deploy: {restart_policy: {condition: any}}").restart,
+        RestartPolicy::Always
+    );
 }
 
 #[test]
@@ -286,12 +373,27 @@ fn scalar_settings() {
 fn sysctls_ulimits_logging() {
     let s = svc("sysctls: {net.core.somaxconn: 1024}\nulimits:\n  nproc: 65535\n  nofile: {soft: 1024, hard: 4096}\nlogging:\n  driver: json-file\n  options: {max-size: 10m, max-file: 3}");
     assert_eq!(s.sysctls["net.core.somaxconn"], "1024");
-    assert_eq!(s.ulimits["nproc"], Ulimit { soft: 65535, hard: 65535 });
-    assert_eq!(s.ulimits["nofile"], Ulimit { soft: 1024, hard: 4096 });
+    assert_eq!(
+        s.ulimits["nproc"],
+        Ulimit {
+            soft: 65535,
+            hard: 65535
+        }
+    );
+    assert_eq!(
+        s.ulimits["nofile"],
+        Ulimit {
+            soft: 1024,
+            hard: 4096
+        }
+    );
     let logging = s.logging.unwrap();
     assert_eq!(logging.driver, "json-file");
     assert_eq!(logging.options["max-file"], "3");
-    assert_eq!(svc("sysctls: [\"net.ipv4.ip_forward=1\"]").sysctls["net.ipv4.ip_forward"], "1");
+    assert_eq!(
+        svc("sysctls: [\"net.ipv4.ip_forward=1\"]").sysctls["net.ipv4.ip_forward"],
+        "1"
+    );
 }
 
 #[test]
@@ -304,7 +406,9 @@ fn replicas_from_deploy_or_scale() {
 
 #[test]
 fn build_short_and_long() {
-    let host = MemHost::new().dir("/srv/app/web").file("/srv/app/web/docker/Dockerfile.dev", "FROM x");
+    let host = MemHost::new()
+        .dir("/srv/app/web")
+        .file("/srv/app/web/docker/Dockerfile.dev", "FROM x");
     let yaml = r#"name: shop
 services:
   web:
@@ -366,8 +470,13 @@ volumes:
 
 #[test]
 fn links_become_aliases_and_dependencies() {
-    let p = ok("name: t\nservices:\n  db: {image: x}\n  web: {image: x, links: [\"db:database\", db]}\n");
-    assert_eq!(p.services["db"].networks["default"].aliases, vec!["database"]);
+    let p = ok(
+        "name: t\nservices:\n  db: {image: x}\n  web: {image: x, links: [\"db:database\", db]}\n",
+    );
+    assert_eq!(
+        p.services["db"].networks["default"].aliases,
+        vec!["database"]
+    );
     assert!(p.services["web"].depends_on.contains_key("db"));
 }
 

@@ -1,5 +1,7 @@
 //! Interpolation: every compose form, its errors, where values come from, and that errors name the path.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed assertion
+
 mod load_support;
 
 use load_support::{assert_error, load_with, MemHost};
@@ -61,25 +63,56 @@ fn every_form() {
 fn error_forms() {
     assert_eq!(
         interpolate("${UNSET:?please set it}", &env),
-        Err(InterpolationError::Required { variable: "UNSET".into(), message: "please set it".into() })
+        Err(InterpolationError::Required {
+            variable: "UNSET".into(),
+            message: "please set it".into()
+        })
     );
     assert_eq!(
         interpolate("${EMPTY:?no empties}", &env),
-        Err(InterpolationError::Required { variable: "EMPTY".into(), message: "no empties".into() })
+        Err(InterpolationError::Required {
+            variable: "EMPTY".into(),
+            message: "no empties".into()
+        })
     );
     assert_eq!(
         interpolate("${UNSET?gone}", &env),
-        Err(InterpolationError::Required { variable: "UNSET".into(), message: "gone".into() })
+        Err(InterpolationError::Required {
+            variable: "UNSET".into(),
+            message: "gone".into()
+        })
     );
-    assert!(matches!(interpolate("${UNSET:?}", &env), Err(InterpolationError::Required { .. })));
-    for bad in ["${SET", "${}", "${1X}", "$", "a $ b", "$1", "${SET!x}", "${UNSET:-${NESTED}"] {
-        assert!(matches!(interpolate(bad, &env), Err(InterpolationError::Invalid { .. })), "{bad}");
+    assert!(matches!(
+        interpolate("${UNSET:?}", &env),
+        Err(InterpolationError::Required { .. })
+    ));
+    for bad in [
+        "${SET",
+        "${}",
+        "${1X}",
+        "$",
+        "a $ b",
+        "$1",
+        "${SET!x}",
+        "${UNSET:-${NESTED}",
+    ] {
+        assert!(
+            matches!(
+                interpolate(bad, &env),
+                Err(InterpolationError::Invalid { .. })
+            ),
+            "{bad}"
+        );
     }
 }
 
 #[test]
 fn spec_values_are_interpolated_before_typing() {
-    let host = MemHost::new().var("TAG", "1.27").var("HOST_PORT", "9090").var("N", "2").var("RO", "true");
+    let host = MemHost::new()
+        .var("TAG", "1.27")
+        .var("HOST_PORT", "9090")
+        .var("N", "2")
+        .var("RO", "true");
     let yaml = r#"name: t
 services:
   web:
@@ -103,29 +136,61 @@ services:
     assert_eq!(p.services["worker"].replicas, 2);
     assert!(web.read_only);
     assert_eq!(web.environment["PRICE"], EnvValue::Literal("$5".into()));
-    assert_eq!(web.environment["FROM_DEFAULT"], EnvValue::Literal("fallback".into()));
-    assert!(web.labels.contains_key("${NOT_INTERPOLATED}"), "keys are not interpolated, as in compose");
+    assert_eq!(
+        web.environment["FROM_DEFAULT"],
+        EnvValue::Literal("fallback".into())
+    );
+    assert!(
+        web.labels.contains_key("${NOT_INTERPOLATED}"),
+        "keys are not interpolated, as in compose"
+    );
 }
 
 #[test]
 fn server_environment_wins_over_dotenv() {
     let host = MemHost::new()
-        .file("/srv/app/.env", "TAG=from-dotenv\nONLY_DOTENV=d\n# comment\n")
+        .file(
+            "/srv/app/.env",
+            "TAG=from-dotenv\nONLY_DOTENV=d\n# comment\n",
+        )
         .var("TAG", "from-env");
     let yaml = "name: t\nservices:\n  web:\n    image: \"x:${TAG}\"\n    environment: {A: \"${ONLY_DOTENV}\"}\n";
     let p = load_with(yaml, &host).unwrap();
     assert_eq!(p.services["web"].image, "x:from-env");
-    assert_eq!(p.services["web"].environment["A"], EnvValue::Literal("d".into()));
+    assert_eq!(
+        p.services["web"].environment["A"],
+        EnvValue::Literal("d".into())
+    );
 }
 
 #[test]
 fn missing_required_variable_names_variable_and_path() {
     let yaml = "name: t\nservices:\n  db:\n    image: postgres\n    environment:\n      POSTGRES_PASSWORD: ${DB_PASSWORD:?set the database password}\n";
     let e = load_with(yaml, &MemHost::new()).unwrap_err().0;
-    assert_error(&e, ErrorKind::Invalid, "services.db.environment.POSTGRES_PASSWORD", "`DB_PASSWORD`");
-    assert_error(&e, ErrorKind::Invalid, "services.db.environment.POSTGRES_PASSWORD", "set the database password");
-    assert_error(&e, ErrorKind::Invalid, "services.db.environment.POSTGRES_PASSWORD", ".env");
-    let e = load_with("name: t\nservices:\n  w:\n    image: x\n    command: [echo, \"$\"]\n", &MemHost::new()).unwrap_err().0;
+    assert_error(
+        &e,
+        ErrorKind::Invalid,
+        "services.db.environment.POSTGRES_PASSWORD",
+        "`DB_PASSWORD`",
+    );
+    assert_error(
+        &e,
+        ErrorKind::Invalid,
+        "services.db.environment.POSTGRES_PASSWORD",
+        "set the database password",
+    );
+    assert_error(
+        &e,
+        ErrorKind::Invalid,
+        "services.db.environment.POSTGRES_PASSWORD",
+        ".env",
+    );
+    let e = load_with(
+        "name: t\nservices:\n  w:\n    image: x\n    command: [echo, \"$\"]\n",
+        &MemHost::new(),
+    )
+    .unwrap_err()
+    .0;
     assert_error(&e, ErrorKind::Invalid, "services.w.command[1]", "$$");
 }
 

@@ -1,5 +1,7 @@
 //! Property: any input to the loader gives a project or clean errors, never a panic.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed assertion
+
 mod load_support;
 
 use load_support::{opts, MemHost};
@@ -9,13 +11,73 @@ use serde_json::Value;
 
 /// Keys that reach deep into the loader, mixed with noise.
 const KEYS: &[&str] = &[
-    "name", "version", "services", "networks", "volumes", "secrets", "configs", "web", "db", "image", "build",
-    "context", "dockerfile", "ports", "target", "published", "host_ip", "protocol", "volumes", "type", "source",
-    "read_only", "environment", "secret", "env_file", "path", "required", "depends_on", "condition", "command",
-    "entrypoint", "healthcheck", "test", "interval", "retries", "deploy", "replicas", "resources", "limits",
-    "cpus", "memory", "labels", "restart", "tmpfs", "extra_hosts", "ulimits", "soft", "hard", "networks",
-    "aliases", "external", "driver", "file", "content", "links", "profiles", "mem_limit", "scale", "x-ext",
-    "<<", "privileged", "network_mode", "security_opt", "stop_grace_period", "bind", "logging", "options",
+    "name",
+    "version",
+    "services",
+    "networks",
+    "volumes",
+    "secrets",
+    "configs",
+    "web",
+    "db",
+    "image",
+    "build",
+    "context",
+    "dockerfile",
+    "ports",
+    "target",
+    "published",
+    "host_ip",
+    "protocol",
+    "volumes",
+    "type",
+    "source",
+    "read_only",
+    "environment",
+    "secret",
+    "env_file",
+    "path",
+    "required",
+    "depends_on",
+    "condition",
+    "command",
+    "entrypoint",
+    "healthcheck",
+    "test",
+    "interval",
+    "retries",
+    "deploy",
+    "replicas",
+    "resources",
+    "limits",
+    "cpus",
+    "memory",
+    "labels",
+    "restart",
+    "tmpfs",
+    "extra_hosts",
+    "ulimits",
+    "soft",
+    "hard",
+    "networks",
+    "aliases",
+    "external",
+    "driver",
+    "file",
+    "content",
+    "links",
+    "profiles",
+    "mem_limit",
+    "scale",
+    "x-ext",
+    "<<",
+    "privileged",
+    "network_mode",
+    "security_opt",
+    "stop_grace_period",
+    "bind",
+    "logging",
+    "options",
 ];
 
 fn scalar() -> impl Strategy<Value = Value> {
@@ -25,10 +87,42 @@ fn scalar() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         (-1e12f64..1e12).prop_map(Value::from),
         prop::sample::select(vec![
-            "80", "8080:80", "0:80", "70000", "[::1]:80:80", "1.2.3.4::80/udp", "a-b:c-d", "./x:/y:ro", "/etc:/e",
-            "../../..:/r", "~/x:/y", "${X:-1}", "${X:?e}", "$", "$$", "10s", "1m30s", "-1s", "512m", "1.5g", "x",
-            "service_healthy", "on-failure:3", "host", "/var/run/docker.sock:/s", "web", "db", "default", "true",
-            "CMD", "CMD-SHELL", "sh -c 'x", "", "é", "seccomp:unconfined", "no-new-privileges:true",
+            "80",
+            "8080:80",
+            "0:80",
+            "70000",
+            "[::1]:80:80",
+            "1.2.3.4::80/udp",
+            "a-b:c-d",
+            "./x:/y:ro",
+            "/etc:/e",
+            "../../..:/r",
+            "~/x:/y",
+            "${X:-1}",
+            "${X:?e}",
+            "$",
+            "$$",
+            "10s",
+            "1m30s",
+            "-1s",
+            "512m",
+            "1.5g",
+            "x",
+            "service_healthy",
+            "on-failure:3",
+            "host",
+            "/var/run/docker.sock:/s",
+            "web",
+            "db",
+            "default",
+            "true",
+            "CMD",
+            "CMD-SHELL",
+            "sh -c 'x",
+            "",
+            "é",
+            "seccomp:unconfined",
+            "no-new-privileges:true",
         ])
         .prop_map(|s| Value::String(s.to_string())),
         "\\PC{0,12}".prop_map(Value::String),
@@ -39,14 +133,23 @@ fn value() -> impl Strategy<Value = Value> {
     scalar().prop_recursive(5, 64, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            prop::collection::vec((prop::sample::select(KEYS), inner), 0..6)
-                .prop_map(|entries| Value::Object(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            prop::collection::vec((prop::sample::select(KEYS), inner), 0..6).prop_map(|entries| {
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect(),
+                )
+            }),
         ]
     })
 }
 
 fn host() -> MemHost {
-    MemHost::new().var("X", "1").dir("/srv/app/x").file("/srv/app/.env", "A=1\n")
+    MemHost::new()
+        .var("X", "1")
+        .dir("/srv/app/x")
+        .file("/srv/app/.env", "A=1\n")
 }
 
 proptest! {

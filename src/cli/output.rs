@@ -21,16 +21,35 @@ pub fn plan_text(plan: &PlanOutcome) -> String {
 pub fn status_text(status: &ProjectStatus) -> String {
     let mut lines = vec![match &status.last_applied_at {
         Some(at) => format!("Project {} (last applied {at})", status.project),
-        None => format!("Project {} (no recorded apply; found by its labels)", status.project),
+        None => format!(
+            "Project {} (no recorded apply; found by its labels)",
+            status.project
+        ),
     }];
     if status.resources.is_empty() {
         lines.push("  no resources on the engine".into());
     }
-    let width = status.resources.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    let width = status
+        .resources
+        .iter()
+        .map(|r| r.name.len())
+        .max()
+        .unwrap_or(0);
     for r in &status.resources {
-        let health = r.health.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
-        let drift = r.drift.as_deref().map(|d| format!("  <- {d}")).unwrap_or_default();
-        lines.push(format!("  {:<9} {:<width$}  {}{health}{drift}", r.kind, r.name, r.state));
+        let health = r
+            .health
+            .as_deref()
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
+        let drift = r
+            .drift
+            .as_deref()
+            .map(|d| format!("  <- {d}"))
+            .unwrap_or_default();
+        lines.push(format!(
+            "  {:<9} {:<width$}  {}{health}{drift}",
+            r.kind, r.name, r.state
+        ));
     }
     if status.drift.is_empty() {
         lines.push("No drift: the engine matches the last apply.".into());
@@ -45,8 +64,16 @@ pub fn projects_text(projects: &[ProjectSummary]) -> String {
     if projects.is_empty() {
         return "No projects.".into();
     }
-    let width = projects.iter().map(|p| p.name.len()).max().unwrap_or(4).max(4);
-    let mut lines = vec![format!("{:<width$}  {:<10}  {:<8}  LAST APPLIED", "NAME", "RUNNING", "RECORDED")];
+    let width = projects
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut lines = vec![format!(
+        "{:<width$}  {:<10}  {:<8}  LAST APPLIED",
+        "NAME", "RUNNING", "RECORDED"
+    )];
     for p in projects {
         lines.push(format!(
             "{:<width$}  {:<10}  {:<8}  {}",

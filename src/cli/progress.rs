@@ -24,7 +24,11 @@ fn verb(op: Op) -> (&'static str, &'static str) {
 }
 
 fn what(resource: &ResourceRef) -> String {
-    format!("{} {}", crate::engine::kind_label(resource.kind), resource.name)
+    format!(
+        "{} {}",
+        crate::engine::kind_label(resource.kind),
+        resource.name
+    )
 }
 
 /// A sink that shows each step's life on stderr.
@@ -41,19 +45,41 @@ fn lines() -> EventSink {
     Arc::new(move |event| {
         let mut started = started.lock().unwrap_or_else(|p| p.into_inner());
         match event {
-            StepEvent::Started { action_id, resource, op } => {
+            StepEvent::Started {
+                action_id,
+                resource,
+                op,
+            } => {
                 started.insert(action_id, Instant::now());
                 eprintln!("  {} {}...", verb(op).0, what(&resource));
             }
             StepEvent::Progress { .. } => {}
-            StepEvent::Done { action_id, resource, op, .. } => {
-                let secs = started.remove(&action_id).map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
+            StepEvent::Done {
+                action_id,
+                resource,
+                op,
+                ..
+            } => {
+                let secs = started
+                    .remove(&action_id)
+                    .map(|t| t.elapsed().as_secs_f64())
+                    .unwrap_or(0.0);
                 eprintln!("  {} {} ({secs:.1}s)", verb(op).1, what(&resource));
             }
-            StepEvent::Failed { resource, op, error, .. } => {
+            StepEvent::Failed {
+                resource,
+                op,
+                error,
+                ..
+            } => {
                 eprintln!("  FAILED {} {}: {error}", verb(op).0, what(&resource));
             }
-            StepEvent::Skipped { resource, op, reason, .. } => {
+            StepEvent::Skipped {
+                resource,
+                op,
+                reason,
+                ..
+            } => {
                 eprintln!("  skipped {} {}: {reason}", verb(op).0, what(&resource));
             }
         }
@@ -63,11 +89,16 @@ fn lines() -> EventSink {
 fn spinners() -> EventSink {
     let multi = MultiProgress::new();
     let bars: Arc<Mutex<HashMap<usize, (ProgressBar, String)>>> = Arc::default();
-    let style = ProgressStyle::with_template("  {spinner} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let style = ProgressStyle::with_template("  {spinner} {msg} [{elapsed}]")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
     Arc::new(move |event| {
         let mut bars = bars.lock().unwrap_or_else(|p| p.into_inner());
         match event {
-            StepEvent::Started { action_id, resource, op } => {
+            StepEvent::Started {
+                action_id,
+                resource,
+                op,
+            } => {
                 let bar = multi.add(ProgressBar::new_spinner());
                 bar.set_style(style.clone());
                 let label = format!("{} {}", verb(op).0, what(&resource));
@@ -80,24 +111,47 @@ fn spinners() -> EventSink {
                     bar.set_message(format!("{label}: {message}"));
                 }
             }
-            StepEvent::Done { action_id, resource, op, .. } => {
+            StepEvent::Done {
+                action_id,
+                resource,
+                op,
+                ..
+            } => {
                 if let Some((bar, _)) = bars.remove(&action_id) {
                     let secs = bar.elapsed().as_secs_f64();
                     bar.finish_and_clear();
-                    let _ = multi.println(format!("  ✓ {} {} ({secs:.1}s)", verb(op).1, what(&resource)));
+                    let _ = multi.println(format!(
+                        "  ✓ {} {} ({secs:.1}s)",
+                        verb(op).1,
+                        what(&resource)
+                    ));
                 }
             }
-            StepEvent::Failed { action_id, resource, op, error } => {
+            StepEvent::Failed {
+                action_id,
+                resource,
+                op,
+                error,
+            } => {
                 if let Some((bar, _)) = bars.remove(&action_id) {
                     bar.finish_and_clear();
                 }
                 let _ = multi.println(format!("  ✗ {} {}: {error}", verb(op).0, what(&resource)));
             }
-            StepEvent::Skipped { action_id, resource, op, reason } => {
+            StepEvent::Skipped {
+                action_id,
+                resource,
+                op,
+                reason,
+            } => {
                 if let Some((bar, _)) = bars.remove(&action_id) {
                     bar.finish_and_clear();
                 }
-                let _ = multi.println(format!("  - skipped {} {}: {reason}", verb(op).0, what(&resource)));
+                let _ = multi.println(format!(
+                    "  - skipped {} {}: {reason}",
+                    verb(op).0,
+                    what(&resource)
+                ));
             }
         }
     })

@@ -4,6 +4,7 @@
 //! registry (`credHelpers`) or for all (`credsStore`) wins, else the `auths` entry (`auth` is base64
 //! `user:password`, or an `identitytoken`). No configuration means anonymous access.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -26,6 +27,32 @@ pub fn registry_credentials(image_ref: &str) -> Option<DockerCredentials> {
         }
     }
     from_auths(&config, &registry)
+}
+
+/// Credentials for every registry the config names (`auths` and `credHelpers`), keyed by registry, for
+/// builds whose `FROM` lines pull from private registries.
+pub fn all_registry_credentials() -> HashMap<String, DockerCredentials> {
+    let Some(config) = config_path()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+    else {
+        return HashMap::new();
+    };
+    let mut registries: Vec<String> = Vec::new();
+    for section in ["auths", "credHelpers"] {
+        if let Some(map) = config.get(section).and_then(Value::as_object) {
+            registries.extend(map.keys().cloned());
+        }
+    }
+    registries
+        .into_iter()
+        .filter_map(|registry| {
+            let creds = helper_for(&config, &registry)
+                .and_then(|helper| from_helper(&helper, &registry))
+                .or_else(|| from_auths(&config, &registry))?;
+            Some((registry, creds))
+        })
+        .collect()
 }
 
 /// The registry host of an image reference (`127.0.0.1:5000/app:1` -> `127.0.0.1:5000`), Docker Hub otherwise.

@@ -1,18 +1,21 @@
 //! `DockerConnector`: finds the engine the way the Docker CLI does and keeps one negotiated client.
 //!
-//! The host comes from an explicit override, else `DOCKER_HOST`, else the default socket. `tcp://` uses TLS
-//! when `DOCKER_TLS_VERIFY` is set (certificates from `DOCKER_CERT_PATH`, default `~/.docker`), `ssh://` goes
-//! through the system OpenSSH (so `~/.ssh/config` aliases, keys and ProxyJump apply) and runs
-//! `docker system dial-stdio` remotely (bollard's transport, or `ssh_transport` when the URL has a port). The server must start and keep answering while the engine is down,
-//! so connecting is lazy and a failed connection is never cached.
+//! The host comes from an explicit override, else `DOCKER_HOST`, else the current Docker context
+//! (`DOCKER_CONTEXT` or `docker context use`), else the default socket. `tcp://` uses TLS when
+//! `DOCKER_TLS_VERIFY` is set (certificates from `DOCKER_CERT_PATH`, default `~/.docker`). `ssh://` goes
+//! through the system OpenSSH, so `~/.ssh/config` aliases, keys and ProxyJump apply, and runs
+//! `docker system dial-stdio` remotely (bollard's transport, or `ssh_transport` when the URL has a port).
+//! The server must start and keep answering while the engine is down, so connecting is lazy and a failed
+//! connection is never cached.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bollard::{Docker, API_DEFAULT_VERSION};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 pub use super::error::DockerError;
@@ -81,18 +84,25 @@ pub struct ConnectionHealth {
 impl DockerConnector {
     /// Reads the connection settings; never fails and never connects (the engine may be down).
     pub fn from_env(host_override: Option<String>) -> Self {
-        let host = host_override
-            .filter(|h| !h.trim().is_empty())
-            .or_else(|| {
-                std::env::var("DOCKER_HOST")
-                    .ok()
-                    .filter(|h| !h.trim().is_empty())
-            })
-            .unwrap_or_else(|| format!("unix://{DEFAULT_SOCKET}"));
-        let tls = std::env::var("DOCKER_TLS_VERIFY")
+        let explicit = host_override.filter(|h| !h.trim().is_empty()).or_else(|| {
+            std::env::var("DOCKER_HOST")
+                .ok()
+                .filter(|h| !h.trim().is_empty())
+        });
+        let tls_env = std::env::var("DOCKER_TLS_VERIFY")
             .ok()
             .filter(|v| !v.is_empty() && v != "0")
             .map(|_| cert_dir());
+        let (host, tls) = match explicit {
+            Some(host) => (host, tls_env),
+            // Like the CLI: without DOCKER_HOST, the current context (`docker context use`) decides.
+            None => match docker_config_dir()
+                .and_then(|dir| context_endpoint(&dir, std::env::var("DOCKER_CONTEXT").ok()))
+            {
+                Some((host, context_tls)) => (host, context_tls.or(tls_env)),
+                None => (format!("unix://{DEFAULT_SOCKET}"), tls_env),
+            },
+        };
         let endpoint = parse_host(host.trim(), tls);
         DockerConnector {
             shared: Arc::new(Shared {
@@ -136,14 +146,22 @@ impl DockerConnector {
     pub async fn health(&self) -> Result<ConnectionHealth, DockerError> {
         let docker = self.client().await?;
         let started = Instant::now();
-        let version = match docker.version().await {
-            Ok(v) => v,
-            Err(e) => {
+        let limit = self.answer_limit();
+        let version = match tokio::time::timeout(limit, docker.version()).await {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => {
                 let err = DockerError::from_bollard(
                     e,
                     &self.shared.host,
                     "asking the engine for its version",
                 );
+                return Err(self.note_error(err).await);
+            }
+            Err(_) => {
+                let err = DockerError::Unreachable {
+                    host: self.shared.host.clone(),
+                    reason: format!("no answer within {} seconds", limit.as_secs()),
+                };
                 return Err(self.note_error(err).await);
             }
         };
@@ -159,6 +177,14 @@ impl DockerConnector {
             ),
             latency_ms,
         })
+    }
+
+    /// How long a quick question may take before the engine counts as unreachable (ssh needs a handshake).
+    fn answer_limit(&self) -> Duration {
+        match self.shared.endpoint {
+            Endpoint::Ssh(_) | Endpoint::SshWithPort(_) => SSH_CONNECT_TIMEOUT,
+            _ => LOCAL_CONNECT_TIMEOUT,
+        }
     }
 
     async fn connect(&self) -> Result<Docker, DockerError> {
@@ -249,6 +275,44 @@ impl DockerConnector {
             ))),
         }
     }
+}
+
+/// `$DOCKER_CONFIG`, else `~/.docker`.
+fn docker_config_dir() -> Option<PathBuf> {
+    match std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => Some(dirs::home_dir()?.join(".docker")),
+    }
+}
+
+/// The Docker endpoint of the named context (else of `currentContext` in config.json), with its TLS folder
+/// when the context stores certificates. `None` for the default context or when nothing is configured.
+fn context_endpoint(
+    config_dir: &Path,
+    context: Option<String>,
+) -> Option<(String, Option<PathBuf>)> {
+    let name = context.filter(|c| !c.is_empty()).or_else(|| {
+        let text = std::fs::read_to_string(config_dir.join("config.json")).ok()?;
+        let config: serde_json::Value = serde_json::from_str(&text).ok()?;
+        config.get("currentContext")?.as_str().map(str::to_string)
+    })?;
+    if name.is_empty() || name == "default" {
+        return None;
+    }
+    // The CLI stores each context under the sha256 of its name.
+    let id = hex::encode(Sha256::digest(name.as_bytes()));
+    let meta =
+        std::fs::read_to_string(config_dir.join("contexts/meta").join(&id).join("meta.json"))
+            .ok()?;
+    let meta: serde_json::Value = serde_json::from_str(&meta).ok()?;
+    let host = meta
+        .pointer("/Endpoints/docker/Host")?
+        .as_str()?
+        .to_string();
+    let tls_dir = config_dir.join("contexts/tls").join(&id).join("docker");
+    let tls = tls_dir.join("ca.pem").is_file().then_some(tls_dir);
+    tracing::debug!(context = %name, host = %host, "using the current Docker context");
+    Some((host, tls))
 }
 
 /// `DOCKER_CERT_PATH`, else `~/.docker`, as the CLI looks for TLS material.
@@ -381,6 +445,32 @@ mod tests {
             parse_host("npipe:////./pipe/x", None),
             Endpoint::Invalid { .. }
         ));
+    }
+
+    #[test]
+    fn reads_the_current_context_like_the_cli() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(context_endpoint(dir.path(), None), None);
+        std::fs::write(
+            dir.path().join("config.json"),
+            r#"{"currentContext": "remote"}"#,
+        )
+        .unwrap();
+        let id = hex::encode(Sha256::digest(b"remote"));
+        let meta = dir.path().join("contexts/meta").join(&id);
+        std::fs::create_dir_all(&meta).unwrap();
+        std::fs::write(
+            meta.join("meta.json"),
+            r#"{"Name":"remote","Endpoints":{"docker":{"Host":"ssh://me@box","SkipTLSVerify":false}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            context_endpoint(dir.path(), None),
+            Some(("ssh://me@box".to_string(), None))
+        );
+        // DOCKER_CONTEXT wins over config.json; `default` means the local engine.
+        assert_eq!(context_endpoint(dir.path(), Some("default".into())), None);
+        assert_eq!(context_endpoint(dir.path(), Some("missing".into())), None);
     }
 
     #[tokio::test]

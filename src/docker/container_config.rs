@@ -406,3 +406,178 @@ fn append_file(
 pub fn label_map(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
     labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use planner::model::{NetworkAttachment, PortBinding as SpecPort, Protocol};
+
+    fn target(spec: ServiceSpec) -> ContainerTarget {
+        ContainerTarget {
+            service: "web".into(),
+            number: 1,
+            name: "demo-web-1".into(),
+            spec,
+            labels: BTreeMap::from([("k".to_string(), "v".to_string())]),
+            config_hash: "h".into(),
+            network_names: BTreeMap::from([
+                ("back".to_string(), "demo_back".to_string()),
+                ("front".to_string(), "demo_front".to_string()),
+            ]),
+            volume_names: BTreeMap::from([("data".to_string(), "demo_data".to_string())]),
+            wait_for: vec![],
+        }
+    }
+
+    #[test]
+    fn maps_ports_mounts_and_networks() {
+        let spec = ServiceSpec {
+            image: "busybox".into(),
+            ports: vec![
+                SpecPort {
+                    target: 80,
+                    published: Some(8080),
+                    host_ip: Some("127.0.0.1".into()),
+                    protocol: Protocol::Tcp,
+                },
+                SpecPort {
+                    target: 80,
+                    published: Some(8081),
+                    host_ip: None,
+                    protocol: Protocol::Tcp,
+                },
+                SpecPort {
+                    target: 53,
+                    published: None,
+                    host_ip: None,
+                    protocol: Protocol::Udp,
+                },
+            ],
+            expose: vec!["9000".into()],
+            mounts: vec![planner::model::Mount {
+                kind: MountKind::Volume,
+                source: Some("data".into()),
+                target: "/data".into(),
+                read_only: true,
+            }],
+            networks: BTreeMap::from([
+                (
+                    "front".to_string(),
+                    NetworkAttachment {
+                        aliases: vec!["www".into()],
+                    },
+                ),
+                ("back".to_string(), NetworkAttachment::default()),
+            ]),
+            tmpfs: vec!["/run:size=64k".into()],
+            ..Default::default()
+        };
+        let created = create_spec(&target(spec), &SecretValues::new()).unwrap();
+        let body = created.body;
+        let exposed = body.exposed_ports.unwrap();
+        assert!(exposed.contains(&"80/tcp".to_string()) && exposed.contains(&"53/udp".to_string()));
+        assert!(exposed.contains(&"9000/tcp".to_string()));
+        let host = body.host_config.unwrap();
+        let bindings = host.port_bindings.unwrap();
+        assert_eq!(bindings["80/tcp"].as_ref().unwrap().len(), 2);
+        assert_eq!(
+            bindings["53/udp"].as_ref().unwrap()[0].host_port.as_deref(),
+            Some("")
+        );
+        let mount = &host.mounts.unwrap()[0];
+        assert_eq!(mount.source.as_deref(), Some("demo_data"));
+        assert_eq!(mount.read_only, Some(true));
+        assert_eq!(host.tmpfs.unwrap()["/run"], "size=64k");
+        // First network (key order) at create, the rest after; the service name is always an alias.
+        assert_eq!(host.network_mode.as_deref(), Some("demo_back"));
+        let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
+        assert_eq!(
+            endpoints["demo_back"].aliases.as_ref().unwrap(),
+            &vec!["web".to_string()]
+        );
+        assert_eq!(created.extra_networks.len(), 1);
+        assert_eq!(created.extra_networks[0].0, "demo_front");
+        assert_eq!(
+            created.extra_networks[0].1.aliases.as_ref().unwrap(),
+            &vec!["web".to_string(), "www".to_string()]
+        );
+    }
+
+    #[test]
+    fn env_secrets_resolve_and_a_missing_one_is_named() {
+        let spec = ServiceSpec {
+            image: "busybox".into(),
+            environment: BTreeMap::from([(
+                "PW".to_string(),
+                EnvValue::Secret {
+                    secret: "db_pw".into(),
+                },
+            )]),
+            ..Default::default()
+        };
+        let err = create_spec(&target(spec.clone()), &SecretValues::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"db_pw\""), "{err}");
+        let secrets = SecretValues::from([("db_pw".to_string(), b"hunter2".to_vec())]);
+        let env = create_spec(&target(spec), &secrets)
+            .unwrap()
+            .body
+            .env
+            .unwrap();
+        assert_eq!(env, vec!["PW=hunter2".to_string()]);
+    }
+
+    #[test]
+    fn secret_files_default_read_only_under_run_secrets() {
+        let spec = ServiceSpec {
+            image: "busybox".into(),
+            secrets: vec![FileMount {
+                source: "tok".into(),
+                target: "tok".into(),
+                uid: None,
+                gid: None,
+                mode: None,
+            }],
+            configs: vec![FileMount {
+                source: "conf".into(),
+                target: "/etc/app.conf".into(),
+                uid: Some("1000".into()),
+                gid: None,
+                mode: Some(0o440),
+            }],
+            ..Default::default()
+        };
+        let secrets = SecretValues::from([("tok".to_string(), b"s".to_vec())]);
+        let configs = SecretValues::from([("conf".to_string(), b"c=1".to_vec())]);
+        let tar = secret_files_archive(&target(spec.clone()), &secrets, &configs)
+            .unwrap()
+            .unwrap();
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let entries: Vec<(String, u32, u64)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let h = e.header();
+                (
+                    e.path().unwrap().to_string_lossy().into_owned(),
+                    h.mode().unwrap(),
+                    h.uid().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            vec![
+                ("run/secrets/tok".into(), 0o444, 0),
+                ("etc/app.conf".into(), 0o440, 1000)
+            ]
+        );
+        let err = secret_files_archive(&target(spec), &SecretValues::new(), &configs)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"tok\""), "{err}");
+    }
+}

@@ -20,15 +20,22 @@ pub enum DockerError {
         fix: String,
     },
     /// Docker answered with an error; `message` is Docker's own text.
-    #[error("{context}: Docker says ({status}): {message}")]
+    #[error("{context}: Docker says: {message}")]
     Api {
         context: String,
         status: u16,
         message: String,
     },
-    /// The named object does not exist on the engine.
-    #[error("{what} not found: {message}")]
+    /// The named object does not exist on the engine; `what` is the operation, `message` Docker's words
+    /// (`No such image: web:2`).
+    #[error("{what}: {message}")]
     NotFound { what: String, message: String },
+    /// A resource with one of our names exists without our ownership label; it is never touched.
+    #[error(
+        "a {kind} named {name} already exists and is not managed by this project, so it is left alone (fix: \
+         remove or rename it, or give ours another name)"
+    )]
+    NotOurs { kind: String, name: String },
     /// A secret or config the container needs has no value on the server.
     #[error(
         "{kind} {name:?} has no value on the server (fix: define it in the server's environment or secrets file, \

@@ -175,6 +175,7 @@ async fn run_step(docker: &Docker, action: &Action, opts: &ExecOptions) -> StepR
     if opts.cancel.is_cancelled() {
         return StepResult::Cancelled;
     }
+    tracing::debug!(action = action.id, op = ?action.op, resource = %action.resource.name, "apply step started");
     (opts.events)(StepEvent::Started {
         action_id: action.id,
         resource: action.resource.clone(),

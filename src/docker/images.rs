@@ -10,7 +10,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use planner::model::BuildSpec;
 
-use super::auth::registry_credentials;
+use super::auth::{all_registry_credentials, registry_credentials};
 use super::build_context::context_tar;
 use super::error::{DockerError, ENGINE};
 
@@ -106,7 +106,8 @@ pub async fn pull(
     Ok(())
 }
 
-async fn image_id(docker: &Docker, reference: &str) -> Option<String> {
+/// The engine id of a local image, if it exists.
+pub async fn image_id(docker: &Docker, reference: &str) -> Option<String> {
     docker
         .inspect_image(reference)
         .await
@@ -153,8 +154,11 @@ pub async fn build(
     if let Some(target) = &build.target {
         options = options.target(target);
     }
-    let mut stream =
-        docker.build_image(options.build(), None, Some(bollard::body_full(tar.into())));
+    let mut stream = docker.build_image(
+        options.build(),
+        Some(all_registry_credentials()).filter(|c| !c.is_empty()),
+        Some(bollard::body_full(tar.into())),
+    );
     let context = format!("building {reference}");
     let mut image_id = None;
     while let Some(item) = stream.next().await {

@@ -12,6 +12,7 @@ use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
 };
 use bollard::Docker;
+use futures_util::stream::{self, StreamExt};
 use planner::model::{Project, Resources, RestartPolicy};
 use planner::naming;
 use planner::observed::{
@@ -19,6 +20,9 @@ use planner::observed::{
 };
 
 use super::error::{api, DockerError};
+
+/// Container inspections in flight at once.
+const INSPECT_CONCURRENCY: usize = 8;
 
 /// Everything carrying the project's label, plus the image and look-alike facts `desired` needs.
 pub async fn observe(
@@ -39,10 +43,16 @@ pub async fn observe(
         ))
         .await
         .map_err(api("listing the project's containers"))?;
-    let mut containers = Vec::with_capacity(summaries.len());
-    for summary in summaries {
-        let Some(id) = summary.id else { continue };
-        match observe_container(docker, &id).await {
+    // Inspects run a few at a time: a project of dozens of containers should not cost dozens of round trips.
+    let inspected: Vec<Result<ObservedContainer, DockerError>> =
+        stream::iter(summaries.into_iter().filter_map(|s| s.id))
+            .map(|id| async move { observe_container(docker, &id).await })
+            .buffer_unordered(INSPECT_CONCURRENCY)
+            .collect()
+            .await;
+    let mut containers = Vec::with_capacity(inspected.len());
+    for result in inspected {
+        match result {
             Ok(c) => containers.push(c),
             // Removed between list and inspect: it is simply gone.
             Err(e) if e.is_not_found() => {}

@@ -47,7 +47,14 @@ pub async fn run_action(
             .await
             .map(|_| None),
         (Op::Pull | Op::Create, ResourceKind::Image, Some(Target::Image(image))) => {
-            images::pull_if_missing(docker, &image.reference, progress).await
+            // The planner sets `existing_id` when it wants a present image refreshed (`pull_policy: always`);
+            // otherwise the pull is for a missing image, which may have arrived since the plan was made.
+            if action.existing_id.is_some() {
+                images::pull(docker, &image.reference, progress).await?;
+                Ok(images::image_id(docker, &image.reference).await)
+            } else {
+                images::pull_if_missing(docker, &image.reference, progress).await
+            }
         }
         (Op::Build, ResourceKind::Image, Some(Target::Image(image))) => {
             let build = image.build.as_ref().ok_or_else(|| {
@@ -156,13 +163,9 @@ async fn create_volume(docker: &Docker, vol: &VolumeTarget) -> Result<String, Do
 }
 
 fn not_ours(kind: &str, name: &str) -> DockerError {
-    DockerError::Api {
-        context: format!("creating {kind} {name}"),
-        status: 409,
-        message: format!(
-            "a {kind} named {name} already exists and is not managed by this project; it is left alone (fix: \
-             remove or rename it, or give ours another name)"
-        ),
+    DockerError::NotOurs {
+        kind: kind.to_string(),
+        name: name.to_string(),
     }
 }
 
@@ -426,7 +429,8 @@ async fn update_container(
         memory_reservation: r.memory_reservation_bytes,
         nano_cpus: r.nano_cpus,
         cpu_shares: r.cpu_shares,
-        pids_limit: r.pids_limit,
+        // For pids the API has an explicit "unlimited" (0), so dropping the limit from the spec lifts it.
+        pids_limit: Some(r.pids_limit.unwrap_or(0)),
         ..Default::default()
     };
     docker

@@ -4,8 +4,8 @@
 //! environment entries and `secrets:`/`configs:` sources come out as the references they were.
 
 use planner::model::{
-    BuildSpec, DependsCondition, EnvValue, FileMount, FileSource, Healthcheck, Mount, MountKind, Project, PullPolicy,
-    RestartPolicy, ServiceSpec,
+    BuildSpec, DependsCondition, EnvValue, FileMount, FileSource, Healthcheck, Mount, MountKind,
+    Project, PullPolicy, RestartPolicy, ServiceSpec,
 };
 use serde_json::{json, Map, Value};
 
@@ -21,8 +21,11 @@ pub fn project_to_compose_yaml(project: &Project) -> Result<String, EngineError>
 pub fn project_to_compose(project: &Project) -> Value {
     let mut top = Map::new();
     top.insert("name".into(), json!(project.name));
-    let services: Map<String, Value> =
-        project.services.iter().map(|(name, s)| (name.clone(), service(s))).collect();
+    let services: Map<String, Value> = project
+        .services
+        .iter()
+        .map(|(name, s)| (name.clone(), service(s)))
+        .collect();
     top.insert("services".into(), Value::Object(services));
     if !project.networks.is_empty() {
         let networks = project
@@ -121,19 +124,33 @@ fn service(s: &ServiceSpec) -> Value {
         m.insert("ports".into(), Value::Array(ports));
     }
     put_list(&mut m, "expose", &s.expose);
-    let volumes: Vec<Value> = s.mounts.iter().filter(|mt| mt.kind != MountKind::Tmpfs).map(mount).collect();
+    let volumes: Vec<Value> = s
+        .mounts
+        .iter()
+        .filter(|mt| mt.kind != MountKind::Tmpfs)
+        .map(mount)
+        .collect();
     if !volumes.is_empty() {
         m.insert("volumes".into(), Value::Array(volumes));
     }
     let mut tmpfs = s.tmpfs.clone();
-    tmpfs.extend(s.mounts.iter().filter(|mt| mt.kind == MountKind::Tmpfs).map(|mt| mt.target.clone()));
+    tmpfs.extend(
+        s.mounts
+            .iter()
+            .filter(|mt| mt.kind == MountKind::Tmpfs)
+            .map(|mt| mt.target.clone()),
+    );
     put_list(&mut m, "tmpfs", &tmpfs);
     if !s.networks.is_empty() {
         let networks: Map<String, Value> = s
             .networks
             .iter()
             .map(|(key, att)| {
-                let v = if att.aliases.is_empty() { Value::Null } else { json!({ "aliases": att.aliases }) };
+                let v = if att.aliases.is_empty() {
+                    Value::Null
+                } else {
+                    json!({ "aliases": att.aliases })
+                };
                 (key.clone(), v)
             })
             .collect();
@@ -147,7 +164,9 @@ fn service(s: &ServiceSpec) -> Value {
                 let condition = match d.condition {
                     DependsCondition::ServiceStarted => "service_started",
                     DependsCondition::ServiceHealthy => "service_healthy",
-                    DependsCondition::ServiceCompletedSuccessfully => "service_completed_successfully",
+                    DependsCondition::ServiceCompletedSuccessfully => {
+                        "service_completed_successfully"
+                    }
                 };
                 let mut dm = Map::new();
                 dm.insert("condition".into(), json!(condition));
@@ -170,12 +189,24 @@ fn service(s: &ServiceSpec) -> Value {
     put_opt(&mut m, "user", s.user.as_ref());
     put_opt(&mut m, "hostname", s.hostname.as_ref());
     put_opt(&mut m, "init", s.init.as_ref());
-    put_opt(&mut m, "stop_grace_period", s.stop_grace_period_secs.map(|n| format!("{n}s")).as_ref());
+    put_opt(
+        &mut m,
+        "stop_grace_period",
+        s.stop_grace_period_secs.map(|n| format!("{n}s")).as_ref(),
+    );
     put_opt(&mut m, "stop_signal", s.stop_signal.as_ref());
     let r = &s.resources;
     put_opt(&mut m, "mem_limit", r.memory_bytes.as_ref());
-    put_opt(&mut m, "mem_reservation", r.memory_reservation_bytes.as_ref());
-    put_opt(&mut m, "cpus", r.nano_cpus.map(|n| format!("{}", n as f64 / 1e9)).as_ref());
+    put_opt(
+        &mut m,
+        "mem_reservation",
+        r.memory_reservation_bytes.as_ref(),
+    );
+    put_opt(
+        &mut m,
+        "cpus",
+        r.nano_cpus.map(|n| format!("{}", n as f64 / 1e9)).as_ref(),
+    );
     put_opt(&mut m, "cpu_shares", r.cpu_shares.as_ref());
     put_opt(&mut m, "pids_limit", r.pids_limit.as_ref());
     put_opt(&mut m, "shm_size", r.shm_size_bytes.as_ref());
@@ -215,7 +246,10 @@ fn service(s: &ServiceSpec) -> Value {
     }
     for (key, mounts) in [("secrets", &s.secrets), ("configs", &s.configs)] {
         if !mounts.is_empty() {
-            m.insert(key.into(), Value::Array(mounts.iter().map(file_mount).collect()));
+            m.insert(
+                key.into(),
+                Value::Array(mounts.iter().map(file_mount).collect()),
+            );
         }
     }
     put_list(&mut m, "profiles", &s.profiles);
@@ -268,13 +302,22 @@ fn healthcheck(h: &Healthcheck) -> Value {
     put_opt(&mut m, "interval", h.interval_ns.map(duration).as_ref());
     put_opt(&mut m, "timeout", h.timeout_ns.map(duration).as_ref());
     put_opt(&mut m, "retries", h.retries.as_ref());
-    put_opt(&mut m, "start_period", h.start_period_ns.map(duration).as_ref());
+    put_opt(
+        &mut m,
+        "start_period",
+        h.start_period_ns.map(duration).as_ref(),
+    );
     Value::Object(m)
 }
 
 /// Compose duration text for nanoseconds, in the largest unit that keeps it exact.
 fn duration(ns: i64) -> String {
-    const UNITS: [(i64, &str); 4] = [(1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "us"), (1, "ns")];
+    const UNITS: [(i64, &str); 4] = [
+        (1_000_000_000, "s"),
+        (1_000_000, "ms"),
+        (1_000, "us"),
+        (1, "ns"),
+    ];
     for (size, unit) in UNITS {
         if ns % size == 0 {
             return format!("{}{unit}", ns / size);
@@ -301,7 +344,11 @@ fn put_list(m: &mut Map<String, Value>, key: &str, values: &[String]) {
     }
 }
 
-fn put_map(m: &mut Map<String, Value>, key: &str, values: &std::collections::BTreeMap<String, String>) {
+fn put_map(
+    m: &mut Map<String, Value>,
+    key: &str,
+    values: &std::collections::BTreeMap<String, String>,
+) {
     if !values.is_empty() {
         m.insert(key.into(), json!(values));
     }
@@ -313,9 +360,21 @@ mod tests {
 
     #[test]
     fn secret_references_export_as_references() {
-        let mut project = Project { name: "demo".into(), ..Project::default() };
-        let mut web = ServiceSpec { image: "busybox".into(), replicas: 1, ..ServiceSpec::default() };
-        web.environment.insert("PASSWORD".into(), EnvValue::Secret { secret: "db_pass".into() });
+        let mut project = Project {
+            name: "demo".into(),
+            ..Project::default()
+        };
+        let mut web = ServiceSpec {
+            image: "busybox".into(),
+            replicas: 1,
+            ..ServiceSpec::default()
+        };
+        web.environment.insert(
+            "PASSWORD".into(),
+            EnvValue::Secret {
+                secret: "db_pass".into(),
+            },
+        );
         project.services.insert("web".into(), web);
         let yaml = project_to_compose_yaml(&project).unwrap();
         assert!(yaml.contains("secret: db_pass"), "{yaml}");

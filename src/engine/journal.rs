@@ -52,8 +52,10 @@ impl JournalWriter {
                 let count = batch.len() as u64;
                 let (store, project) = (store.clone(), project.clone());
                 let first_seq = seq;
-                let written =
-                    tokio::task::spawn_blocking(move || store.append_journal(&project, first_seq, &batch)).await;
+                let written = tokio::task::spawn_blocking(move || {
+                    store.append_journal(&project, first_seq, &batch)
+                })
+                .await;
                 match written {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => tracing::warn!(error = %e, "could not journal apply steps"),
@@ -62,7 +64,11 @@ impl JournalWriter {
                 seq += count;
             }
         });
-        JournalWriter { tx, task, plan_id: plan_id.to_string() }
+        JournalWriter {
+            tx,
+            task,
+            plan_id: plan_id.to_string(),
+        }
     }
 
     /// A sink that journals step boundaries and forwards every event to `forward`.
@@ -71,7 +77,11 @@ impl JournalWriter {
         let plan_id = self.plan_id.clone();
         Arc::new(move |event: StepEvent| {
             if !matches!(event, StepEvent::Progress { .. }) {
-                let entry = JournalEntry { plan_id: plan_id.clone(), at: now_rfc3339(), event: event.clone() };
+                let entry = JournalEntry {
+                    plan_id: plan_id.clone(),
+                    at: now_rfc3339(),
+                    event: event.clone(),
+                };
                 let _ = tx.send(Message::Entry(entry));
             }
             forward(event);

@@ -19,7 +19,10 @@ pub fn summary_line(plan: &Plan) -> String {
         return "No changes.".to_string();
     }
     let s = plan.summary;
-    format!("Plan: {} to add, {} to change, {} to destroy.", s.add, s.change, s.destroy)
+    format!(
+        "Plan: {} to add, {} to change, {} to destroy.",
+        s.add, s.change, s.destroy
+    )
 }
 
 fn step_label(step: &StepOutcome) -> String {
@@ -33,7 +36,11 @@ fn step_label(step: &StepOutcome) -> String {
         Op::Pull => "pull",
         Op::Build => "build",
     };
-    format!("{op} {} {}", kind_name(step.resource.kind), step.resource.name)
+    format!(
+        "{op} {} {}",
+        kind_name(step.resource.kind),
+        step.resource.name
+    )
 }
 
 pub fn kind_name(kind: ResourceKind) -> &'static str {
@@ -49,18 +56,31 @@ pub fn assess(stored: &StoredPlan, report: &ApplyReport) -> Assessment {
     let plan = &stored.plan;
     if report.succeeded() {
         let message = if !plan.has_changes() {
-            format!("No changes. Project {} matches the desired state.", stored.project)
+            format!(
+                "No changes. Project {} matches the desired state.",
+                stored.project
+            )
         } else if stored.destroy {
             format!(
                 "Destroy complete! Resources: {} destroyed.{}",
                 plan.summary.destroy,
-                if stored.options.remove_volumes { "" } else { " Volumes were kept (destroy with volumes to remove them)." }
+                if stored.options.remove_volumes {
+                    ""
+                } else {
+                    " Volumes were kept (destroy with volumes to remove them)."
+                }
             )
         } else {
             let s = plan.summary;
-            format!("Apply complete! Resources: {} added, {} changed, {} destroyed.", s.add, s.change, s.destroy)
+            format!(
+                "Apply complete! Resources: {} added, {} changed, {} destroyed.",
+                s.add, s.change, s.destroy
+            )
         };
-        return Assessment { status: PlanStatus::Applied, message };
+        return Assessment {
+            status: PlanStatus::Applied,
+            message,
+        };
     }
     let done = report.done.len();
     let skipped = report.skipped.len();
@@ -72,8 +92,11 @@ pub fn assess(stored: &StoredPlan, report: &ApplyReport) -> Assessment {
             ),
         };
     }
-    let failures: Vec<String> =
-        report.failed.iter().map(|f| format!("{}: {}", step_label(f), f.message)).collect();
+    let failures: Vec<String> = report
+        .failed
+        .iter()
+        .map(|f| format!("{}: {}", step_label(f), f.message))
+        .collect();
     Assessment {
         status: PlanStatus::Failed,
         message: format!(
@@ -103,7 +126,13 @@ pub fn new_record(
     }
     if !succeeded {
         if let Some(previous) = previous {
-            return (Some(ProjectRecord { complete: false, ..previous }), false);
+            return (
+                Some(ProjectRecord {
+                    complete: false,
+                    ..previous
+                }),
+                false,
+            );
         }
     }
     let record = ProjectRecord {
@@ -119,7 +148,11 @@ pub fn new_record(
 }
 
 /// The resources the project holds after the apply: new ones from their targets, kept ones as observed.
-fn resource_records(plan: &Plan, report: &ApplyReport, observed: &ObservedState) -> Vec<ResourceRecord> {
+fn resource_records(
+    plan: &Plan,
+    report: &ApplyReport,
+    observed: &ObservedState,
+) -> Vec<ResourceRecord> {
     let mut records = Vec::new();
     for action in &plan.actions {
         if action.resource.kind == ResourceKind::Image {
@@ -129,7 +162,10 @@ fn resource_records(plan: &Plan, report: &ApplyReport, observed: &ObservedState)
         let record = match (action.op, done) {
             (Op::Delete, Some(_)) => None,
             (Op::NoOp | Op::Delete, _) | (_, None) => observed_record(action, observed),
-            (_, Some(step)) => Some(target_record(action, step.engine_id.clone().or(action.existing_id.clone()))),
+            (_, Some(step)) => Some(target_record(
+                action,
+                step.engine_id.clone().or(action.existing_id.clone()),
+            )),
         };
         records.extend(record);
     }
@@ -156,27 +192,41 @@ fn observed_record(action: &Action, observed: &ObservedState) -> Option<Resource
     let r = &action.resource;
     let kind = kind_name(r.kind).to_string();
     match r.kind {
-        ResourceKind::Container => observed.containers.iter().find(|c| c.name == r.name).map(|c| ResourceRecord {
-            kind,
-            name: c.name.clone(),
-            key: c.service.clone(),
-            id: Some(c.id.clone()),
-            config_hash: c.config_hash.clone(),
-        }),
-        ResourceKind::Network => observed.networks.iter().find(|n| n.name == r.name).map(|n| ResourceRecord {
-            kind,
-            name: n.name.clone(),
-            key: n.key.clone(),
-            id: Some(n.id.clone()),
-            config_hash: n.config_hash.clone(),
-        }),
-        ResourceKind::Volume => observed.volumes.iter().find(|v| v.name == r.name).map(|v| ResourceRecord {
-            kind,
-            name: v.name.clone(),
-            key: v.key.clone(),
-            id: Some(v.name.clone()),
-            config_hash: v.config_hash.clone(),
-        }),
+        ResourceKind::Container => observed
+            .containers
+            .iter()
+            .find(|c| c.name == r.name)
+            .map(|c| ResourceRecord {
+                kind,
+                name: c.name.clone(),
+                key: c.service.clone(),
+                id: Some(c.id.clone()),
+                config_hash: c.config_hash.clone(),
+            }),
+        ResourceKind::Network => observed
+            .networks
+            .iter()
+            .find(|n| n.name == r.name)
+            .map(|n| ResourceRecord {
+                kind,
+                name: n.name.clone(),
+                key: n.key.clone(),
+                id: Some(n.id.clone()),
+                config_hash: n.config_hash.clone(),
+            }),
+        ResourceKind::Volume => {
+            observed
+                .volumes
+                .iter()
+                .find(|v| v.name == r.name)
+                .map(|v| ResourceRecord {
+                    kind,
+                    name: v.name.clone(),
+                    key: v.key.clone(),
+                    id: Some(v.name.clone()),
+                    config_hash: v.config_hash.clone(),
+                })
+        }
         ResourceKind::Image => None,
     }
 }

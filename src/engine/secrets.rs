@@ -27,8 +27,16 @@ impl Resolved {
     pub fn digests(&self) -> ExternalDigests {
         ExternalDigests {
             builds: BTreeMap::new(),
-            secrets: self.secrets.iter().map(|(k, v)| (k.clone(), sha256_hex(v))).collect(),
-            configs: self.configs.iter().map(|(k, v)| (k.clone(), sha256_hex(v))).collect(),
+            secrets: self
+                .secrets
+                .iter()
+                .map(|(k, v)| (k.clone(), sha256_hex(v)))
+                .collect(),
+            configs: self
+                .configs
+                .iter()
+                .map(|(k, v)| (k.clone(), sha256_hex(v)))
+                .collect(),
         }
     }
 }
@@ -38,7 +46,11 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Resolves every secret and config the project uses.
-pub fn resolve(project: &Project, host: &dyn Host, secrets_file: Option<&Path>) -> Result<Resolved, EngineError> {
+pub fn resolve(
+    project: &Project,
+    host: &dyn Host,
+    secrets_file: Option<&Path>,
+) -> Result<Resolved, EngineError> {
     let mut file = SecretsFile::new(secrets_file);
     let mut secrets = SecretValues::new();
     for (name, source) in &project.secrets {
@@ -54,7 +66,9 @@ pub fn resolve(project: &Project, host: &dyn Host, secrets_file: Option<&Path>) 
     }
     for (service_name, service) in &project.services {
         for (key, value) in &service.environment {
-            let EnvValue::Secret { secret } = value else { continue };
+            let EnvValue::Secret { secret } = value else {
+                continue;
+            };
             if secrets.contains_key(secret) {
                 continue;
             }
@@ -77,7 +91,11 @@ pub fn resolve(project: &Project, host: &dyn Host, secrets_file: Option<&Path>) 
     Ok(Resolved { secrets, configs })
 }
 
-fn read_source(source: &FileSource, host: &dyn Host, file: &mut SecretsFile) -> Result<Vec<u8>, String> {
+fn read_source(
+    source: &FileSource,
+    host: &dyn Host,
+    file: &mut SecretsFile,
+) -> Result<Vec<u8>, String> {
     match source {
         FileSource::File(path) => {
             std::fs::read(path).map_err(|e| format!("cannot read file {path}: {e} (fix: create it or correct the path)"))
@@ -104,14 +122,22 @@ struct SecretsFile<'a> {
 
 impl<'a> SecretsFile<'a> {
     fn new(path: Option<&'a Path>) -> Self {
-        SecretsFile { path, entries: None }
+        SecretsFile {
+            path,
+            entries: None,
+        }
     }
 
     fn get(&mut self, name: &str) -> Result<Option<String>, String> {
-        let Some(path) = self.path else { return Ok(None) };
+        let Some(path) = self.path else {
+            return Ok(None);
+        };
         if self.entries.is_none() {
             let text = std::fs::read_to_string(path).map_err(|e| {
-                format!("cannot read the secrets file {}: {e} (fix: correct --secrets-file)", path.display())
+                format!(
+                    "cannot read the secrets file {}: {e} (fix: correct --secrets-file)",
+                    path.display()
+                )
             })?;
             self.entries = Some(parse_secrets_file(&text));
         }

@@ -11,11 +11,22 @@ use crate::docker::DockerError;
 use crate::state::ProjectRecord;
 
 /// Live state per resource and the drift lines, from the record (if any) and what the engine holds.
-pub fn assess(record: Option<&ProjectRecord>, observed: &ObservedState) -> (Vec<ResourceStatus>, Vec<String>) {
+pub fn assess(
+    record: Option<&ProjectRecord>,
+    observed: &ObservedState,
+) -> (Vec<ResourceStatus>, Vec<String>) {
     let spec = record.map(|r| &r.spec);
     let recorded_hash: BTreeMap<(&str, &str), Option<&str>> = record
         .map(|r| {
-            r.resources.iter().map(|res| ((res.kind.as_str(), res.name.as_str()), res.config_hash.as_deref())).collect()
+            r.resources
+                .iter()
+                .map(|res| {
+                    (
+                        (res.kind.as_str(), res.name.as_str()),
+                        res.config_hash.as_deref(),
+                    )
+                })
+                .collect()
         })
         .unwrap_or_default();
     let mut resources = Vec::new();
@@ -28,7 +39,10 @@ pub fn assess(record: Option<&ProjectRecord>, observed: &ObservedState) -> (Vec<
             Some("orphan: not in the last-applied spec".to_string())
         } else if matches!(recorded_hash.get(&("container", c.name.as_str())), Some(Some(h)) if Some(*h) != c.config_hash.as_deref())
         {
-            Some("changed: its config hash differs from the one recorded at the last apply".to_string())
+            Some(
+                "changed: its config hash differs from the one recorded at the last apply"
+                    .to_string(),
+            )
         } else if !c.state.is_running() {
             Some(format!("stopped: the container is {}", state_name(c.state)))
         } else if c.health.as_deref() == Some("unhealthy") {
@@ -48,10 +62,16 @@ pub fn assess(record: Option<&ProjectRecord>, observed: &ObservedState) -> (Vec<
             drift: note,
         });
     }
-    let observed_names: BTreeSet<&str> = observed.containers.iter().map(|c| c.name.as_str()).collect();
+    let observed_names: BTreeSet<&str> = observed
+        .containers
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
     for (name, service) in &expected {
         if !observed_names.contains(name.as_str()) {
-            drift.push(format!("container {name}: missing: it was removed outside this tool"));
+            drift.push(format!(
+                "container {name}: missing: it was removed outside this tool"
+            ));
             resources.push(missing("container", name, Some(service.clone())));
         }
     }
@@ -61,7 +81,14 @@ pub fn assess(record: Option<&ProjectRecord>, observed: &ObservedState) -> (Vec<
             p.networks
                 .iter()
                 .filter(|(_, n)| !n.external)
-                .map(|(key, n)| (n.name.clone().unwrap_or_else(|| naming::scoped_name(&p.name, key)), key.clone()))
+                .map(|(key, n)| {
+                    (
+                        n.name
+                            .clone()
+                            .unwrap_or_else(|| naming::scoped_name(&p.name, key)),
+                        key.clone(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -92,13 +119,19 @@ pub fn assess(record: Option<&ProjectRecord>, observed: &ObservedState) -> (Vec<
             p.volumes
                 .iter()
                 .filter(|(_, v)| !v.external)
-                .map(|(key, v)| v.name.clone().unwrap_or_else(|| naming::scoped_name(&p.name, key)))
+                .map(|(key, v)| {
+                    v.name
+                        .clone()
+                        .unwrap_or_else(|| naming::scoped_name(&p.name, key))
+                })
                 .collect()
         })
         .unwrap_or_default();
     for v in &observed.volumes {
-        let note = (spec.is_some() && !expected_volumes.contains(&v.name))
-            .then(|| "orphan: not in the last-applied spec (volumes are kept until removed explicitly)".to_string());
+        let note = (spec.is_some() && !expected_volumes.contains(&v.name)).then(|| {
+            "orphan: not in the last-applied spec (volumes are kept until removed explicitly)"
+                .to_string()
+        });
         if let Some(text) = &note {
             drift.push(format!("volume {}: {text}", v.name));
         }
@@ -145,7 +178,10 @@ fn expected_containers(project: &Project) -> BTreeMap<String, String> {
             }
             _ => {
                 for n in 1..=service.replicas {
-                    out.insert(naming::container_name(&project.name, service_name, n), service_name.clone());
+                    out.insert(
+                        naming::container_name(&project.name, service_name, n),
+                        service_name.clone(),
+                    );
                 }
             }
         }
@@ -166,19 +202,25 @@ pub fn state_name(state: ContainerState) -> &'static str {
 }
 
 /// Running and total container counts per project label value, over every container carrying our label.
-pub async fn live_projects(docker: &bollard::Docker) -> Result<BTreeMap<String, (usize, usize)>, DockerError> {
+pub async fn live_projects(
+    docker: &bollard::Docker,
+) -> Result<BTreeMap<String, (usize, usize)>, DockerError> {
     let options = bollard::query_parameters::ListContainersOptions {
         all: true,
-        filters: Some(std::collections::HashMap::from([("label".to_string(), vec![LABEL_MANAGED_BY.to_string()])])),
+        filters: Some(std::collections::HashMap::from([(
+            "label".to_string(),
+            vec![LABEL_MANAGED_BY.to_string()],
+        )])),
         ..Default::default()
     };
-    let containers = docker
-        .list_containers(Some(options))
-        .await
-        .map_err(|e| DockerError::from_bollard(e, "the Docker engine", "listing project containers"))?;
+    let containers = docker.list_containers(Some(options)).await.map_err(|e| {
+        DockerError::from_bollard(e, "the Docker engine", "listing project containers")
+    })?;
     let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for c in containers {
-        let Some(project) = c.labels.as_ref().and_then(|l| l.get(LABEL_MANAGED_BY)) else { continue };
+        let Some(project) = c.labels.as_ref().and_then(|l| l.get(LABEL_MANAGED_BY)) else {
+            continue;
+        };
         let entry = out.entry(project.clone()).or_default();
         entry.1 += 1;
         if c.state.map(|s| s.to_string() == "running").unwrap_or(false) {
@@ -188,7 +230,10 @@ pub async fn live_projects(docker: &bollard::Docker) -> Result<BTreeMap<String, 
     Ok(out)
 }
 
-pub fn merge_projects(records: &[ProjectRecord], live: &BTreeMap<String, (usize, usize)>) -> Vec<ProjectSummary> {
+pub fn merge_projects(
+    records: &[ProjectRecord],
+    live: &BTreeMap<String, (usize, usize)>,
+) -> Vec<ProjectSummary> {
     let mut out: BTreeMap<String, ProjectSummary> = BTreeMap::new();
     for r in records {
         out.insert(
@@ -224,7 +269,12 @@ mod tests {
 
     use crate::state::ResourceRecord;
 
-    fn container(name: &str, service: &str, hash: &str, state: ContainerState) -> ObservedContainer {
+    fn container(
+        name: &str,
+        service: &str,
+        hash: &str,
+        state: ContainerState,
+    ) -> ObservedContainer {
         ObservedContainer {
             id: format!("id-{name}"),
             name: name.into(),
@@ -241,9 +291,19 @@ mod tests {
     }
 
     fn record() -> ProjectRecord {
-        let mut spec = Project { name: "demo".into(), ..Project::default() };
+        let mut spec = Project {
+            name: "demo".into(),
+            ..Project::default()
+        };
         for s in ["web", "db", "cache"] {
-            spec.services.insert(s.into(), ServiceSpec { image: "busybox".into(), replicas: 1, ..ServiceSpec::default() });
+            spec.services.insert(
+                s.into(),
+                ServiceSpec {
+                    image: "busybox".into(),
+                    replicas: 1,
+                    ..ServiceSpec::default()
+                },
+            );
         }
         let resources = ["web", "db", "cache"]
             .iter()

@@ -15,7 +15,15 @@ use serde::{Deserialize, Serialize};
 pub const MASK: &str = "********";
 
 /// Key fragments that mark a value as sensitive.
-const SECRET_KEY_PARTS: &[&str] = &["PASSWORD", "PASSWD", "TOKEN", "SECRET", "KEY", "CREDENTIAL", "PRIVATE"];
+const SECRET_KEY_PARTS: &[&str] = &[
+    "PASSWORD",
+    "PASSWD",
+    "TOKEN",
+    "SECRET",
+    "KEY",
+    "CREDENTIAL",
+    "PRIVATE",
+];
 
 /// True when an environment variable or label key looks like it holds a secret.
 pub fn is_secret_key(key: &str) -> bool {
@@ -43,7 +51,10 @@ pub fn format_ports(ports: &[PortSummary]) -> String {
     let mut sorted: Vec<&PortSummary> = ports.iter().collect();
     sorted.sort_by_key(|p| (p.private_port, p.public_port));
     for port in sorted {
-        let proto = port.typ.map(|t| t.to_string()).unwrap_or_else(|| "tcp".into());
+        let proto = port
+            .typ
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "tcp".into());
         let text = match port.public_port {
             Some(public) => {
                 let ip = port.ip.as_deref().unwrap_or("");
@@ -75,7 +86,12 @@ pub struct Table {
 impl Table {
     pub fn new(columns: &[&str], rows: Vec<Vec<String>>, total: usize) -> Self {
         let truncated = rows.len() < total;
-        Table { total, truncated, columns: columns.iter().map(|c| c.to_string()).collect(), rows }
+        Table {
+            total,
+            truncated,
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            rows,
+        }
     }
 
     /// A fixed-width text table; a column whose value is the same in every row moves to the heading.
@@ -99,12 +115,20 @@ impl Table {
         let widths: Vec<usize> = kept
             .iter()
             .map(|&i| {
-                self.rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0).max(self.columns[i].len())
+                self.rows
+                    .iter()
+                    .map(|r| r[i].chars().count())
+                    .max()
+                    .unwrap_or(0)
+                    .max(self.columns[i].len())
             })
             .collect();
         let mut out = format!("{} {noun}", self.total);
         if self.truncated {
-            out.push_str(&format!(" (showing {}; raise `limit` or add filters)", self.rows.len()));
+            out.push_str(&format!(
+                " (showing {}; raise `limit` or add filters)",
+                self.rows.len()
+            ));
         }
         for (column, value) in &shared {
             out.push_str(&format!(", all {column}={value}"));
@@ -121,7 +145,14 @@ impl Table {
             }
             text.trim_end().to_string()
         };
-        out.push_str(&line(kept.iter().map(|&i| self.columns[i].to_uppercase()).collect::<Vec<_>>().iter().map(|s| s.as_str()).collect()));
+        out.push_str(&line(
+            kept.iter()
+                .map(|&i| self.columns[i].to_uppercase())
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|s| s.as_str())
+                .collect(),
+        ));
         out.push('\n');
         for row in &self.rows {
             out.push_str(&line(kept.iter().map(|&i| row[i].as_str()).collect()));
@@ -150,16 +181,24 @@ pub fn human_bytes(bytes: i64) -> String {
 
 /// Parses `key=value` (or bare `key`) label filters into Docker's filter syntax.
 pub fn label_filters(labels: &[String]) -> Vec<String> {
-    labels.iter().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
+    labels
+        .iter()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn masks_secret_looking_keys_only() {
-        assert_eq!(mask_env_entry("DB_PASSWORD=hunter2"), format!("DB_PASSWORD={MASK}"));
+        assert_eq!(
+            mask_env_entry("DB_PASSWORD=hunter2"),
+            format!("DB_PASSWORD={MASK}")
+        );
         assert_eq!(mask_env_entry("API_KEY=abc"), format!("API_KEY={MASK}"));
         assert_eq!(mask_env_entry("PATH=/bin"), "PATH=/bin");
     }
@@ -168,7 +207,10 @@ mod tests {
     fn hoists_shared_columns() {
         let table = Table::new(
             &["id", "name", "image"],
-            vec![vec!["a".into(), "x".into(), "img".into()], vec!["b".into(), "y".into(), "img".into()]],
+            vec![
+                vec!["a".into(), "x".into(), "img".into()],
+                vec!["b".into(), "y".into(), "img".into()],
+            ],
             2,
         );
         let text = table.render("containers");

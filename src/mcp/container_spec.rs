@@ -8,9 +8,9 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, HostConfigLogConfig, Mount as EngineMount,
-    MountType, NetworkingConfig, PortBinding as EnginePortBinding, ResourcesUlimits, RestartPolicy as EngineRestart,
-    RestartPolicyNameEnum,
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, HostConfigLogConfig,
+    Mount as EngineMount, MountType, NetworkingConfig, PortBinding as EnginePortBinding,
+    ResourcesUlimits, RestartPolicy as EngineRestart, RestartPolicyNameEnum,
 };
 use planner::model::{EnvValue, MountKind, RestartPolicy, ServiceSpec};
 
@@ -67,13 +67,21 @@ pub fn create_body(spec: &ServiceSpec) -> Result<PrimitiveCreate, ToolError> {
             host_ip: port.host_ip.clone(),
             host_port: Some(port.published.map(|p| p.to_string()).unwrap_or_default()),
         };
-        port_bindings.entry(key.clone()).or_insert_with(|| Some(Vec::new())).get_or_insert_with(Vec::new).push(binding);
+        port_bindings
+            .entry(key.clone())
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(binding);
         if !exposed.contains(&key) {
             exposed.push(key);
         }
     }
     for port in &spec.expose {
-        let key = if port.contains('/') { port.clone() } else { format!("{port}/tcp") };
+        let key = if port.contains('/') {
+            port.clone()
+        } else {
+            format!("{port}/tcp")
+        };
         if !exposed.contains(&key) {
             exposed.push(key);
         }
@@ -105,23 +113,39 @@ pub fn create_body(spec: &ServiceSpec) -> Result<PrimitiveCreate, ToolError> {
         .collect();
 
     let restart = match &spec.restart {
-        RestartPolicy::No => EngineRestart { name: Some(RestartPolicyNameEnum::NO), maximum_retry_count: None },
-        RestartPolicy::Always => EngineRestart { name: Some(RestartPolicyNameEnum::ALWAYS), maximum_retry_count: None },
-        RestartPolicy::UnlessStopped => {
-            EngineRestart { name: Some(RestartPolicyNameEnum::UNLESS_STOPPED), maximum_retry_count: None }
-        }
+        RestartPolicy::No => EngineRestart {
+            name: Some(RestartPolicyNameEnum::NO),
+            maximum_retry_count: None,
+        },
+        RestartPolicy::Always => EngineRestart {
+            name: Some(RestartPolicyNameEnum::ALWAYS),
+            maximum_retry_count: None,
+        },
+        RestartPolicy::UnlessStopped => EngineRestart {
+            name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+            maximum_retry_count: None,
+        },
         RestartPolicy::OnFailure(n) => EngineRestart {
             name: Some(RestartPolicyNameEnum::ON_FAILURE),
             maximum_retry_count: n.map(i64::from),
         },
     };
 
-    let mut networks: Vec<(&String, &planner::model::NetworkAttachment)> =
-        spec.networks.iter().filter(|(key, _)| key.as_str() != "default").collect();
+    let mut networks: Vec<(&String, &planner::model::NetworkAttachment)> = spec
+        .networks
+        .iter()
+        .filter(|(key, _)| key.as_str() != "default")
+        .collect();
     networks.sort_by(|a, b| a.0.cmp(b.0));
-    let network_mode = spec.network_mode.clone().or_else(|| networks.first().map(|(name, _)| (*name).clone()));
-    let extra_networks =
-        networks.iter().skip(1).map(|(name, attachment)| ((*name).clone(), attachment.aliases.clone())).collect();
+    let network_mode = spec
+        .network_mode
+        .clone()
+        .or_else(|| networks.first().map(|(name, _)| (*name).clone()));
+    let extra_networks = networks
+        .iter()
+        .skip(1)
+        .map(|(name, attachment)| ((*name).clone(), attachment.aliases.clone()))
+        .collect();
     let endpoints: HashMap<String, EndpointSettings> = networks
         .iter()
         .take(1)
@@ -154,7 +178,11 @@ pub fn create_body(spec: &ServiceSpec) -> Result<PrimitiveCreate, ToolError> {
         ulimits: (!spec.ulimits.is_empty()).then(|| {
             spec.ulimits
                 .iter()
-                .map(|(name, u)| ResourcesUlimits { name: Some(name.clone()), soft: Some(u.soft), hard: Some(u.hard) })
+                .map(|(name, u)| ResourcesUlimits {
+                    name: Some(name.clone()),
+                    soft: Some(u.soft),
+                    hard: Some(u.hard),
+                })
                 .collect()
         }),
         dns: (!spec.dns.is_empty()).then(|| spec.dns.clone()),
@@ -196,8 +224,13 @@ pub fn create_body(spec: &ServiceSpec) -> Result<PrimitiveCreate, ToolError> {
             ..Default::default()
         }),
         host_config: Some(host_config),
-        networking_config: (!endpoints.is_empty()).then_some(NetworkingConfig { endpoints_config: Some(endpoints) }),
+        networking_config: (!endpoints.is_empty()).then_some(NetworkingConfig {
+            endpoints_config: Some(endpoints),
+        }),
         ..Default::default()
     };
-    Ok(PrimitiveCreate { body, extra_networks })
+    Ok(PrimitiveCreate {
+        body,
+        extra_networks,
+    })
 }

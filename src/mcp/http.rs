@@ -26,7 +26,11 @@ pub const MCP_PATH: &str = "/mcp";
 type Service = StreamableHttpService<DockerServer, LocalSessionManager>;
 
 /// Refuses a non-loopback address without a token, then serves until the process ends.
-pub async fn serve(engine: Arc<Engine>, addr: SocketAddr, token: Option<String>) -> anyhow::Result<()> {
+pub async fn serve(
+    engine: Arc<Engine>,
+    addr: SocketAddr,
+    token: Option<String>,
+) -> anyhow::Result<()> {
     let token = token.filter(|t| !t.trim().is_empty());
     check_binding(addr, token.as_deref())?;
     let mut config = StreamableHttpServerConfig::default();
@@ -39,7 +43,10 @@ pub async fn serve(engine: Arc<Engine>, addr: SocketAddr, token: Option<String>)
         config,
     ));
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!("MCP over streamable HTTP at http://{}{MCP_PATH}", listener.local_addr()?);
+    tracing::info!(
+        "MCP over streamable HTTP at http://{}{MCP_PATH}",
+        listener.local_addr()?
+    );
     let token: Arc<Option<String>> = Arc::new(token);
     loop {
         let (stream, peer) = listener.accept().await?;
@@ -49,10 +56,13 @@ pub async fn serve(engine: Arc<Engine>, addr: SocketAddr, token: Option<String>)
             let handler = hyper::service::service_fn(move |request: Request<Incoming>| {
                 let service = service.clone();
                 let token = token.clone();
-                async move { Ok::<_, Infallible>(route(request, &service, token.as_ref().as_deref()).await) }
+                async move {
+                    Ok::<_, Infallible>(route(request, &service, token.as_ref().as_deref()).await)
+                }
             });
-            if let Err(err) =
-                hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), handler).await
+            if let Err(err) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), handler)
+                .await
             {
                 tracing::debug!(%peer, %err, "HTTP connection ended with an error");
             }
@@ -65,15 +75,22 @@ pub fn check_binding(addr: SocketAddr, token: Option<&str>) -> anyhow::Result<()
     if !addr.ip().is_loopback() && token.is_none() {
         anyhow::bail!(
             "refusing to serve MCP on {addr} without a bearer token: anyone who reaches it would control Docker \
-             (fix: bind 127.0.0.1, or set a token with --http-token / MCP_DOCKER_HTTP_TOKEN)"
+             (fix: bind 127.0.0.1, or set a token with --token or MCP_DOCKER_HTTP_TOKEN)"
         );
     }
     Ok(())
 }
 
-async fn route(request: Request<Incoming>, service: &Service, token: Option<&str>) -> Response<BoxBody<Bytes, Infallible>> {
+async fn route(
+    request: Request<Incoming>,
+    service: &Service,
+    token: Option<&str>,
+) -> Response<BoxBody<Bytes, Infallible>> {
     if request.uri().path() != MCP_PATH {
-        return plain(StatusCode::NOT_FOUND, format!("not found: MCP is served at {MCP_PATH}"));
+        return plain(
+            StatusCode::NOT_FOUND,
+            format!("not found: MCP is served at {MCP_PATH}"),
+        );
     }
     if let Some(token) = token {
         let presented = request
@@ -83,8 +100,14 @@ async fn route(request: Request<Incoming>, service: &Service, token: Option<&str
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
         if !constant_time_eq(presented.as_bytes(), token.as_bytes()) {
-            let mut response = plain(StatusCode::UNAUTHORIZED, "missing or wrong bearer token".to_string());
-            response.headers_mut().insert(hyper::header::WWW_AUTHENTICATE, hyper::header::HeaderValue::from_static("Bearer"));
+            let mut response = plain(
+                StatusCode::UNAUTHORIZED,
+                "missing or wrong bearer token".to_string(),
+            );
+            response.headers_mut().insert(
+                hyper::header::WWW_AUTHENTICATE,
+                hyper::header::HeaderValue::from_static("Bearer"),
+            );
             return response;
         }
     }
@@ -106,6 +129,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

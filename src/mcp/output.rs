@@ -20,7 +20,10 @@ pub struct Json<T> {
 
 impl<T> Json<T> {
     pub fn new(value: T, text: impl Into<String>) -> Self {
-        Json { value, text: text.into() }
+        Json {
+            value,
+            text: text.into(),
+        }
     }
 }
 
@@ -41,8 +44,14 @@ pub struct ToolError(pub String);
 
 impl ToolError {
     /// An argument problem: `field` is the argument's name as the caller wrote it.
-    pub fn invalid(field: &str, problem: impl std::fmt::Display, fix: impl std::fmt::Display) -> Self {
-        ToolError(format!("invalid argument `{field}`: {problem} (fix: {fix})"))
+    pub fn invalid(
+        field: &str,
+        problem: impl std::fmt::Display,
+        fix: impl std::fmt::Display,
+    ) -> Self {
+        ToolError(format!(
+            "invalid argument `{field}`: {problem} (fix: {fix})"
+        ))
     }
 
     /// A Docker failure while acting on `what`, with a hint tailored to the tool.

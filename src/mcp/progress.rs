@@ -19,7 +19,9 @@ impl Progress {
     /// Starts the sender task when the request has a progress token.
     pub fn for_request(context: &RequestContext<RoleServer>) -> Self {
         match context.meta.get_progress_token() {
-            Some(token) => Progress { sender: Some(spawn_sender(context.peer.clone(), token)) },
+            Some(token) => Progress {
+                sender: Some(spawn_sender(context.peer.clone(), token)),
+            },
             None => Progress { sender: None },
         }
     }
@@ -37,13 +39,17 @@ impl Progress {
     }
 }
 
-fn spawn_sender(peer: Peer<RoleServer>, token: ProgressToken) -> mpsc::UnboundedSender<(Option<f64>, String)> {
+fn spawn_sender(
+    peer: Peer<RoleServer>,
+    token: ProgressToken,
+) -> mpsc::UnboundedSender<(Option<f64>, String)> {
     let (sender, mut receiver) = mpsc::unbounded_channel::<(Option<f64>, String)>();
     tokio::spawn(async move {
         let mut count = 0.0_f64;
         while let Some((total, message)) = receiver.recv().await {
             count += 1.0;
-            let mut param = ProgressNotificationParam::new(token.clone(), count).with_message(message);
+            let mut param =
+                ProgressNotificationParam::new(token.clone(), count).with_message(message);
             if let Some(total) = total {
                 param = param.with_total(total.max(count));
             }

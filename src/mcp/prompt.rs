@@ -39,7 +39,10 @@ async fn existing_project(engine: &Engine, name: &str) -> Option<Existing> {
         Some(yaml) => Some(yaml),
         None => engine.export(name).await.ok(),
     };
-    Some(Existing { status: status_text(&status), last_applied_yaml })
+    Some(Existing {
+        status: status_text(&status),
+        last_applied_yaml,
+    })
 }
 
 /// The prompt text for project `name` and the user's description.
@@ -58,10 +61,14 @@ rather than writing a new one from scratch.\n\nLive status:\n{}\n",
                 existing.status
             ));
             if let Some(yaml) = &existing.last_applied_yaml {
-                text.push_str(&format!("\nLast-applied spec:\n```yaml\n{}\n```\n", yaml.trim_end()));
+                text.push_str(&format!(
+                    "\nLast-applied spec:\n```yaml\n{}\n```\n",
+                    yaml.trim_end()
+                ));
             }
         }
-        None => text.push_str("\nThis is a new project: nothing has been applied under this name yet.\n"),
+        None => text
+            .push_str("\nThis is a new project: nothing has been applied under this name yet.\n"),
     }
     text.push_str(&format!(
         "\nWork in this loop:\n\

@@ -40,7 +40,11 @@ pub struct ReadError(pub String);
 impl DockerServer {
     /// One resource per known project.
     pub(crate) async fn project_resources(&self) -> Result<Vec<Resource>, String> {
-        let projects = self.engine.list_projects().await.map_err(|e| e.to_string())?;
+        let projects = self
+            .engine
+            .list_projects()
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(projects
             .into_iter()
             .map(|p| {
@@ -50,7 +54,9 @@ impl DockerServer {
                         "{}/{} containers running{}",
                         p.containers_running,
                         p.containers_total,
-                        p.last_applied_at.map(|t| format!(", last applied {t}")).unwrap_or_default()
+                        p.last_applied_at
+                            .map(|t| format!(", last applied {t}"))
+                            .unwrap_or_default()
                     ))
                     .with_mime_type("application/json")
             })
@@ -90,13 +96,21 @@ impl DockerServer {
                 _ => Err(ReadError(format!("{uri}: expected docker://containers/{{id}}/logs or docker://containers/{{id}}/stats"))),
             };
         }
-        Err(ReadError(format!("{uri}: unknown resource; list_resources and the resource templates show what exists")))
+        Err(ReadError(format!(
+            "{uri}: unknown resource; list_resources and the resource templates show what exists"
+        )))
     }
 
     async fn read_project(&self, uri: &str, name: &str) -> Result<ResourceContents, ReadError> {
-        let status = self.engine.status(name).await.map_err(|e| ReadError(e.to_string()))?;
+        let status = self
+            .engine
+            .status(name)
+            .await
+            .map_err(|e| ReadError(e.to_string()))?;
         if !status.known && status.resources.is_empty() {
-            return Err(ReadError(format!("project {name:?} not found (fix: list_projects shows the known projects)")));
+            return Err(ReadError(format!(
+                "project {name:?} not found (fix: list_projects shows the known projects)"
+            )));
         }
         let value = json!({
             "project": name,

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, CompletionInfo,
-    ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, Reference, ServerCapabilities, ServerConfig as McpServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
+    CompletionInfo, ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    Reference, ServerCapabilities, ServerConfig as McpServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
@@ -49,7 +50,11 @@ impl DockerServer {
                 }
             }
         }
-        DockerServer { engine, tools, withheld: Arc::new(withheld) }
+        DockerServer {
+            engine,
+            tools,
+            withheld: Arc::new(withheld),
+        }
     }
 
     /// Every tool this server lists (after read-only filtering).
@@ -63,7 +68,12 @@ impl DockerServer {
     }
 
     /// A bollard failure as a tool error with `fix` for not-found cases; drops a dead cached connection.
-    pub(crate) fn docker_failure(&self, err: bollard::errors::Error, context: &str, fix: &str) -> ToolError {
+    pub(crate) fn docker_failure(
+        &self,
+        err: bollard::errors::Error,
+        context: &str,
+        fix: &str,
+    ) -> ToolError {
         let connector = self.engine.docker().clone();
         let err = DockerError::from_bollard(err, &connector.host_description(), context);
         if err.is_unreachable() {
@@ -80,15 +90,26 @@ impl DockerServer {
 
 /// True when the tool's annotations promise it changes nothing.
 fn is_read_only(tool: &Tool) -> bool {
-    tool.annotations.as_ref().and_then(|a| a.read_only_hint).unwrap_or(false)
+    tool.annotations
+        .as_ref()
+        .and_then(|a| a.read_only_hint)
+        .unwrap_or(false)
 }
 
 impl ServerHandler for DockerServer {
     fn get_info(&self) -> McpServerConfig {
         McpServerConfig::new(
-            ServerCapabilities::builder().enable_tools().enable_prompts().enable_resources().enable_completions().build(),
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .enable_resources()
+                .enable_completions()
+                .build(),
         )
-        .with_server_info(Implementation::new("mcp-docker-server", env!("CARGO_PKG_VERSION")))
+        .with_server_info(Implementation::new(
+            "mcp-docker-server",
+            env!("CARGO_PKG_VERSION"),
+        ))
         .with_instructions(INSTRUCTIONS)
     }
 
@@ -118,11 +139,14 @@ impl ServerHandler for DockerServer {
             return Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into());
         }
         if !self.tools.has_route(&name) {
-            let message = format!("unknown tool `{name}` (fix: call one of the tools from tools/list)");
+            let message =
+                format!("unknown tool `{name}` (fix: call one of the tools from tools/list)");
             return Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into());
         }
         tracing::debug!(tool = %name, "tool call");
-        self.tools.call(ToolCallContext::new(self, request, context)).await
+        self.tools
+            .call(ToolCallContext::new(self, request, context))
+            .await
     }
 
     async fn list_prompts(
@@ -140,12 +164,23 @@ impl ServerHandler for DockerServer {
     ) -> Result<GetPromptResponse, ErrorData> {
         if request.name != prompt::PROMPT_NAME {
             return Err(ErrorData::invalid_params(
-                format!("unknown prompt `{}` (fix: use `{}`)", request.name, prompt::PROMPT_NAME),
+                format!(
+                    "unknown prompt `{}` (fix: use `{}`)",
+                    request.name,
+                    prompt::PROMPT_NAME
+                ),
                 None,
             ));
         }
         let arguments = request.arguments.unwrap_or_default();
-        let text_arg = |key: &str| arguments.get(key).and_then(|v| v.as_str()).map(str::trim).unwrap_or("").to_string();
+        let text_arg = |key: &str| {
+            arguments
+                .get(key)
+                .and_then(|v| v.as_str())
+                .map(str::trim)
+                .unwrap_or("")
+                .to_string()
+        };
         let name = text_arg("name");
         if name.is_empty() {
             return Err(ErrorData::invalid_params(
@@ -163,15 +198,23 @@ impl ServerHandler for DockerServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
         let wants_project = match &request.r#ref {
-            Reference::Prompt(p) => p.name == prompt::PROMPT_NAME && request.argument.name == "name",
-            Reference::Resource(r) => r.uri.starts_with("docker://projects/") && request.argument.name == "name",
+            Reference::Prompt(p) => {
+                p.name == prompt::PROMPT_NAME && request.argument.name == "name"
+            }
+            Reference::Resource(r) => {
+                r.uri.starts_with("docker://projects/") && request.argument.name == "name"
+            }
             _ => false,
         };
         let mut values = Vec::new();
         if wants_project {
             let prefix = request.argument.value.as_str();
             if let Ok(projects) = self.engine.list_projects().await {
-                values = projects.into_iter().map(|p| p.name).filter(|n| n.starts_with(prefix)).collect();
+                values = projects
+                    .into_iter()
+                    .map(|p| p.name)
+                    .filter(|n| n.starts_with(prefix))
+                    .collect();
             }
         }
         values.truncate(CompletionInfo::MAX_VALUES);
@@ -184,7 +227,10 @@ impl ServerHandler for DockerServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        let items = self.project_resources().await.map_err(|e| ErrorData::internal_error(e, None))?;
+        let items = self
+            .project_resources()
+            .await
+            .map_err(|e| ErrorData::internal_error(e, None))?;
         Ok(ListResourcesResult::with_all_items(items))
     }
 
@@ -193,7 +239,9 @@ impl ServerHandler for DockerServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        Ok(ListResourceTemplatesResult::with_all_items(resources::templates()))
+        Ok(ListResourceTemplatesResult::with_all_items(
+            resources::templates(),
+        ))
     }
 
     async fn read_resource(
@@ -210,12 +258,18 @@ impl ServerHandler for DockerServer {
 
 /// Serves MCP over stdin/stdout until the client disconnects.
 pub async fn serve_stdio(engine: Arc<Engine>) -> anyhow::Result<()> {
-    let service = DockerServer::new(engine).serve(rmcp::transport::stdio()).await?;
+    let service = DockerServer::new(engine)
+        .serve(rmcp::transport::stdio())
+        .await?;
     service.waiting().await?;
     Ok(())
 }
 
 /// Serves MCP over streamable HTTP at `addr` (path `/mcp`); see `http` for the binding and token rules.
-pub async fn serve_http(engine: Arc<Engine>, addr: SocketAddr, token: Option<String>) -> anyhow::Result<()> {
+pub async fn serve_http(
+    engine: Arc<Engine>,
+    addr: SocketAddr,
+    token: Option<String>,
+) -> anyhow::Result<()> {
     super::http::serve(engine, addr, token).await
 }

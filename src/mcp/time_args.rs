@@ -9,7 +9,10 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
         return Ok(seconds);
     }
     if let Some(age) = parse_age(text) {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
         return Ok(now - age);
     }
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
@@ -32,6 +35,7 @@ fn parse_age(text: &str) -> Option<i64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use bollard::container::LogOutput;
 use bollard::query_parameters::{
-    CreateContainerOptions, ListContainersOptions, LogsOptions, RemoveContainerOptions, RenameContainerOptions,
-    StartContainerOptions, StopContainerOptions,
+    CreateContainerOptions, ListContainersOptions, LogsOptions, RemoveContainerOptions,
+    RenameContainerOptions, StartContainerOptions, StopContainerOptions,
 };
 use futures_util::StreamExt;
 use planner::naming;
@@ -142,14 +142,27 @@ pub struct Logs {
 
 impl DockerServer {
     /// Docker's canonical name (without the leading `/`) and full id of a container reference.
-    pub(crate) async fn container_identity(&self, container: &str) -> Result<(String, String), ToolError> {
+    pub(crate) async fn container_identity(
+        &self,
+        container: &str,
+    ) -> Result<(String, String), ToolError> {
         let docker = self.docker().await?;
         let info = docker
             .inspect_container(container, None)
             .await
-            .map_err(|e| self.docker_failure(e, &format!("container {container:?}"), "list_containers shows the existing containers"))?;
+            .map_err(|e| {
+                self.docker_failure(
+                    e,
+                    &format!("container {container:?}"),
+                    "list_containers shows the existing containers",
+                )
+            })?;
         let id = info.id.unwrap_or_default();
-        let name = info.name.unwrap_or_default().trim_start_matches('/').to_string();
+        let name = info
+            .name
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string();
         Ok((id, name))
     }
 
@@ -167,18 +180,45 @@ impl DockerServer {
         }
     }
 
-    async fn create_from_spec(&self, name: Option<&str>, spec: &serde_json::Value) -> Result<(String, String), ToolError> {
+    async fn create_from_spec(
+        &self,
+        name: Option<&str>,
+        spec: &serde_json::Value,
+    ) -> Result<(String, String), ToolError> {
         if let Some(name) = name {
             validate_container_name(name)?;
         }
         let service_name = name.unwrap_or("container");
-        let service = self.engine.load_service(service_name, spec).map_err(|e| ToolError(format!("`spec`: {e}")))?;
+        let service = self
+            .engine
+            .load_service(service_name, spec)
+            .map_err(|e| ToolError(format!("`spec`: {e}")))?;
         let body = create_body(&service)?;
+        // `container_name` in the spec names the container when the `name` argument does not.
+        let name = match (name, service.container_name.as_deref()) {
+            (Some(name), _) => Some(name),
+            (None, Some(spec_name)) => {
+                validate_container_name(spec_name)?;
+                Some(spec_name)
+            }
+            (None, None) => None,
+        };
         let docker = self.docker().await?;
-        let options = CreateContainerOptions { name: name.map(str::to_string), ..Default::default() };
-        let created = docker.create_container(Some(options), body.body).await.map_err(|e| {
-            self.docker_failure(e, "creating the container", "pull or build the image first (pull_image, build_image), or pick another name")
-        })?;
+        let options = CreateContainerOptions {
+            name: name.map(str::to_string),
+            platform: service.platform.clone().unwrap_or_default(),
+            ..Default::default()
+        };
+        let created = docker
+            .create_container(Some(options), body.body)
+            .await
+            .map_err(|e| {
+                self.docker_failure(
+                    e,
+                    "creating the container",
+                    "pull or build the image first (pull_image, build_image), or pick another name",
+                )
+            })?;
         for (network, aliases) in &body.extra_networks {
             let request = bollard::models::NetworkConnectRequest {
                 container: created.id.clone(),
@@ -189,9 +229,19 @@ impl DockerServer {
             };
             if let Err(e) = docker.connect_network(network, request).await {
                 let _ = docker
-                    .remove_container(&created.id, Some(RemoveContainerOptions { force: true, ..Default::default() }))
+                    .remove_container(
+                        &created.id,
+                        Some(RemoveContainerOptions {
+                            force: true,
+                            ..Default::default()
+                        }),
+                    )
                     .await;
-                return Err(self.docker_failure(e, &format!("connecting to network {network:?}"), "create the network first with create_network"));
+                return Err(self.docker_failure(
+                    e,
+                    &format!("connecting to network {network:?}"),
+                    "create the network first with create_network",
+                ));
             }
         }
         let info = docker.inspect_container(&created.id, None).await.ok();
@@ -207,15 +257,30 @@ impl DockerServer {
         docker
             .start_container(id, None::<StartContainerOptions>)
             .await
-            .map_err(|e| self.docker_failure(e, &format!("starting container {id:?}"), "check the name with list_containers"))
+            .map_err(|e| {
+                self.docker_failure(
+                    e,
+                    &format!("starting container {id:?}"),
+                    "check the name with list_containers",
+                )
+            })
     }
 }
 
 #[tool_router(router = container_tools, vis = "pub(crate)")]
 impl DockerServer {
     /// List containers compactly: short id, name, image, state, status, ports, project.
-    #[tool(annotations(title = "List containers", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn list_containers(&self, Parameters(args): Parameters<ListContainersArgs>) -> Result<Json<Table>, ToolError> {
+    #[tool(annotations(
+        title = "List containers",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn list_containers(
+        &self,
+        Parameters(args): Parameters<ListContainersArgs>,
+    ) -> Result<Json<Table>, ToolError> {
         let docker = self.docker().await?;
         let mut filters: HashMap<String, Vec<String>> = HashMap::new();
         let mut labels = args.label.clone();
@@ -229,18 +294,34 @@ impl DockerServer {
             filters.insert("name".into(), vec![name.clone()]);
         }
         if let Some(status) = &args.status {
-            const STATES: [&str; 7] = ["created", "restarting", "running", "removing", "paused", "exited", "dead"];
+            const STATES: [&str; 7] = [
+                "created",
+                "restarting",
+                "running",
+                "removing",
+                "paused",
+                "exited",
+                "dead",
+            ];
             if !STATES.contains(&status.as_str()) {
-                return Err(ToolError::invalid("status", format!("{status:?} is not a container state"), format!("use one of {}", STATES.join(", "))));
+                return Err(ToolError::invalid(
+                    "status",
+                    format!("{status:?} is not a container state"),
+                    format!("use one of {}", STATES.join(", ")),
+                ));
             }
             filters.insert("status".into(), vec![status.clone()]);
         }
-        let options = ListContainersOptions { all: args.all.unwrap_or(true), filters: Some(filters), ..Default::default() };
+        let options = ListContainersOptions {
+            all: args.all.unwrap_or(true),
+            filters: Some(filters),
+            ..Default::default()
+        };
         let mut containers = docker
             .list_containers(Some(options))
             .await
             .map_err(|e| self.docker_failure(e, "listing containers", "check the filters"))?;
-        containers.sort_by(|a, b| first_name(&a.names).cmp(&first_name(&b.names)));
+        containers.sort_by_key(|c| first_name(&c.names));
         let total = containers.len();
         let limit = args.limit.unwrap_or(100).max(1);
         let rows = containers
@@ -254,44 +335,107 @@ impl DockerServer {
                     c.state.map(|s| s.to_string()).unwrap_or_default(),
                     c.status.clone().unwrap_or_default(),
                     format_ports(c.ports.as_deref().unwrap_or_default()),
-                    c.labels.as_ref().and_then(|l| l.get(naming::LABEL_PROJECT)).cloned().unwrap_or_default(),
+                    c.labels
+                        .as_ref()
+                        .and_then(|l| l.get(naming::LABEL_PROJECT))
+                        .cloned()
+                        .unwrap_or_default(),
                 ]
             })
             .collect();
-        let table = Table::new(&["id", "name", "image", "state", "status", "ports", "project"], rows, total);
+        let table = Table::new(
+            &["id", "name", "image", "state", "status", "ports", "project"],
+            rows,
+            total,
+        );
         let text = table.render("containers");
         Ok(Json::new(table, text))
     }
 
     /// Create (not start) a container from a compose service spec; same validation and policy as `plan`.
-    #[tool(annotations(title = "Create container", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false))]
-    pub async fn create_container(&self, Parameters(args): Parameters<CreateContainerArgs>) -> Result<Json<ContainerAction>, ToolError> {
-        let (id, name) = self.create_from_spec(args.name.as_deref(), &args.spec).await?;
-        let action = ContainerAction { id: short_id(&id), name, state: "created".into() };
-        let text = format!("Created container {} ({}); start it with start_container.", action.name, action.id);
+    #[tool(annotations(
+        title = "Create container",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    pub async fn create_container(
+        &self,
+        Parameters(args): Parameters<CreateContainerArgs>,
+    ) -> Result<Json<ContainerAction>, ToolError> {
+        let (id, name) = self
+            .create_from_spec(args.name.as_deref(), &args.spec)
+            .await?;
+        let action = ContainerAction {
+            id: short_id(&id),
+            name,
+            state: "created".into(),
+        };
+        let text = format!(
+            "Created container {} ({}); start it with start_container.",
+            action.name, action.id
+        );
         Ok(Json::new(action, text))
     }
 
     /// Create and start a container from a compose service spec; same validation and policy as `plan`.
-    #[tool(annotations(title = "Run container", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false))]
-    pub async fn run_container(&self, Parameters(args): Parameters<CreateContainerArgs>) -> Result<Json<ContainerAction>, ToolError> {
-        let (id, name) = self.create_from_spec(args.name.as_deref(), &args.spec).await?;
+    #[tool(annotations(
+        title = "Run container",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    pub async fn run_container(
+        &self,
+        Parameters(args): Parameters<CreateContainerArgs>,
+    ) -> Result<Json<ContainerAction>, ToolError> {
+        let (id, name) = self
+            .create_from_spec(args.name.as_deref(), &args.spec)
+            .await?;
         if let Err(err) = self.start(&id).await {
             if let Ok(docker) = self.docker().await {
-                let _ = docker.remove_container(&id, Some(RemoveContainerOptions { force: true, ..Default::default() })).await;
+                let _ = docker
+                    .remove_container(
+                        &id,
+                        Some(RemoveContainerOptions {
+                            force: true,
+                            ..Default::default()
+                        }),
+                    )
+                    .await;
             }
-            return Err(ToolError(format!("{err} (the created container was removed again)")));
+            return Err(ToolError(format!(
+                "{err} (the created container was removed again)"
+            )));
         }
         let state = self.state_of(&id).await;
-        let action = ContainerAction { id: short_id(&id), name, state };
-        let text = format!("Started container {} ({}), now {}.", action.name, action.id, action.state);
+        let action = ContainerAction {
+            id: short_id(&id),
+            name,
+            state,
+        };
+        let text = format!(
+            "Started container {} ({}), now {}.",
+            action.name, action.id, action.state
+        );
         Ok(Json::new(action, text))
     }
 
     /// Replace a container with one made from a new spec, keeping its name. The new container is created
     /// before the old one is touched, so a spec that fails to create leaves the old container as it was.
-    #[tool(annotations(title = "Recreate container", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false))]
-    pub async fn recreate_container(&self, Parameters(args): Parameters<RecreateContainerArgs>) -> Result<Json<ContainerAction>, ToolError> {
+    #[tool(annotations(
+        title = "Recreate container",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    pub async fn recreate_container(
+        &self,
+        Parameters(args): Parameters<RecreateContainerArgs>,
+    ) -> Result<Json<ContainerAction>, ToolError> {
         let (old_id, name) = self.container_identity(&args.container).await?;
         let docker = self.docker().await?;
         let was_running = docker
@@ -303,16 +447,25 @@ impl DockerServer {
             .unwrap_or(false);
         let suffix = uuid::Uuid::new_v4().simple().to_string();
         let temp_name = format!("{name}-new-{}", &suffix[..8]);
-        let (new_id, _) = self.create_from_spec(Some(&temp_name), &args.spec).await.map_err(|e| {
-            ToolError(format!("{e} (the old container {name} was left untouched)"))
-        })?;
+        let (new_id, _) = self
+            .create_from_spec(Some(&temp_name), &args.spec)
+            .await
+            .map_err(|e| ToolError(format!("{e} (the old container {name} was left untouched)")))?;
         let old_parked = format!("{name}-old-{}", &suffix[..8]);
         let swap = async {
             if was_running {
-                docker.stop_container(&old_id, None::<StopContainerOptions>).await.map_err(|e| self.docker_failure(e, "stopping the old container", "retry"))?;
+                docker
+                    .stop_container(&old_id, None::<StopContainerOptions>)
+                    .await
+                    .map_err(|e| self.docker_failure(e, "stopping the old container", "retry"))?;
             }
             docker
-                .rename_container(&old_id, RenameContainerOptions { name: old_parked.clone() })
+                .rename_container(
+                    &old_id,
+                    RenameContainerOptions {
+                        name: old_parked.clone(),
+                    },
+                )
                 .await
                 .map_err(|e| self.docker_failure(e, "renaming the old container", "retry"))?;
             docker
@@ -323,69 +476,202 @@ impl DockerServer {
         };
         if let Err(err) = swap.await {
             // Put the old container back exactly as it was.
-            let _ = docker.remove_container(&new_id, Some(RemoveContainerOptions { force: true, ..Default::default() })).await;
-            let _ = docker.rename_container(&old_id, RenameContainerOptions { name: name.clone() }).await;
+            let _ = docker
+                .remove_container(
+                    &new_id,
+                    Some(RemoveContainerOptions {
+                        force: true,
+                        ..Default::default()
+                    }),
+                )
+                .await;
+            let _ = docker
+                .rename_container(&old_id, RenameContainerOptions { name: name.clone() })
+                .await;
             if was_running {
-                let _ = docker.start_container(&old_id, None::<StartContainerOptions>).await;
+                let _ = docker
+                    .start_container(&old_id, None::<StartContainerOptions>)
+                    .await;
             }
-            return Err(ToolError(format!("{err} (rolled back: the old container {name} was restored)")));
+            return Err(ToolError(format!(
+                "{err} (rolled back: the old container {name} was restored)"
+            )));
         }
         docker
-            .remove_container(&old_id, Some(RemoveContainerOptions { force: true, ..Default::default() }))
+            .remove_container(
+                &old_id,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    ..Default::default()
+                }),
+            )
             .await
-            .map_err(|e| self.docker_failure(e, &format!("removing the old container (now named {old_parked})"), "remove it with remove_container"))?;
+            .map_err(|e| {
+                self.docker_failure(
+                    e,
+                    &format!("removing the old container (now named {old_parked})"),
+                    "remove it with remove_container",
+                )
+            })?;
         let state = self.state_of(&new_id).await;
-        let action = ContainerAction { id: short_id(&new_id), name, state };
-        let text = format!("Recreated {} as {} ({}); the old container was removed.", action.name, action.id, action.state);
+        let action = ContainerAction {
+            id: short_id(&new_id),
+            name,
+            state,
+        };
+        let text = format!(
+            "Recreated {} as {} ({}); the old container was removed.",
+            action.name, action.id, action.state
+        );
         Ok(Json::new(action, text))
     }
 
     /// Start a stopped or created container.
-    #[tool(annotations(title = "Start container", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn start_container(&self, Parameters(args): Parameters<ContainerRef>) -> Result<Json<ContainerAction>, ToolError> {
+    #[tool(annotations(
+        title = "Start container",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn start_container(
+        &self,
+        Parameters(args): Parameters<ContainerRef>,
+    ) -> Result<Json<ContainerAction>, ToolError> {
         let (id, name) = self.container_identity(&args.container).await?;
         self.start(&id).await?;
-        let action = ContainerAction { id: short_id(&id), name, state: self.state_of(&id).await };
+        let action = ContainerAction {
+            id: short_id(&id),
+            name,
+            state: self.state_of(&id).await,
+        };
         let text = format!("Container {} is {}.", action.name, action.state);
         Ok(Json::new(action, text))
     }
 
     /// Stop a running container (SIGTERM, then SIGKILL after the timeout).
-    #[tool(annotations(title = "Stop container", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn stop_container(&self, Parameters(args): Parameters<StopContainerArgs>) -> Result<Json<ContainerAction>, ToolError> {
+    #[tool(annotations(
+        title = "Stop container",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn stop_container(
+        &self,
+        Parameters(args): Parameters<StopContainerArgs>,
+    ) -> Result<Json<ContainerAction>, ToolError> {
         let (id, name) = self.container_identity(&args.container).await?;
         let docker = self.docker().await?;
-        let options = StopContainerOptions { t: args.timeout_secs.map(|t| t as i32), ..Default::default() };
+        let options = StopContainerOptions {
+            t: args.timeout_secs.map(|t| t as i32),
+            ..Default::default()
+        };
         docker
             .stop_container(&id, Some(options))
             .await
-            .map_err(|e| self.docker_failure(e, &format!("stopping container {name:?}"), "check the name with list_containers"))?;
-        let action = ContainerAction { id: short_id(&id), name, state: self.state_of(&id).await };
+            .map_err(|e| {
+                self.docker_failure(
+                    e,
+                    &format!("stopping container {name:?}"),
+                    "check the name with list_containers",
+                )
+            })?;
+        let action = ContainerAction {
+            id: short_id(&id),
+            name,
+            state: self.state_of(&id).await,
+        };
         let text = format!("Container {} is {}.", action.name, action.state);
         Ok(Json::new(action, text))
     }
 
     /// Remove a container.
-    #[tool(annotations(title = "Remove container", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false))]
-    pub async fn remove_container(&self, Parameters(args): Parameters<RemoveContainerArgs>) -> Result<Json<ContainerAction>, ToolError> {
+    #[tool(annotations(
+        title = "Remove container",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    pub async fn remove_container(
+        &self,
+        Parameters(args): Parameters<RemoveContainerArgs>,
+    ) -> Result<Json<ContainerAction>, ToolError> {
         let (id, name) = self.container_identity(&args.container).await?;
         let docker = self.docker().await?;
-        let options = RemoveContainerOptions { force: args.force, v: args.volumes, ..Default::default() };
-        docker.remove_container(&id, Some(options)).await.map_err(|e| {
-            self.docker_failure(e, &format!("removing container {name:?}"), "stop it first (stop_container) or pass force: true")
-        })?;
-        let action = ContainerAction { id: short_id(&id), name, state: "removed".into() };
+        let options = RemoveContainerOptions {
+            force: args.force,
+            v: args.volumes,
+            ..Default::default()
+        };
+        docker
+            .remove_container(&id, Some(options))
+            .await
+            .map_err(|e| {
+                self.docker_failure(
+                    e,
+                    &format!("removing container {name:?}"),
+                    "stop it first (stop_container) or pass force: true",
+                )
+            })?;
+        let action = ContainerAction {
+            id: short_id(&id),
+            name,
+            state: "removed".into(),
+        };
         let text = format!("Removed container {} ({}).", action.name, action.id);
         Ok(Json::new(action, text))
     }
 
     /// Fetch a container's logs: last `tail` lines, optionally between `since` and `until`, filtered by `grep`.
-    #[tool(annotations(title = "Fetch container logs", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn fetch_container_logs(&self, Parameters(args): Parameters<LogsArgs>) -> Result<Json<Logs>, ToolError> {
-        let since = args.since.as_deref().map(|s| parse_time(s).map_err(|e| ToolError::invalid("since", e, "use RFC 3339, unix seconds or an age such as 10m"))).transpose()?;
-        let until = args.until.as_deref().map(|s| parse_time(s).map_err(|e| ToolError::invalid("until", e, "use RFC 3339, unix seconds or an age such as 10m"))).transpose()?;
+    #[tool(annotations(
+        title = "Fetch container logs",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn fetch_container_logs(
+        &self,
+        Parameters(args): Parameters<LogsArgs>,
+    ) -> Result<Json<Logs>, ToolError> {
+        let since = args
+            .since
+            .as_deref()
+            .map(|s| {
+                parse_time(s).map_err(|e| {
+                    ToolError::invalid(
+                        "since",
+                        e,
+                        "use RFC 3339, unix seconds or an age such as 10m",
+                    )
+                })
+            })
+            .transpose()?;
+        let until = args
+            .until
+            .as_deref()
+            .map(|s| {
+                parse_time(s).map_err(|e| {
+                    ToolError::invalid(
+                        "until",
+                        e,
+                        "use RFC 3339, unix seconds or an age such as 10m",
+                    )
+                })
+            })
+            .transpose()?;
         let (id, name) = self.container_identity(&args.container).await?;
-        let logs = self.read_logs(&id, args.tail.unwrap_or(100), since, until, args.grep.as_deref()).await?;
+        let logs = self
+            .read_logs(
+                &id,
+                args.tail.unwrap_or(100),
+                since,
+                until,
+                args.grep.as_deref(),
+            )
+            .await?;
         let mut text = String::new();
         for line in &logs.0 {
             if line.stream == "stderr" {
@@ -397,7 +683,14 @@ impl DockerServer {
         if text.is_empty() {
             text = format!("No log lines from {name} match.");
         }
-        Ok(Json::new(Logs { container: name, lines: logs.0, truncated: logs.1 }, text))
+        Ok(Json::new(
+            Logs {
+                container: name,
+                lines: logs.0,
+                truncated: logs.1,
+            },
+            text,
+        ))
     }
 }
 
@@ -415,7 +708,11 @@ impl DockerServer {
         let options = LogsOptions {
             stdout: true,
             stderr: true,
-            tail: if grep.is_some() { "all".into() } else { tail.to_string() },
+            tail: if grep.is_some() {
+                "all".into()
+            } else {
+                tail.to_string()
+            },
             since: since.unwrap_or(0) as i32,
             until: until.unwrap_or(0) as i32,
             ..Default::default()
@@ -423,15 +720,22 @@ impl DockerServer {
         let mut stream = docker.logs(id, Some(options));
         let mut lines = Vec::new();
         while let Some(item) = stream.next().await {
-            let item = item.map_err(|e| self.docker_failure(e, "reading logs", "check the name with list_containers"))?;
+            let item = item.map_err(|e| {
+                self.docker_failure(e, "reading logs", "check the name with list_containers")
+            })?;
             let (stream_name, bytes) = match item {
                 LogOutput::StdErr { message } => ("stderr", message),
-                LogOutput::StdOut { message } | LogOutput::Console { message } => ("stdout", message),
+                LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                    ("stdout", message)
+                }
                 LogOutput::StdIn { .. } => continue,
             };
             for text in String::from_utf8_lossy(&bytes).lines() {
                 if grep.is_none_or(|g| text.contains(g)) {
-                    lines.push(LogLine { stream: stream_name.into(), text: text.to_string() });
+                    lines.push(LogLine {
+                        stream: stream_name.into(),
+                        text: text.to_string(),
+                    });
                 }
             }
         }
@@ -466,7 +770,9 @@ fn first_name(names: &Option<Vec<String>>) -> String {
 fn validate_container_name(name: &str) -> Result<(), ToolError> {
     let mut chars = name.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    let rest_ok = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    let rest_ok = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if !first_ok || !rest_ok || name.len() < 2 || name.len() > 128 {
         return Err(ToolError::invalid(
             "name",

@@ -6,7 +6,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use bollard::query_parameters::{BuildImageOptions, CreateImageOptions, ListImagesOptions, PushImageOptions, RemoveImageOptions};
+use bollard::query_parameters::{
+    BuildImageOptions, CreateImageOptions, ListImagesOptions, PushImageOptions, RemoveImageOptions,
+};
 use futures_util::StreamExt;
 use planner::model::BuildSpec;
 use rmcp::service::RequestContext;
@@ -117,8 +119,17 @@ pub struct RemovedImage {
 #[tool_router(router = image_tools, vis = "pub(crate)")]
 impl DockerServer {
     /// List images compactly: short id, tags, size, age, containers using it.
-    #[tool(annotations(title = "List images", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn list_images(&self, Parameters(args): Parameters<ListImagesArgs>) -> Result<Json<Table>, ToolError> {
+    #[tool(annotations(
+        title = "List images",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn list_images(
+        &self,
+        Parameters(args): Parameters<ListImagesArgs>,
+    ) -> Result<Json<Table>, ToolError> {
         let docker = self.docker().await?;
         let mut filters: HashMap<String, Vec<String>> = HashMap::new();
         let mut labels = args.label.clone();
@@ -134,12 +145,15 @@ impl DockerServer {
         if let Some(dangling) = args.dangling {
             filters.insert("dangling".into(), vec![dangling.to_string()]);
         }
-        let options = ListImagesOptions { filters: Some(filters), ..Default::default() };
+        let options = ListImagesOptions {
+            filters: Some(filters),
+            ..Default::default()
+        };
         let mut images = docker
             .list_images(Some(options))
             .await
             .map_err(|e| self.docker_failure(e, "listing images", "check the filters"))?;
-        images.sort_by(|a, b| b.created.cmp(&a.created));
+        images.sort_by_key(|i| std::cmp::Reverse(i.created));
         let total = images.len();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -149,10 +163,21 @@ impl DockerServer {
             .iter()
             .take(args.limit.unwrap_or(100).max(1))
             .map(|i| {
-                let tags: Vec<&String> = i.repo_tags.iter().filter(|t| t.as_str() != "<none>:<none>").collect();
+                let tags: Vec<&String> = i
+                    .repo_tags
+                    .iter()
+                    .filter(|t| t.as_str() != "<none>:<none>")
+                    .collect();
                 vec![
                     short_id(&i.id),
-                    if tags.is_empty() { "<none>".to_string() } else { tags.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",") },
+                    if tags.is_empty() {
+                        "<none>".to_string()
+                    } else {
+                        tags.iter()
+                            .map(|t| t.as_str())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    },
                     human_bytes(i.size),
                     age(now - i.created),
                 ]
@@ -164,9 +189,25 @@ impl DockerServer {
     }
 
     /// Pull an image from its registry (credentials from the user's Docker config when present).
-    #[tool(annotations(title = "Pull image", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = true))]
-    pub async fn pull_image(&self, context: RequestContext<RoleServer>, Parameters(args): Parameters<PullImageArgs>) -> Result<Json<ImageOutcome>, ToolError> {
-        let (repo, tag) = split_reference(&args.image).map_err(|e| ToolError::invalid("image", e, "use a reference such as busybox:1.36 or 127.0.0.1:5000/app:dev"))?;
+    #[tool(annotations(
+        title = "Pull image",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    pub async fn pull_image(
+        &self,
+        context: RequestContext<RoleServer>,
+        Parameters(args): Parameters<PullImageArgs>,
+    ) -> Result<Json<ImageOutcome>, ToolError> {
+        let (repo, tag) = split_reference(&args.image).map_err(|e| {
+            ToolError::invalid(
+                "image",
+                e,
+                "use a reference such as busybox:1.36 or 127.0.0.1:5000/app:dev",
+            )
+        })?;
         let progress = Progress::for_request(&context);
         let docker = self.docker().await?;
         let options = CreateImageOptions {
@@ -176,13 +217,22 @@ impl DockerServer {
             ..Default::default()
         };
         let reference = format!("{repo}:{tag}");
-        let mut stream = docker.create_image(Some(options), None, auth::registry_credentials(&reference));
+        let mut stream =
+            docker.create_image(Some(options), None, auth::registry_credentials(&reference));
         let mut status = String::new();
         while let Some(item) = stream.next().await {
             if context.ct.is_cancelled() {
-                return Err(ToolError(format!("pull of {reference} cancelled by the client")));
+                return Err(ToolError(format!(
+                    "pull of {reference} cancelled by the client"
+                )));
             }
-            let info = item.map_err(|e| self.docker_failure(e, &format!("pulling {reference}"), "check the reference and that the registry is reachable"))?;
+            let info = item.map_err(|e| {
+                self.docker_failure(
+                    e,
+                    &format!("pulling {reference}"),
+                    "check the reference and that the registry is reachable",
+                )
+            })?;
             if let Some(detail) = info.error_detail.and_then(|d| d.message) {
                 return Err(ToolError(format!("pulling {reference}: {detail}")));
             }
@@ -195,33 +245,77 @@ impl DockerServer {
                 status = line;
             }
         }
-        let id = docker.inspect_image(&reference).await.ok().and_then(|i| i.id).map(|id| short_id(&id));
-        let outcome = ImageOutcome { image: reference, id, status };
-        let text = format!("Pulled {} ({}): {}", outcome.image, outcome.id.clone().unwrap_or_default(), outcome.status);
+        let id = docker
+            .inspect_image(&reference)
+            .await
+            .ok()
+            .and_then(|i| i.id)
+            .map(|id| short_id(&id));
+        let outcome = ImageOutcome {
+            image: reference,
+            id,
+            status,
+        };
+        let text = format!(
+            "Pulled {} ({}): {}",
+            outcome.image,
+            outcome.id.clone().unwrap_or_default(),
+            outcome.status
+        );
         Ok(Json::new(outcome, text))
     }
 
     /// Push a local image to its registry (credentials from the user's Docker config when present).
-    #[tool(annotations(title = "Push image", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = true))]
-    pub async fn push_image(&self, context: RequestContext<RoleServer>, Parameters(args): Parameters<ImageRef>) -> Result<Json<ImageOutcome>, ToolError> {
-        let (repo, tag) = split_reference(&args.image).map_err(|e| ToolError::invalid("image", e, "use a reference such as 127.0.0.1:5000/app:dev"))?;
+    #[tool(annotations(
+        title = "Push image",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = true
+    ))]
+    pub async fn push_image(
+        &self,
+        context: RequestContext<RoleServer>,
+        Parameters(args): Parameters<ImageRef>,
+    ) -> Result<Json<ImageOutcome>, ToolError> {
+        let (repo, tag) = split_reference(&args.image).map_err(|e| {
+            ToolError::invalid("image", e, "use a reference such as 127.0.0.1:5000/app:dev")
+        })?;
         let progress = Progress::for_request(&context);
         let docker = self.docker().await?;
         let reference = format!("{repo}:{tag}");
         let id = docker
             .inspect_image(&reference)
             .await
-            .map_err(|e| self.docker_failure(e, &format!("image {reference:?}"), "tag or build the image under this reference first"))?
+            .map_err(|e| {
+                self.docker_failure(
+                    e,
+                    &format!("image {reference:?}"),
+                    "tag or build the image under this reference first",
+                )
+            })?
             .id
             .map(|id| short_id(&id));
-        let options = PushImageOptions { tag: Some(tag.clone()), ..Default::default() };
-        let mut stream = docker.push_image(&repo, Some(options), auth::registry_credentials(&reference));
+        let options = PushImageOptions {
+            tag: Some(tag.clone()),
+            ..Default::default()
+        };
+        let mut stream =
+            docker.push_image(&repo, Some(options), auth::registry_credentials(&reference));
         let mut status = String::new();
         while let Some(item) = stream.next().await {
             if context.ct.is_cancelled() {
-                return Err(ToolError(format!("push of {reference} cancelled by the client")));
+                return Err(ToolError(format!(
+                    "push of {reference} cancelled by the client"
+                )));
             }
-            let info = item.map_err(|e| self.docker_failure(e, &format!("pushing {reference}"), "check that the registry is reachable and you are logged in"))?;
+            let info = item.map_err(|e| {
+                self.docker_failure(
+                    e,
+                    &format!("pushing {reference}"),
+                    "check that the registry is reachable and you are logged in",
+                )
+            })?;
             if let Some(detail) = info.error_detail.and_then(|d| d.message) {
                 return Err(ToolError(format!("pushing {reference}: {detail} (fix: check the registry address and your `docker login`)")));
             }
@@ -230,17 +324,33 @@ impl DockerServer {
                 status = line;
             }
         }
-        let outcome = ImageOutcome { image: reference, id, status };
+        let outcome = ImageOutcome {
+            image: reference,
+            id,
+            status,
+        };
         let text = format!("Pushed {}: {}", outcome.image, outcome.status);
         Ok(Json::new(outcome, text))
     }
 
     /// Build an image from a context directory on the server's machine (subject to the server's path policy).
-    #[tool(annotations(title = "Build image", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true))]
-    pub async fn build_image(&self, context: RequestContext<RoleServer>, Parameters(args): Parameters<BuildImageArgs>) -> Result<Json<ImageOutcome>, ToolError> {
+    #[tool(annotations(
+        title = "Build image",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    pub async fn build_image(
+        &self,
+        context: RequestContext<RoleServer>,
+        Parameters(args): Parameters<BuildImageArgs>,
+    ) -> Result<Json<ImageOutcome>, ToolError> {
         let spec = self.build_spec(&args)?;
-        split_reference(&args.tag).map_err(|e| ToolError::invalid("tag", e, "use a reference such as myapp:dev"))?;
-        let tar = build_context::context_tar(&spec).map_err(|e| ToolError(format!("`context`: {e}")))?;
+        split_reference(&args.tag)
+            .map_err(|e| ToolError::invalid("tag", e, "use a reference such as myapp:dev"))?;
+        let tar =
+            build_context::context_tar(&spec).map_err(|e| ToolError(format!("`context`: {e}")))?;
         let progress = Progress::for_request(&context);
         let docker = self.docker().await?;
         let options = BuildImageOptions {
@@ -260,11 +370,23 @@ impl DockerServer {
         let mut id = None;
         while let Some(item) = stream.next().await {
             if context.ct.is_cancelled() {
-                return Err(ToolError(format!("build of {} cancelled by the client", args.tag)));
+                return Err(ToolError(format!(
+                    "build of {} cancelled by the client",
+                    args.tag
+                )));
             }
-            let info = item.map_err(|e| self.docker_failure(e, &format!("building {}", args.tag), "fix the Dockerfile or the context"))?;
+            let info = item.map_err(|e| {
+                self.docker_failure(
+                    e,
+                    &format!("building {}", args.tag),
+                    "fix the Dockerfile or the context",
+                )
+            })?;
             if let Some(detail) = info.error_detail.and_then(|d| d.message) {
-                return Err(ToolError(format!("building {}: {detail} (fix: correct the Dockerfile; last output: {last})", args.tag)));
+                return Err(ToolError(format!(
+                    "building {}: {detail} (fix: correct the Dockerfile; last output: {last})",
+                    args.tag
+                )));
             }
             if let Some(aux) = info.aux.and_then(|a| a.id) {
                 id = Some(short_id(&aux));
@@ -278,27 +400,67 @@ impl DockerServer {
             }
         }
         if id.is_none() {
-            id = docker.inspect_image(&args.tag).await.ok().and_then(|i| i.id).map(|i| short_id(&i));
+            id = docker
+                .inspect_image(&args.tag)
+                .await
+                .ok()
+                .and_then(|i| i.id)
+                .map(|i| short_id(&i));
         }
-        let outcome = ImageOutcome { image: args.tag.clone(), id, status: last };
-        let text = format!("Built {} ({}).", outcome.image, outcome.id.clone().unwrap_or_default());
+        let outcome = ImageOutcome {
+            image: args.tag.clone(),
+            id,
+            status: last,
+        };
+        let text = format!(
+            "Built {} ({}).",
+            outcome.image,
+            outcome.id.clone().unwrap_or_default()
+        );
         Ok(Json::new(outcome, text))
     }
 
     /// Remove an image (untag, and delete it when no tag is left).
-    #[tool(annotations(title = "Remove image", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false))]
-    pub async fn remove_image(&self, Parameters(args): Parameters<RemoveImageArgs>) -> Result<Json<RemovedImage>, ToolError> {
+    #[tool(annotations(
+        title = "Remove image",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    pub async fn remove_image(
+        &self,
+        Parameters(args): Parameters<RemoveImageArgs>,
+    ) -> Result<Json<RemovedImage>, ToolError> {
         let docker = self.docker().await?;
-        let options = RemoveImageOptions { force: args.force, ..Default::default() };
-        let items = docker.remove_image(&args.image, Some(options), None).await.map_err(|e| {
-            self.docker_failure(e, &format!("removing image {:?}", args.image), "check list_images; remove containers using it or pass force: true")
-        })?;
+        let options = RemoveImageOptions {
+            force: args.force,
+            ..Default::default()
+        };
+        let items = docker
+            .remove_image(&args.image, Some(options), None)
+            .await
+            .map_err(|e| {
+                self.docker_failure(
+                    e,
+                    &format!("removing image {:?}", args.image),
+                    "check list_images; remove containers using it or pass force: true",
+                )
+            })?;
         let removed = RemovedImage {
             image: args.image.clone(),
             untagged: items.iter().filter_map(|i| i.untagged.clone()).collect(),
-            deleted: items.iter().filter_map(|i| i.deleted.as_deref().map(short_id)).collect(),
+            deleted: items
+                .iter()
+                .filter_map(|i| i.deleted.as_deref().map(short_id))
+                .collect(),
         };
-        let text = format!("Removed {}: {} untagged, {} deleted.", removed.image, removed.untagged.len(), removed.deleted.len());
+        let text = format!(
+            "Removed {}: {} untagged, {} deleted.",
+            removed.image,
+            removed.untagged.len(),
+            removed.deleted.len()
+        );
         Ok(Json::new(removed, text))
     }
 }
@@ -308,26 +470,60 @@ impl DockerServer {
     fn build_spec(&self, args: &BuildImageArgs) -> Result<BuildSpec, ToolError> {
         let context = Path::new(&args.context);
         if !context.is_absolute() {
-            return Err(ToolError::invalid("context", format!("{:?} is not an absolute path", args.context), "give the absolute path of a directory on the server's machine"));
+            return Err(ToolError::invalid(
+                "context",
+                format!("{:?} is not an absolute path", args.context),
+                "give the absolute path of a directory on the server's machine",
+            ));
         }
-        let canonical = std::fs::canonicalize(context)
-            .map_err(|e| ToolError::invalid("context", format!("{:?} cannot be opened: {e}", args.context), "give an existing directory"))?;
+        let canonical = std::fs::canonicalize(context).map_err(|e| {
+            ToolError::invalid(
+                "context",
+                format!("{:?} cannot be opened: {e}", args.context),
+                "give an existing directory",
+            )
+        })?;
         if !canonical.is_dir() {
-            return Err(ToolError::invalid("context", format!("{:?} is not a directory", args.context), "give the directory that holds the Dockerfile"));
+            return Err(ToolError::invalid(
+                "context",
+                format!("{:?} is not a directory", args.context),
+                "give the directory that holds the Dockerfile",
+            ));
         }
         let policy = self.policy();
         for path in [context, canonical.as_path()] {
-            planner::policy::check_host_path(path, &policy, "context").map_err(|e| ToolError(e.to_string()))?;
+            planner::policy::check_host_path(path, &policy, "context")
+                .map_err(|e| ToolError(e.to_string()))?;
         }
-        let dockerfile = args.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into());
+        let dockerfile = args
+            .dockerfile
+            .clone()
+            .unwrap_or_else(|| "Dockerfile".into());
         let dockerfile_path = Path::new(&dockerfile);
-        if dockerfile_path.is_absolute() || dockerfile_path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-            return Err(ToolError::invalid("dockerfile", format!("{dockerfile:?} leaves the context"), "give a path inside the context, such as Dockerfile or docker/Dockerfile.dev"));
+        if dockerfile_path.is_absolute()
+            || dockerfile_path
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(ToolError::invalid(
+                "dockerfile",
+                format!("{dockerfile:?} leaves the context"),
+                "give a path inside the context, such as Dockerfile or docker/Dockerfile.dev",
+            ));
         }
-        let resolved = std::fs::canonicalize(canonical.join(dockerfile_path))
-            .map_err(|e| ToolError::invalid("dockerfile", format!("{dockerfile:?} cannot be read in the context: {e}"), "create it or name the right file"))?;
+        let resolved = std::fs::canonicalize(canonical.join(dockerfile_path)).map_err(|e| {
+            ToolError::invalid(
+                "dockerfile",
+                format!("{dockerfile:?} cannot be read in the context: {e}"),
+                "create it or name the right file",
+            )
+        })?;
         if !resolved.starts_with(&canonical) {
-            return Err(ToolError::invalid("dockerfile", format!("{dockerfile:?} is a link out of the context"), "use a Dockerfile inside the context"));
+            return Err(ToolError::invalid(
+                "dockerfile",
+                format!("{dockerfile:?} is a link out of the context"),
+                "use a Dockerfile inside the context",
+            ));
         }
         Ok(BuildSpec {
             context: canonical.to_string_lossy().into_owned(),
@@ -350,22 +546,39 @@ pub fn split_reference(reference: &str) -> Result<(String, String), String> {
     if reference.len() > 255 {
         return Err("the reference is longer than 255 characters".into());
     }
-    if let Some(bad) = reference.chars().find(|c| !(c.is_ascii_alphanumeric() || "._-/:@".contains(*c))) {
-        return Err(format!("{reference:?} contains {bad:?}, which image references cannot hold"));
+    if let Some(bad) = reference
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "._-/:@".contains(*c)))
+    {
+        return Err(format!(
+            "{reference:?} contains {bad:?}, which image references cannot hold"
+        ));
     }
     if reference.contains('@') {
         return Ok((reference.to_string(), String::new()));
     }
     let last_slash = reference.rfind('/').map(|i| i + 1).unwrap_or(0);
     let (repo, tag) = match reference[last_slash..].rfind(':') {
-        Some(i) => (&reference[..last_slash + i], &reference[last_slash + i + 1..]),
+        Some(i) => (
+            &reference[..last_slash + i],
+            &reference[last_slash + i + 1..],
+        ),
         None => (reference, "latest"),
     };
     if repo.is_empty() || tag.is_empty() || repo.ends_with('/') || repo.starts_with('/') {
         return Err(format!("{reference:?} is not an image reference"));
     }
-    if repo[last_slash.min(repo.len())..].chars().any(|c| c.is_ascii_uppercase()) || repo.split('/').skip(1).any(|p| p.chars().any(|c| c.is_ascii_uppercase())) {
-        return Err(format!("{reference:?} has upper-case letters in the repository name"));
+    if repo[last_slash.min(repo.len())..]
+        .chars()
+        .any(|c| c.is_ascii_uppercase())
+        || repo
+            .split('/')
+            .skip(1)
+            .any(|p| p.chars().any(|c| c.is_ascii_uppercase()))
+    {
+        return Err(format!(
+            "{reference:?} has upper-case letters in the repository name"
+        ));
     }
     Ok((repo.to_string(), tag.to_string()))
 }
@@ -379,13 +592,20 @@ fn age(seconds: i64) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::split_reference;
 
     #[test]
     fn splits_references() {
-        assert_eq!(split_reference("busybox").unwrap(), ("busybox".into(), "latest".into()));
-        assert_eq!(split_reference("127.0.0.1:5000/a/b:1").unwrap(), ("127.0.0.1:5000/a/b".into(), "1".into()));
+        assert_eq!(
+            split_reference("busybox").unwrap(),
+            ("busybox".into(), "latest".into())
+        );
+        assert_eq!(
+            split_reference("127.0.0.1:5000/a/b:1").unwrap(),
+            ("127.0.0.1:5000/a/b".into(), "1".into())
+        );
         assert!(split_reference("Bad Name").is_err());
         assert!(split_reference("").is_err());
     }

@@ -97,24 +97,44 @@ fn filters(args: &ListArgs) -> HashMap<String, Vec<String>> {
 }
 
 fn check_name(field: &str, name: &str) -> Result<(), ToolError> {
-    let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    let ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
         && name.len() <= 128;
     if ok {
         Ok(())
     } else {
-        Err(ToolError::invalid(field, format!("{name:?} is not a valid name"), "use up to 128 letters, digits, `_`, `.` or `-`, starting with a letter or digit"))
+        Err(ToolError::invalid(
+            field,
+            format!("{name:?} is not a valid name"),
+            "use up to 128 letters, digits, `_`, `.` or `-`, starting with a letter or digit",
+        ))
     }
 }
 
 #[tool_router(router = network_tools, vis = "pub(crate)")]
 impl DockerServer {
     /// List networks compactly: short id, name, driver, scope, internal, project.
-    #[tool(annotations(title = "List networks", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn list_networks(&self, Parameters(args): Parameters<ListArgs>) -> Result<Json<Table>, ToolError> {
+    #[tool(annotations(
+        title = "List networks",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn list_networks(
+        &self,
+        Parameters(args): Parameters<ListArgs>,
+    ) -> Result<Json<Table>, ToolError> {
         let docker = self.docker().await?;
         let mut networks = docker
-            .list_networks(Some(ListNetworksOptions { filters: Some(filters(&args)) }))
+            .list_networks(Some(ListNetworksOptions {
+                filters: Some(filters(&args)),
+            }))
             .await
             .map_err(|e| self.docker_failure(e, "listing networks", "check the filters"))?;
         networks.sort_by(|a, b| a.name.cmp(&b.name));
@@ -128,19 +148,40 @@ impl DockerServer {
                     n.name.clone().unwrap_or_default(),
                     n.driver.clone().unwrap_or_default(),
                     n.scope.clone().unwrap_or_default(),
-                    if n.internal == Some(true) { "yes".into() } else { String::new() },
-                    n.labels.as_ref().and_then(|l| l.get(naming::LABEL_PROJECT)).cloned().unwrap_or_default(),
+                    if n.internal == Some(true) {
+                        "yes".into()
+                    } else {
+                        String::new()
+                    },
+                    n.labels
+                        .as_ref()
+                        .and_then(|l| l.get(naming::LABEL_PROJECT))
+                        .cloned()
+                        .unwrap_or_default(),
                 ]
             })
             .collect();
-        let table = Table::new(&["id", "name", "driver", "scope", "internal", "project"], rows, total);
+        let table = Table::new(
+            &["id", "name", "driver", "scope", "internal", "project"],
+            rows,
+            total,
+        );
         let text = table.render("networks");
         Ok(Json::new(table, text))
     }
 
     /// Create a network.
-    #[tool(annotations(title = "Create network", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false))]
-    pub async fn create_network(&self, Parameters(args): Parameters<CreateNetworkArgs>) -> Result<Json<ObjectAction>, ToolError> {
+    #[tool(annotations(
+        title = "Create network",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    pub async fn create_network(
+        &self,
+        Parameters(args): Parameters<CreateNetworkArgs>,
+    ) -> Result<Json<ObjectAction>, ToolError> {
         check_name("name", &args.name)?;
         let docker = self.docker().await?;
         let request = NetworkCreateRequest {
@@ -150,34 +191,68 @@ impl DockerServer {
             labels: (!args.labels.is_empty()).then(|| args.labels.clone().into_iter().collect()),
             ..Default::default()
         };
-        let created = docker
-            .create_network(request)
-            .await
-            .map_err(|e| self.docker_failure(e, &format!("creating network {:?}", args.name), "pick another name or driver"))?;
-        let action = ObjectAction { name: args.name.clone(), id: short_id(&created.id), result: "created".into() };
+        let created = docker.create_network(request).await.map_err(|e| {
+            self.docker_failure(
+                e,
+                &format!("creating network {:?}", args.name),
+                "pick another name or driver",
+            )
+        })?;
+        let action = ObjectAction {
+            name: args.name.clone(),
+            id: short_id(&created.id),
+            result: "created".into(),
+        };
         let text = format!("Created network {} ({}).", action.name, action.id);
         Ok(Json::new(action, text))
     }
 
     /// Remove a network (it must have no containers attached).
-    #[tool(annotations(title = "Remove network", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false))]
-    pub async fn remove_network(&self, Parameters(args): Parameters<NameRef>) -> Result<Json<ObjectAction>, ToolError> {
+    #[tool(annotations(
+        title = "Remove network",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    pub async fn remove_network(
+        &self,
+        Parameters(args): Parameters<NameRef>,
+    ) -> Result<Json<ObjectAction>, ToolError> {
         let docker = self.docker().await?;
-        docker
-            .remove_network(&args.name)
-            .await
-            .map_err(|e| self.docker_failure(e, &format!("removing network {:?}", args.name), "check list_networks; disconnect or remove its containers first"))?;
-        let action = ObjectAction { name: args.name.clone(), id: args.name.clone(), result: "removed".into() };
+        docker.remove_network(&args.name).await.map_err(|e| {
+            self.docker_failure(
+                e,
+                &format!("removing network {:?}", args.name),
+                "check list_networks; disconnect or remove its containers first",
+            )
+        })?;
+        let action = ObjectAction {
+            name: args.name.clone(),
+            id: args.name.clone(),
+            result: "removed".into(),
+        };
         let text = format!("Removed network {}.", action.name);
         Ok(Json::new(action, text))
     }
 
     /// List volumes compactly: name, driver, project.
-    #[tool(annotations(title = "List volumes", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn list_volumes(&self, Parameters(args): Parameters<ListArgs>) -> Result<Json<Table>, ToolError> {
+    #[tool(annotations(
+        title = "List volumes",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn list_volumes(
+        &self,
+        Parameters(args): Parameters<ListArgs>,
+    ) -> Result<Json<Table>, ToolError> {
         let docker = self.docker().await?;
         let listed = docker
-            .list_volumes(Some(ListVolumesOptions { filters: Some(filters(&args)) }))
+            .list_volumes(Some(ListVolumesOptions {
+                filters: Some(filters(&args)),
+            }))
             .await
             .map_err(|e| self.docker_failure(e, "listing volumes", "check the filters"))?;
         let mut volumes = listed.volumes.unwrap_or_default();
@@ -190,7 +265,10 @@ impl DockerServer {
                 vec![
                     v.name.clone(),
                     v.driver.clone(),
-                    v.labels.get(naming::LABEL_PROJECT).cloned().unwrap_or_default(),
+                    v.labels
+                        .get(naming::LABEL_PROJECT)
+                        .cloned()
+                        .unwrap_or_default(),
                 ]
             })
             .collect();
@@ -200,8 +278,17 @@ impl DockerServer {
     }
 
     /// Create a named volume.
-    #[tool(annotations(title = "Create volume", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn create_volume(&self, Parameters(args): Parameters<CreateVolumeArgs>) -> Result<Json<ObjectAction>, ToolError> {
+    #[tool(annotations(
+        title = "Create volume",
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn create_volume(
+        &self,
+        Parameters(args): Parameters<CreateVolumeArgs>,
+    ) -> Result<Json<ObjectAction>, ToolError> {
         check_name("name", &args.name)?;
         let docker = self.docker().await?;
         let request = VolumeCreateRequest {
@@ -210,24 +297,50 @@ impl DockerServer {
             labels: (!args.labels.is_empty()).then(|| args.labels.clone().into_iter().collect()),
             ..Default::default()
         };
-        let volume = docker
-            .create_volume(request)
-            .await
-            .map_err(|e| self.docker_failure(e, &format!("creating volume {:?}", args.name), "pick another name or driver"))?;
-        let action = ObjectAction { name: volume.name.clone(), id: volume.name, result: "created".into() };
+        let volume = docker.create_volume(request).await.map_err(|e| {
+            self.docker_failure(
+                e,
+                &format!("creating volume {:?}", args.name),
+                "pick another name or driver",
+            )
+        })?;
+        let action = ObjectAction {
+            name: volume.name.clone(),
+            id: volume.name,
+            result: "created".into(),
+        };
         let text = format!("Created volume {}.", action.name);
         Ok(Json::new(action, text))
     }
 
     /// Remove a volume and the data in it.
-    #[tool(annotations(title = "Remove volume", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false))]
-    pub async fn remove_volume(&self, Parameters(args): Parameters<RemoveVolumeArgs>) -> Result<Json<ObjectAction>, ToolError> {
+    #[tool(annotations(
+        title = "Remove volume",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    pub async fn remove_volume(
+        &self,
+        Parameters(args): Parameters<RemoveVolumeArgs>,
+    ) -> Result<Json<ObjectAction>, ToolError> {
         let docker = self.docker().await?;
         docker
             .remove_volume(&args.name, Some(RemoveVolumeOptions { force: args.force }))
             .await
-            .map_err(|e| self.docker_failure(e, &format!("removing volume {:?}", args.name), "check list_volumes; remove the containers using it first"))?;
-        let action = ObjectAction { name: args.name.clone(), id: args.name.clone(), result: "removed".into() };
+            .map_err(|e| {
+                self.docker_failure(
+                    e,
+                    &format!("removing volume {:?}", args.name),
+                    "check list_volumes; remove the containers using it first",
+                )
+            })?;
+        let action = ObjectAction {
+            name: args.name.clone(),
+            id: args.name.clone(),
+            result: "removed".into(),
+        };
         let text = format!("Removed volume {}.", action.name);
         Ok(Json::new(action, text))
     }

@@ -16,7 +16,9 @@ use super::output::{Json, ToolError};
 use super::progress::Progress;
 use super::server::DockerServer;
 use crate::docker::execute::{EventSink, StepEvent};
-use crate::engine::{ApplyOutcome, PlanOutcome, PlanRequest, ProjectStatus, ProjectSummary, SpecSource};
+use crate::engine::{
+    ApplyOutcome, PlanOutcome, PlanRequest, ProjectStatus, ProjectSummary, SpecSource,
+};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -76,7 +78,12 @@ pub struct ExportedProject {
 }
 
 fn plan_text(outcome: &PlanOutcome) -> String {
-    let mut text = format!("Plan {} for project {}:\n{}", outcome.plan_id, outcome.project, outcome.rendering.trim_end());
+    let mut text = format!(
+        "Plan {} for project {}:\n{}",
+        outcome.plan_id,
+        outcome.project,
+        outcome.rendering.trim_end()
+    );
     for warning in &outcome.warnings {
         text.push_str(&format!("\nwarning: {warning}"));
     }
@@ -94,8 +101,18 @@ fn describe_event(event: &StepEvent) -> String {
         StepEvent::Started { resource, op, .. } => format!("{op:?} {resource:?}: started"),
         StepEvent::Progress { message, .. } => message.clone(),
         StepEvent::Done { resource, op, .. } => format!("{op:?} {resource:?}: done"),
-        StepEvent::Failed { resource, op, error, .. } => format!("{op:?} {resource:?}: failed: {error}"),
-        StepEvent::Skipped { resource, op, reason, .. } => format!("{op:?} {resource:?}: skipped ({reason})"),
+        StepEvent::Failed {
+            resource,
+            op,
+            error,
+            ..
+        } => format!("{op:?} {resource:?}: failed: {error}"),
+        StepEvent::Skipped {
+            resource,
+            op,
+            reason,
+            ..
+        } => format!("{op:?} {resource:?}: skipped ({reason})"),
     }
 }
 
@@ -103,22 +120,34 @@ fn describe_event(event: &StepEvent) -> String {
 impl DockerServer {
     /// Plan a compose project (Terraform-style): validates the spec, compares it with what runs, and returns a
     /// plan id plus a rendering to show the user. Changes nothing.
-    #[tool(annotations(title = "Plan project", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn plan(&self, Parameters(args): Parameters<PlanArgs>) -> Result<Json<PlanOutcome>, ToolError> {
-        let spec = match (args.spec, args.compose_yaml) {
-            (Some(_), Some(_)) => {
-                return Err(ToolError::invalid("spec", "both `spec` and `compose_yaml` were given", "give only one of them"))
-            }
-            (Some(value), None) => SpecSource::Json(value),
-            (None, Some(yaml)) => SpecSource::Yaml(yaml),
-            (None, None) => {
-                return Err(ToolError::invalid(
+    #[tool(annotations(
+        title = "Plan project",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn plan(
+        &self,
+        Parameters(args): Parameters<PlanArgs>,
+    ) -> Result<Json<PlanOutcome>, ToolError> {
+        let spec =
+            match (args.spec, args.compose_yaml) {
+                (Some(_), Some(_)) => {
+                    return Err(ToolError::invalid(
+                        "spec",
+                        "both `spec` and `compose_yaml` were given",
+                        "give only one of them",
+                    ))
+                }
+                (Some(value), None) => SpecSource::Json(value),
+                (None, Some(yaml)) => SpecSource::Yaml(yaml),
+                (None, None) => return Err(ToolError::invalid(
                     "spec",
                     "no spec was given",
                     "pass the compose document as `spec` (JSON object) or `compose_yaml` (text)",
-                ))
-            }
-        };
+                )),
+            };
         let request = PlanRequest {
             project: args.project,
             spec,
@@ -133,51 +162,114 @@ impl DockerServer {
 
     /// Apply a plan the user approved. Refused when the project changed since the plan (plan again then).
     /// Sends progress notifications per step; cancelling the request stops between steps.
-    #[tool(annotations(title = "Apply plan", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false))]
-    pub async fn apply(&self, context: RequestContext<RoleServer>, Parameters(args): Parameters<ApplyArgs>) -> Result<Json<ApplyOutcome>, ToolError> {
+    #[tool(annotations(
+        title = "Apply plan",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    pub async fn apply(
+        &self,
+        context: RequestContext<RoleServer>,
+        Parameters(args): Parameters<ApplyArgs>,
+    ) -> Result<Json<ApplyOutcome>, ToolError> {
         let progress = Progress::for_request(&context);
-        let events: EventSink = Arc::new(move |event: StepEvent| progress.step(None, describe_event(&event)));
+        let events: EventSink =
+            Arc::new(move |event: StepEvent| progress.step(None, describe_event(&event)));
         // The executor's future cannot be proven `Send` by rustc (closures over borrowed plan actions inside
         // `buffer_unordered`), and tool futures must be `Send`; so the apply runs to completion on a blocking
         // thread of its own, which needs no `Send` bound on the future itself.
         let engine = self.engine.clone();
-        let (project, plan_id, cancel) = (args.project.clone(), args.plan_id.clone(), context.ct.clone());
+        let (project, plan_id, cancel) = (
+            args.project.clone(),
+            args.plan_id.clone(),
+            context.ct.clone(),
+        );
         let runtime = tokio::runtime::Handle::current();
         let outcome = tokio::task::spawn_blocking(move || {
             runtime.block_on(async move { engine.apply(&project, &plan_id, events, cancel).await })
         })
         .await
-        .map_err(|e| ToolError(format!("apply stopped unexpectedly: {e} (fix: call project_status, then plan again)")))??;
-        let mut text = format!("{} ({} done, {} failed, {} skipped{})", outcome.message, outcome.report.done.len(), outcome.report.failed.len(), outcome.report.skipped.len(), if outcome.report.cancelled { ", cancelled" } else { "" });
+        .map_err(|e| {
+            ToolError(format!(
+                "apply stopped unexpectedly: {e} (fix: call project_status, then plan again)"
+            ))
+        })??;
+        let mut text = format!(
+            "{} ({} done, {} failed, {} skipped{})",
+            outcome.message,
+            outcome.report.done.len(),
+            outcome.report.failed.len(),
+            outcome.report.skipped.len(),
+            if outcome.report.cancelled {
+                ", cancelled"
+            } else {
+                ""
+            }
+        );
         for failed in &outcome.report.failed {
-            text.push_str(&format!("\nfailed: {:?} {:?}: {}", failed.op, failed.resource, failed.message));
+            text.push_str(&format!(
+                "\nfailed: {:?} {:?}: {}",
+                failed.op, failed.resource, failed.message
+            ));
         }
         if outcome.succeeded {
             Ok(Json::new(outcome, text))
         } else {
-            Err(ToolError(format!("apply of plan {} did not complete: {text}", args.plan_id)))
+            Err(ToolError(format!(
+                "apply of plan {} did not complete: {text}",
+                args.plan_id
+            )))
         }
     }
 
     /// Plan the removal of everything the project owns (containers and networks; volumes only when asked).
     /// Returns a plan to show the user and then `apply`.
-    #[tool(annotations(title = "Plan destroy", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn destroy(&self, Parameters(args): Parameters<DestroyArgs>) -> Result<Json<PlanOutcome>, ToolError> {
-        let outcome = self.engine.destroy_plan(&args.project, args.volumes).await?;
+    #[tool(annotations(
+        title = "Plan destroy",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn destroy(
+        &self,
+        Parameters(args): Parameters<DestroyArgs>,
+    ) -> Result<Json<PlanOutcome>, ToolError> {
+        let outcome = self
+            .engine
+            .destroy_plan(&args.project, args.volumes)
+            .await?;
         let text = plan_text(&outcome);
         Ok(Json::new(outcome, text))
     }
 
     /// Live status of a project: each resource's state and health, drift from the last apply.
-    #[tool(annotations(title = "Project status", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn project_status(&self, Parameters(args): Parameters<ProjectRef>) -> Result<Json<ProjectStatus>, ToolError> {
+    #[tool(annotations(
+        title = "Project status",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn project_status(
+        &self,
+        Parameters(args): Parameters<ProjectRef>,
+    ) -> Result<Json<ProjectStatus>, ToolError> {
         let status = self.engine.status(&args.project).await?;
         let text = status_text(&status);
         Ok(Json::new(status, text))
     }
 
     /// Projects this server applied or that run with compose labels, with container counts.
-    #[tool(annotations(title = "List projects", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
+    #[tool(annotations(
+        title = "List projects",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
     pub async fn list_projects(&self) -> Result<Json<ProjectList>, ToolError> {
         let projects = self.engine.list_projects().await?;
         let mut text = format!("{} projects", projects.len());
@@ -187,17 +279,32 @@ impl DockerServer {
                 p.name,
                 p.containers_running,
                 p.containers_total,
-                p.last_applied_at.as_deref().map(|t| format!(", applied {t}")).unwrap_or_default()
+                p.last_applied_at
+                    .as_deref()
+                    .map(|t| format!(", applied {t}"))
+                    .unwrap_or_default()
             ));
         }
         Ok(Json::new(ProjectList { projects }, text))
     }
 
     /// The last-applied spec of a project as compose YAML.
-    #[tool(annotations(title = "Export project", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn export_project(&self, Parameters(args): Parameters<ProjectRef>) -> Result<Json<ExportedProject>, ToolError> {
+    #[tool(annotations(
+        title = "Export project",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn export_project(
+        &self,
+        Parameters(args): Parameters<ProjectRef>,
+    ) -> Result<Json<ExportedProject>, ToolError> {
         let yaml = self.engine.export(&args.project).await?;
-        let exported = ExportedProject { project: args.project, compose_yaml: yaml.clone() };
+        let exported = ExportedProject {
+            project: args.project,
+            compose_yaml: yaml.clone(),
+        };
         Ok(Json::new(exported, yaml))
     }
 }
@@ -207,8 +314,16 @@ pub fn status_text(status: &ProjectStatus) -> String {
     let mut text = format!(
         "Project {}: {}{}",
         status.project,
-        if status.known { "applied" } else { "not applied by this server" },
-        status.last_applied_at.as_deref().map(|t| format!(" at {t}")).unwrap_or_default()
+        if status.known {
+            "applied"
+        } else {
+            "not applied by this server"
+        },
+        status
+            .last_applied_at
+            .as_deref()
+            .map(|t| format!(" at {t}"))
+            .unwrap_or_default()
     );
     for r in &status.resources {
         text.push_str(&format!(
@@ -216,8 +331,14 @@ pub fn status_text(status: &ProjectStatus) -> String {
             r.kind,
             r.name,
             r.state,
-            r.health.as_deref().map(|h| format!(" ({h})")).unwrap_or_default(),
-            r.drift.as_deref().map(|d| format!(" drift: {d}")).unwrap_or_default()
+            r.health
+                .as_deref()
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default(),
+            r.drift
+                .as_deref()
+                .map(|d| format!(" drift: {d}"))
+                .unwrap_or_default()
         ));
     }
     for d in &status.drift {

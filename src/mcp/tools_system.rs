@@ -6,7 +6,9 @@ use std::time::Duration;
 use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::ContainerStatsResponse;
-use bollard::query_parameters::{ListContainersOptions, ListImagesOptions, ListVolumesOptions, StatsOptions};
+use bollard::query_parameters::{
+    ListContainersOptions, ListImagesOptions, ListVolumesOptions, StatsOptions,
+};
 use futures_util::StreamExt;
 use planner::naming;
 use rmcp::{tool, tool_router};
@@ -132,15 +134,32 @@ pub struct DiskUsage {
 #[tool_router(router = system_tools, vis = "pub(crate)")]
 impl DockerServer {
     /// Run a command in a running container; returns stdout and stderr separately and the exit code.
-    #[tool(annotations(title = "Exec in container", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false))]
-    pub async fn exec_in_container(&self, Parameters(args): Parameters<ExecArgs>) -> Result<Json<ExecOutcome>, ToolError> {
+    #[tool(annotations(
+        title = "Exec in container",
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    pub async fn exec_in_container(
+        &self,
+        Parameters(args): Parameters<ExecArgs>,
+    ) -> Result<Json<ExecOutcome>, ToolError> {
         let cmd = match args.command {
             Command::Argv(argv) if argv.is_empty() => {
-                return Err(ToolError::invalid("command", "the list is empty", "give the program and its arguments, e.g. [\"ls\", \"/\"]"))
+                return Err(ToolError::invalid(
+                    "command",
+                    "the list is empty",
+                    "give the program and its arguments, e.g. [\"ls\", \"/\"]",
+                ))
             }
             Command::Argv(argv) => argv,
             Command::Shell(text) if text.trim().is_empty() => {
-                return Err(ToolError::invalid("command", "the command is empty", "give a shell command such as \"ls /\""))
+                return Err(ToolError::invalid(
+                    "command",
+                    "the command is empty",
+                    "give a shell command such as \"ls /\"",
+                ))
             }
             Command::Shell(text) => vec!["sh".into(), "-c".into(), text],
         };
@@ -156,14 +175,20 @@ impl DockerServer {
             env: (!env.is_empty()).then_some(env),
             ..Default::default()
         };
-        let exec = docker
-            .create_exec(&id, options)
-            .await
-            .map_err(|e| self.docker_failure(e, &format!("exec in {name:?}"), "start the container first (start_container)"))?;
-        let started = docker
-            .start_exec(&exec.id, None)
-            .await
-            .map_err(|e| self.docker_failure(e, &format!("exec in {name:?}"), "start the container first (start_container)"))?;
+        let exec = docker.create_exec(&id, options).await.map_err(|e| {
+            self.docker_failure(
+                e,
+                &format!("exec in {name:?}"),
+                "start the container first (start_container)",
+            )
+        })?;
+        let started = docker.start_exec(&exec.id, None).await.map_err(|e| {
+            self.docker_failure(
+                e,
+                &format!("exec in {name:?}"),
+                "start the container first (start_container)",
+            )
+        })?;
         let mut stdout = Vec::new();
         let mut stderr = Vec::new();
         let mut truncated = false;
@@ -172,7 +197,9 @@ impl DockerServer {
             let collect = async {
                 while let Some(item) = output.next().await {
                     match item {
-                        Ok(LogOutput::StdErr { message }) => append_capped(&mut stderr, &message, &mut truncated),
+                        Ok(LogOutput::StdErr { message }) => {
+                            append_capped(&mut stderr, &message, &mut truncated)
+                        }
                         Ok(LogOutput::StdOut { message }) | Ok(LogOutput::Console { message }) => {
                             append_capped(&mut stdout, &message, &mut truncated)
                         }
@@ -183,12 +210,16 @@ impl DockerServer {
                 Ok(())
             };
             match tokio::time::timeout(timeout, collect).await {
-                Ok(result) => result.map_err(|e| self.docker_failure(e, "reading exec output", "retry"))?,
+                Ok(result) => {
+                    result.map_err(|e| self.docker_failure(e, "reading exec output", "retry"))?
+                }
                 Err(_) => truncated = true,
             }
         }
         let inspect = docker.inspect_exec(&exec.id).await.ok();
-        let exit_code = inspect.filter(|i| i.running != Some(true)).and_then(|i| i.exit_code);
+        let exit_code = inspect
+            .filter(|i| i.running != Some(true))
+            .and_then(|i| i.exit_code);
         let outcome = ExecOutcome {
             exit_code,
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -209,8 +240,17 @@ impl DockerServer {
     }
 
     /// Inspect one container: state, image, command, env (secrets masked), labels, ports, mounts, networks.
-    #[tool(annotations(title = "Inspect container", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn inspect_container(&self, Parameters(args): Parameters<ContainerRef>) -> Result<Json<ContainerDetails>, ToolError> {
+    #[tool(annotations(
+        title = "Inspect container",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn inspect_container(
+        &self,
+        Parameters(args): Parameters<ContainerRef>,
+    ) -> Result<Json<ContainerDetails>, ToolError> {
         let details = self.container_details(&args.container).await?;
         let text = format!(
             "{} ({}) image {} is {}{}; ports [{}]; networks [{}]; {} env vars (secret-looking values masked)",
@@ -227,8 +267,17 @@ impl DockerServer {
     }
 
     /// One sample of a running container's CPU, memory, network, block I/O and process count.
-    #[tool(annotations(title = "Container stats", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
-    pub async fn get_container_stats(&self, Parameters(args): Parameters<ContainerRef>) -> Result<Json<ContainerStats>, ToolError> {
+    #[tool(annotations(
+        title = "Container stats",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    pub async fn get_container_stats(
+        &self,
+        Parameters(args): Parameters<ContainerRef>,
+    ) -> Result<Json<ContainerStats>, ToolError> {
         let stats = self.container_stats(&args.container).await?;
         let text = format!(
             "{}: CPU {:.1}%, memory {} / {} ({:.1}%), net rx {} tx {}, block read {} write {}, {} pids",
@@ -247,7 +296,13 @@ impl DockerServer {
     }
 
     /// Disk used by images, containers, volumes and the build cache.
-    #[tool(annotations(title = "Docker disk usage", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
+    #[tool(annotations(
+        title = "Docker disk usage",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
     pub async fn get_docker_disk_usage(&self) -> Result<Json<DiskUsage>, ToolError> {
         let usage = self.disk_usage().await?;
         let line = |name: &str, u: &UsageLine| {
@@ -255,8 +310,12 @@ impl DockerServer {
                 "{name}: {} ({} active), {}{}",
                 u.total,
                 u.active,
-                u.size_bytes.map(human_bytes).unwrap_or_else(|| "size unknown".into()),
-                u.reclaimable_bytes.map(|r| format!(", {} reclaimable", human_bytes(r))).unwrap_or_default()
+                u.size_bytes
+                    .map(human_bytes)
+                    .unwrap_or_else(|| "size unknown".into()),
+                u.reclaimable_bytes
+                    .map(|r| format!(", {} reclaimable", human_bytes(r)))
+                    .unwrap_or_default()
             )
         };
         let text = [
@@ -270,7 +329,13 @@ impl DockerServer {
     }
 
     /// Whether the Docker engine answers: host, engine version, API version and round-trip latency.
-    #[tool(annotations(title = "Connection health", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false))]
+    #[tool(annotations(
+        title = "Connection health",
+        read_only_hint = true,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
     pub async fn get_connection_health(&self) -> Result<Json<ConnectionHealth>, ToolError> {
         let health = self.engine.docker().health().await?;
         let text = format!(
@@ -282,12 +347,21 @@ impl DockerServer {
 }
 
 impl DockerServer {
-    pub(crate) async fn container_details(&self, container: &str) -> Result<ContainerDetails, ToolError> {
+    pub(crate) async fn container_details(
+        &self,
+        container: &str,
+    ) -> Result<ContainerDetails, ToolError> {
         let docker = self.docker().await?;
         let info = docker
             .inspect_container(container, None)
             .await
-            .map_err(|e| self.docker_failure(e, &format!("container {container:?}"), "list_containers shows the existing containers"))?;
+            .map_err(|e| {
+                self.docker_failure(
+                    e,
+                    &format!("container {container:?}"),
+                    "list_containers shows the existing containers",
+                )
+            })?;
         let config = info.config.clone().unwrap_or_default();
         let state = info.state.clone().unwrap_or_default();
         let host = info.host_config.clone().unwrap_or_default();
@@ -296,7 +370,13 @@ impl DockerServer {
             .clone()
             .unwrap_or_default()
             .into_iter()
-            .map(|(k, v)| if is_secret_key(&k) { (k, MASK.to_string()) } else { (k, v) })
+            .map(|(k, v)| {
+                if is_secret_key(&k) {
+                    (k, MASK.to_string())
+                } else {
+                    (k, v)
+                }
+            })
             .collect();
         let mut ports = Vec::new();
         if let Some(bindings) = info.network_settings.as_ref().and_then(|n| n.ports.clone()) {
@@ -304,7 +384,11 @@ impl DockerServer {
                 match hosts {
                     Some(hosts) if !hosts.is_empty() => {
                         for h in hosts {
-                            let text = format!("{}:{}->{port}", h.host_ip.unwrap_or_default(), h.host_port.unwrap_or_default());
+                            let text = format!(
+                                "{}:{}->{port}",
+                                h.host_ip.unwrap_or_default(),
+                                h.host_port.unwrap_or_default()
+                            );
                             if !ports.contains(&text) {
                                 ports.push(text);
                             }
@@ -339,18 +423,37 @@ impl DockerServer {
             let name = r.name.map(|n| n.to_string()).unwrap_or_else(|| "no".into());
             match r.maximum_retry_count {
                 Some(n) if n > 0 => format!("{name}:{n}"),
-                _ => if name.is_empty() { "no".into() } else { name },
+                _ => {
+                    if name.is_empty() {
+                        "no".into()
+                    } else {
+                        name
+                    }
+                }
             }
         });
         Ok(ContainerDetails {
             id: short_id(info.id.as_deref().unwrap_or_default()),
-            name: info.name.clone().unwrap_or_default().trim_start_matches('/').to_string(),
+            name: info
+                .name
+                .clone()
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_string(),
             image: config.image.clone().unwrap_or_default(),
             state: state.status.map(|s| s.to_string()).unwrap_or_default(),
             exit_code: state.exit_code.filter(|_| state.running != Some(true)),
-            health: state.health.as_ref().and_then(|h| h.status).map(|s| s.to_string()),
+            health: state
+                .health
+                .as_ref()
+                .and_then(|h| h.status)
+                .map(|s| s.to_string()),
             started_at: state.started_at.clone().filter(|s| !s.starts_with("0001")),
-            created: info.created.as_ref().map(|c| c.to_string()).unwrap_or_default(),
+            created: info
+                .created
+                .as_ref()
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
             entrypoint: config.entrypoint.clone(),
             command: config.cmd.clone(),
             env: env_map(config.env.as_deref().unwrap_or_default()),
@@ -364,14 +467,33 @@ impl DockerServer {
         })
     }
 
-    pub(crate) async fn container_stats(&self, container: &str) -> Result<ContainerStats, ToolError> {
+    pub(crate) async fn container_stats(
+        &self,
+        container: &str,
+    ) -> Result<ContainerStats, ToolError> {
         let (id, name) = self.container_identity(container).await?;
         let docker = self.docker().await?;
-        let mut stream = docker.stats(&id, Some(StatsOptions { stream: false, one_shot: false }));
+        let mut stream = docker.stats(
+            &id,
+            Some(StatsOptions {
+                stream: false,
+                one_shot: false,
+            }),
+        );
         let sample = match stream.next().await {
             Some(Ok(sample)) => sample,
-            Some(Err(e)) => return Err(self.docker_failure(e, &format!("stats of {name:?}"), "start the container first")),
-            None => return Err(ToolError(format!("the engine sent no stats for {name} (fix: start the container first)"))),
+            Some(Err(e)) => {
+                return Err(self.docker_failure(
+                    e,
+                    &format!("stats of {name:?}"),
+                    "start the container first",
+                ))
+            }
+            None => {
+                return Err(ToolError(format!(
+                    "the engine sent no stats for {name} (fix: start the container first)"
+                )))
+            }
         };
         Ok(summarize_stats(&name, &sample))
     }
@@ -380,11 +502,18 @@ impl DockerServer {
         let docker = self.docker().await?;
         // Engines before API 1.44 answer /system/df in a shape bollard 0.21 cannot map, so count from the lists.
         let images = docker
-            .list_images(Some(ListImagesOptions { all: false, ..Default::default() }))
+            .list_images(Some(ListImagesOptions {
+                all: false,
+                ..Default::default()
+            }))
             .await
             .map_err(|e| self.docker_failure(e, "listing images", "retry"))?;
         let containers = docker
-            .list_containers(Some(ListContainersOptions { all: true, size: true, ..Default::default() }))
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                size: true,
+                ..Default::default()
+            }))
             .await
             .map_err(|e| self.docker_failure(e, "listing containers", "retry"))?;
         let volumes = docker
@@ -392,12 +521,28 @@ impl DockerServer {
             .await
             .map_err(|e| self.docker_failure(e, "listing volumes", "retry"))?;
         let df = docker.df(None).await.ok();
-        let used_images: std::collections::BTreeSet<String> =
-            containers.iter().filter_map(|c| c.image_id.clone()).collect();
-        let image_size: i64 = images.iter().map(|i| i.size - i.shared_size.max(0)).sum::<i64>()
-            + images.iter().map(|i| i.shared_size.max(0)).max().unwrap_or(0);
-        let unused_size: i64 = images.iter().filter(|i| !used_images.contains(&i.id)).map(|i| i.size).sum();
-        let running = containers.iter().filter(|c| c.state.map(|s| s.to_string()) == Some("running".into())).count() as i64;
+        let used_images: std::collections::BTreeSet<String> = containers
+            .iter()
+            .filter_map(|c| c.image_id.clone())
+            .collect();
+        let image_size: i64 = images
+            .iter()
+            .map(|i| i.size - i.shared_size.max(0))
+            .sum::<i64>()
+            + images
+                .iter()
+                .map(|i| i.shared_size.max(0))
+                .max()
+                .unwrap_or(0);
+        let unused_size: i64 = images
+            .iter()
+            .filter(|i| !used_images.contains(&i.id))
+            .map(|i| i.size)
+            .sum();
+        let running = containers
+            .iter()
+            .filter(|c| c.state.map(|s| s.to_string()) == Some("running".into()))
+            .count() as i64;
         let container_size: i64 = containers.iter().filter_map(|c| c.size_rw).sum();
         let stopped_size: i64 = containers
             .iter()
@@ -410,7 +555,10 @@ impl DockerServer {
         Ok(DiskUsage {
             images: UsageLine {
                 total: images.len() as i64,
-                active: images.iter().filter(|i| used_images.contains(&i.id)).count() as i64,
+                active: images
+                    .iter()
+                    .filter(|i| used_images.contains(&i.id))
+                    .count() as i64,
                 size_bytes: Some(image_size),
                 reclaimable_bytes: Some(unused_size),
             },
@@ -448,29 +596,57 @@ fn append_capped(buffer: &mut Vec<u8>, bytes: &[u8], truncated: &mut bool) {
 fn summarize_stats(name: &str, s: &ContainerStatsResponse) -> ContainerStats {
     let cpu = s.cpu_stats.clone().unwrap_or_default();
     let pre = s.precpu_stats.clone().unwrap_or_default();
-    let total = |c: &bollard::models::ContainerCpuStats| c.cpu_usage.as_ref().and_then(|u| u.total_usage).unwrap_or(0);
+    let total = |c: &bollard::models::ContainerCpuStats| {
+        c.cpu_usage
+            .as_ref()
+            .and_then(|u| u.total_usage)
+            .unwrap_or(0)
+    };
     let cpu_delta = total(&cpu).saturating_sub(total(&pre)) as f64;
-    let system_delta = cpu.system_cpu_usage.unwrap_or(0).saturating_sub(pre.system_cpu_usage.unwrap_or(0)) as f64;
+    let system_delta = cpu
+        .system_cpu_usage
+        .unwrap_or(0)
+        .saturating_sub(pre.system_cpu_usage.unwrap_or(0)) as f64;
     let cpus = cpu
         .online_cpus
         .map(f64::from)
-        .or_else(|| cpu.cpu_usage.as_ref().and_then(|u| u.percpu_usage.as_ref()).map(|p| p.len() as f64))
+        .or_else(|| {
+            cpu.cpu_usage
+                .as_ref()
+                .and_then(|u| u.percpu_usage.as_ref())
+                .map(|p| p.len() as f64)
+        })
         .unwrap_or(1.0);
-    let cpu_percent = if system_delta > 0.0 { cpu_delta / system_delta * cpus * 100.0 } else { 0.0 };
+    let cpu_percent = if system_delta > 0.0 {
+        cpu_delta / system_delta * cpus * 100.0
+    } else {
+        0.0
+    };
     let memory = s.memory_stats.clone().unwrap_or_default();
     let cache = memory
         .stats
         .as_ref()
-        .and_then(|m| m.get("inactive_file").or_else(|| m.get("total_inactive_file")).copied())
+        .and_then(|m| {
+            m.get("inactive_file")
+                .or_else(|| m.get("total_inactive_file"))
+                .copied()
+        })
         .unwrap_or(0);
     let memory_bytes = memory.usage.unwrap_or(0).saturating_sub(cache);
     let memory_limit_bytes = memory.limit.unwrap_or(0);
-    let memory_percent =
-        if memory_limit_bytes > 0 { memory_bytes as f64 / memory_limit_bytes as f64 * 100.0 } else { 0.0 };
+    let memory_percent = if memory_limit_bytes > 0 {
+        memory_bytes as f64 / memory_limit_bytes as f64 * 100.0
+    } else {
+        0.0
+    };
     let (rx, tx) = s
         .networks
         .as_ref()
-        .map(|n| n.values().fold((0, 0), |(rx, tx), v| (rx + v.rx_bytes.unwrap_or(0), tx + v.tx_bytes.unwrap_or(0))))
+        .map(|n| {
+            n.values().fold((0, 0), |(rx, tx), v| {
+                (rx + v.rx_bytes.unwrap_or(0), tx + v.tx_bytes.unwrap_or(0))
+            })
+        })
         .unwrap_or((0, 0));
     let (read, write) = s
         .blkio_stats
@@ -478,10 +654,12 @@ fn summarize_stats(name: &str, s: &ContainerStatsResponse) -> ContainerStats {
         .and_then(|b| b.io_service_bytes_recursive.clone())
         .unwrap_or_default()
         .iter()
-        .fold((0, 0), |(r, w), e| match e.op.as_deref().map(str::to_ascii_lowercase).as_deref() {
-            Some("read") => (r + e.value.unwrap_or(0), w),
-            Some("write") => (r, w + e.value.unwrap_or(0)),
-            _ => (r, w),
+        .fold((0, 0), |(r, w), e| {
+            match e.op.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                Some("read") => (r + e.value.unwrap_or(0), w),
+                Some("write") => (r, w + e.value.unwrap_or(0)),
+                _ => (r, w),
+            }
         });
     ContainerStats {
         container: name.to_string(),

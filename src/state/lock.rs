@@ -19,18 +19,30 @@ pub struct ProjectLock {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("cannot open the lock file {path}: {source} (fix: check the state directory's permissions)")]
-    Open { path: String, source: std::io::Error },
+    #[error(
+        "cannot open the lock file {path}: {source} (fix: check the state directory's permissions)"
+    )]
+    Open {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("project {project} is still being applied by another process after {secs}s (fix: wait for that apply to finish, then retry)")]
     Timeout { project: String, secs: u64 },
 }
 
 impl ProjectLock {
     /// Waits up to `patience` for the lock of `project` under `state_dir/locks`.
-    pub async fn acquire(state_dir: &Path, project: &str, patience: Duration) -> Result<ProjectLock, LockError> {
+    pub async fn acquire(
+        state_dir: &Path,
+        project: &str,
+        patience: Duration,
+    ) -> Result<ProjectLock, LockError> {
         let dir = state_dir.join("locks");
         let path = dir.join(format!("{project}.lock"));
-        let open_error = |source| LockError::Open { path: path.display().to_string(), source };
+        let open_error = |source| LockError::Open {
+            path: path.display().to_string(),
+            source,
+        };
         std::fs::create_dir_all(&dir).map_err(open_error)?;
         let file = OpenOptions::new()
             .create(true)
@@ -38,7 +50,10 @@ impl ProjectLock {
             .read(true)
             .write(true)
             .open(&path)
-            .map_err(|source| LockError::Open { path: path.display().to_string(), source })?;
+            .map_err(|source| LockError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
         let started = Instant::now();
         let mut announced = false;
         loop {
@@ -46,13 +61,19 @@ impl ProjectLock {
                 Ok(()) => return Ok(ProjectLock { file, path }),
                 Err(_) if started.elapsed() < patience => {
                     if !announced {
-                        tracing::info!(project, "another apply holds the project lock; waiting for it");
+                        tracing::info!(
+                            project,
+                            "another apply holds the project lock; waiting for it"
+                        );
                         announced = true;
                     }
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(_) => {
-                    return Err(LockError::Timeout { project: project.to_string(), secs: patience.as_secs() })
+                    return Err(LockError::Timeout {
+                        project: project.to_string(),
+                        secs: patience.as_secs(),
+                    })
                 }
             }
         }
@@ -77,11 +98,18 @@ mod tests {
     #[tokio::test]
     async fn second_holder_waits_then_gets_it() {
         let dir = tempfile::tempdir().unwrap();
-        let first = ProjectLock::acquire(dir.path(), "p", Duration::from_secs(1)).await.unwrap();
-        let err = ProjectLock::acquire(dir.path(), "p", Duration::from_millis(300)).await.unwrap_err();
+        let first = ProjectLock::acquire(dir.path(), "p", Duration::from_secs(1))
+            .await
+            .unwrap();
+        let err = ProjectLock::acquire(dir.path(), "p", Duration::from_millis(300))
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("still being applied"), "{err}");
         let path = dir.path().to_path_buf();
-        let waiter = tokio::spawn(async move { ProjectLock::acquire(&path, "p", Duration::from_secs(5)).await });
+        let waiter =
+            tokio::spawn(
+                async move { ProjectLock::acquire(&path, "p", Duration::from_secs(5)).await },
+            );
         tokio::time::sleep(Duration::from_millis(200)).await;
         drop(first);
         assert!(waiter.await.unwrap().is_ok());

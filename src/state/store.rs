@@ -19,6 +19,8 @@ pub const FORMAT_VERSION: u64 = 1;
 
 const TREE_PROJECTS: &str = "projects";
 const TREE_PLANS: &str = "plans";
+/// Keys of the plans still pending, so finishing one apply marks the others stale without reading every plan.
+const TREE_PENDING: &str = "pending_plans";
 const TREE_JOURNAL: &str = "journal";
 const TREE_HISTORY: &str = "history";
 
@@ -28,9 +30,16 @@ const OPEN_PATIENCE: Duration = Duration::from_secs(10);
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("cannot create the state directory {path}: {source} (fix: choose a writable --state-dir or MCP_DOCKER_STATE_DIR)")]
-    CreateDir { path: String, source: std::io::Error },
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the state database at {path} stayed locked by another process for {secs}s: {message} (fix: retry; if no other mcp-docker-server runs, check the directory's permissions)")]
-    Locked { path: String, secs: u64, message: String },
+    Locked {
+        path: String,
+        secs: u64,
+        message: String,
+    },
     #[error("state database error at {path}: {message}")]
     Db { path: String, message: String },
     #[error("state record {key} was written in format version {found}, newer than this server understands ({FORMAT_VERSION}) (fix: upgrade mcp-docker-server)")]
@@ -49,7 +58,10 @@ pub struct Store {
 
 impl Store {
     pub fn new(dir: PathBuf) -> Self {
-        Store { dir, local: Mutex::new(()) }
+        Store {
+            dir,
+            local: Mutex::new(()),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -61,10 +73,18 @@ impl Store {
     }
 
     /// Opens the database, runs `work`, flushes and closes it.
-    fn with_db<T>(&self, work: impl FnOnce(&sled::Db) -> Result<T, StateError>) -> Result<T, StateError> {
-        let _local = self.local.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|source| StateError::CreateDir { path: self.dir.display().to_string(), source })?;
+    fn with_db<T>(
+        &self,
+        work: impl FnOnce(&sled::Db) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        let _local = self
+            .local
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        std::fs::create_dir_all(&self.dir).map_err(|source| StateError::CreateDir {
+            path: self.dir.display().to_string(),
+            source,
+        })?;
         let path = self.db_path();
         let started = Instant::now();
         let mut backoff = Duration::from_millis(5);
@@ -92,7 +112,10 @@ impl Store {
     }
 
     fn db_error(&self, e: sled::Error) -> StateError {
-        StateError::Db { path: self.db_path().display().to_string(), message: e.to_string() }
+        StateError::Db {
+            path: self.db_path().display().to_string(),
+            message: e.to_string(),
+        }
     }
 
     fn tree(&self, db: &sled::Db, name: &str) -> Result<sled::Tree, StateError> {
@@ -101,18 +124,27 @@ impl Store {
 
     fn put<T: Serialize>(&self, tree: &sled::Tree, key: &str, value: &T) -> Result<(), StateError> {
         let bytes = encode(key, value)?;
-        tree.insert(key.as_bytes(), bytes).map_err(|e| self.db_error(e))?;
+        tree.insert(key.as_bytes(), bytes)
+            .map_err(|e| self.db_error(e))?;
         Ok(())
     }
 
-    fn get<T: DeserializeOwned>(&self, tree: &sled::Tree, key: &str) -> Result<Option<T>, StateError> {
+    fn get<T: DeserializeOwned>(
+        &self,
+        tree: &sled::Tree,
+        key: &str,
+    ) -> Result<Option<T>, StateError> {
         match tree.get(key.as_bytes()).map_err(|e| self.db_error(e))? {
             Some(bytes) => decode(key, &bytes).map(Some),
             None => Ok(None),
         }
     }
 
-    fn scan<T: DeserializeOwned>(&self, tree: &sled::Tree, prefix: &str) -> Result<Vec<T>, StateError> {
+    fn scan<T: DeserializeOwned>(
+        &self,
+        tree: &sled::Tree,
+        prefix: &str,
+    ) -> Result<Vec<T>, StateError> {
         let mut out = Vec::new();
         for item in tree.scan_prefix(prefix.as_bytes()) {
             let (key, bytes) = item.map_err(|e| self.db_error(e))?;
@@ -142,7 +174,14 @@ impl Store {
     pub fn save_plan(&self, plan: &StoredPlan, history: &HistoryEntry) -> Result<(), StateError> {
         self.with_db(|db| {
             let plans = self.tree(db, TREE_PLANS)?;
-            self.put(&plans, &plan_key(&plan.project, &plan.id), plan)?;
+            let key = plan_key(&plan.project, &plan.id);
+            self.put(&plans, &key, plan)?;
+            if plan.status == PlanStatus::Pending {
+                let pending = self.tree(db, TREE_PENDING)?;
+                pending
+                    .insert(key.as_bytes(), Vec::<u8>::new())
+                    .map_err(|e| self.db_error(e))?;
+            }
             self.put_history(db, &plan.project, history)
         })
     }
@@ -190,23 +229,35 @@ impl Store {
     ) -> Result<(), StateError> {
         self.with_db(|db| {
             let plans = self.tree(db, TREE_PLANS)?;
+            let pending = self.tree(db, TREE_PENDING)?;
             let key = plan_key(project, plan_id);
-            if let Some(mut plan) = self.get::<StoredPlan>(&plans, &key)? {
-                plan.status = status;
-                self.put(&plans, &key, &plan)?;
-            }
+            let mark = |key: &str, status: PlanStatus| -> Result<(), StateError> {
+                if let Some(mut plan) = self.get::<StoredPlan>(&plans, key)? {
+                    plan.status = status;
+                    self.put(&plans, key, &plan)?;
+                }
+                pending
+                    .remove(key.as_bytes())
+                    .map_err(|e| self.db_error(e))?;
+                Ok(())
+            };
+            mark(&key, status)?;
             if status == PlanStatus::Applied || record.is_some() {
-                let others: Vec<StoredPlan> = self.scan(&plans, &format!("{project}/"))?;
-                for mut other in others {
-                    if other.id != plan_id && other.status == PlanStatus::Pending {
-                        other.status = PlanStatus::Stale;
-                        self.put(&plans, &plan_key(project, &other.id), &other)?;
-                    }
+                let others: Vec<String> = pending
+                    .scan_prefix(format!("{project}/").as_bytes())
+                    .keys()
+                    .map(|k| k.map(|k| String::from_utf8_lossy(&k).into_owned()))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| self.db_error(e))?;
+                for other in others.iter().filter(|k| **k != key) {
+                    mark(other, PlanStatus::Stale)?;
                 }
             }
             let projects = self.tree(db, TREE_PROJECTS)?;
             if remove_record {
-                projects.remove(project.as_bytes()).map_err(|e| self.db_error(e))?;
+                projects
+                    .remove(project.as_bytes())
+                    .map_err(|e| self.db_error(e))?;
             } else if let Some(record) = record {
                 self.put(&projects, project, record)?;
             }
@@ -217,14 +268,23 @@ impl Store {
     // ---- journal ----
 
     /// Appends step events of one apply; `first_seq` numbers them so batches keep their order.
-    pub fn append_journal(&self, project: &str, first_seq: u64, entries: &[JournalEntry]) -> Result<(), StateError> {
+    pub fn append_journal(
+        &self,
+        project: &str,
+        first_seq: u64,
+        entries: &[JournalEntry],
+    ) -> Result<(), StateError> {
         if entries.is_empty() {
             return Ok(());
         }
         self.with_db(|db| {
             let journal = self.tree(db, TREE_JOURNAL)?;
             for (offset, entry) in entries.iter().enumerate() {
-                let key = format!("{project}/{}/{:010}", entry.plan_id, first_seq + offset as u64);
+                let key = format!(
+                    "{project}/{}/{:010}",
+                    entry.plan_id,
+                    first_seq + offset as u64
+                );
                 self.put(&journal, &key, entry)?;
             }
             Ok(())
@@ -244,7 +304,12 @@ impl Store {
         self.with_db(|db| self.put_history(db, project, entry))
     }
 
-    fn put_history(&self, db: &sled::Db, project: &str, entry: &HistoryEntry) -> Result<(), StateError> {
+    fn put_history(
+        &self,
+        db: &sled::Db,
+        project: &str,
+        entry: &HistoryEntry,
+    ) -> Result<(), StateError> {
         let history = self.tree(db, TREE_HISTORY)?;
         // sled ids are unique and increasing per database, so they order entries across processes.
         let seq = db.generate_id().map_err(|e| self.db_error(e))?;
@@ -270,21 +335,37 @@ struct Envelope<'a, T> {
 }
 
 fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StateError> {
-    serde_json::to_vec(&Envelope { v: FORMAT_VERSION, data: value })
-        .map_err(|e| StateError::Corrupt { key: key.to_string(), message: e.to_string() })
+    serde_json::to_vec(&Envelope {
+        v: FORMAT_VERSION,
+        data: value,
+    })
+    .map_err(|e| StateError::Corrupt {
+        key: key.to_string(),
+        message: e.to_string(),
+    })
 }
 
 fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StateError> {
-    let corrupt = |message: String| StateError::Corrupt { key: key.to_string(), message };
-    let mut envelope: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let corrupt = |message: String| StateError::Corrupt {
+        key: key.to_string(),
+        message,
+    };
+    let mut envelope: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
     let version = envelope
         .get("v")
         .and_then(serde_json::Value::as_u64)
         .ok_or_else(|| corrupt("no format version".to_string()))?;
     if version > FORMAT_VERSION {
-        return Err(StateError::FutureFormat { key: key.to_string(), found: version });
+        return Err(StateError::FutureFormat {
+            key: key.to_string(),
+            found: version,
+        });
     }
-    let data = envelope.get_mut("data").map(serde_json::Value::take).unwrap_or(serde_json::Value::Null);
+    let data = envelope
+        .get_mut("data")
+        .map(serde_json::Value::take)
+        .unwrap_or(serde_json::Value::Null);
     serde_json::from_value(data).map_err(|e| corrupt(e.to_string()))
 }
 
@@ -301,7 +382,12 @@ mod tests {
     use crate::state::records::HistoryKind;
 
     fn entry(summary: &str) -> HistoryEntry {
-        HistoryEntry { at: now_rfc3339(), kind: HistoryKind::Plan, plan_id: "p1".into(), summary: summary.into() }
+        HistoryEntry {
+            at: now_rfc3339(),
+            kind: HistoryKind::Plan,
+            plan_id: "p1".into(),
+            summary: summary.into(),
+        }
     }
 
     #[test]
@@ -311,8 +397,80 @@ mod tests {
         store.record_history("a", &entry("one")).unwrap();
         store.record_history("ab", &entry("other")).unwrap();
         store.record_history("a", &entry("two")).unwrap();
-        let got: Vec<String> = store.history("a").unwrap().into_iter().map(|h| h.summary).collect();
+        let got: Vec<String> = store
+            .history("a")
+            .unwrap()
+            .into_iter()
+            .map(|h| h.summary)
+            .collect();
         assert_eq!(got, vec!["one", "two"]);
+    }
+
+    fn plan(id: &str) -> StoredPlan {
+        let empty = planner::Project {
+            name: "p".into(),
+            ..Default::default()
+        };
+        StoredPlan {
+            id: id.into(),
+            project: "p".into(),
+            spec: empty,
+            source: String::new(),
+            rendering: String::new(),
+            fingerprint: "f".into(),
+            created_at: now_rfc3339(),
+            status: PlanStatus::Pending,
+            options: Default::default(),
+            destroy: false,
+            digests: Default::default(),
+            plan: planner::Plan {
+                project: "p".into(),
+                actions: vec![],
+                waves: vec![],
+                fingerprint: "f".into(),
+                summary: Default::default(),
+                warnings: vec![],
+                orphans: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn applying_one_plan_makes_the_others_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().to_path_buf());
+        store.save_plan(&plan("a"), &entry("a")).unwrap();
+        store.save_plan(&plan("b"), &entry("b")).unwrap();
+        let record = ProjectRecord {
+            project: "p".into(),
+            spec: plan("a").spec,
+            source: String::new(),
+            applied_at: now_rfc3339(),
+            plan_id: "a".into(),
+            complete: true,
+            resources: vec![],
+        };
+        store
+            .finish_plan(
+                "p",
+                "a",
+                PlanStatus::Applied,
+                Some(&record),
+                false,
+                &entry("applied"),
+            )
+            .unwrap();
+        assert_eq!(
+            store.plan("p", "a").unwrap().unwrap().status,
+            PlanStatus::Applied
+        );
+        assert_eq!(
+            store.plan("p", "b").unwrap().unwrap().status,
+            PlanStatus::Stale
+        );
+        assert_eq!(store.last_applied("p").unwrap().unwrap().plan_id, "a");
+        assert_eq!(store.plan_project("b").unwrap().as_deref(), Some("p"));
+        assert_eq!(store.history("p").unwrap().len(), 3);
     }
 
     #[test]
@@ -332,7 +490,9 @@ mod tests {
                     // Separate Store values behave like separate processes: each opens sled itself.
                     let store = Store::new(path);
                     for n in 0..5 {
-                        store.record_history("p", &entry(&format!("{i}-{n}"))).unwrap();
+                        store
+                            .record_history("p", &entry(&format!("{i}-{n}")))
+                            .unwrap();
                     }
                 })
             })

@@ -26,7 +26,11 @@ impl PrivateEngine {
         let dir = PathBuf::from(format!("/tmp/mds-{}", super::unique("")));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let host = format!("unix://{}/docker.sock", dir.display());
-        let mut engine = PrivateEngine { dir, host, daemon: None };
+        let mut engine = PrivateEngine {
+            dir,
+            host,
+            daemon: None,
+        };
         engine.launch()?;
         let save = Command::new("docker")
             .args(["save", TEST_IMAGE])
@@ -40,7 +44,10 @@ impl PrivateEngine {
             .output()
             .map_err(|e| format!("docker load: {e}"))?;
         if !load.status.success() {
-            return Err(format!("loading {TEST_IMAGE} failed: {}", String::from_utf8_lossy(&load.stderr)));
+            return Err(format!(
+                "loading {TEST_IMAGE} failed: {}",
+                String::from_utf8_lossy(&load.stderr)
+            ));
         }
         Ok(engine)
     }
@@ -57,7 +64,12 @@ impl PrivateEngine {
             .arg(format!("--exec-root={}/exec", d.display()))
             .arg(format!("--pidfile={}/dockerd.pid", d.display()))
             .arg(format!("-H={}", self.host))
-            .args(["--bridge=none", "--iptables=false", "--ip-masq=false", "--ip6tables=false"])
+            .args([
+                "--bridge=none",
+                "--iptables=false",
+                "--ip-masq=false",
+                "--ip6tables=false",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::from(log.try_clone().map_err(|e| e.to_string())?))
             .stderr(Stdio::from(log))
@@ -74,13 +86,22 @@ impl PrivateEngine {
             }
             std::thread::sleep(Duration::from_millis(250));
         }
-        Err(format!("dockerd did not answer within 60s: {}", self.log_tail()))
+        Err(format!(
+            "dockerd did not answer within 60s: {}",
+            self.log_tail()
+        ))
     }
 
     /// Whether the daemon answers `docker version`.
     pub fn answers(&self) -> bool {
         Command::new("docker")
-            .args(["-H", &self.host, "version", "--format", "{{.Server.Version}}"])
+            .args([
+                "-H",
+                &self.host,
+                "version",
+                "--format",
+                "{{.Server.Version}}",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -95,8 +116,13 @@ impl PrivateEngine {
 
     /// Stops the daemon with SIGTERM (containers stop with it), waiting at most 30s before SIGKILL.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.daemon.take() else { return };
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let Some(mut child) = self.daemon.take() else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = child.try_wait() {
@@ -128,7 +154,10 @@ impl Drop for PrivateEngine {
     fn drop(&mut self) {
         if self.daemon.is_some() {
             let ids = self.docker(&["ps", "-aq"]);
-            let ids: Vec<String> = String::from_utf8_lossy(&ids.stdout).split_whitespace().map(str::to_string).collect();
+            let ids: Vec<String> = String::from_utf8_lossy(&ids.stdout)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
             if !ids.is_empty() {
                 let mut args = vec!["rm", "-f"];
                 args.extend(ids.iter().map(String::as_str));
@@ -146,13 +175,24 @@ pub fn docker_cli(host: Option<&str>, args: &[&str]) -> std::process::Output {
     if let Some(h) = host {
         cmd.args(["-H", h]);
     }
-    cmd.args(args).stdin(Stdio::null()).output().expect("docker CLI runs")
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("docker CLI runs")
 }
 
 fn lines_of(host: Option<&str>, args: &[&str]) -> Vec<String> {
     let out = docker_cli(host, args);
-    assert!(out.status.success(), "docker {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect()
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Every container, network, volume and image tag the engine holds, as `kind:name`. With `only`, just the
@@ -160,10 +200,16 @@ fn lines_of(host: Option<&str>, args: &[&str]) -> Vec<String> {
 pub fn inventory(host: Option<&str>, only: Option<&str>) -> BTreeSet<String> {
     let mut all = BTreeSet::new();
     for (kind, args) in [
-        ("container", &["ps", "-a", "--format", "{{.Names}} {{.State}}"][..]),
+        (
+            "container",
+            &["ps", "-a", "--format", "{{.Names}} {{.State}}"][..],
+        ),
         ("network", &["network", "ls", "--format", "{{.Name}}"][..]),
         ("volume", &["volume", "ls", "--format", "{{.Name}}"][..]),
-        ("image", &["images", "--format", "{{.Repository}}:{{.Tag}}"][..]),
+        (
+            "image",
+            &["images", "--format", "{{.Repository}}:{{.Tag}}"][..],
+        ),
     ] {
         for name in lines_of(host, args) {
             if only.is_none_or(|token| name.contains(token)) {
@@ -177,13 +223,23 @@ pub fn inventory(host: Option<&str>, only: Option<&str>) -> BTreeSet<String> {
 /// Names of the containers labelled as belonging to compose project `project`, with their state.
 pub fn project_containers(host: Option<&str>, project: &str) -> Vec<(String, String)> {
     let filter = format!("label=com.docker.compose.project={project}");
-    lines_of(host, &["ps", "-a", "--filter", &filter, "--format", "{{.Names}} {{.State}}"])
-        .into_iter()
-        .map(|l| {
-            let (n, s) = l.split_once(' ').unwrap_or((&l, ""));
-            (n.to_string(), s.to_string())
-        })
-        .collect()
+    lines_of(
+        host,
+        &[
+            "ps",
+            "-a",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Names}} {{.State}}",
+        ],
+    )
+    .into_iter()
+    .map(|l| {
+        let (n, s) = l.split_once(' ').unwrap_or((&l, ""));
+        (n.to_string(), s.to_string())
+    })
+    .collect()
 }
 
 /// Removes everything of compose project `project` from an engine; for cleanup after a failed test.
@@ -191,8 +247,14 @@ pub fn purge_project(host: Option<&str>, project: &str) {
     let filter = format!("label=com.docker.compose.project={project}");
     for (kind, list) in [
         ("container", vec!["ps", "-aq", "--filter", filter.as_str()]),
-        ("network", vec!["network", "ls", "-q", "--filter", filter.as_str()]),
-        ("volume", vec!["volume", "ls", "-q", "--filter", filter.as_str()]),
+        (
+            "network",
+            vec!["network", "ls", "-q", "--filter", filter.as_str()],
+        ),
+        (
+            "volume",
+            vec!["volume", "ls", "-q", "--filter", filter.as_str()],
+        ),
     ] {
         let ids = lines_of(host, &list);
         if ids.is_empty() {

@@ -31,11 +31,14 @@ impl Reply {
         if let Some(v) = self.structured.as_ref().and_then(|s| s.get(name)) {
             return Some(v.clone());
         }
-        serde_json::from_str::<Value>(&self.text).ok().and_then(|v| v.get(name).cloned())
+        serde_json::from_str::<Value>(&self.text)
+            .ok()
+            .and_then(|v| v.get(name).cloned())
     }
 
     pub fn str_field(&self, name: &str) -> Option<String> {
-        self.field(name).and_then(|v| v.as_str().map(str::to_string))
+        self.field(name)
+            .and_then(|v| v.as_str().map(str::to_string))
     }
 
     /// Everything the client saw, for searching and for failure messages.
@@ -64,7 +67,11 @@ pub struct ServerSetup<'a> {
 
 impl<'a> ServerSetup<'a> {
     pub fn new(state_dir: &'a Path) -> Self {
-        ServerSetup { state_dir, docker_host: None, env: Vec::new() }
+        ServerSetup {
+            state_dir,
+            docker_host: None,
+            env: Vec::new(),
+        }
     }
 
     pub fn docker_host(mut self, host: &'a str) -> Self {
@@ -86,7 +93,11 @@ impl McpServer {
     /// Spawns the binary with no arguments (stdio MCP) and completes `initialize`.
     pub async fn start(setup: ServerSetup<'_>) -> McpServer {
         let log_name = format!("server-{}.stderr.log", crate::common::unique(""));
-        let stderr_log = setup.state_dir.parent().unwrap_or(setup.state_dir).join(log_name);
+        let stderr_log = setup
+            .state_dir
+            .parent()
+            .unwrap_or(setup.state_dir)
+            .join(log_name);
         let log_file = std::fs::File::create(&stderr_log).unwrap();
         let mut cmd = tokio::process::Command::new(server_binary());
         cmd.env("MCP_DOCKER_STATE_DIR", setup.state_dir);
@@ -96,13 +107,28 @@ impl McpServer {
         for (k, v) in &setup.env {
             cmd.env(k, v);
         }
-        let (transport, _) = TokioChildProcess::builder(cmd).stderr(Stdio::from(log_file)).spawn().unwrap();
+        let (transport, _) = TokioChildProcess::builder(cmd)
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .unwrap();
         let pid = transport.id().unwrap();
-        let client = tokio::time::timeout(Duration::from_secs(60), ().serve(transport))
-            .await
-            .unwrap_or_else(|_| panic!("server did not answer initialize within 60s (stderr: {})", stderr_log.display()))
-            .unwrap_or_else(|e| panic!("initialize failed: {e} (stderr: {})", stderr_log.display()));
-        McpServer { client, pid, stderr_log }
+        let Ok(initialized) =
+            tokio::time::timeout(Duration::from_secs(60), ().serve(transport)).await
+        else {
+            panic!(
+                "server did not answer initialize within 60s (stderr: {})",
+                stderr_log.display()
+            )
+        };
+        let client = match initialized {
+            Ok(client) => client,
+            Err(e) => panic!("initialize failed: {e} (stderr: {})", stderr_log.display()),
+        };
+        McpServer {
+            client,
+            pid,
+            stderr_log,
+        }
     }
 
     /// Calls a tool. `Err` is a protocol error, a dead transport or a timeout, with its text.
@@ -110,7 +136,12 @@ impl McpServer {
         self.call_with_timeout(tool, args, CALL_TIMEOUT).await
     }
 
-    pub async fn call_with_timeout(&self, tool: &str, args: Value, limit: Duration) -> Result<Reply, String> {
+    pub async fn call_with_timeout(
+        &self,
+        tool: &str,
+        args: Value,
+        limit: Duration,
+    ) -> Result<Reply, String> {
         let mut params = CallToolRequestParams::new(tool.to_string());
         match args {
             Value::Object(map) => params = params.with_arguments(map),
@@ -128,7 +159,11 @@ impl McpServer {
                     .filter_map(|c| c.as_text().map(|t| t.text.clone()))
                     .collect::<Vec<_>>()
                     .join("\n");
-                Ok(Reply { is_error: result.is_error.unwrap_or(false), text, structured: result.structured_content })
+                Ok(Reply {
+                    is_error: result.is_error.unwrap_or(false),
+                    text,
+                    structured: result.structured_content,
+                })
             }
         }
     }
@@ -144,27 +179,53 @@ impl McpServer {
 
     /// Plans `compose_yaml` for `project` and returns the plan id.
     pub async fn plan_yaml(&self, project: &str, compose_yaml: &str) -> (String, Reply) {
-        let r = self.ok("plan", serde_json::json!({"project": project, "compose_yaml": compose_yaml})).await;
-        let id = r.str_field("plan_id").unwrap_or_else(|| panic!("plan gave no plan_id: {}", r.all_text()));
+        let r = self
+            .ok(
+                "plan",
+                serde_json::json!({"project": project, "compose_yaml": compose_yaml}),
+            )
+            .await;
+        let id = r
+            .str_field("plan_id")
+            .unwrap_or_else(|| panic!("plan gave no plan_id: {}", r.all_text()));
         (id, r)
     }
 
     /// Applies a plan; returns the reply whatever it says.
     pub async fn apply(&self, project: &str, plan_id: &str) -> Result<Reply, String> {
-        self.call("apply", serde_json::json!({"project": project, "plan_id": plan_id})).await
+        self.call(
+            "apply",
+            serde_json::json!({"project": project, "plan_id": plan_id}),
+        )
+        .await
     }
 
     /// Plans and applies `compose_yaml`, asserting the apply succeeded.
     pub async fn converge(&self, project: &str, compose_yaml: &str) -> Reply {
         let (id, _) = self.plan_yaml(project, compose_yaml).await;
-        let r = self.apply(project, &id).await.unwrap_or_else(|e| panic!("apply of {project} failed: {e}"));
-        assert!(!r.is_error && r.field("succeeded") != Some(Value::Bool(false)), "apply of {project} failed: {}", r.all_text());
+        let r = self
+            .apply(project, &id)
+            .await
+            .unwrap_or_else(|e| panic!("apply of {project} failed: {e}"));
+        assert!(
+            !r.is_error && r.field("succeeded") != Some(Value::Bool(false)),
+            "apply of {project} failed: {}",
+            r.all_text()
+        );
         r
     }
 
     /// Plans and applies the project's destroy (with volumes); best effort, for cleanup.
     pub async fn destroy(&self, project: &str) {
-        let Ok(r) = self.call("destroy", serde_json::json!({"project": project, "volumes": true})).await else { return };
+        let Ok(r) = self
+            .call(
+                "destroy",
+                serde_json::json!({"project": project, "volumes": true}),
+            )
+            .await
+        else {
+            return;
+        };
         if let Some(id) = r.str_field("plan_id") {
             let _ = self.apply(project, &id).await;
         }
@@ -196,7 +257,11 @@ impl McpServer {
     /// The text of a resource.
     pub async fn read_resource(&self, uri: &str) -> Result<String, String> {
         let peer = self.client.peer().clone();
-        match tokio::time::timeout(Duration::from_secs(60), peer.read_resource(ReadResourceRequestParams::new(uri))).await
+        match tokio::time::timeout(
+            Duration::from_secs(60),
+            peer.read_resource(ReadResourceRequestParams::new(uri)),
+        )
+        .await
         {
             Err(_) => Err("no answer to resources/read within 60s".into()),
             Ok(Err(e)) => Err(e.to_string()),
@@ -211,12 +276,21 @@ impl McpServer {
 
     /// SIGKILL, as a crash or an OOM kill would end it.
     pub fn kill9(&self) {
-        let _ = std::process::Command::new("kill").arg("-KILL").arg(self.pid.to_string()).status();
+        let _ = std::process::Command::new("kill")
+            .arg("-KILL")
+            .arg(self.pid.to_string())
+            .status();
     }
 
     /// Whether the server process is still alive.
     pub fn is_alive(&self) -> bool {
-        std::process::Command::new("kill").arg("-0").arg(self.pid.to_string()).status().map(|s| s.success()).unwrap_or(false)
+        std::process::Command::new("kill")
+            .arg("-0")
+            .arg(self.pid.to_string())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
     }
 
     pub async fn stop(self) {

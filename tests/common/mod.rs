@@ -3,7 +3,8 @@
 //!
 //! Every wait here is bounded, so a misbehaving server fails a test instead of hanging it.
 
-#![allow(dead_code)]
+#![allow(dead_code)] // each test binary uses a different part of this module
+#![allow(clippy::unwrap_used)]
 
 pub mod engine;
 pub mod mcp;

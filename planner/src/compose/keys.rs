@@ -17,27 +17,43 @@ pub enum KeySupport {
     /// Accepted but without effect on a single engine (as in compose v2); loading adds a warning.
     Ignored(&'static str),
     /// Parsed, but refused by the server's policy unless `option` is allowed (`--allow-option`).
-    PolicyRefused { option: &'static str, reason: &'static str },
+    PolicyRefused {
+        option: &'static str,
+        reason: &'static str,
+    },
     /// Parsed; some values are refused by policy unless `option` is allowed.
-    PolicyRestricted { option: &'static str, reason: &'static str },
+    PolicyRestricted {
+        option: &'static str,
+        reason: &'static str,
+    },
     /// A compose key this server does not support yet; using it is an error with this reason.
     Unsupported(&'static str),
 }
 
 use KeySupport::{Ignored, PolicyRefused, PolicyRestricted, Supported, Unsupported};
 
-const SWARM: &str = "Swarm-only setting; a single engine has no equivalent";
+const SWARM: &str =
+    "Swarm-only setting; a single engine has no equivalent (compose v2 ignores it too)";
 
 pub const TOP_LEVEL_KEYS: &[(&str, KeySupport)] = &[
     ("name", Supported),
-    ("version", Ignored("the attribute `version` is obsolete, it will be ignored")),
+    (
+        "version",
+        Ignored("the attribute `version` is obsolete, it will be ignored"),
+    ),
     ("services", Supported),
     ("networks", Supported),
     ("volumes", Supported),
     ("secrets", Supported),
     ("configs", Supported),
-    ("include", Unsupported("including other compose files is not supported yet; inline the services")),
-    ("models", Unsupported("AI model definitions are not supported")),
+    (
+        "include",
+        Unsupported("including other compose files is not supported yet; inline the services"),
+    ),
+    (
+        "models",
+        Unsupported("AI model definitions are not supported"),
+    ),
 ];
 
 pub const SERVICE_KEYS: &[(&str, KeySupport)] = &[
@@ -87,51 +103,196 @@ pub const SERVICE_KEYS: &[(&str, KeySupport)] = &[
     ("secrets", Supported),
     ("configs", Supported),
     ("profiles", Supported),
-    ("privileged", PolicyRefused { option: "privileged", reason: "a privileged container has full access to the host" }),
-    ("cap_add", PolicyRefused { option: "cap_add", reason: "added capabilities widen what the container may do to the host kernel" }),
-    ("devices", PolicyRefused { option: "devices", reason: "host devices give the container direct hardware access" }),
-    ("pid", PolicyRestricted { option: "host_pid", reason: "`pid: host` lets the container see and signal every host process" }),
-    ("ipc", PolicyRestricted { option: "host_ipc", reason: "`ipc: host` shares the host's IPC namespace" }),
-    ("network_mode", PolicyRestricted { option: "host_network", reason: "`network_mode: host` puts the container on the host's network stack" }),
-    ("security_opt", PolicyRestricted { option: "security_opt", reason: "unconfined seccomp/apparmor or `label:disable` remove kernel confinement" }),
-    ("memswap_limit", Unsupported("swap limits are not supported yet; remove `memswap_limit`")),
-    ("annotations", Unsupported("container annotations are not supported yet")),
-    ("attach", Unsupported("log attachment control is a `docker compose up` client setting, not desired state")),
-    ("blkio_config", Unsupported("block IO limits are not supported yet")),
-    ("cgroup", Unsupported("cgroup namespace mode is not supported yet")),
-    ("cgroup_parent", Unsupported("a custom cgroup parent is not supported")),
-    ("cpu_count", Unsupported("Windows-only CPU setting; use `cpus`")),
-    ("cpu_percent", Unsupported("Windows-only CPU setting; use `cpus`")),
-    ("cpu_period", Unsupported("CFS tuning is not supported yet; use `cpus`")),
-    ("cpu_quota", Unsupported("CFS tuning is not supported yet; use `cpus`")),
-    ("cpu_rt_period", Unsupported("real-time CPU scheduling is not supported")),
-    ("cpu_rt_runtime", Unsupported("real-time CPU scheduling is not supported")),
+    (
+        "privileged",
+        PolicyRefused {
+            option: "privileged",
+            reason: "a privileged container has full access to the host",
+        },
+    ),
+    (
+        "cap_add",
+        PolicyRefused {
+            option: "cap_add",
+            reason: "added capabilities widen what the container may do to the host kernel",
+        },
+    ),
+    (
+        "devices",
+        PolicyRefused {
+            option: "devices",
+            reason: "host devices give the container direct hardware access",
+        },
+    ),
+    (
+        "pid",
+        PolicyRestricted {
+            option: "host_pid",
+            reason: "`pid: host` lets the container see and signal every host process",
+        },
+    ),
+    (
+        "ipc",
+        PolicyRestricted {
+            option: "host_ipc",
+            reason: "`ipc: host` shares the host's IPC namespace",
+        },
+    ),
+    (
+        "network_mode",
+        PolicyRestricted {
+            option: "host_network",
+            reason: "`network_mode: host` puts the container on the host's network stack",
+        },
+    ),
+    (
+        "security_opt",
+        PolicyRestricted {
+            option: "security_opt",
+            reason: "unconfined seccomp/apparmor or `label:disable` remove kernel confinement",
+        },
+    ),
+    (
+        "memswap_limit",
+        Unsupported("swap limits are not supported yet; remove `memswap_limit`"),
+    ),
+    (
+        "annotations",
+        Unsupported("container annotations are not supported yet"),
+    ),
+    (
+        "attach",
+        Unsupported(
+            "log attachment control is a `docker compose up` client setting, not desired state",
+        ),
+    ),
+    (
+        "blkio_config",
+        Unsupported("block IO limits are not supported yet"),
+    ),
+    (
+        "cgroup",
+        Unsupported("cgroup namespace mode is not supported yet"),
+    ),
+    (
+        "cgroup_parent",
+        Unsupported("a custom cgroup parent is not supported"),
+    ),
+    (
+        "cpu_count",
+        Unsupported("Windows-only CPU setting; use `cpus`"),
+    ),
+    (
+        "cpu_percent",
+        Unsupported("Windows-only CPU setting; use `cpus`"),
+    ),
+    (
+        "cpu_period",
+        Unsupported("CFS tuning is not supported yet; use `cpus`"),
+    ),
+    (
+        "cpu_quota",
+        Unsupported("CFS tuning is not supported yet; use `cpus`"),
+    ),
+    (
+        "cpu_rt_period",
+        Unsupported("real-time CPU scheduling is not supported"),
+    ),
+    (
+        "cpu_rt_runtime",
+        Unsupported("real-time CPU scheduling is not supported"),
+    ),
     ("cpuset", Unsupported("CPU pinning is not supported yet")),
     ("credential_spec", Unsupported("Windows-only setting")),
-    ("develop", Unsupported("`docker compose watch` settings are not desired state")),
-    ("device_cgroup_rules", Unsupported("device cgroup rules are not supported")),
+    (
+        "develop",
+        Unsupported("`docker compose watch` settings are not desired state"),
+    ),
+    (
+        "device_cgroup_rules",
+        Unsupported("device cgroup rules are not supported"),
+    ),
     ("dns_opt", Unsupported("DNS options are not supported yet")),
-    ("dns_search", Unsupported("DNS search domains are not supported yet")),
-    ("domainname", Unsupported("`domainname` is not supported yet")),
-    ("extends", Unsupported("`extends` is not supported yet; use YAML anchors and merge keys (`<<: *defaults`)")),
-    ("external_links", Unsupported("links to containers outside the project are not supported")),
+    (
+        "dns_search",
+        Unsupported("DNS search domains are not supported yet"),
+    ),
+    (
+        "domainname",
+        Unsupported("`domainname` is not supported yet"),
+    ),
+    (
+        "extends",
+        Unsupported(
+            "`extends` is not supported yet; use YAML anchors and merge keys (`<<: *defaults`)",
+        ),
+    ),
+    (
+        "external_links",
+        Unsupported("links to containers outside the project are not supported"),
+    ),
     ("gpus", Unsupported("GPU access is not supported")),
-    ("group_add", Unsupported("supplementary groups are not supported yet")),
+    (
+        "group_add",
+        Unsupported("supplementary groups are not supported yet"),
+    ),
     ("isolation", Unsupported("Windows-only setting")),
-    ("label_file", Unsupported("label files are not supported yet; use `labels`")),
-    ("mac_address", Unsupported("a fixed MAC address is not supported")),
-    ("mem_swappiness", Unsupported("swap tuning is not supported yet")),
-    ("oom_kill_disable", Unsupported("disabling the OOM killer endangers the host; not supported")),
-    ("oom_score_adj", Unsupported("OOM score tuning is not supported yet")),
-    ("post_start", Unsupported("lifecycle hooks are not supported yet")),
-    ("pre_stop", Unsupported("lifecycle hooks are not supported yet")),
-    ("provider", Unsupported("provider services are not supported")),
-    ("pull_refresh_after", Unsupported("timed pull refresh is not supported")),
-    ("storage_opt", Unsupported("storage driver options are not supported")),
-    ("use_api_socket", Unsupported("it mounts the Docker API socket, which gives root on the host")),
-    ("userns_mode", Unsupported("user namespace modes are not supported")),
-    ("uts", Unsupported("`uts: host` shares the host's UTS namespace; not supported")),
-    ("volumes_from", Unsupported("`volumes_from` is not supported yet; mount the same named volume instead")),
+    (
+        "label_file",
+        Unsupported("label files are not supported yet; use `labels`"),
+    ),
+    (
+        "mac_address",
+        Unsupported("a fixed MAC address is not supported"),
+    ),
+    (
+        "mem_swappiness",
+        Unsupported("swap tuning is not supported yet"),
+    ),
+    (
+        "oom_kill_disable",
+        Unsupported("disabling the OOM killer endangers the host; not supported"),
+    ),
+    (
+        "oom_score_adj",
+        Unsupported("OOM score tuning is not supported yet"),
+    ),
+    (
+        "post_start",
+        Unsupported("lifecycle hooks are not supported yet"),
+    ),
+    (
+        "pre_stop",
+        Unsupported("lifecycle hooks are not supported yet"),
+    ),
+    (
+        "provider",
+        Unsupported("provider services are not supported"),
+    ),
+    (
+        "pull_refresh_after",
+        Unsupported("timed pull refresh is not supported"),
+    ),
+    (
+        "storage_opt",
+        Unsupported("storage driver options are not supported"),
+    ),
+    (
+        "use_api_socket",
+        Unsupported("it mounts the Docker API socket, which gives root on the host"),
+    ),
+    (
+        "userns_mode",
+        Unsupported("user namespace modes are not supported"),
+    ),
+    (
+        "uts",
+        Unsupported("`uts: host` shares the host's UTS namespace; not supported"),
+    ),
+    (
+        "volumes_from",
+        Unsupported("`volumes_from` is not supported yet; mount the same named volume instead"),
+    ),
     ("models", Unsupported("AI model bindings are not supported")),
 ];
 
@@ -143,21 +304,63 @@ pub const BUILD_KEYS: &[(&str, KeySupport)] = &[
     ("labels", Supported),
     ("no_cache", Supported),
     ("pull", Supported),
-    ("dockerfile_inline", Unsupported("inline Dockerfiles are not supported yet; write a Dockerfile in the context")),
-    ("additional_contexts", Unsupported("additional build contexts are not supported yet")),
-    ("cache_from", Unsupported("external cache sources are not supported yet")),
-    ("cache_to", Unsupported("cache exports are not supported yet")),
-    ("entitlements", Unsupported("build entitlements are not supported")),
-    ("extra_hosts", Unsupported("build-time extra hosts are not supported yet")),
+    (
+        "dockerfile_inline",
+        Unsupported("inline Dockerfiles are not supported yet; write a Dockerfile in the context"),
+    ),
+    (
+        "additional_contexts",
+        Unsupported("additional build contexts are not supported yet"),
+    ),
+    (
+        "cache_from",
+        Unsupported("external cache sources are not supported yet"),
+    ),
+    (
+        "cache_to",
+        Unsupported("cache exports are not supported yet"),
+    ),
+    (
+        "entitlements",
+        Unsupported("build entitlements are not supported"),
+    ),
+    (
+        "extra_hosts",
+        Unsupported("build-time extra hosts are not supported yet"),
+    ),
     ("isolation", Unsupported("Windows-only setting")),
-    ("network", Unsupported("build networking modes are not supported yet")),
-    ("platforms", Unsupported("multi-platform builds are not supported")),
-    ("privileged", Unsupported("privileged builds are not supported")),
-    ("secrets", Unsupported("build secrets are not supported yet")),
-    ("shm_size", Unsupported("build shm size is not supported yet")),
-    ("ssh", Unsupported("SSH agent forwarding to builds is not supported")),
-    ("tags", Unsupported("extra image tags are not supported yet; set `image`")),
-    ("ulimits", Unsupported("build ulimits are not supported yet")),
+    (
+        "network",
+        Unsupported("build networking modes are not supported yet"),
+    ),
+    (
+        "platforms",
+        Unsupported("multi-platform builds are not supported"),
+    ),
+    (
+        "privileged",
+        Unsupported("privileged builds are not supported"),
+    ),
+    (
+        "secrets",
+        Unsupported("build secrets are not supported yet"),
+    ),
+    (
+        "shm_size",
+        Unsupported("build shm size is not supported yet"),
+    ),
+    (
+        "ssh",
+        Unsupported("SSH agent forwarding to builds is not supported"),
+    ),
+    (
+        "tags",
+        Unsupported("extra image tags are not supported yet; set `image`"),
+    ),
+    (
+        "ulimits",
+        Unsupported("build ulimits are not supported yet"),
+    ),
 ];
 
 pub const PORT_KEYS: &[(&str, KeySupport)] = &[
@@ -167,7 +370,10 @@ pub const PORT_KEYS: &[(&str, KeySupport)] = &[
     ("protocol", Supported),
     ("mode", Supported),
     ("name", Ignored("a port `name` is descriptive only")),
-    ("app_protocol", Ignored("a port `app_protocol` is descriptive only")),
+    (
+        "app_protocol",
+        Ignored("a port `app_protocol` is descriptive only"),
+    ),
 ];
 
 pub const VOLUME_KEYS: &[(&str, KeySupport)] = &[
@@ -178,40 +384,82 @@ pub const VOLUME_KEYS: &[(&str, KeySupport)] = &[
     ("bind", Supported),
     ("volume", Supported),
     ("tmpfs", Supported),
-    ("consistency", Ignored("`consistency` only matters on macOS Docker Desktop")),
+    (
+        "consistency",
+        Ignored("`consistency` only matters on macOS Docker Desktop"),
+    ),
     ("image", Unsupported("image mounts are not supported")),
 ];
 
 pub const VOLUME_BIND_KEYS: &[(&str, KeySupport)] = &[
     ("create_host_path", Supported),
-    ("propagation", Unsupported("bind propagation modes are not supported yet")),
-    ("selinux", Unsupported("SELinux relabelling is not supported yet")),
-    ("recursive", Unsupported("recursive read-only binds are not supported yet")),
+    (
+        "propagation",
+        Unsupported("bind propagation modes are not supported yet"),
+    ),
+    (
+        "selinux",
+        Unsupported("SELinux relabelling is not supported yet"),
+    ),
+    (
+        "recursive",
+        Unsupported("recursive read-only binds are not supported yet"),
+    ),
 ];
 
 pub const VOLUME_VOLUME_KEYS: &[(&str, KeySupport)] = &[
     ("nocopy", Unsupported("`nocopy` is not supported yet")),
-    ("subpath", Unsupported("volume subpaths are not supported yet")),
+    (
+        "subpath",
+        Unsupported("volume subpaths are not supported yet"),
+    ),
 ];
 
 pub const VOLUME_TMPFS_KEYS: &[(&str, KeySupport)] = &[("size", Supported), ("mode", Supported)];
 
 pub const SERVICE_NETWORK_KEYS: &[(&str, KeySupport)] = &[
     ("aliases", Supported),
-    ("ipv4_address", Unsupported("static IP addresses are not supported yet")),
-    ("ipv6_address", Unsupported("static IP addresses are not supported yet")),
-    ("link_local_ips", Unsupported("link-local IPs are not supported")),
-    ("mac_address", Unsupported("a fixed MAC address is not supported")),
-    ("driver_opts", Unsupported("per-endpoint driver options are not supported")),
-    ("priority", Unsupported("network priority is not supported yet")),
-    ("gw_priority", Unsupported("gateway priority is not supported yet")),
-    ("interface_name", Unsupported("interface names are not supported")),
+    (
+        "ipv4_address",
+        Unsupported("static IP addresses are not supported yet"),
+    ),
+    (
+        "ipv6_address",
+        Unsupported("static IP addresses are not supported yet"),
+    ),
+    (
+        "link_local_ips",
+        Unsupported("link-local IPs are not supported"),
+    ),
+    (
+        "mac_address",
+        Unsupported("a fixed MAC address is not supported"),
+    ),
+    (
+        "driver_opts",
+        Unsupported("per-endpoint driver options are not supported"),
+    ),
+    (
+        "priority",
+        Unsupported("network priority is not supported yet"),
+    ),
+    (
+        "gw_priority",
+        Unsupported("gateway priority is not supported yet"),
+    ),
+    (
+        "interface_name",
+        Unsupported("interface names are not supported"),
+    ),
 ];
 
 pub const DEPENDS_ON_KEYS: &[(&str, KeySupport)] = &[
     ("condition", Supported),
     ("required", Supported),
-    ("restart", Unsupported("restarting dependents with their dependency is not supported yet")),
+    (
+        "restart",
+        Unsupported("restarting dependents along with their dependency is not supported yet; remove `restart`"),
+    ),
 ];
 
 pub const HEALTHCHECK_KEYS: &[(&str, KeySupport)] = &[
@@ -221,51 +469,73 @@ pub const HEALTHCHECK_KEYS: &[(&str, KeySupport)] = &[
     ("retries", Supported),
     ("start_period", Supported),
     ("disable", Supported),
-    ("start_interval", Unsupported("`start_interval` needs Docker API 1.44; not supported yet")),
+    (
+        "start_interval",
+        Ignored("`start_interval` needs Docker API 1.44; the engine's default applies"),
+    ),
 ];
 
 pub const DEPLOY_KEYS: &[(&str, KeySupport)] = &[
     ("replicas", Supported),
     ("resources", Supported),
     ("restart_policy", Supported),
-    ("mode", Unsupported(SWARM)),
-    ("labels", Unsupported(SWARM)),
-    ("placement", Unsupported(SWARM)),
-    ("update_config", Unsupported(SWARM)),
-    ("rollback_config", Unsupported(SWARM)),
-    ("endpoint_mode", Unsupported(SWARM)),
+    ("mode", Ignored(SWARM)),
+    ("labels", Ignored(SWARM)),
+    ("placement", Ignored(SWARM)),
+    ("update_config", Ignored(SWARM)),
+    ("rollback_config", Ignored(SWARM)),
+    ("endpoint_mode", Ignored(SWARM)),
 ];
 
-pub const RESOURCES_KEYS: &[(&str, KeySupport)] = &[("limits", Supported), ("reservations", Supported)];
+pub const RESOURCES_KEYS: &[(&str, KeySupport)] =
+    &[("limits", Supported), ("reservations", Supported)];
 
 pub const RESOURCE_LIMIT_KEYS: &[(&str, KeySupport)] = &[
     ("cpus", Supported),
     ("memory", Supported),
     ("pids", Supported),
-    ("devices", Unsupported("device reservations (GPUs) are not supported")),
+    (
+        "devices",
+        Unsupported("device reservations (GPUs) are not supported"),
+    ),
     ("generic_resources", Unsupported(SWARM)),
 ];
 
 pub const RESTART_POLICY_KEYS: &[(&str, KeySupport)] = &[
     ("condition", Supported),
     ("max_attempts", Supported),
-    ("delay", Unsupported("restart delays are not supported by the engine's restart policy")),
-    ("window", Unsupported("restart windows are not supported by the engine's restart policy")),
+    (
+        "delay",
+        Ignored("the engine's restart policy has no delay"),
+    ),
+    (
+        "window",
+        Ignored("the engine's restart policy has no window"),
+    ),
 ];
 
 pub const LOGGING_KEYS: &[(&str, KeySupport)] = &[("driver", Supported), ("options", Supported)];
 
-pub const FILE_REF_KEYS: &[(&str, KeySupport)] =
-    &[("source", Supported), ("target", Supported), ("uid", Supported), ("gid", Supported), ("mode", Supported)];
+pub const FILE_REF_KEYS: &[(&str, KeySupport)] = &[
+    ("source", Supported),
+    ("target", Supported),
+    ("uid", Supported),
+    ("gid", Supported),
+    ("mode", Supported),
+];
 
 pub const ENV_FILE_KEYS: &[(&str, KeySupport)] = &[
     ("path", Supported),
     ("required", Supported),
-    ("format", Unsupported("only the default dotenv format is supported")),
+    (
+        "format",
+        Unsupported("only the default dotenv format is supported"),
+    ),
 ];
 
-const SECRET_REF_KEYS: &[(&str, KeySupport)] = &[("secret", Supported)];
-const ULIMIT_KEYS: &[(&str, KeySupport)] = &[("soft", Supported), ("hard", Supported)];
+/// `environment: {KEY: {secret: NAME}}`.
+pub const SECRET_REF_KEYS: &[(&str, KeySupport)] = &[("secret", Supported)];
+pub const ULIMIT_KEYS: &[(&str, KeySupport)] = &[("soft", Supported), ("hard", Supported)];
 const EXTERNAL_KEYS: &[(&str, KeySupport)] = &[("name", Supported)];
 
 pub const NETWORK_TOP_KEYS: &[(&str, KeySupport)] = &[
@@ -274,11 +544,23 @@ pub const NETWORK_TOP_KEYS: &[(&str, KeySupport)] = &[
     ("internal", Supported),
     ("external", Supported),
     ("name", Supported),
-    ("driver_opts", Unsupported("network driver options are not supported yet")),
+    (
+        "driver_opts",
+        Unsupported("network driver options are not supported yet"),
+    ),
     ("attachable", Unsupported(SWARM)),
-    ("enable_ipv6", Unsupported("IPv6 networks are not supported yet")),
-    ("enable_ipv4", Unsupported("disabling IPv4 is not supported")),
-    ("ipam", Unsupported("custom IPAM (subnets) is not supported yet")),
+    (
+        "enable_ipv6",
+        Unsupported("IPv6 networks are not supported yet"),
+    ),
+    (
+        "enable_ipv4",
+        Unsupported("disabling IPv4 is not supported"),
+    ),
+    (
+        "ipam",
+        Unsupported("custom IPAM (subnets) is not supported yet"),
+    ),
 ];
 
 pub const VOLUME_TOP_KEYS: &[(&str, KeySupport)] = &[
@@ -286,14 +568,24 @@ pub const VOLUME_TOP_KEYS: &[(&str, KeySupport)] = &[
     ("labels", Supported),
     ("external", Supported),
     ("name", Supported),
-    ("driver_opts", Unsupported("volume driver options are not supported: they can bind arbitrary host paths")),
+    (
+        "driver_opts",
+        Unsupported("volume driver options are not supported: they can bind arbitrary host paths"),
+    ),
 ];
 
 pub const SECRET_TOP_KEYS: &[(&str, KeySupport)] = &[
     ("file", Supported),
     ("environment", Supported),
+    (
+        "content",
+        Unsupported("inline content is only for configs; use `file` or `environment`"),
+    ),
     ("name", Unsupported("secret names only matter to Swarm")),
-    ("external", Unsupported("external secrets are Swarm-only; use `file` or `environment`")),
+    (
+        "external",
+        Unsupported("external secrets are Swarm-only; use `file` or `environment`"),
+    ),
     ("labels", Unsupported(SWARM)),
     ("driver", Unsupported(SWARM)),
     ("driver_opts", Unsupported(SWARM)),
@@ -305,7 +597,10 @@ pub const CONFIG_TOP_KEYS: &[(&str, KeySupport)] = &[
     ("environment", Supported),
     ("content", Supported),
     ("name", Unsupported("config names only matter to Swarm")),
-    ("external", Unsupported("external configs are Swarm-only; use `file`, `environment` or `content`")),
+    (
+        "external",
+        Unsupported("external configs are Swarm-only; use `file`, `environment` or `content`"),
+    ),
     ("labels", Unsupported(SWARM)),
     ("template_driver", Unsupported(SWARM)),
 ];
@@ -313,7 +608,9 @@ pub const CONFIG_TOP_KEYS: &[(&str, KeySupport)] = &[
 /// Walks a whole compose document: strips `x-*` extension fields, and reports unknown and unsupported keys.
 /// Ignored keys add a warning.
 pub fn check_keys(doc: &mut Value, errors: &mut Vec<SpecError>, warnings: &mut Vec<String>) {
-    let Some(root) = doc.as_object_mut() else { return };
+    let Some(root) = doc.as_object_mut() else {
+        return;
+    };
     let mut walk = Walk { errors, warnings };
     walk.table(root, TOP_LEVEL_KEYS, "");
     for (section, table) in [
@@ -372,8 +669,16 @@ impl Walk<'_> {
     fn service(&mut self, svc: &mut Map<String, Value>, path: &str) {
         self.table(svc, SERVICE_KEYS, path);
         self.nested(svc.get_mut("build"), BUILD_KEYS, &format!("{path}.build"));
-        self.nested(svc.get_mut("healthcheck"), HEALTHCHECK_KEYS, &format!("{path}.healthcheck"));
-        self.nested(svc.get_mut("logging"), LOGGING_KEYS, &format!("{path}.logging"));
+        self.nested(
+            svc.get_mut("healthcheck"),
+            HEALTHCHECK_KEYS,
+            &format!("{path}.healthcheck"),
+        );
+        self.nested(
+            svc.get_mut("logging"),
+            LOGGING_KEYS,
+            &format!("{path}.logging"),
+        );
         for (i, port) in items(svc.get_mut("ports")) {
             self.nested(Some(port), PORT_KEYS, &format!("{path}.ports[{i}]"));
         }
@@ -381,12 +686,28 @@ impl Walk<'_> {
             let vpath = format!("{path}.volumes[{i}]");
             if let Some(obj) = vol.as_object_mut() {
                 self.table(obj, VOLUME_KEYS, &vpath);
-                self.nested(obj.get_mut("bind"), VOLUME_BIND_KEYS, &format!("{vpath}.bind"));
-                self.nested(obj.get_mut("volume"), VOLUME_VOLUME_KEYS, &format!("{vpath}.volume"));
-                self.nested(obj.get_mut("tmpfs"), VOLUME_TMPFS_KEYS, &format!("{vpath}.tmpfs"));
+                self.nested(
+                    obj.get_mut("bind"),
+                    VOLUME_BIND_KEYS,
+                    &format!("{vpath}.bind"),
+                );
+                self.nested(
+                    obj.get_mut("volume"),
+                    VOLUME_VOLUME_KEYS,
+                    &format!("{vpath}.volume"),
+                );
+                self.nested(
+                    obj.get_mut("tmpfs"),
+                    VOLUME_TMPFS_KEYS,
+                    &format!("{vpath}.tmpfs"),
+                );
             }
         }
-        for (section, table) in [("secrets", FILE_REF_KEYS), ("configs", FILE_REF_KEYS), ("env_file", ENV_FILE_KEYS)] {
+        for (section, table) in [
+            ("secrets", FILE_REF_KEYS),
+            ("configs", FILE_REF_KEYS),
+            ("env_file", ENV_FILE_KEYS),
+        ] {
             for (i, item) in items(svc.get_mut(section)) {
                 self.nested(Some(item), table, &format!("{path}.{section}[{i}]"));
             }
@@ -404,12 +725,20 @@ impl Walk<'_> {
         if let Some(deploy) = svc.get_mut("deploy").and_then(Value::as_object_mut) {
             let dpath = format!("{path}.deploy");
             self.table(deploy, DEPLOY_KEYS, &dpath);
-            self.nested(deploy.get_mut("restart_policy"), RESTART_POLICY_KEYS, &format!("{dpath}.restart_policy"));
+            self.nested(
+                deploy.get_mut("restart_policy"),
+                RESTART_POLICY_KEYS,
+                &format!("{dpath}.restart_policy"),
+            );
             if let Some(res) = deploy.get_mut("resources").and_then(Value::as_object_mut) {
                 let rpath = format!("{dpath}.resources");
                 self.table(res, RESOURCES_KEYS, &rpath);
                 for part in ["limits", "reservations"] {
-                    self.nested(res.get_mut(part), RESOURCE_LIMIT_KEYS, &format!("{rpath}.{part}"));
+                    self.nested(
+                        res.get_mut(part),
+                        RESOURCE_LIMIT_KEYS,
+                        &format!("{rpath}.{part}"),
+                    );
                 }
             }
         }
@@ -425,7 +754,11 @@ impl Walk<'_> {
     fn table(&mut self, obj: &mut Map<String, Value>, table: &[(&str, KeySupport)], path: &str) {
         obj.retain(|key, _| !key.starts_with("x-"));
         for key in obj.keys() {
-            let key_path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            let key_path = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
             match table.iter().find(|(k, _)| *k == key.as_str()) {
                 None => self.errors.push(unknown_key(&key_path, key, table)),
                 Some((_, Unsupported(reason))) => self.errors.push(SpecError::new(
@@ -450,11 +783,20 @@ fn unknown_key(path: &str, key: &str, table: &[(&str, KeySupport)]) -> SpecError
     let fix = match suggestion {
         Some((_, k)) => format!("did you mean `{k}`?"),
         None => {
-            let known: Vec<&str> = table.iter().filter(|(_, s)| !matches!(s, Unsupported(_))).map(|(k, _)| *k).collect();
+            let known: Vec<&str> = table
+                .iter()
+                .filter(|(_, s)| !matches!(s, Unsupported(_)))
+                .map(|(k, _)| *k)
+                .collect();
             format!("remove it; known keys here: {}", known.join(", "))
         }
     };
-    SpecError::new(ErrorKind::UnknownKey, path, format!("unknown key `{key}`"), fix)
+    SpecError::new(
+        ErrorKind::UnknownKey,
+        path,
+        format!("unknown key `{key}`"),
+        fix,
+    )
 }
 
 /// Levenshtein distance, for "did you mean" suggestions.
@@ -466,20 +808,65 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let cur = row[j + 1];
-            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(cur).min(row[j]) };
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
             prev = cur;
         }
     }
     row[b.len()]
 }
 
+/// Every key table with the path prefix it applies to, for documentation and the README check.
+pub const ALL_TABLES: &[(&str, &[(&str, KeySupport)])] = &[
+    ("", TOP_LEVEL_KEYS),
+    ("services.*", SERVICE_KEYS),
+    ("services.*.build", BUILD_KEYS),
+    ("services.*.ports[]", PORT_KEYS),
+    ("services.*.volumes[]", VOLUME_KEYS),
+    ("services.*.volumes[].bind", VOLUME_BIND_KEYS),
+    ("services.*.volumes[].volume", VOLUME_VOLUME_KEYS),
+    ("services.*.volumes[].tmpfs", VOLUME_TMPFS_KEYS),
+    ("services.*.networks.*", SERVICE_NETWORK_KEYS),
+    ("services.*.depends_on.*", DEPENDS_ON_KEYS),
+    ("services.*.healthcheck", HEALTHCHECK_KEYS),
+    ("services.*.deploy", DEPLOY_KEYS),
+    ("services.*.deploy.resources", RESOURCES_KEYS),
+    ("services.*.deploy.resources.limits", RESOURCE_LIMIT_KEYS),
+    (
+        "services.*.deploy.resources.reservations",
+        RESOURCE_LIMIT_KEYS,
+    ),
+    ("services.*.deploy.restart_policy", RESTART_POLICY_KEYS),
+    ("services.*.logging", LOGGING_KEYS),
+    ("services.*.secrets[]", FILE_REF_KEYS),
+    ("services.*.configs[]", FILE_REF_KEYS),
+    ("services.*.env_file[]", ENV_FILE_KEYS),
+    ("services.*.environment.*", SECRET_REF_KEYS),
+    ("services.*.ulimits.*", ULIMIT_KEYS),
+    ("networks.*", NETWORK_TOP_KEYS),
+    ("volumes.*", VOLUME_TOP_KEYS),
+    ("secrets.*", SECRET_TOP_KEYS),
+    ("configs.*", CONFIG_TOP_KEYS),
+];
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn tables_have_no_duplicates() {
-        for table in [TOP_LEVEL_KEYS, SERVICE_KEYS, BUILD_KEYS, PORT_KEYS, VOLUME_KEYS, DEPLOY_KEYS] {
+        for table in [
+            TOP_LEVEL_KEYS,
+            SERVICE_KEYS,
+            BUILD_KEYS,
+            PORT_KEYS,
+            VOLUME_KEYS,
+            DEPLOY_KEYS,
+        ] {
             let mut keys: Vec<&str> = table.iter().map(|(k, _)| *k).collect();
             keys.sort_unstable();
             let before = keys.len();

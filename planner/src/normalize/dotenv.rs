@@ -23,12 +23,19 @@ pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<
         check_key(key, n)?;
         let rest = rest.trim_start();
         let known = |name: &str| {
-            entries.iter().rev().find(|(k, _)| k == name).and_then(|(_, v)| v.clone()).or_else(|| lookup(name))
+            entries
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, v)| v.clone())
+                .or_else(|| lookup(name))
         };
         let value = if let Some(body) = rest.strip_prefix('\'') {
             let mut body = body.to_string();
             while !body.trim_end().ends_with('\'') {
-                let Some((_, next)) = lines.next() else { return Err(format!("line {}: unclosed `'`", n + 1)) };
+                let Some((_, next)) = lines.next() else {
+                    return Err(format!("line {}: unclosed `'`", n + 1));
+                };
                 body.push('\n');
                 body.push_str(next);
             }
@@ -37,16 +44,20 @@ pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<
         } else if let Some(body) = rest.strip_prefix('"') {
             let mut body = body.to_string();
             while !closes_double(&body) {
-                let Some((_, next)) = lines.next() else { return Err(format!("line {}: unclosed `\"`", n + 1)) };
+                let Some((_, next)) = lines.next() else {
+                    return Err(format!("line {}: unclosed `\"`", n + 1));
+                };
                 body.push('\n');
                 body.push_str(next);
             }
             let end = body.rfind('"').unwrap_or(body.len());
             let unescaped = unescape(&body[..end]);
-            crate::interpolate::interpolate(&unescaped, &known).map_err(|e| format!("line {}: {e}", n + 1))?
+            crate::interpolate::interpolate(&unescaped, &known)
+                .map_err(|e| format!("line {}: {e}", n + 1))?
         } else {
             let value = rest.split(" #").next().unwrap_or("").trim_end();
-            crate::interpolate::interpolate(value, &known).map_err(|e| format!("line {}: {e}", n + 1))?
+            crate::interpolate::interpolate(value, &known)
+                .map_err(|e| format!("line {}: {e}", n + 1))?
         };
         entries.push((key.to_string(), Some(value)));
     }
@@ -97,6 +108,7 @@ fn unescape(body: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

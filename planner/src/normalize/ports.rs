@@ -16,7 +16,10 @@ pub fn parse_protocol(text: &str) -> Result<Protocol, String> {
 
 /// One port number, 1..=65535.
 pub fn parse_port(text: &str) -> Result<u16, String> {
-    let n: u64 = text.trim().parse().map_err(|_| format!("`{text}` is not a port number"))?;
+    let n: u64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a port number"))?;
     match u16::try_from(n) {
         Ok(0) | Err(_) => Err(format!("port {n} is out of range; ports are 1 to 65535")),
         Ok(port) => Ok(port),
@@ -38,7 +41,9 @@ pub fn parse_range(text: &str) -> Result<(u16, u16), String> {
 }
 
 pub fn check_host_ip(ip: &str) -> Result<(), String> {
-    ip.parse::<IpAddr>().map(|_| ()).map_err(|_| format!("`{ip}` is not an IP address"))
+    ip.parse::<IpAddr>()
+        .map(|_| ())
+        .map_err(|_| format!("`{ip}` is not an IP address"))
 }
 
 /// Expands a (target range, published range) pair into bindings.
@@ -74,8 +79,12 @@ pub fn parse_short(text: &str) -> Result<Vec<PortBinding>, String> {
         None => (text, Protocol::Tcp),
     };
     let (host_ip, rest) = if let Some(after) = spec.strip_prefix('[') {
-        let (ip, rest) = after.split_once(']').ok_or_else(|| format!("`{text}`: `[` is never closed"))?;
-        let rest = rest.strip_prefix(':').ok_or_else(|| format!("`{text}`: expected `:` after `[{ip}]`"))?;
+        let (ip, rest) = after
+            .split_once(']')
+            .ok_or_else(|| format!("`{text}`: `[` is never closed"))?;
+        let rest = rest
+            .strip_prefix(':')
+            .ok_or_else(|| format!("`{text}`: expected `:` after `[{ip}]`"))?;
         (Some(ip.to_string()), rest.to_string())
     } else {
         let parts: Vec<&str> = spec.split(':').collect();
@@ -90,8 +99,17 @@ pub fn parse_short(text: &str) -> Result<Vec<PortBinding>, String> {
         check_host_ip(ip)?;
     }
     let (published, target) = match rest.split_once(':') {
-        Some((p, t)) => (if p.is_empty() { None } else { Some(parse_range(p)?) }, parse_range(t)?),
-        None if host_ip.is_some() => return Err(format!("`{text}` has a host IP but no container port")),
+        Some((p, t)) => (
+            if p.is_empty() {
+                None
+            } else {
+                Some(parse_range(p)?)
+            },
+            parse_range(t)?,
+        ),
+        None if host_ip.is_some() => {
+            return Err(format!("`{text}` has a host IP but no container port"))
+        }
         None => (None, parse_range(&rest)?),
     };
     if let Some(p) = published {
@@ -108,20 +126,42 @@ pub fn parse_short(text: &str) -> Result<Vec<PortBinding>, String> {
 mod tests {
     use super::*;
 
-    fn one(target: u16, published: Option<u16>, ip: Option<&str>, protocol: Protocol) -> PortBinding {
-        PortBinding { target, published, host_ip: ip.map(str::to_string), protocol }
+    fn one(
+        target: u16,
+        published: Option<u16>,
+        ip: Option<&str>,
+        protocol: Protocol,
+    ) -> PortBinding {
+        PortBinding {
+            target,
+            published,
+            host_ip: ip.map(str::to_string),
+            protocol,
+        }
     }
 
     #[test]
     fn short_forms() {
-        assert_eq!(parse_short("80"), Ok(vec![one(80, None, None, Protocol::Tcp)]));
-        assert_eq!(parse_short("9000:80"), Ok(vec![one(80, Some(9000), None, Protocol::Tcp)]));
+        assert_eq!(
+            parse_short("80"),
+            Ok(vec![one(80, None, None, Protocol::Tcp)])
+        );
+        assert_eq!(
+            parse_short("9000:80"),
+            Ok(vec![one(80, Some(9000), None, Protocol::Tcp)])
+        );
         assert_eq!(
             parse_short("127.0.0.1:9000:80/udp"),
             Ok(vec![one(80, Some(9000), Some("127.0.0.1"), Protocol::Udp)])
         );
-        assert_eq!(parse_short("[::1]:80:80"), Ok(vec![one(80, Some(80), Some("::1"), Protocol::Tcp)]));
-        assert_eq!(parse_short("127.0.0.1::80"), Ok(vec![one(80, None, Some("127.0.0.1"), Protocol::Tcp)]));
+        assert_eq!(
+            parse_short("[::1]:80:80"),
+            Ok(vec![one(80, Some(80), Some("::1"), Protocol::Tcp)])
+        );
+        assert_eq!(
+            parse_short("127.0.0.1::80"),
+            Ok(vec![one(80, None, Some("127.0.0.1"), Protocol::Tcp)])
+        );
         assert_eq!(parse_short("8000-8001:9000-9001").map(|v| v.len()), Ok(2));
         assert!(parse_short("0:80").is_err());
         assert!(parse_short("70000").is_err());

@@ -70,9 +70,27 @@ mod tests {
 
     #[test]
     fn splits_like_a_shell() {
-        assert_eq!(split_words("echo hi"), Ok(vec!["echo".to_string(), "hi".into()]));
-        assert_eq!(split_words(r#"sh -c 'echo "a b"; exit 1'"#), Ok(vec!["sh".into(), "-c".into(), r#"echo "a b"; exit 1"#.into()]));
-        assert_eq!(split_words(r#"a "b \"c\"" d\ e ''"#), Ok(vec!["a".into(), r#"b "c""#.into(), "d e".into(), String::new()]));
+        assert_eq!(
+            split_words("echo hi"),
+            Ok(vec!["echo".to_string(), "hi".into()])
+        );
+        assert_eq!(
+            split_words(r#"sh -c 'echo "a b"; exit 1'"#),
+            Ok(vec![
+                "sh".into(),
+                "-c".into(),
+                r#"echo "a b"; exit 1"#.into()
+            ])
+        );
+        assert_eq!(
+            split_words(r#"a "b \"c\"" d\ e ''"#),
+            Ok(vec![
+                "a".into(),
+                r#"b "c""#.into(),
+                "d e".into(),
+                String::new()
+            ])
+        );
         assert!(split_words("echo 'oops").is_err());
         assert_eq!(split_words("  "), Ok(vec![]));
     }

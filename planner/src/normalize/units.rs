@@ -20,7 +20,9 @@ pub fn parse_duration_ns(text: &str) -> Result<i64, String> {
         while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
             i += 1;
         }
-        let number: f64 = s[start..i].parse().map_err(|_| format!("`{text}` is not a duration"))?;
+        let number: f64 = s[start..i]
+            .parse()
+            .map_err(|_| format!("`{text}` is not a duration"))?;
         let unit_start = i;
         while i < bytes.len() && !(bytes[i].is_ascii_digit() || bytes[i] == b'.') {
             i += 1;
@@ -46,9 +48,13 @@ pub fn parse_duration_ns(text: &str) -> Result<i64, String> {
 /// Bytes of a size such as `512m`, `1g`, `1.5g`, `1024k`, `100`, `2GiB` or `64MB` (powers of 1024, as Docker).
 pub fn parse_bytes(text: &str) -> Result<i64, String> {
     let s = text.trim().to_ascii_lowercase();
-    let digits_end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let digits_end = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (number, unit) = s.split_at(digits_end);
-    let number: f64 = number.parse().map_err(|_| format!("`{text}` is not a size"))?;
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size"))?;
     let unit = unit.trim_start();
     let unit = unit.strip_suffix('b').unwrap_or(unit);
     let unit = unit.strip_suffix('i').unwrap_or(unit);
@@ -59,7 +65,11 @@ pub fn parse_bytes(text: &str) -> Result<i64, String> {
         "g" => 1024.0 * 1024.0 * 1024.0,
         "t" => 1024f64.powi(4),
         "p" => 1024f64.powi(5),
-        _ => return Err(format!("`{text}` has an unknown unit; use b, k, m, g, t or p")),
+        _ => {
+            return Err(format!(
+                "`{text}` has an unknown unit; use b, k, m, g, t or p"
+            ))
+        }
     };
     let bytes = number * scale;
     if !bytes.is_finite() || bytes > i64::MAX as f64 {
@@ -70,7 +80,7 @@ pub fn parse_bytes(text: &str) -> Result<i64, String> {
 
 /// Billionths of a CPU for `cpus: 0.5`.
 pub fn parse_nano_cpus(cpus: f64) -> Result<i64, String> {
-    if !cpus.is_finite() || cpus < 0.0 || cpus > 1_000_000.0 {
+    if !(0.0..=1_000_000.0).contains(&cpus) {
         return Err(format!("`{cpus}` is not a CPU count"));
     }
     Ok((cpus * 1e9).round() as i64)

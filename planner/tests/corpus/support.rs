@@ -86,7 +86,11 @@ pub fn corpus_files() -> Vec<PathBuf> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expectation {
     /// `# expect: ok containers=N [builds=N] [warning="text"]`
-    Accepted { containers: usize, builds: Option<usize>, warning: Option<String> },
+    Accepted {
+        containers: usize,
+        builds: Option<usize>,
+        warning: Option<String>,
+    },
     /// One or more `# expect: error kind=K path=P message="m" [fix="f"]` lines; each must match some error.
     Refused(Vec<ExpectedError>),
 }
@@ -105,14 +109,22 @@ pub struct ExpectedError {
 
 impl ExpectedError {
     pub fn matches(&self, error: &planner::SpecError) -> bool {
-        let kind = serde_json::to_value(error.kind).ok().and_then(|v| v.as_str().map(str::to_string));
+        let kind = serde_json::to_value(error.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string));
         let path_ok = error.path == self.path
             || (error.path.starts_with(&self.path)
-                && matches!(error.path.as_bytes().get(self.path.len()), Some(b'.' | b'[')));
+                && matches!(
+                    error.path.as_bytes().get(self.path.len()),
+                    Some(b'.' | b'[')
+                ));
         kind.as_deref() == Some(self.kind.as_str())
             && path_ok
             && contains_ci(&error.message, &self.message)
-            && self.fix.as_ref().is_none_or(|fix| contains_ci(&error.fix, fix))
+            && self
+                .fix
+                .as_ref()
+                .is_none_or(|fix| contains_ci(&error.fix, fix))
     }
 }
 
@@ -125,7 +137,12 @@ pub fn expectation(text: &str) -> Result<Expectation, String> {
     let lines: Vec<&str> = text
         .lines()
         .take_while(|l| l.trim_start().starts_with('#'))
-        .filter_map(|l| l.trim_start().strip_prefix('#').map(str::trim).and_then(|l| l.strip_prefix("expect:")))
+        .filter_map(|l| {
+            l.trim_start()
+                .strip_prefix('#')
+                .map(str::trim)
+                .and_then(|l| l.strip_prefix("expect:"))
+        })
         .collect();
     let Some(first) = lines.first() else {
         return Err("no leading `# expect: ok containers=N` or `# expect: error kind=.. path=.. message=..` line".into());
@@ -141,7 +158,8 @@ pub fn expectation(text: &str) -> Result<Expectation, String> {
                         .map(|v| v.parse::<usize>().map_err(|e| format!("`{key}={v}`: {e}")))
                         .transpose()
                 };
-                let containers = number("containers")?.ok_or("`expect: ok` needs `containers=N`")?;
+                let containers =
+                    number("containers")?.ok_or("`expect: ok` needs `containers=N`")?;
                 return Ok(Expectation::Accepted {
                     containers,
                     builds: number("builds")?,
@@ -149,7 +167,12 @@ pub fn expectation(text: &str) -> Result<Expectation, String> {
                 });
             }
             "error" => {
-                let field = |key: &str| fields.get(key).cloned().ok_or(format!("`expect: error` needs `{key}=`"));
+                let field = |key: &str| {
+                    fields
+                        .get(key)
+                        .cloned()
+                        .ok_or(format!("`expect: error` needs `{key}=`"))
+                };
                 errors.push(ExpectedError {
                     kind: field("kind")?,
                     path: field("path")?,
@@ -157,7 +180,11 @@ pub fn expectation(text: &str) -> Result<Expectation, String> {
                     fix: fields.get("fix").cloned(),
                 });
             }
-            other => return Err(format!("bad expectation `{first}`: `{other}` (one `ok` line, or `error` lines)")),
+            other => {
+                return Err(format!(
+                    "bad expectation `{first}`: `{other}` (one `ok` line, or `error` lines)"
+                ))
+            }
         }
     }
     Ok(Expectation::Refused(errors))

@@ -47,7 +47,11 @@ impl MemHost {
         path == Path::new("/")
             || self.files.contains_key(path)
             || self.dirs.contains(path)
-            || self.files.keys().chain(self.dirs.iter()).any(|p| p.starts_with(path))
+            || self
+                .files
+                .keys()
+                .chain(self.dirs.iter())
+                .any(|p| p.starts_with(path))
     }
 }
 
@@ -58,13 +62,20 @@ impl Host for MemHost {
 
     fn read_file(&self, path: &Path) -> Result<String, String> {
         let real = self.canonicalize(path)?;
-        self.files.get(&real).cloned().ok_or_else(|| format!("{}: no such file", path.display()))
+        self.files
+            .get(&real)
+            .cloned()
+            .ok_or_else(|| format!("{}: no such file", path.display()))
     }
 
     fn canonicalize(&self, path: &Path) -> Result<PathBuf, String> {
         let mut out = PathBuf::from("/");
         let mut hops = 0;
-        let mut pending: Vec<PathBuf> = path.components().rev().map(|c| PathBuf::from(c.as_os_str())).collect();
+        let mut pending: Vec<PathBuf> = path
+            .components()
+            .rev()
+            .map(|c| PathBuf::from(c.as_os_str()))
+            .collect();
         while let Some(part) = pending.pop() {
             match Path::new(&part).components().next() {
                 Some(Component::RootDir) | Some(Component::CurDir) | None => continue,
@@ -84,7 +95,12 @@ impl Host for MemHost {
                 if target.is_absolute() {
                     out = PathBuf::from("/");
                 }
-                pending.extend(target.components().rev().map(|c| PathBuf::from(c.as_os_str())));
+                pending.extend(
+                    target
+                        .components()
+                        .rev()
+                        .map(|c| PathBuf::from(c.as_os_str())),
+                );
             }
         }
         if self.exists(&out) {
@@ -96,7 +112,10 @@ impl Host for MemHost {
 }
 
 pub fn opts() -> LoadOptions {
-    LoadOptions { project_dir: "/srv/app".into(), ..LoadOptions::default() }
+    LoadOptions {
+        project_dir: "/srv/app".into(),
+        ..LoadOptions::default()
+    }
 }
 
 pub fn load(yaml: &str) -> Result<Project, SpecErrors> {
@@ -124,7 +143,13 @@ pub fn errors(yaml: &str) -> Vec<SpecError> {
 /// Asserts one of the errors has this kind, path, and a message or fix containing `fragment`.
 pub fn assert_error(errors: &[SpecError], kind: ErrorKind, path: &str, fragment: &str) {
     let found = errors.iter().any(|e| {
-        e.kind == kind && e.path == path && (e.message.contains(fragment) || e.fix.contains(fragment))
+        e.kind == kind
+            && e.path == path
+            && (e.message.contains(fragment) || e.fix.contains(fragment))
     });
-    assert!(found, "no {kind:?} error at `{path}` mentioning `{fragment}`; got:\n{}", SpecErrors(errors.to_vec()));
+    assert!(
+        found,
+        "no {kind:?} error at `{path}` mentioning `{fragment}`; got:\n{}",
+        SpecErrors(errors.to_vec())
+    );
 }
