@@ -717,6 +717,7 @@ fn validate_project_name(name: &str) -> Result<(), EngineError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -4,6 +4,8 @@
 //! network, and `db` keeps a volume. Every test uses its own project name and state directory, and removes
 //! what it created even when it fails.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is the failure report
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;

@@ -30,11 +30,16 @@ fn compose_config(file: &Path) -> Result<Value, String> {
         .arg("-f")
         .arg(file)
         .args(["-p", PROJECT, "config", "--format", "json"]);
-    // The pyenv shim that may provide docker-compose needs the real PATH and HOME; no corpus file uses HOME.
-    for var in ["PATH", "HOME", "PYENV_ROOT", "PYENV_VERSION"] {
-        if let Some(value) = std::env::var_os(var) {
-            cmd.env(var, value);
-        }
+    // PATH finds docker-compose; HOME stays the corpus's (`~` in binds expands to it on both sides), so a
+    // pyenv shim needs its root spelled out.
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    let pyenv_root = std::env::var_os("PYENV_ROOT")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".pyenv")));
+    if let Some(root) = pyenv_root {
+        cmd.env("PYENV_ROOT", root);
     }
     let out = cmd
         .output()

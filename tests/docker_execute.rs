@@ -12,6 +12,7 @@ use bollard::Docker;
 use docker_support::{
     cleanup_project, docker, free_port, unique, ContainerGuard, ProjectGuard, TEST_IMAGE,
 };
+use futures_util::StreamExt;
 use mcp_docker_server::docker::execute::{execute_plan, ApplyReport, ExecOptions, StepEvent};
 use mcp_docker_server::docker::observe::observe;
 use planner::model::{
@@ -904,4 +905,47 @@ async fn a_published_port_in_use_fails_clearly_and_a_start_converges_once_it_is_
     );
     http_get(port, "/").await;
     cleanup_project(&docker, &project).await;
+}
+
+#[tokio::test]
+async fn a_read_only_container_still_gets_its_secret_files() {
+    let project = unique("mdts");
+    let _guard = ProjectGuard {
+        project: project.clone(),
+    };
+    let docker = docker().await;
+    let (opts, _) = options(&[("token", "ro-secret-42")]);
+    let mut spec =
+        service("cat /run/secrets/token; echo; touch /x 2>/dev/null || echo rootfs-read-only");
+    spec.networks = BTreeMap::new();
+    spec.network_mode = Some("none".into());
+    spec.read_only = true;
+    spec.secrets = vec![FileMount {
+        source: "token".into(),
+        target: "/run/secrets/token".into(),
+        uid: None,
+        gid: None,
+        mode: None,
+    }];
+    let report = execute_plan(
+        &docker,
+        &plan(
+            &project,
+            vec![container(0, &project, "job", spec, "h", vec![], vec![])],
+            vec![vec![0]],
+        ),
+        &opts,
+    )
+    .await;
+    assert_succeeded(&report);
+    let name = naming::container_name(&project, "job", 1);
+    let mut wait = docker.wait_container(
+        &name,
+        None::<bollard::query_parameters::WaitContainerOptions>,
+    );
+    while wait.next().await.is_some() {}
+    let output = mcp_docker_server::docker::wait::last_logs(&docker, &name).await;
+    cleanup_project(&docker, &project).await;
+    assert!(output.contains("ro-secret-42"), "{output}");
+    assert!(output.contains("rootfs-read-only"), "{output}");
 }

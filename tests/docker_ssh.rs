@@ -2,7 +2,8 @@
 //!
 //! The alias lives in a test ssh config; a wrapper `ssh` first on PATH passes `-F` to it, so the real
 //! `~/.ssh/config` is never touched while alias, Port, User and IdentityFile resolution still happen in the
-//! system ssh exactly as for a user's own config. The remote side runs `docker system dial-stdio`.
+//! system ssh exactly as for a user's own config. The remote side runs `docker system dial-stdio`. Both the
+//! alias form and `ssh://user@host:port` are exercised, and a refused login must surface ssh's own message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod docker_support;
@@ -190,5 +191,19 @@ async fn docker_host_ssh_alias_goes_through_the_system_ssh() {
         containers.len().abs_diff(direct.len()) <= 5,
         "both views list the same engine's containers"
     );
+
+    // A refused login is a clear error that carries ssh's own words.
+    let refused = DockerConnector::from_env(Some(format!("ssh://mdt-nobody@127.0.0.1:{port}")));
+    let err = match tokio::time::timeout(Duration::from_secs(60), refused.health()).await {
+        Ok(result) => result
+            .expect_err("an unknown user must not get in")
+            .to_string(),
+        Err(_) => panic!("a refused ssh login must fail, not hang"),
+    };
+    assert!(
+        err.contains("ssh://mdt-nobody@127.0.0.1") && err.contains("ssh says"),
+        "{err}"
+    );
+    assert!(err.contains("Permission denied"), "{err}");
     drop(guard);
 }

@@ -900,7 +900,7 @@ async fn bad_arguments_are_tool_errors_and_the_server_keeps_answering() {
         (
             "start_container",
             json!({"container": "mcp-no-such-container-xyz"}),
-            "not found",
+            "No such container",
         ),
         (
             "fetch_container_logs",
@@ -972,11 +972,17 @@ async fn cancel_flow(session: &Session, docker: &Docker, project: &str) -> Resul
             }
         }
     });
-    let plan = session.ok("plan", json!({"project": project, "spec": spec})).await;
+    let plan = session
+        .ok("plan", json!({"project": project, "spec": spec}))
+        .await;
     let plan_id = plan["plan_id"].as_str().unwrap().to_string();
     let peer = session.client.peer().clone();
-    let params = CallToolRequestParams::new("apply")
-        .with_arguments(json!({"project": project, "plan_id": plan_id}).as_object().unwrap().clone());
+    let params = CallToolRequestParams::new("apply").with_arguments(
+        json!({"project": project, "plan_id": plan_id})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
     let call = tokio::spawn(async move { peer.call_tool(params).await });
     tokio::time::sleep(Duration::from_secs(3)).await;
     // Dropping the pending request makes rmcp's client send notifications/cancelled for it.
@@ -985,17 +991,37 @@ async fn cancel_flow(session: &Session, docker: &Docker, project: &str) -> Resul
     let mut status = String::new();
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let stored = session.client.read_resource(ReadResourceRequestParams::new(uri.clone())).await.unwrap();
-        let text = serde_json::to_value(&stored).unwrap()["contents"][0]["text"].as_str().unwrap().to_string();
-        status = serde_json::from_str::<Value>(&text).unwrap()["status"].as_str().unwrap_or_default().to_string();
+        let stored = session
+            .client
+            .read_resource(ReadResourceRequestParams::new(uri.clone()))
+            .await
+            .unwrap();
+        let text = serde_json::to_value(&stored).unwrap()["contents"][0]["text"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        status = serde_json::from_str::<Value>(&text).unwrap()["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if status != "pending" {
             break;
         }
     }
-    assert_eq!(status, "cancelled", "the plan should be recorded as cancelled");
-    let web = docker.inspect_container(&format!("{project}-web-1"), None::<InspectContainerOptions>).await;
-    assert!(web.is_err(), "web was created although the apply was cancelled before it");
+    assert_eq!(
+        status, "cancelled",
+        "the plan should be recorded as cancelled"
+    );
+    let web = docker
+        .inspect_container(&format!("{project}-web-1"), None::<InspectContainerOptions>)
+        .await;
+    assert!(
+        web.is_err(),
+        "web was created although the apply was cancelled before it"
+    );
     // The server still answers.
-    session.ok("project_status", json!({"project": project})).await;
+    session
+        .ok("project_status", json!({"project": project}))
+        .await;
     Ok(())
 }

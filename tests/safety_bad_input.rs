@@ -610,6 +610,113 @@ fn build_corpus(c: &mut Corpus<'_>) {
         json!({"name": ghost}),
         &["no such|not found|ghost|name"],
     );
+    let missing = "127.0.0.1:5000/nope/missing:1";
+    let logs = c.logs_container.to_string();
+    let n = c.container_name();
+    c.tool(
+        "run_container of an image that exists nowhere",
+        "run_container",
+        json!({"name": n, "spec": {"image": missing}}),
+        &["127.0.0.1:5000/nope/missing"],
+    );
+    c.tool(
+        "recreate_container refused by policy keeps the old one",
+        "recreate_container",
+        json!({"container": logs, "spec": {"image": TEST_IMAGE, "privileged": true}}),
+        &["privileged"],
+    );
+    c.tool(
+        "recreate_container whose create fails keeps the old one",
+        "recreate_container",
+        json!({"container": logs, "spec": {"image": missing}}),
+        &["127.0.0.1:5000/nope/missing"],
+    );
+    c.tool(
+        "exec_in_container of a stopped container",
+        "exec_in_container",
+        json!({"container": logs, "command": ["true"]}),
+        &["running"],
+    );
+    c.tool(
+        "exec_in_container with an empty command",
+        "exec_in_container",
+        json!({"container": logs, "command": []}),
+        &["command"],
+    );
+    for tool in [
+        "start_container",
+        "inspect_container",
+        "get_container_stats",
+    ] {
+        c.tool(
+            &format!("{tool} of nothing"),
+            tool,
+            json!({"container": ghost}),
+            &["no such|not found|ghost"],
+        );
+    }
+    c.tool(
+        "remove_image of nothing",
+        "remove_image",
+        json!({"image": format!("{ghost}:1")}),
+        &["no such|not found|ghost"],
+    );
+    c.tool(
+        "push_image of an image that is not here",
+        "push_image",
+        json!({"image": format!("127.0.0.1:5000/{ghost}:1")}),
+        &["no such|not found|does not exist|ghost"],
+    );
+    c.tool(
+        "remove_network of nothing",
+        "remove_network",
+        json!({"name": ghost}),
+        &["no such|not found|ghost"],
+    );
+    c.tool(
+        "create_volume with a path for a name",
+        "create_volume",
+        json!({"name": "../etc"}),
+        &["name|../etc"],
+    );
+    c.tool(
+        "create_network with a space in the name",
+        "create_network",
+        json!({"name": format!("{ghost} net")}),
+        &["name|invalid"],
+    );
+    let tag_case = format!("{}-IMG:1", c.token);
+    c.tool(
+        "build_image with an upper-case tag",
+        "build_image",
+        json!({"context": c.project_dir, "tag": tag_case}),
+        &["tag"],
+    );
+    c.tool(
+        "build_image of a missing directory",
+        "build_image",
+        json!({"context": c.project_dir.join("missing-dir"), "tag": format!("{}-img:3", c.token)}),
+        &["missing-dir"],
+    );
+    c.tool(
+        "list_containers status unknown",
+        "list_containers",
+        json!({"status": "sleepy"}),
+        &["status|sleepy"],
+    );
+    c.tool(
+        "stop_container timeout is text",
+        "stop_container",
+        json!({"container": logs, "timeout_secs": "x"}),
+        &["timeout_secs"],
+    );
+    let p = c.project();
+    c.tool(
+        "plan argument typo compose_yml",
+        "plan",
+        json!({"project": p, "compose_yml": "services: {}"}),
+        &["compose_yml"],
+    );
     c.tool(
         "list_containers limit negative",
         "list_containers",

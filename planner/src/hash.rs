@@ -4,8 +4,10 @@
 //! when the desired hash differs. The hash therefore covers exactly what cannot change on a live container:
 //! settings Docker updates in place (restart policy, limits) and the replica count are left out, and inputs
 //! that live outside the spec (build context, secret and config contents) enter as digests supplied by the
-//! engine. Hashes are sha256 over a canonical JSON (object keys sorted), so they do not depend on map order
-//! or on serde_json's `preserve_order` feature being switched on by some other crate.
+//! engine. Hashes are sha256 over JSON that is canonical by construction: typed data is streamed straight
+//! into the hasher (struct fields in declaration order, `BTreeMap`s sorted), and ad-hoc `Value`s are written
+//! with their object keys sorted, so nothing depends on map order or on serde_json's `preserve_order`
+//! feature being switched on by some other crate.
 
 use std::collections::BTreeMap;
 
@@ -34,15 +36,23 @@ pub fn service_config_hash(project: &Project, service: &str, digests: &ExternalD
         .iter()
         .map(|c| (c.source.as_str(), digests.configs.get(&c.source)))
         .collect();
-    let input = json!({
-        "service": hashed,
-        "build_digest": digests.builds.get(service),
-        "secrets": secret_digests,
-        "configs": config_digests,
-        "networks": service_network_names(project, spec),
-        "volumes": service_volume_names(project, spec),
-    });
-    hash_value(&input)
+    #[derive(Serialize)]
+    struct Input<'a> {
+        service: ServiceSpec,
+        build_digest: Option<&'a String>,
+        secrets: BTreeMap<&'a str, Option<&'a String>>,
+        configs: BTreeMap<&'a str, Option<&'a String>>,
+        networks: BTreeMap<String, String>,
+        volumes: BTreeMap<String, String>,
+    }
+    hash_serialized(&Input {
+        service: hashed,
+        build_digest: digests.builds.get(service),
+        secrets: secret_digests,
+        configs: config_digests,
+        networks: service_network_names(project, spec),
+        volumes: service_volume_names(project, spec),
+    })
 }
 
 /// Hash of a network's configuration; a change replaces the network (and the containers on it).
@@ -135,14 +145,23 @@ pub fn fingerprint(observed: &ObservedState) -> String {
         .collect();
     lookalikes.sort_unstable();
     lookalikes.dedup();
-    hash_value(&json!({
-        "project": observed.project,
-        "containers": containers,
-        "networks": networks,
-        "volumes": volumes,
-        "images_present": observed.images_present,
-        "unmanaged_lookalikes": lookalikes,
-    }))
+    #[derive(Serialize)]
+    struct Facts<'a> {
+        project: &'a str,
+        containers: Vec<Container<'a>>,
+        networks: Vec<(&'a str, &'a str, &'a str, Option<&'a str>)>,
+        volumes: Vec<(&'a str, &'a str, Option<&'a str>)>,
+        images_present: &'a std::collections::BTreeSet<String>,
+        unmanaged_lookalikes: Vec<&'a str>,
+    }
+    hash_serialized(&Facts {
+        project: &observed.project,
+        containers,
+        networks,
+        volumes,
+        images_present: &observed.images_present,
+        unmanaged_lookalikes: lookalikes,
+    })
 }
 
 fn coarse_state(state: crate::observed::ContainerState) -> &'static str {
@@ -244,6 +263,29 @@ pub fn service_volume_names(project: &Project, spec: &ServiceSpec) -> BTreeMap<S
         .into_iter()
         .map(|key| (key.to_string(), volume_engine_name(project, key)))
         .collect()
+}
+
+/// sha256 hex of the JSON serialization of typed data, streamed into the hasher. Typed data serializes
+/// canonically by itself (struct fields in declaration order, `BTreeMap`s sorted, no `Value` maps whose
+/// order a crate feature could change), so this skips building a `Value` on the hot path of big plans.
+fn hash_serialized<T: Serialize>(value: &T) -> String {
+    struct HashWriter(Sha256);
+    impl std::io::Write for HashWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut writer = HashWriter(Sha256::new());
+    // Writing into a hasher cannot fail and our types have string keys only; should serialization still
+    // fail, the error text gives a stable, distinct hash instead of a panic.
+    if let Err(e) = serde_json::to_writer(&mut writer, value) {
+        return sha256_hex(e.to_string().as_bytes());
+    }
+    hex::encode(writer.0.finalize())
 }
 
 /// sha256 hex of the canonical JSON of `value`.

@@ -116,7 +116,10 @@ pub fn load_service(
     interpolate_value(&mut body, name, &lookup, &mut errors);
     let raw: Option<Service> = typed(&body, name, &mut errors);
     let project_name = opts.project_name.clone().unwrap_or_default();
-    let project_dir = canonical_dir(&opts.project_dir, host);
+    let project_dir = match canonical_dir(&opts.project_dir, host) {
+        Ok(dir) => dir,
+        Err(e) => return Err(e.into()),
+    };
     let Some(raw) = raw else {
         return Err(SpecErrors(errors));
     };
@@ -290,9 +293,25 @@ fn env_lookup<'a>(
     move |name: &str| host.var(name).or_else(|| dotenv_vars.get(name).cloned())
 }
 
-fn canonical_dir(dir: &Path, host: &dyn Host) -> PathBuf {
-    host.canonicalize(dir)
-        .unwrap_or_else(|_| policy::lexical_normalize(dir))
+/// The project directory, symlinks resolved; relative paths in the spec resolve against it, so it must be
+/// absolute.
+fn canonical_dir(dir: &Path, host: &dyn Host) -> Result<PathBuf, SpecError> {
+    let resolved = host
+        .canonicalize(dir)
+        .unwrap_or_else(|_| policy::lexical_normalize(dir));
+    if resolved.is_absolute() {
+        Ok(resolved)
+    } else {
+        Err(SpecError::new(
+            ErrorKind::Invalid,
+            "",
+            format!(
+                "the project directory `{}` is not an absolute path",
+                dir.display()
+            ),
+            "pass an absolute project directory (`project_dir`)",
+        ))
+    }
 }
 
 /// Typed deserialization naming the path of a wrong type; `None` (with an error pushed) on failure.
@@ -401,7 +420,13 @@ fn load_document(
     let name = name.unwrap_or_default();
 
     let raw = typed_sections(&doc, &mut errors);
-    let project_dir = canonical_dir(&opts.project_dir, host);
+    let project_dir = match canonical_dir(&opts.project_dir, host) {
+        Ok(dir) => dir,
+        Err(e) => {
+            errors.push(e);
+            return Err(SpecErrors(errors));
+        }
+    };
     let declared = normalize::Declared::of(&raw);
     let cx = Context {
         project: &name,

@@ -1032,7 +1032,26 @@ fn resolve_host_path(
             break;
         }
     }
+    ok = ok && contains_no_sensitive_folder(cx, &canonical, path, diag);
     ok.then_some(canonical)
+}
+
+/// A directory that holds `.ssh` (or another credential folder) exposes it: look on disk through the host.
+fn contains_no_sensitive_folder(
+    cx: &Context,
+    dir: &Path,
+    path: &str,
+    diag: &mut Diagnostics,
+) -> bool {
+    for folder in policy::sensitive_folders() {
+        if cx.host.canonicalize(&dir.join(folder)).is_ok() {
+            if let Err(e) = policy::check_contained_folder(dir, folder, cx.policy, path) {
+                diag.errors.push(e);
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// Canonicalizes the deepest existing ancestor and re-appends the rest, so a symlinked parent of a
@@ -1077,6 +1096,9 @@ fn build(cx: &Context, raw: &Build, path: &str, diag: &mut Diagnostics) -> Optio
             diag.errors.push(e);
             return None;
         }
+    }
+    if !contains_no_sensitive_folder(cx, &canonical, &context_path, diag) {
+        return None;
     }
     let dockerfile = long
         .dockerfile

@@ -77,6 +77,14 @@ const SENSITIVE: &[(&str, &str)] = &[
     ("/boot", "/boot holds the host's kernel"),
 ];
 
+/// Folder names refused wherever they appear in a path, with what they hold.
+const SENSITIVE_FOLDERS: &[(&str, &str)] = &[
+    (".ssh", "private keys"),
+    (".gnupg", "private keys"),
+    (".aws", "cloud credentials"),
+    (".kube", "cluster credentials"),
+];
+
 /// Refuses a host path that is sensitive (or contains a sensitive path), unless an allowed prefix covers it.
 /// `path` should be absolute; `..` is resolved lexically here, symlinks by the caller.
 pub fn check_host_path(path: &Path, policy: &Policy, field_path: &str) -> Result<(), SpecError> {
@@ -103,8 +111,10 @@ fn sensitive_reason(path: &Path) -> Option<String> {
     if path == Path::new("/") {
         return Some("binding `/` exposes the whole host".into());
     }
-    if path.components().any(|c| c.as_os_str() == ".ssh") {
-        return Some("`.ssh` folders hold private keys".into());
+    for (folder, reason) in SENSITIVE_FOLDERS {
+        if path.components().any(|c| c.as_os_str() == *folder) {
+            return Some(format!("`{folder}` folders hold {reason}"));
+        }
     }
     for (root, reason) in SENSITIVE {
         let root = Path::new(root);
@@ -116,6 +126,42 @@ fn sensitive_reason(path: &Path) -> Option<String> {
         }
     }
     None
+}
+
+/// Refuses a directory that contains a sensitive folder (`present` is its name, found by the caller on disk),
+/// such as a home directory holding `.ssh`.
+pub fn check_contained_folder(
+    dir: &Path,
+    present: &str,
+    policy: &Policy,
+    field_path: &str,
+) -> Result<(), SpecError> {
+    let inner = lexical_normalize(&dir.join(present));
+    if policy.allows_path(&inner) {
+        return Ok(());
+    }
+    let reason = SENSITIVE_FOLDERS
+        .iter()
+        .find(|(f, _)| *f == present)
+        .map_or("secrets", |(_, r)| r);
+    Err(SpecError::new(
+        ErrorKind::Policy,
+        field_path,
+        format!(
+            "host path `{}` is refused by policy: it contains `{present}`, which holds {reason}",
+            dir.display()
+        ),
+        format!(
+            "bind a narrower directory; the server's operator may allow it with `--allow-path {}` \
+             (env MCP_DOCKER_ALLOW_PATHS)",
+            inner.display()
+        ),
+    ))
+}
+
+/// Names of folders that are refused wherever they appear.
+pub fn sensitive_folders() -> impl Iterator<Item = &'static str> {
+    SENSITIVE_FOLDERS.iter().map(|(f, _)| *f)
 }
 
 /// Refuses a path (a build context or Dockerfile) that is outside both `root` and the allowed prefixes.

@@ -260,7 +260,9 @@ pub fn validate_service(name: &str, spec: &ServiceSpec, base: &str) -> Vec<SpecE
     if let Some(signal) = &spec.stop_signal {
         let valid = !signal.is_empty()
             && signal.len() <= 16
-            && signal.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, '+' | '-'));
+            && signal
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, '+' | '-'));
         if !valid {
             errors.push(invalid(
                 format!("{base}.stop_signal"),

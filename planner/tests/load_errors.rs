@@ -256,10 +256,30 @@ fn bad_durations_and_values() {
             "services.web.working_dir",
             "absolute",
         ),
-        (&svc("hostname: \"bad_host!\""), Invalid, "services.web.hostname", "not a valid hostname"),
-        (&svc("dns: [dns.google]"), Invalid, "services.web.dns[0]", "not an IP"),
-        (&svc("stop_signal: \"kill -9\""), Invalid, "services.web.stop_signal", "not a signal"),
-        (&svc("depends_on: {db: {restart: true}}"), Unsupported, "services.web.depends_on.db.restart", "restart"),
+        (
+            &svc("hostname: \"bad_host!\""),
+            Invalid,
+            "services.web.hostname",
+            "not a valid hostname",
+        ),
+        (
+            &svc("dns: [dns.google]"),
+            Invalid,
+            "services.web.dns[0]",
+            "not an IP",
+        ),
+        (
+            &svc("stop_signal: \"kill -9\""),
+            Invalid,
+            "services.web.stop_signal",
+            "not a signal",
+        ),
+        (
+            &svc("depends_on: {db: {restart: true}}"),
+            Unsupported,
+            "services.web.depends_on.db.restart",
+            "restart",
+        ),
         (
             &svc("extra_hosts: [\"db:not-an-ip\"]"),
             Invalid,
@@ -727,4 +747,51 @@ fn large_specs_load_quickly_and_without_overflow() {
         "took {:?}",
         started.elapsed()
     );
+}
+
+#[test]
+fn credential_folders_are_refused_anywhere() {
+    for folder in [".ssh", ".gnupg", ".aws", ".kube"] {
+        let e = errors(&svc(&format!("volumes: [\"/home/me/{folder}:/k:ro\"]")));
+        assert_error(&e, Policy, "services.web.volumes[0]", folder);
+    }
+}
+
+#[test]
+fn directories_holding_credentials_are_refused() {
+    let host = MemHost::new()
+        .file("/home/me/.ssh/id_ed25519", "KEY")
+        .file("/srv/app/.aws/credentials", "x");
+    let e = load_with(&svc("volumes: [\"/home/me:/h\"]"), &host)
+        .unwrap_err()
+        .0;
+    assert_error(&e, Policy, "services.web.volumes[0]", "contains `.ssh`");
+    assert_error(
+        &e,
+        Policy,
+        "services.web.volumes[0]",
+        "--allow-path /home/me/.ssh",
+    );
+    let e = load_with(
+        &svc("volumes: [\"~:/h\"]"),
+        &host.clone().var("HOME", "/home/me"),
+    )
+    .unwrap_err()
+    .0;
+    assert_error(&e, Policy, "services.web.volumes[0]", "contains `.ssh`");
+    let e = load_with("name: t\nservices:\n  b: {build: .}\n", &host)
+        .unwrap_err()
+        .0;
+    assert_error(&e, Policy, "services.b.build", "contains `.aws`");
+    load_with(&svc("volumes: [\"/home/me/project:/p\"]"), &host).unwrap();
+}
+
+#[test]
+fn relative_project_dirs_are_refused() {
+    let o = planner::load::LoadOptions {
+        project_dir: "rel".into(),
+        ..opts()
+    };
+    let e = load_yaml("name: t\nservices: {}\n", &o, &MemHost::new()).unwrap_err();
+    assert_error(&e.0, Invalid, "", "not an absolute path");
 }

@@ -85,7 +85,10 @@ fn ignored_keys_warn() {
         .any(|w| w.starts_with("services.web.ports[0].name")));
     let p = ok("name: t\nservices:\n  db: {image: x}\n  web:\n    image: x\n    depends_on: {db: {condition: service_started}}\n    healthcheck: {test: [CMD, x], start_interval: 1s}\n    deploy: {mode: replicated, placement: {constraints: [\"node.role==manager\"]}}\n");
     assert_eq!(p.warnings.len(), 3, "{:?}", p.warnings);
-    assert!(p.warnings.iter().any(|w| w.starts_with("services.web.deploy.placement: Swarm-only")));
+    assert!(p
+        .warnings
+        .iter()
+        .any(|w| w.starts_with("services.web.deploy.placement: Swarm-only")));
 }
 
 #[test]

@@ -180,3 +180,31 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, .. ProptestConfig::default() })]
+
+    #[test]
+    fn parsers_never_panic(text in "[ -~µé\\n\\t]{0,40}") {
+        let lookup = |name: &str| (name.len() % 2 == 0).then(|| name.to_lowercase());
+        let _ = planner::interpolate::interpolate(&text, &lookup);
+        let _ = planner::normalize::dotenv::parse(&text, &lookup);
+        let _ = planner::normalize::split_words(&text);
+        let _ = planner::normalize::parse_port(&text);
+        let _ = planner::normalize::parse_duration_ns(&text);
+        let _ = planner::normalize::parse_bytes(&text);
+        let _ = planner::validate::check_image_reference(&text);
+        let _ = planner::policy::check_host_path(std::path::Path::new(&text), &planner::policy::Policy::default(), "p");
+    }
+
+    #[test]
+    fn interpolation_without_dollars_is_identity(text in "[^$]{0,40}") {
+        prop_assert_eq!(planner::interpolate::interpolate(&text, &|_| None), Ok(text.clone()));
+    }
+
+    #[test]
+    fn escaped_dollars_survive(text in "[a-z ]{0,10}") {
+        let escaped = format!("$${text}");
+        prop_assert_eq!(planner::interpolate::interpolate(&escaped, &|_| Some("x".into())), Ok(format!("${text}")));
+    }
+}

@@ -277,3 +277,21 @@ fn image_builds_and_pull_policies() {
     observed.images_present.remove("nginx:1.27");
     insta::assert_snapshot!(render_plan(&desired, &observed, Some(&demo())));
 }
+
+#[test]
+fn multi_line_command_script() {
+    let mut before = demo();
+    before.services.get_mut("web").unwrap().command = Some(vec![
+        "sh".into(),
+        "-c".into(),
+        "set -e\nmkdir -p /www\nhttpd -f -p 80 -h /www\n".into(),
+    ]);
+    let observed = observed_matching(&before, &ExternalDigests::default());
+    let mut after = before.clone();
+    after.services.get_mut("web").unwrap().command = Some(vec![
+        "sh".into(),
+        "-c".into(),
+        "set -e\nmkdir -p /www\necho ok > /www/index.html\nhttpd -f -p 8080 -h /www\n".into(),
+    ]);
+    insta::assert_snapshot!(render_plan(&after, &observed, Some(&before)));
+}

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 pub use super::error::DockerError;
-use super::ssh_transport::{self, SshDestination};
+use super::ssh_transport::{self, SshDestination, SshDiagnostics};
 
 const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
 /// Seconds bollard waits for any single request (builds and pulls stream, so this bounds silence, not length).
@@ -32,17 +32,9 @@ const SSH_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Endpoint {
     Unix(String),
-    Tcp {
-        addr: String,
-        tls: Option<PathBuf>,
-    },
-    Ssh(String),
-    /// `ssh://user@host:port`, which bollard's ssh transport cannot pass to ssh.
-    SshWithPort(SshDestination),
-    Invalid {
-        message: String,
-        fix: String,
-    },
+    Tcp { addr: String, tls: Option<PathBuf> },
+    Ssh(SshDestination),
+    Invalid { message: String, fix: String },
 }
 
 struct Shared {
@@ -50,6 +42,8 @@ struct Shared {
     host: String,
     endpoint: Endpoint,
     cached: Mutex<Option<Docker>>,
+    /// ssh's last stderr line, when the host is `ssh://`.
+    ssh_diagnostics: SshDiagnostics,
 }
 
 /// Lazily connects to the engine and hands out the negotiated client. Cheap to clone.
@@ -109,6 +103,7 @@ impl DockerConnector {
                 host: host.trim().to_string(),
                 endpoint,
                 cached: Mutex::new(None),
+                ssh_diagnostics: SshDiagnostics::default(),
             }),
         }
     }
@@ -124,7 +119,7 @@ impl DockerConnector {
         if let Some(docker) = cached.as_ref() {
             return Ok(docker.clone());
         }
-        let docker = self.connect().await?;
+        let docker = self.connect().await.map_err(|e| self.with_ssh_words(e))?;
         *cached = Some(docker.clone());
         Ok(docker)
     }
@@ -139,7 +134,27 @@ impl DockerConnector {
         if err.is_unreachable() {
             self.invalidate().await;
         }
-        err
+        self.with_ssh_words(err)
+    }
+
+    /// Adds what ssh itself said to an unreachable-engine error, since that is where the real cause is
+    /// ("Permission denied (publickey)", "Host key verification failed").
+    fn with_ssh_words(&self, err: DockerError) -> DockerError {
+        let said = self
+            .shared
+            .ssh_diagnostics
+            .lock()
+            .ok()
+            .and_then(|mut last| last.take());
+        match (err, said) {
+            (DockerError::Unreachable { host, reason }, Some(said)) if !reason.contains(&said) => {
+                DockerError::Unreachable {
+                    host,
+                    reason: format!("{reason}; ssh says: {said}"),
+                }
+            }
+            (err, _) => err,
+        }
     }
 
     /// Pings the engine and reports its version and the round trip; drops the cache when it fails.
@@ -182,7 +197,7 @@ impl DockerConnector {
     /// How long a quick question may take before the engine counts as unreachable (ssh needs a handshake).
     fn answer_limit(&self) -> Duration {
         match self.shared.endpoint {
-            Endpoint::Ssh(_) | Endpoint::SshWithPort(_) => SSH_CONNECT_TIMEOUT,
+            Endpoint::Ssh(_) => SSH_CONNECT_TIMEOUT,
             _ => LOCAL_CONNECT_TIMEOUT,
         }
     }
@@ -242,15 +257,10 @@ impl DockerConnector {
                 .map_err(|e| unreachable(e.to_string()))?;
                 (docker, LOCAL_CONNECT_TIMEOUT)
             }
-            Endpoint::Ssh(url) => {
-                let docker =
-                    Docker::connect_with_ssh(url, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION, None)
-                        .map_err(|e| unreachable(e.to_string()))?;
-                (docker, SSH_CONNECT_TIMEOUT)
-            }
-            Endpoint::SshWithPort(destination) => {
+            Endpoint::Ssh(destination) => {
                 let docker = ssh_transport::connect(
                     destination.clone(),
+                    self.shared.ssh_diagnostics.clone(),
                     REQUEST_TIMEOUT_SECS,
                     API_DEFAULT_VERSION,
                 )
@@ -370,23 +380,13 @@ fn parse_host(host: &str, tls: Option<PathBuf>) -> Endpoint {
 
 fn parse_ssh(rest: &str) -> Endpoint {
     let authority = rest.split('/').next().unwrap_or_default();
-    let host_part = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if host_part.is_empty() {
-        return invalid(
-            "the ssh host is empty",
-            "use ssh://USER@HOST or an alias from ~/.ssh/config (ssh://ALIAS)",
-        );
+    match SshDestination::parse(authority) {
+        Some(destination) => Endpoint::Ssh(destination),
+        None => invalid(
+            "the ssh address is not USER@HOST[:PORT] or an alias",
+            "use ssh://USER@HOST, ssh://USER@HOST:PORT or an alias from ~/.ssh/config (ssh://ALIAS)",
+        ),
     }
-    if host_part.contains(':') {
-        return match SshDestination::parse(authority) {
-            Some(destination) => Endpoint::SshWithPort(destination),
-            None => invalid(
-                "the ssh port is not a number",
-                "use ssh://USER@HOST:PORT or ssh://ALIAS",
-            ),
-        };
-    }
-    Endpoint::Ssh(format!("ssh://{authority}"))
 }
 
 fn invalid(message: &str, fix: &str) -> Endpoint {
@@ -421,21 +421,21 @@ mod tests {
                 tls: Some(PathBuf::from("/c"))
             }
         );
+        let ssh = |user: Option<&str>, host: &str, port: Option<u16>| {
+            Endpoint::Ssh(SshDestination {
+                user: user.map(str::to_string),
+                host: host.into(),
+                port,
+            })
+        };
         assert_eq!(
             parse_host("ssh://me@box", None),
-            Endpoint::Ssh("ssh://me@box".into())
+            ssh(Some("me"), "box", None)
         );
-        assert_eq!(
-            parse_host("ssh://alias/", None),
-            Endpoint::Ssh("ssh://alias".into())
-        );
+        assert_eq!(parse_host("ssh://alias/", None), ssh(None, "alias", None));
         assert_eq!(
             parse_host("ssh://me@box:2222", None),
-            Endpoint::SshWithPort(SshDestination {
-                user: Some("me".into()),
-                host: "box".into(),
-                port: 2222
-            })
+            ssh(Some("me"), "box", Some(2222))
         );
         assert!(matches!(
             parse_host("ssh://me@box:x", None),

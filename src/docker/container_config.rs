@@ -19,6 +19,8 @@ use planner::plan::ContainerTarget;
 use super::error::DockerError;
 use super::execute::SecretValues;
 
+/// Where compose mounts secrets.
+const SECRETS_DIR: &str = "/run/secrets";
 /// Default mode of secret and config files: world-readable, writable by nobody.
 const DEFAULT_FILE_MODE: u32 = 0o444;
 
@@ -42,7 +44,12 @@ pub fn create_spec(
     let (exposed_ports, port_bindings) = ports(spec);
     let host_config = HostConfig {
         port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
-        mounts: Some(mounts(target)?).filter(|m| !m.is_empty()),
+        mounts: Some(mounts(target)?)
+            .map(|mut m| {
+                m.extend(secrets_volume(target));
+                m
+            })
+            .filter(|m| !m.is_empty()),
         network_mode,
         restart_policy: Some(restart_policy(&spec.restart)),
         init: spec.init,
@@ -321,17 +328,18 @@ fn networks(target: &ContainerTarget) -> Result<Networking, DockerError> {
     Ok((Some(config), Some(first_name), rest.collect()))
 }
 
-/// A tar (to extract at `/`) holding every secret and config file of `target`; `None` when it has none.
-pub fn secret_files_archive(
+/// Tars holding every secret and config file of `target`, each with the container directory to extract it
+/// into (`/`, or `/run/secrets` for a read-only container whose secrets volume is the only writable place).
+pub fn secret_files_archives(
     target: &ContainerTarget,
     secrets: &SecretValues,
     configs: &SecretValues,
-) -> Result<Option<Vec<u8>>, DockerError> {
+) -> Result<Vec<(String, Vec<u8>)>, DockerError> {
     let spec = &target.spec;
-    if spec.secrets.is_empty() && spec.configs.is_empty() {
-        return Ok(None);
-    }
-    let mut builder = tar::Builder::new(Vec::new());
+    let into_volume = secrets_volume(target).is_some();
+    let mut root = tar::Builder::new(Vec::new());
+    let mut volume = tar::Builder::new(Vec::new());
+    let (mut root_used, mut volume_used) = (false, false);
     let kinds: [(&str, &[FileMount], &SecretValues); 2] = [
         ("secret", &spec.secrets, secrets),
         ("config", &spec.configs, configs),
@@ -344,29 +352,70 @@ pub fn secret_files_archive(
                     kind: kind.into(),
                     name: mount.source.clone(),
                 })?;
-            append_file(&mut builder, kind, mount, content)?;
+            let path = checked_path(kind, mount)?;
+            match path.strip_prefix(&format!("{}/", SECRETS_DIR.trim_start_matches('/'))) {
+                Some(inside) if into_volume => {
+                    append_file(&mut volume, kind, mount, inside, content)?;
+                    volume_used = true;
+                }
+                _ => {
+                    append_file(&mut root, kind, mount, &path, content)?;
+                    root_used = true;
+                }
+            }
         }
     }
-    let bytes = builder.into_inner().map_err(|e| {
-        DockerError::InvalidAction(format!("cannot assemble the secret files archive: {e}"))
-    })?;
-    Ok(Some(bytes))
+    let finish = |builder: tar::Builder<Vec<u8>>| {
+        builder.into_inner().map_err(|e| {
+            DockerError::InvalidAction(format!("cannot assemble the secret files archive: {e}"))
+        })
+    };
+    let mut archives = Vec::new();
+    if root_used {
+        archives.push(("/".to_string(), finish(root)?));
+    }
+    if volume_used {
+        archives.push((SECRETS_DIR.to_string(), finish(volume)?));
+    }
+    Ok(archives)
 }
 
-fn append_file(
-    builder: &mut tar::Builder<Vec<u8>>,
-    kind: &str,
-    mount: &FileMount,
-    content: &[u8],
-) -> Result<(), DockerError> {
-    // Compose reads a relative secret target as a name under /run/secrets, a relative config target as under /.
-    let absolute = if mount.target.starts_with('/') {
+/// Where a secret or config lands: compose reads a relative secret target as a name under /run/secrets and a
+/// relative config target as a path under /.
+fn file_target(kind: &str, mount: &FileMount) -> String {
+    if mount.target.starts_with('/') {
         mount.target.clone()
     } else if kind == "secret" {
-        format!("/run/secrets/{}", mount.target)
+        format!("{SECRETS_DIR}/{}", mount.target)
     } else {
         format!("/{}", mount.target)
-    };
+    }
+}
+
+/// A read-only root file system refuses the files copied in before start, but a volume inside it does not:
+/// such containers get an anonymous volume at /run/secrets when their secrets land there.
+fn secrets_volume(target: &ContainerTarget) -> Option<Mount> {
+    let spec = &target.spec;
+    let lands_there = spec
+        .secrets
+        .iter()
+        .map(|m| file_target("secret", m))
+        .chain(spec.configs.iter().map(|m| file_target("config", m)))
+        .any(|t| t.starts_with(&format!("{SECRETS_DIR}/")));
+    let already_mounted = spec
+        .mounts
+        .iter()
+        .any(|m| m.target.trim_end_matches('/') == SECRETS_DIR);
+    (spec.read_only && lands_there && !already_mounted).then(|| Mount {
+        target: Some(SECRETS_DIR.to_string()),
+        typ: Some(MountType::VOLUME),
+        ..Default::default()
+    })
+}
+
+/// The file's path inside the container, relative to `/`, refusing empty paths and `..`.
+fn checked_path(kind: &str, mount: &FileMount) -> Result<String, DockerError> {
+    let absolute = file_target(kind, mount);
     let path = absolute.trim_start_matches('/');
     if path.is_empty() || mount.target.is_empty() || path.split('/').any(|c| c == "..") {
         return Err(DockerError::InvalidAction(format!(
@@ -374,6 +423,16 @@ fn append_file(
             mount.source, mount.target
         )));
     }
+    Ok(path.to_string())
+}
+
+fn append_file(
+    builder: &mut tar::Builder<Vec<u8>>,
+    kind: &str,
+    mount: &FileMount,
+    path: &str,
+    content: &[u8],
+) -> Result<(), DockerError> {
     let id = |field: &Option<String>, what: &str| -> Result<u64, DockerError> {
         match field {
             None => Ok(0),
@@ -551,9 +610,10 @@ mod tests {
         };
         let secrets = SecretValues::from([("tok".to_string(), b"s".to_vec())]);
         let configs = SecretValues::from([("conf".to_string(), b"c=1".to_vec())]);
-        let tar = secret_files_archive(&target(spec.clone()), &secrets, &configs)
-            .unwrap()
-            .unwrap();
+        let archives = secret_files_archives(&target(spec.clone()), &secrets, &configs).unwrap();
+        assert_eq!(archives.len(), 1);
+        let (dir, tar) = &archives[0];
+        assert_eq!(dir, "/");
         let mut archive = tar::Archive::new(tar.as_slice());
         let entries: Vec<(String, u32, u64)> = archive
             .entries()
@@ -575,7 +635,23 @@ mod tests {
                 ("etc/app.conf".into(), 0o440, 1000)
             ]
         );
-        let err = secret_files_archive(&target(spec), &SecretValues::new(), &configs)
+        assert!(
+            secrets_volume(&target(spec.clone())).is_none(),
+            "only read-only containers need it"
+        );
+        let read_only = ServiceSpec {
+            read_only: true,
+            ..spec.clone()
+        };
+        let mounts = create_spec(&target(read_only), &secrets)
+            .unwrap()
+            .body
+            .host_config
+            .unwrap()
+            .mounts
+            .unwrap();
+        assert_eq!(mounts[0].target.as_deref(), Some("/run/secrets"));
+        let err = secret_files_archives(&target(spec), &SecretValues::new(), &configs)
             .unwrap_err()
             .to_string();
         assert!(err.contains("\"tok\""), "{err}");

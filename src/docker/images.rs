@@ -80,7 +80,12 @@ pub async fn pull(
         .from_image(&image)
         .tag(&tag)
         .build();
-    let mut stream = docker.create_image(Some(options), None, registry_credentials(reference));
+    // Credential helpers are processes; keep them off the async workers.
+    let owned = reference.to_string();
+    let credentials = tokio::task::spawn_blocking(move || registry_credentials(&owned))
+        .await
+        .unwrap_or_default();
+    let mut stream = docker.create_image(Some(options), None, credentials);
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let context = format!("pulling {reference}");
     while let Some(item) = stream.next().await {
@@ -154,9 +159,12 @@ pub async fn build(
     if let Some(target) = &build.target {
         options = options.target(target);
     }
+    let credentials = tokio::task::spawn_blocking(all_registry_credentials)
+        .await
+        .unwrap_or_default();
     let mut stream = docker.build_image(
         options.build(),
-        Some(all_registry_credentials()).filter(|c| !c.is_empty()),
+        Some(credentials).filter(|c| !c.is_empty()),
         Some(bollard::body_full(tar.into())),
     );
     let context = format!("building {reference}");

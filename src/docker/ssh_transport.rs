@@ -1,15 +1,17 @@
-//! `ssh://user@host:port`: the Docker API over `ssh ... docker system dial-stdio`, one ssh process per pooled
-//! connection.
+//! `ssh://` hosts: the Docker API over `ssh ... docker system dial-stdio`, one ssh process per pooled
+//! connection, as the Docker CLI does it.
 //!
-//! bollard's own ssh transport (used for `ssh://user@host` and `ssh://alias`) hands `user@host:port` to ssh
-//! as a single destination, which ssh reads as a host literally named `host:port`. This transport passes the
-//! port with `-p` instead and otherwise behaves the same: it runs the system OpenSSH (so `~/.ssh/config`,
-//! keys, agents and ProxyJump apply), non-interactively, and speaks HTTP/1 over the process's stdio.
+//! It runs the system OpenSSH, so `~/.ssh/config` (aliases, ports, keys, agents, ProxyJump) applies exactly
+//! as in a terminal. bollard's own ssh transport is not used: it hands `user@host:port` to ssh as one
+//! destination (which ssh reads as a host named `host:port`), and keeps its control sockets in the current
+//! directory on systems without a state directory. ssh runs non-interactively (stdin carries HTTP), so an
+//! unknown host key or a password prompt fails instead of hanging; ssh's own last words are kept for the
+//! error message.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bollard::{BollardRequest, ClientVersion, Docker};
@@ -23,38 +25,57 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SshDestination {
     pub user: Option<String>,
+    /// Host name, address or `~/.ssh/config` alias.
     pub host: String,
-    pub port: u16,
+    pub port: Option<u16>,
 }
 
 impl SshDestination {
-    /// Parses the authority of an `ssh://` URL that carries a port (`user@host:2222`, `[::1]:2222`).
+    /// Parses the authority of an `ssh://` URL: `alias`, `user@host`, `user@host:2222`, `[::1]:2222`.
     pub fn parse(authority: &str) -> Option<SshDestination> {
         let (user, rest) = match authority.rsplit_once('@') {
             Some((user, rest)) => (Some(user.to_string()).filter(|u| !u.is_empty()), rest),
             None => (None, authority),
         };
-        let (host, port) = rest.rsplit_once(':')?;
-        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let (host, port) = if let Some(bracketed) = rest.strip_prefix('[') {
+            let (host, after) = bracketed.split_once(']')?;
+            let port = match after.strip_prefix(':') {
+                Some(p) => Some(p.parse().ok()?),
+                None if after.is_empty() => None,
+                None => return None,
+            };
+            (host, port)
+        } else {
+            match rest.rsplit_once(':') {
+                Some((host, p)) => (host, Some(p.parse().ok()?)),
+                None => (rest, None),
+            }
+        };
         if host.is_empty() {
             return None;
         }
         Some(SshDestination {
             user,
             host: host.to_string(),
-            port: port.parse().ok()?,
+            port,
         })
     }
 }
 
-/// A client that reaches the engine through `ssh -p PORT [-l USER] HOST docker system dial-stdio`.
+/// The last line ssh wrote on stderr ("Permission denied (publickey)."), for error messages.
+pub type SshDiagnostics = Arc<Mutex<Option<String>>>;
+
+/// A client that reaches the engine through `ssh [-p PORT] [-l USER] HOST docker system dial-stdio`;
+/// ssh's complaints land in `diagnostics`.
 pub fn connect(
     destination: SshDestination,
+    diagnostics: SshDiagnostics,
     timeout_secs: u64,
     version: &ClientVersion,
 ) -> Result<Docker, bollard::errors::Error> {
     let connector = SshConnector {
         destination: Arc::new(destination),
+        diagnostics,
     };
     let client = Client::builder(TokioExecutor::new()).build(connector);
     let transport = move |mut request: BollardRequest| {
@@ -76,6 +97,7 @@ pub fn connect(
 #[derive(Clone)]
 struct SshConnector {
     destination: Arc<SshDestination>,
+    diagnostics: SshDiagnostics,
 }
 
 impl tower_service::Service<http::Uri> for SshConnector {
@@ -89,14 +111,21 @@ impl tower_service::Service<http::Uri> for SshConnector {
 
     fn call(&mut self, _: http::Uri) -> Self::Future {
         let destination = self.destination.clone();
-        Box::pin(async move { spawn(&destination) })
+        let diagnostics = self.diagnostics.clone();
+        Box::pin(async move { spawn(&destination, diagnostics) })
     }
 }
 
-fn spawn(destination: &SshDestination) -> Result<SshIo, std::io::Error> {
+fn spawn(
+    destination: &SshDestination,
+    diagnostics: SshDiagnostics,
+) -> Result<SshIo, std::io::Error> {
     let mut command = Command::new("ssh");
     // BatchMode: stdin carries HTTP, so ssh must never stop to ask for a password or a host key.
-    command.args(["-o", "BatchMode=yes", "-p", &destination.port.to_string()]);
+    command.args(["-o", "BatchMode=yes"]);
+    if let Some(port) = destination.port {
+        command.args(["-p", &port.to_string()]);
+    }
     if let Some(user) = &destination.user {
         command.args(["-l", user]);
     }
@@ -117,6 +146,9 @@ fn spawn(destination: &SshDestination) -> Result<SshIo, std::io::Error> {
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 tracing::warn!(target: "ssh", host = %host, "{line}");
+                if let Ok(mut last) = diagnostics.lock() {
+                    *last = Some(line);
+                }
             }
         });
     }
@@ -205,24 +237,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_authorities_with_ports() {
+    fn parses_ssh_authorities() {
+        let parse = |a| SshDestination::parse(a).unwrap();
         assert_eq!(
-            SshDestination::parse("me@box:2222").unwrap(),
+            parse("me@box:2222"),
             SshDestination {
                 user: Some("me".into()),
                 host: "box".into(),
-                port: 2222
+                port: Some(2222)
             }
         );
         assert_eq!(
-            SshDestination::parse("[::1]:22").unwrap(),
+            parse("alias"),
+            SshDestination {
+                user: None,
+                host: "alias".into(),
+                port: None
+            }
+        );
+        assert_eq!(
+            parse("[::1]:22"),
             SshDestination {
                 user: None,
                 host: "::1".into(),
-                port: 22
+                port: Some(22)
             }
         );
-        assert!(SshDestination::parse("box").is_none());
+        assert_eq!(
+            parse("me@[::1]"),
+            SshDestination {
+                user: Some("me".into()),
+                host: "::1".into(),
+                port: None
+            }
+        );
         assert!(SshDestination::parse("box:notaport").is_none());
+        assert!(SshDestination::parse("me@").is_none());
     }
 }

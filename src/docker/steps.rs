@@ -19,7 +19,7 @@ use planner::plan::{
     Action, ContainerTarget, NetworkTarget, Op, ResourceKind, Target, VolumeTarget,
 };
 
-use super::container_config::{create_spec, label_map, restart_policy, secret_files_archive};
+use super::container_config::{create_spec, label_map, restart_policy, secret_files_archives};
 use super::error::{DockerError, ENGINE};
 use super::execute::ExecOptions;
 use super::images;
@@ -65,10 +65,15 @@ pub async fn run_action(
             })?;
             images::build(docker, &image.reference, build, progress).await
         }
-        (Op::Create | Op::Replace, ResourceKind::Network, Some(Target::Network(net))) => {
+        (Op::Create, ResourceKind::Network, Some(Target::Network(net))) => {
             create_network(docker, net).await.map(Some)
         }
-        (Op::Create | Op::Replace, ResourceKind::Volume, Some(Target::Volume(vol))) => {
+        (Op::Replace, ResourceKind::Network, Some(Target::Network(net))) => {
+            // Networks cannot change in place; the containers on it were stopped or replaced before this.
+            delete_network(docker, &existing(action)).await?;
+            create_network(docker, net).await.map(Some)
+        }
+        (Op::Create, ResourceKind::Volume, Some(Target::Volume(vol))) => {
             create_volume(docker, vol).await.map(Some)
         }
         (Op::Create, ResourceKind::Container, Some(Target::Container(target))) => {
@@ -218,7 +223,7 @@ async fn create_configured(
     opts: &ExecOptions,
 ) -> Result<String, DockerError> {
     let spec = create_spec(target, &opts.secrets)?;
-    let archive = secret_files_archive(target, &opts.secrets, &opts.configs)?;
+    let archives = secret_files_archives(target, &opts.secrets, &opts.configs)?;
     let mut options = CreateContainerOptionsBuilder::new().name(name);
     if let Some(platform) = &spec.platform {
         options = options.platform(platform);
@@ -245,8 +250,8 @@ async fn create_configured(
                     )
                 })?;
         }
-        if let Some(tar) = archive {
-            let options = UploadToContainerOptionsBuilder::new().path("/").build();
+        for (dir, tar) in archives {
+            let options = UploadToContainerOptionsBuilder::new().path(&dir).build();
             docker
                 .upload_to_container(&id, Some(options), bollard::body_full(tar.into()))
                 .await
@@ -350,7 +355,11 @@ async fn delete_container(docker: &Docker, container: &str) -> Result<(), Docker
 }
 
 async fn remove(docker: &Docker, container: &str) -> Result<(), DockerError> {
-    let options = RemoveContainerOptionsBuilder::new().force(true).build();
+    // `v` removes anonymous volumes only (the secrets volume of read-only containers); named ones stay.
+    let options = RemoveContainerOptionsBuilder::new()
+        .force(true)
+        .v(true)
+        .build();
     match docker.remove_container(container, Some(options)).await {
         Ok(()) => Ok(()),
         Err(e) => {

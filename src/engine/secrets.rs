@@ -164,6 +164,7 @@ pub fn parse_secrets_file(text: &str) -> BTreeMap<String, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -262,6 +262,7 @@ pub fn merge_projects(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use planner::model::ServiceSpec;

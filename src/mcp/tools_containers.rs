@@ -207,7 +207,6 @@ impl DockerServer {
         let options = CreateContainerOptions {
             name: name.map(str::to_string),
             platform: service.platform.clone().unwrap_or_default(),
-            ..Default::default()
         };
         let created = docker
             .create_container(Some(options), body.body)

@@ -92,6 +92,7 @@ impl Drop for ProjectLock {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -281,3 +281,12 @@ impl Drop for ProjectGuard {
         purge_project(self.host.as_deref(), &self.project);
     }
 }
+
+/// Whether the tests run as root, where starting a private `dockerd` must work (CI).
+pub fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}

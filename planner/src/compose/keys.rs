@@ -504,10 +504,7 @@ pub const RESOURCE_LIMIT_KEYS: &[(&str, KeySupport)] = &[
 pub const RESTART_POLICY_KEYS: &[(&str, KeySupport)] = &[
     ("condition", Supported),
     ("max_attempts", Supported),
-    (
-        "delay",
-        Ignored("the engine's restart policy has no delay"),
-    ),
+    ("delay", Ignored("the engine's restart policy has no delay")),
     (
         "window",
         Ignored("the engine's restart policy has no window"),

@@ -180,8 +180,19 @@ fn json_word<T: serde::Serialize>(value: &T) -> String {
 fn value_display(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
+        // A list holding a script (`["sh", "-c", "a\nb"]`) shows one element per line, so a change renders as
+        // a line-by-line diff rather than one long escaped string.
         Value::Array(items) if items.iter().all(Value::is_string) => {
-            list_display(items.iter().filter_map(Value::as_str))
+            let strings = items.iter().filter_map(Value::as_str);
+            if items
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|s| s.contains('\n'))
+            {
+                strings.collect::<Vec<_>>().join("\n")
+            } else {
+                list_display(strings)
+            }
         }
         other => other.to_string(),
     }
