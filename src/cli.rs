@@ -90,6 +90,13 @@ enum Command {
     },
     /// Projects recorded in the state directory or found on the engine.
     Projects,
+    /// A project's plans and applies, or with --plan the journal of one apply's steps.
+    History {
+        #[arg(short = 'p', long = "project")]
+        project: String,
+        #[arg(long = "plan")]
+        plan: Option<String>,
+    },
     /// Print the last-applied spec of a project as compose YAML.
     Export {
         #[arg(short = 'p', long = "project")]
@@ -178,9 +185,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, Some(file)) => {
                     let req = plan_request(&project, &file, remove_orphans, profiles)?;
                     if auto_approve {
-                        let (planned, applied) =
-                            engine.plan_and_apply(req, progress::sink(), cancel).await?;
-                        say(&output::plan_text(&planned));
+                        let (_, applied) = engine
+                            .plan_and_apply(req, &show_plan, progress::sink(), cancel)
+                            .await?;
                         return finish_apply(&applied);
                     }
                     let planned = engine.plan(req).await?;
@@ -210,10 +217,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             auto_approve,
         } => {
             if auto_approve {
-                let (planned, applied) = engine
-                    .destroy_and_apply(&project, volumes, progress::sink(), cancel_on_ctrl_c())
+                let (_, applied) = engine
+                    .destroy_and_apply(
+                        &project,
+                        volumes,
+                        &show_plan,
+                        progress::sink(),
+                        cancel_on_ctrl_c(),
+                    )
                     .await?;
-                say(&output::plan_text(&planned));
                 return finish_apply(&applied);
             }
             let planned = engine.destroy_plan(&project, volumes).await?;
@@ -230,12 +242,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             say(&output::projects_text(&projects));
             Ok(())
         }
+        Command::History {
+            project,
+            plan: None,
+        } => {
+            say(&output::history_text(&engine.history(&project).await?));
+            Ok(())
+        }
+        Command::History {
+            project,
+            plan: Some(plan_id),
+        } => {
+            say(&output::journal_text(
+                &engine.journal(&project, &plan_id).await?,
+            ));
+            Ok(())
+        }
         Command::Export { project } => {
             say(engine.export(&project).await?.trim_end());
             Ok(())
         }
         Command::Schema { out } => write_schemas(&out),
     }
+}
+
+fn show_plan(planned: &crate::engine::PlanOutcome) {
+    say(&output::plan_text(planned));
 }
 
 fn plan_request(

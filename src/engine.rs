@@ -358,6 +358,7 @@ impl Engine {
     pub async fn plan_and_apply(
         &self,
         req: PlanRequest,
+        on_plan: &(dyn Fn(&PlanOutcome) + Send + Sync),
         events: EventSink,
         cancel: CancellationToken,
     ) -> Result<(PlanOutcome, ApplyOutcome), EngineError> {
@@ -366,6 +367,7 @@ impl Engine {
         let project = req.project.clone();
         let _lock = self.lock(&project).await?;
         let planned = self.plan_inner(req).await?;
+        on_plan(&planned.outcome);
         let applied = self
             .apply_stored(
                 planned.stored,
@@ -383,6 +385,7 @@ impl Engine {
         &self,
         project: &str,
         volumes: bool,
+        on_plan: &(dyn Fn(&PlanOutcome) + Send + Sync),
         events: EventSink,
         cancel: CancellationToken,
     ) -> Result<(PlanOutcome, ApplyOutcome), EngineError> {
@@ -390,6 +393,7 @@ impl Engine {
         validate_project_name(project)?;
         let _lock = self.lock(project).await?;
         let planned = self.destroy_plan_inner(project, volumes).await?;
+        on_plan(&planned.outcome);
         let applied = self
             .apply_stored(
                 planned.stored,
@@ -561,6 +565,24 @@ impl Engine {
             Some(record) => project_to_compose_yaml(&record.spec),
             None => Err(EngineError::ProjectNotFound(project.to_string())),
         }
+    }
+
+    /// The project's plan and apply history, oldest first.
+    pub async fn history(&self, project: &str) -> Result<Vec<HistoryEntry>, EngineError> {
+        validate_project_name(project)?;
+        let name = project.to_string();
+        self.state(move |s| s.history(&name)).await
+    }
+
+    /// Every step event journaled while applying a plan, in order.
+    pub async fn journal(
+        &self,
+        project: &str,
+        plan_id: &str,
+    ) -> Result<Vec<crate::state::JournalEntry>, EngineError> {
+        validate_project_name(project)?;
+        let (p, id) = (project.to_string(), plan_id.to_string());
+        self.state(move |s| s.journal(&p, &id)).await
     }
 
     pub fn get_plan(&self, project: &str, plan_id: &str) -> Result<StoredPlan, EngineError> {

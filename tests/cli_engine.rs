@@ -411,6 +411,17 @@ fn kill_mid_apply_then_converge_without_duplicates() {
         "the apply was not interrupted mid-way"
     );
 
+    // The interrupted apply is on record: its plan in the history, its first steps in the journal.
+    let history = p.ok(&["history", "-p", &p.name]);
+    let killed_plan = history
+        .lines()
+        .find(|l| l.contains(" plan "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap_or_else(|| panic!("no plan in history:\n{history}"))
+        .to_string();
+    let journal = p.ok(&["history", "-p", &p.name, "--plan", &killed_plan]);
+    assert!(journal.contains("started"), "{journal}");
+
     // The next plan and apply converge, and each service has exactly one container.
     let (plan, plan_id) = p.plan();
     assert!(plan.contains(&p.container("web")), "{plan}");

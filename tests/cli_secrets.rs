@@ -53,14 +53,21 @@ impl Drop for Fixture {
     fn drop(&mut self) {
         let _ = self.cli(&["destroy", "-p", &self.name, "--volumes", "--auto-approve"]);
         let ids = Command::new("docker")
-            .args(["ps", "-aq", "--filter", &format!("label={LABEL}={}", self.name)])
+            .args([
+                "ps",
+                "-aq",
+                "--filter",
+                &format!("label={LABEL}={}", self.name),
+            ])
             .output()
             .map(|o| text(&o.stdout))
             .unwrap_or_default();
         for id in ids.lines() {
             let _ = Command::new("docker").args(["rm", "-f", id]).output();
         }
-        let _ = Command::new("docker").args(["network", "rm", &format!("{}_default", self.name)]).output();
+        let _ = Command::new("docker")
+            .args(["network", "rm", &format!("{}_default", self.name)])
+            .output();
     }
 }
 
@@ -70,7 +77,11 @@ fn text(bytes: &[u8]) -> String {
 
 fn docker(args: &[&str]) -> String {
     let out = Command::new("docker").args(args).output().unwrap();
-    assert!(out.status.success(), "docker {args:?}: {}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        text(&out.stderr)
+    );
     text(&out.stdout)
 }
 
@@ -95,7 +106,10 @@ fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
 
 #[test]
 fn secret_values_reach_the_container_and_nothing_else() {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     let f = Fixture {
         name: format!("cli-secret-{:x}{nanos:x}", std::process::id()),
         state: tempfile::tempdir().unwrap(),
@@ -103,7 +117,11 @@ fn secret_values_reach_the_container_and_nothing_else() {
     };
     let token = format!("tok-{nanos:x}-value");
     let password = format!("pw-{nanos:x}-value");
-    std::fs::write(f.secrets_file(), format!("# operator secrets\napi_token={token}\n")).unwrap();
+    std::fs::write(
+        f.secrets_file(),
+        format!("# operator secrets\napi_token={token}\n"),
+    )
+    .unwrap();
     std::fs::write(f.dir.path().join("db_pass.txt"), &password).unwrap();
     std::fs::write(
         f.compose(),
@@ -135,7 +153,10 @@ secrets:
     assert!(seen.contains("No changes"), "{seen}");
     seen += &f.ok(&["status", "-p", &f.name]);
     let exported = f.ok(&["export", "-p", &f.name]);
-    assert!(exported.contains("api_token") && exported.contains("db_pass"), "{exported}");
+    assert!(
+        exported.contains("api_token") && exported.contains("db_pass"),
+        "{exported}"
+    );
     seen += &exported;
 
     // A new value replaces the container without showing either value.
@@ -143,21 +164,39 @@ secrets:
     let new_token = format!("tok-{nanos:x}-rotated");
     std::fs::write(f.secrets_file(), format!("api_token={new_token}\n")).unwrap();
     let replan = f.ok(&["plan", "-p", &f.name, "-f", file]);
-    assert!(replan.contains(&f.container()) && !replan.contains("No changes"), "{replan}");
+    assert!(
+        replan.contains(&f.container()) && !replan.contains("No changes"),
+        "{replan}"
+    );
     seen += &replan;
     seen += &f.ok(&["apply", "-p", &f.name, "-f", file, "--auto-approve"]);
-    assert_ne!(docker(&["inspect", "--format", "{{.Id}}", &f.container()]), old_id);
-    assert_eq!(docker(&["exec", &f.container(), "sh", "-c", "echo $TOKEN"]).trim(), new_token);
+    assert_ne!(
+        docker(&["inspect", "--format", "{{.Id}}", &f.container()]),
+        old_id
+    );
+    assert_eq!(
+        docker(&["exec", &f.container(), "sh", "-c", "echo $TOKEN"]).trim(),
+        new_token
+    );
 
     for value in [&token, &new_token, &password] {
-        assert!(!seen.contains(value.as_str()), "secret value leaked into CLI output");
-        assert!(files_containing(f.state.path(), value).is_empty(), "secret value leaked into the state directory");
+        assert!(
+            !seen.contains(value.as_str()),
+            "secret value leaked into CLI output"
+        );
+        assert!(
+            files_containing(f.state.path(), value).is_empty(),
+            "secret value leaked into the state directory"
+        );
     }
 }
 
 #[test]
 fn a_missing_secret_is_a_clear_error() {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     let f = Fixture {
         name: format!("cli-nosecret-{:x}{nanos:x}", std::process::id()),
         state: tempfile::tempdir().unwrap(),
@@ -172,5 +211,8 @@ fn a_missing_secret_is_a_clear_error() {
     let out = f.cli(&["plan", "-p", &f.name, "-f", f.compose().to_str().unwrap()]);
     assert!(!out.status.success());
     let err = text(&out.stderr);
-    assert!(err.contains("absent_secret_name") && err.contains("services.app.environment.TOKEN"), "{err}");
+    assert!(
+        err.contains("absent_secret_name") && err.contains("services.app.environment.TOKEN"),
+        "{err}"
+    );
 }

@@ -291,6 +291,7 @@ async fn engine_dies_mid_apply_then_converges() {
     );
     let status = server.call("list_projects", json!({})).await;
     assert!(status.is_ok(), "the server stopped answering: {status:?}");
+    let named_host = text.contains(&engine.socket_path());
 
     engine.restart().unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -318,6 +319,12 @@ async fn engine_dies_mid_apply_then_converges() {
     assert_eq!(has_changes(&again), Some(false), "{}", again.text);
     server.destroy(&project).await;
     server.stop().await;
+    // Checked last so that a vague message does not hide whether the rest recovers.
+    assert!(
+        named_host,
+        "the failed apply does not name the engine host {}: {text}",
+        engine.socket_path()
+    );
 }
 
 /// (b) `kill -9` of the server while an apply waits on a slow healthcheck: a new server on the same state

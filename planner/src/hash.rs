@@ -15,10 +15,15 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::model::{EnvValue, MountKind, Project, Resources, RestartPolicy, ServiceSpec};
+use crate::model::{
+    EnvValue, FileSource, MountKind, Project, Resources, RestartPolicy, ServiceSpec,
+};
 use crate::naming;
 use crate::observed::ObservedState;
 use crate::plan::ExternalDigests;
+
+/// A secret's or config's source definition and the digest of its value.
+type Input<'a> = (Option<&'a FileSource>, Option<&'a String>);
 
 /// Hash of everything about `service` whose change requires a new container. An unknown service hashes as
 /// an empty spec rather than panicking; validation guarantees the caller never asks for one.
@@ -27,29 +32,34 @@ pub fn service_config_hash(project: &Project, service: &str, digests: &ExternalD
         return sha256_hex(b"");
     };
     let hashed = hashed_service(spec);
-    let secret_digests: BTreeMap<&str, Option<&String>> = secret_names(spec)
+    // Each secret and config enters with where it comes from (so inline `content:` counts even when the
+    // engine supplies no digest for it) and the engine's digest of its value (so a new value replaces).
+    let secrets: BTreeMap<&str, Input> = secret_names(spec)
         .into_iter()
-        .map(|name| (name, digests.secrets.get(name)))
+        .map(|name| (name, (project.secrets.get(name), digests.secrets.get(name))))
         .collect();
-    let config_digests: BTreeMap<&str, Option<&String>> = spec
+    let configs: BTreeMap<&str, Input> = spec
         .configs
         .iter()
-        .map(|c| (c.source.as_str(), digests.configs.get(&c.source)))
+        .map(|c| {
+            let name = c.source.as_str();
+            (name, (project.configs.get(name), digests.configs.get(name)))
+        })
         .collect();
     #[derive(Serialize)]
-    struct Input<'a> {
+    struct Hashed<'a> {
         service: ServiceSpec,
         build_digest: Option<&'a String>,
-        secrets: BTreeMap<&'a str, Option<&'a String>>,
-        configs: BTreeMap<&'a str, Option<&'a String>>,
+        secrets: BTreeMap<&'a str, Input<'a>>,
+        configs: BTreeMap<&'a str, Input<'a>>,
         networks: BTreeMap<String, String>,
         volumes: BTreeMap<String, String>,
     }
-    hash_serialized(&Input {
+    hash_serialized(&Hashed {
         service: hashed,
         build_digest: digests.builds.get(service),
-        secrets: secret_digests,
-        configs: config_digests,
+        secrets,
+        configs,
         networks: service_network_names(project, spec),
         volumes: service_volume_names(project, spec),
     })

@@ -28,3 +28,4 @@ pub use error::{ErrorKind, SpecError, SpecErrors};
 pub use model::Project;
 pub use observed::ObservedState;
 pub use plan::{Plan, PlanOptions};
+pub use render::plan_schema;

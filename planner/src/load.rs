@@ -113,13 +113,12 @@ pub fn load_service(
         }
     }
     let lookup = env_lookup(opts, host, &mut errors);
+    let before = errors.len();
     interpolate_value(&mut body, name, &lookup, &mut errors);
+    let failed: Vec<SpecError> = errors[before..].to_vec();
     let raw: Option<Service> = typed(&body, name, &mut errors);
     let project_name = opts.project_name.clone().unwrap_or_default();
-    let project_dir = match canonical_dir(&opts.project_dir, host) {
-        Ok(dir) => dir,
-        Err(e) => return Err(e.into()),
-    };
+    let project_dir = canonical_dir(&opts.project_dir, host)?;
     let Some(raw) = raw else {
         return Err(SpecErrors(errors));
     };
@@ -142,18 +141,19 @@ pub fn load_service(
     }
     diag.errors
         .extend(validate::validate_service(name, &spec, name));
-    diag.errors.extend(
-        policy::check_service(name, &spec, &opts.policy)
-            .into_iter()
-            .map(|mut e| {
-                e.path = e.path.trim_start_matches("services.").to_string();
-                e
-            }),
-    );
+    diag.errors
+        .extend(policy::check_service(name, &spec, &opts.policy));
+    // A single container has no `services.` level: name its fields from the container's name.
+    let project_prefix = format!("services.{name}");
+    for e in &mut diag.errors {
+        if let Some(rest) = e.path.strip_prefix(&project_prefix) {
+            e.path = format!("{name}{rest}");
+        }
+    }
     if diag.errors.is_empty() {
         Ok(spec)
     } else {
-        Err(capped(diag.errors))
+        Err(capped(without_echoes(diag.errors, &failed)))
     }
 }
 
@@ -388,7 +388,9 @@ fn load_document(
     }
     compose::check_keys(&mut doc, &mut errors, &mut warnings);
     let lookup = env_lookup(opts, host, &mut errors);
+    let before = errors.len();
     interpolate_value(&mut doc, "", &lookup, &mut errors);
+    let failed: Vec<SpecError> = errors[before..].to_vec();
 
     let file_name = doc.get("name").cloned();
     let name = match (&opts.project_name, file_name) {
@@ -457,8 +459,22 @@ fn load_document(
         project.warnings = diag.warnings;
         Ok(project)
     } else {
-        Err(capped(diag.errors))
+        Err(capped(without_echoes(diag.errors, &failed)))
     }
+}
+
+/// Drops errors about values whose interpolation already failed: the raw `${...}` text left in place would
+/// otherwise be reported again as, say, a bad port.
+fn without_echoes(errors: Vec<SpecError>, failed: &[SpecError]) -> Vec<SpecError> {
+    let echoes = |e: &SpecError| {
+        !failed.contains(e)
+            && failed.iter().any(|f| {
+                e.path == f.path
+                    || e.path.starts_with(&format!("{}.", f.path))
+                    || e.path.starts_with(&format!("{}[", f.path))
+            })
+    };
+    errors.into_iter().filter(|e| !echoes(e)).collect()
 }
 
 /// At most `MAX_ERRORS` errors, then one that counts the rest, so a pathological spec gives a readable answer.

@@ -616,3 +616,36 @@ fn loader_warnings_reach_the_plan() {
         vec!["the `version` key is obsolete".to_string()]
     );
 }
+
+#[test]
+fn inline_config_content_is_part_of_the_hash() {
+    use planner::model::{FileMount, FileSource};
+    let mut before = demo();
+    before.configs.insert(
+        "nginx_conf".into(),
+        FileSource::Content("listen 80;".into()),
+    );
+    before
+        .services
+        .get_mut("web")
+        .unwrap()
+        .configs
+        .push(FileMount {
+            source: "nginx_conf".into(),
+            target: "/etc/nginx/conf.d/default.conf".into(),
+            uid: None,
+            gid: None,
+            mode: None,
+        });
+    let observed = observed_matching(&before, &ExternalDigests::default());
+    let mut after = before.clone();
+    after.configs.insert(
+        "nginx_conf".into(),
+        FileSource::Content("listen 8080;".into()),
+    );
+    let plan = plan_simple(&after, &observed, Some(&before));
+    let web = action(&plan, "demo-web-1");
+    assert_eq!(web.op, Op::Replace);
+    assert_eq!(web.reason.as_deref(), Some("a config's content changed"));
+    assert_eq!(action(&plan, "demo-db-1").op, Op::NoOp);
+}

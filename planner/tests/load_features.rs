@@ -305,6 +305,16 @@ fn load_service_uses_the_same_types_and_policy() {
     .unwrap_err()
     .0;
     assert_eq!(e[0].kind, ErrorKind::Policy);
+    assert_eq!(e[0].path, "web.volumes[0]");
+    let e = load_service(
+        "web",
+        &serde_json::json!({"image": "x", "ports": ["0:80"]}),
+        &opts(),
+        &MemHost::new(),
+    )
+    .unwrap_err()
+    .0;
+    assert_error(&e, ErrorKind::Invalid, "web.ports[0]", "out of range");
     let e = load_service(
         "web",
         &serde_json::json!({"image": "x", "depends_on": ["db"]}),

@@ -200,3 +200,12 @@ fn project_name_may_be_interpolated() {
     let p = load_with("name: ${APP}-dev\nservices: {}\n", &host).unwrap();
     assert_eq!(p.name, "shop-dev");
 }
+
+#[test]
+fn a_failed_interpolation_is_reported_once() {
+    let yaml = "name: t\nservices:\n  w:\n    image: \"${IMAGE:?set IMAGE}\"\n    ports: [\"${PORT:?set PORT}:80\"]\n";
+    let e = load_with(yaml, &MemHost::new()).unwrap_err().0;
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert_error(&e, ErrorKind::Invalid, "services.w.image", "`IMAGE`");
+    assert_error(&e, ErrorKind::Invalid, "services.w.ports[0]", "`PORT`");
+}

@@ -1,6 +1,7 @@
 //! Human text for the CLI, and `say`, the one function that writes to stdout.
 
-use crate::engine::{PlanOutcome, ProjectStatus, ProjectSummary};
+use crate::engine::{PlanOutcome, ProjectStatus, ProjectSummary, StepEvent};
+use crate::state::{HistoryEntry, HistoryKind, JournalEntry};
 
 /// Prints a line to stdout: the CLI's human output. The MCP server never calls this.
 #[allow(clippy::print_stdout)]
@@ -84,4 +85,60 @@ pub fn projects_text(projects: &[ProjectSummary]) -> String {
         ));
     }
     lines.join("\n")
+}
+
+pub fn history_text(history: &[HistoryEntry]) -> String {
+    if history.is_empty() {
+        return "No history.".into();
+    }
+    history
+        .iter()
+        .map(|h| {
+            let kind = match h.kind {
+                HistoryKind::Plan => "plan",
+                HistoryKind::Apply => "apply",
+                HistoryKind::Destroy => "destroy",
+            };
+            format!("{}  {kind:<7}  {}  {}", h.at, h.plan_id, h.summary)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn journal_text(journal: &[JournalEntry]) -> String {
+    if journal.is_empty() {
+        return "No steps journaled for this plan.".into();
+    }
+    journal
+        .iter()
+        .map(|j| {
+            let line = match &j.event {
+                StepEvent::Started { resource, op, .. } => {
+                    format!("started  {op:?} {}", resource.name)
+                }
+                StepEvent::Progress { message, .. } => format!("progress {message}"),
+                StepEvent::Done { resource, op, .. } => {
+                    format!("done     {op:?} {}", resource.name)
+                }
+                StepEvent::Failed {
+                    resource,
+                    op,
+                    error,
+                    ..
+                } => {
+                    format!("failed   {op:?} {}: {error}", resource.name)
+                }
+                StepEvent::Skipped {
+                    resource,
+                    op,
+                    reason,
+                    ..
+                } => {
+                    format!("skipped  {op:?} {}: {reason}", resource.name)
+                }
+            };
+            format!("{}  {line}", j.at)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -22,6 +22,10 @@ const TREE_PLANS: &str = "plans";
 /// Keys of the plans still pending, so finishing one apply marks the others stale without reading every plan.
 const TREE_PENDING: &str = "pending_plans";
 const TREE_JOURNAL: &str = "journal";
+/// Plan ids in creation order per project, so the oldest can be pruned.
+const TREE_PLAN_ORDER: &str = "plan_order";
+/// Plans kept per project; older ones (and their journals) are dropped when a new plan is saved.
+pub const PLANS_KEPT: usize = 200;
 const TREE_HISTORY: &str = "history";
 
 /// How long an operation waits for another process to release the database.
@@ -182,8 +186,50 @@ impl Store {
                     .insert(key.as_bytes(), Vec::<u8>::new())
                     .map_err(|e| self.db_error(e))?;
             }
+            self.prune_plans(db, &plan.project, &plan.id)?;
             self.put_history(db, &plan.project, history)
         })
+    }
+
+    /// Records `plan_id` as the newest plan and drops the oldest beyond [`PLANS_KEPT`].
+    fn prune_plans(&self, db: &sled::Db, project: &str, plan_id: &str) -> Result<(), StateError> {
+        let order = self.tree(db, TREE_PLAN_ORDER)?;
+        let seq = db.generate_id().map_err(|e| self.db_error(e))?;
+        order
+            .insert(
+                format!("{project}/{seq:020}").as_bytes(),
+                plan_id.as_bytes(),
+            )
+            .map_err(|e| self.db_error(e))?;
+        let entries: Vec<(sled::IVec, sled::IVec)> = order
+            .scan_prefix(format!("{project}/").as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.db_error(e))?;
+        if entries.len() <= PLANS_KEPT {
+            return Ok(());
+        }
+        let (plans, pending, journal) = (
+            self.tree(db, TREE_PLANS)?,
+            self.tree(db, TREE_PENDING)?,
+            self.tree(db, TREE_JOURNAL)?,
+        );
+        for (order_key, id) in &entries[..entries.len() - PLANS_KEPT] {
+            let key = plan_key(project, &String::from_utf8_lossy(id));
+            plans.remove(key.as_bytes()).map_err(|e| self.db_error(e))?;
+            pending
+                .remove(key.as_bytes())
+                .map_err(|e| self.db_error(e))?;
+            let steps: Vec<sled::IVec> = journal
+                .scan_prefix(format!("{key}/").as_bytes())
+                .keys()
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.db_error(e))?;
+            for step in steps {
+                journal.remove(step).map_err(|e| self.db_error(e))?;
+            }
+            order.remove(order_key).map_err(|e| self.db_error(e))?;
+        }
+        Ok(())
     }
 
     pub fn plan(&self, project: &str, plan_id: &str) -> Result<Option<StoredPlan>, StateError> {
@@ -472,6 +518,21 @@ mod tests {
         assert_eq!(store.last_applied("p").unwrap().unwrap().plan_id, "a");
         assert_eq!(store.plan_project("b").unwrap().as_deref(), Some("p"));
         assert_eq!(store.history("p").unwrap().len(), 3);
+    }
+
+    #[test]
+    fn old_plans_are_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().to_path_buf());
+        for n in 0..PLANS_KEPT + 2 {
+            store
+                .save_plan(&plan(&format!("id{n}")), &entry("plan"))
+                .unwrap();
+        }
+        assert!(store.plan("p", "id0").unwrap().is_none());
+        assert!(store.plan("p", "id1").unwrap().is_none());
+        assert!(store.plan("p", "id2").unwrap().is_some());
+        assert_eq!(store.plans("p").unwrap().len(), PLANS_KEPT);
     }
 
     #[test]

@@ -187,6 +187,8 @@ impl Planner<'_> {
                 Some(format!("the container is {}", state_word(current.state))),
                 live,
             ),
+            // One action per container: rather than a start that would also have to update, recreate it from
+            // the target, which carries the new settings.
             state if !state.is_running() && !live.is_empty() => (
                 Op::Replace,
                 Some("the container is stopped and its restart policy or limits changed".into()),

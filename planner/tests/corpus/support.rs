@@ -14,8 +14,8 @@ use planner::policy::Policy;
 /// The project name every corpus file is loaded (and given to `docker compose -p`) with.
 pub const PROJECT: &str = "corpus";
 
-/// Variables the corpus expects from the server's environment; `interpolation.yaml` and the refused
-/// `${HOME}/.ssh` bind rely on them. Everything else falls back to `${VAR:-default}` or `.env`.
+/// Variables the corpus expects from the server's environment: `interpolation.yaml`, `~` in binds and the
+/// refused `${HOME}/.ssh` bind rely on them. Everything else falls back to `${VAR:-default}` or `.env`.
 pub fn corpus_env() -> BTreeMap<String, String> {
     [
         ("IMAGE_TAG", "3.2.1"),
