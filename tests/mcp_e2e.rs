@@ -27,23 +27,28 @@ use serde_json::{json, Value};
 const IMAGE: &str = "mcp-docker-test/busybox:latest";
 const REGISTRY: &str = "127.0.0.1:5000";
 
-/// Counts progress notifications, to check that long tools report progress.
+/// Counts progress notifications and keeps their messages, to check that long tools report progress.
 #[derive(Clone, Default)]
-struct ProgressCounter(Arc<AtomicUsize>);
+struct ProgressCounter(Arc<AtomicUsize>, Arc<std::sync::Mutex<Vec<String>>>);
 
 impl ClientHandler for ProgressCounter {
     async fn on_progress(
         &self,
-        _params: ProgressNotificationParam,
+        params: ProgressNotificationParam,
         _context: NotificationContext<RoleClient>,
     ) {
         self.0.fetch_add(1, Ordering::SeqCst);
+        self.1
+            .lock()
+            .unwrap()
+            .push(params.message.unwrap_or_default());
     }
 }
 
 struct Session {
     client: RunningService<RoleClient, ProgressCounter>,
     progress: Arc<AtomicUsize>,
+    progress_messages: Arc<std::sync::Mutex<Vec<String>>>,
     _state: tempfile::TempDir,
 }
 
@@ -67,10 +72,12 @@ impl Session {
             .unwrap();
         let counter = ProgressCounter::default();
         let progress = counter.0.clone();
+        let progress_messages = counter.1.clone();
         let client = counter.serve(transport).await.unwrap();
         Session {
             client,
             progress,
+            progress_messages,
             _state: state,
         }
     }
@@ -405,6 +412,9 @@ async fn run_project_flow(session: &Session, docker: &Docker, project: &str) -> 
         session.progress.load(Ordering::SeqCst) > before,
         "apply sent no progress"
     );
+    let messages = session.progress_messages.lock().unwrap().clone();
+    let done = format!("create container {project}-web-1: done");
+    assert!(messages.contains(&done), "no {done:?} among {messages:?}");
 
     for service in ["web", "db"] {
         let name = format!("{project}-{service}-1");

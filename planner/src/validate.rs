@@ -222,6 +222,41 @@ pub fn validate_service(name: &str, spec: &ServiceSpec, base: &str) -> Vec<SpecE
             ));
         }
     }
+    const ULIMITS: &[&str] = &[
+        "core",
+        "cpu",
+        "data",
+        "fsize",
+        "locks",
+        "memlock",
+        "msgqueue",
+        "nice",
+        "nofile",
+        "nproc",
+        "rss",
+        "rtprio",
+        "rttime",
+        "sigpending",
+        "stack",
+    ];
+    for name in spec.ulimits.keys() {
+        if !ULIMITS.contains(&name.as_str()) {
+            errors.push(invalid(
+                format!("{base}.ulimits.{name}"),
+                format!("`{name}` is not a ulimit"),
+                format!("use one of {}", ULIMITS.join(", ")),
+            ));
+        }
+    }
+    if spec.network_mode.as_deref() == Some("host") {
+        for key in spec.sysctls.keys().filter(|k| k.starts_with("net.")) {
+            errors.push(invalid(
+                format!("{base}.sysctls.{key}"),
+                format!("`{key}` cannot be set with `network_mode: host`; it would change the host's network"),
+                "remove the sysctl or the host network mode",
+            ));
+        }
+    }
     for key in spec.environment.keys() {
         if key.is_empty() || key.contains('=') {
             errors.push(invalid(

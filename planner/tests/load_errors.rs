@@ -281,6 +281,18 @@ fn bad_durations_and_values() {
             "restart",
         ),
         (
+            &svc("ulimits: {files: 10}"),
+            Invalid,
+            "services.web.ulimits.files",
+            "not a ulimit",
+        ),
+        (
+            &svc("network_mode: host\nsysctls: {net.core.somaxconn: 1}"),
+            Invalid,
+            "services.web.sysctls.net.core.somaxconn",
+            "host",
+        ),
+        (
             &svc("extra_hosts: [\"db:not-an-ip\"]"),
             Invalid,
             "services.web.extra_hosts[0]",

@@ -387,3 +387,84 @@ mod tests {
         assert_eq!(duration(1_500_000_000), "1500ms");
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod roundtrip {
+    use planner::load::{load_yaml, LoadOptions};
+
+    use super::*;
+    use crate::host::SystemHost;
+
+    /// An exported project loads back into the same normalized project.
+    #[test]
+    fn export_loads_back_to_the_same_project() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = LoadOptions {
+            project_name: Some("rt".into()),
+            project_dir: dir.path().to_path_buf(),
+            profiles: vec![],
+            policy: Default::default(),
+        };
+        let source = r#"
+services:
+  db:
+    image: mcp-docker-test/busybox:latest
+    init: true
+    command: ["sh", "-c", "sleep 3600"]
+    environment:
+      MODE: primary
+      PASSWORD: {secret: db_password}
+    healthcheck:
+      test: ["CMD-SHELL", "test -f /ready"]
+      interval: 2s
+      timeout: 1500ms
+      retries: 5
+    volumes:
+      - data:/data
+      - type: tmpfs
+        target: /scratch
+    networks:
+      back:
+        aliases: [database]
+    restart: unless-stopped
+    mem_limit: 64m
+    cpus: 0.5
+    labels:
+      tier: data
+  web:
+    image: mcp-docker-test/busybox:latest
+    ports:
+      - "127.0.0.1:18080:80"
+      - "9000:90/udp"
+    expose: ["8080"]
+    depends_on:
+      db:
+        condition: service_healthy
+    networks: [back, front]
+    stop_grace_period: 5s
+    working_dir: /srv
+    user: "1000"
+    read_only: true
+    extra_hosts: ["gateway:10.0.0.1"]
+    scale: 2
+networks:
+  back:
+    internal: true
+  front:
+    labels:
+      purpose: public
+volumes:
+  data:
+    labels:
+      keep: "yes"
+"#;
+        let original = load_yaml(source, &options, &SystemHost).unwrap();
+        let exported = project_to_compose_yaml(&original).unwrap();
+        let reloaded = load_yaml(&exported, &options, &SystemHost)
+            .unwrap_or_else(|e| panic!("export does not load back: {e}\n{exported}"));
+        assert_eq!(reloaded.services, original.services, "{exported}");
+        assert_eq!(reloaded.networks, original.networks, "{exported}");
+        assert_eq!(reloaded.volumes, original.volumes, "{exported}");
+    }
+}

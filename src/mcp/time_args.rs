@@ -13,7 +13,7 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        return Ok(now - age);
+        return Ok(now.saturating_sub(age));
     }
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .map(|t| t.unix_timestamp())
@@ -22,16 +22,17 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
 
 /// `90s`, `10m`, `2h`, `1d` as seconds.
 fn parse_age(text: &str) -> Option<i64> {
-    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
+    let unit = text.chars().last()?;
+    let number = &text[..text.len() - unit.len_utf8()];
     let value: i64 = number.parse().ok()?;
     let scale = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86400,
         _ => return None,
     };
-    Some(value * scale)
+    value.checked_mul(scale)
 }
 
 #[cfg(test)]
@@ -45,5 +46,7 @@ mod tests {
         assert_eq!(parse_time("2023-11-14T22:13:20Z"), Ok(1_700_000_000));
         assert!(parse_time("10m").is_ok_and(|t| t > 1_700_000_000));
         assert!(parse_time("yesterday").is_err());
+        assert!(parse_time("10µ").is_err());
+        assert!(parse_time("").is_err());
     }
 }

@@ -19,6 +19,7 @@ use crate::docker::execute::{EventSink, StepEvent};
 use crate::engine::{
     ApplyOutcome, PlanOutcome, PlanRequest, ProjectStatus, ProjectSummary, SpecSource,
 };
+use planner::plan::{Op, ResourceRef};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -96,23 +97,41 @@ fn plan_text(outcome: &PlanOutcome) -> String {
     text
 }
 
+/// `create container demo-web-1: done`, for progress messages.
 fn describe_event(event: &StepEvent) -> String {
+    fn label(resource: &ResourceRef, op: &Op) -> String {
+        let word = |v: serde_json::Result<serde_json::Value>| {
+            v.ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        };
+        format!(
+            "{} {} {}",
+            word(serde_json::to_value(op)),
+            word(serde_json::to_value(resource.kind)),
+            resource.name
+        )
+    }
     match event {
-        StepEvent::Started { resource, op, .. } => format!("{op:?} {resource:?}: started"),
+        StepEvent::Started { resource, op, .. } => format!("{}: started", label(resource, op)),
         StepEvent::Progress { message, .. } => message.clone(),
-        StepEvent::Done { resource, op, .. } => format!("{op:?} {resource:?}: done"),
+        StepEvent::Done { resource, op, .. } => format!("{}: done", label(resource, op)),
         StepEvent::Failed {
             resource,
             op,
             error,
             ..
-        } => format!("{op:?} {resource:?}: failed: {error}"),
+        } => {
+            format!("{}: failed: {error}", label(resource, op))
+        }
         StepEvent::Skipped {
             resource,
             op,
             reason,
             ..
-        } => format!("{op:?} {resource:?}: skipped ({reason})"),
+        } => {
+            format!("{}: skipped ({reason})", label(resource, op))
+        }
     }
 }
 
@@ -175,8 +194,22 @@ impl DockerServer {
         Parameters(args): Parameters<ApplyArgs>,
     ) -> Result<Json<ApplyOutcome>, ToolError> {
         let progress = Progress::for_request(&context);
+        // Each action reports its start and its end; the total lets clients draw a bar.
+        let total = self
+            .engine
+            .get_plan(&args.project, &args.plan_id)
+            .ok()
+            .map(|stored| {
+                (stored
+                    .plan
+                    .actions
+                    .iter()
+                    .filter(|a| a.op != Op::NoOp)
+                    .count()
+                    * 2) as f64
+            });
         let events: EventSink =
-            Arc::new(move |event: StepEvent| progress.step(None, describe_event(&event)));
+            Arc::new(move |event: StepEvent| progress.step(total, describe_event(&event)));
         // The executor's future cannot be proven `Send` by rustc (closures over borrowed plan actions inside
         // `buffer_unordered`), and tool futures must be `Send`; so the apply runs to completion on a blocking
         // thread of its own, which needs no `Send` bound on the future itself.

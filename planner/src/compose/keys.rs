@@ -856,14 +856,7 @@ mod tests {
 
     #[test]
     fn tables_have_no_duplicates() {
-        for table in [
-            TOP_LEVEL_KEYS,
-            SERVICE_KEYS,
-            BUILD_KEYS,
-            PORT_KEYS,
-            VOLUME_KEYS,
-            DEPLOY_KEYS,
-        ] {
+        for (_, table) in ALL_TABLES {
             let mut keys: Vec<&str> = table.iter().map(|(k, _)| *k).collect();
             keys.sort_unstable();
             let before = keys.len();
