@@ -365,6 +365,11 @@ fn plan_apply_change_drift_stale_and_destroy() {
     assert_eq!(p.containers(), before);
     let db_state = docker(&["inspect", "--format", "{{.State.Status}}", &db]);
     assert_eq!(db_state.trim(), "exited");
+    let status = p.ok(&["status", "-p", &p.name]);
+    assert!(
+        status.contains("stopped") && status.contains("missing"),
+        "{status}"
+    );
 
     // A fresh plan starts db and recreates web.
     let (fix, plan_id) = p.plan();
@@ -497,6 +502,25 @@ fn unknown_plan_and_bad_file_fail_clearly() {
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("privileged"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // An unreachable engine is a clear error naming the host tried.
+    std::fs::write(&bad, "services:\n  web:\n    image: x\n").unwrap();
+    let nowhere = format!("unix://{}/no-docker.sock", p.dir.path().display());
+    let out = p.run(&[
+        "--docker-host",
+        &nowhere,
+        "plan",
+        "-p",
+        &p.name,
+        "-f",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no-docker.sock"),
         "{}",
         text(&out.stderr)
     );

@@ -232,7 +232,7 @@ fn build_corpus(c: &mut Corpus<'_>) {
         "volumes: [\"ghostvol:/data\"]",
         &["ghostvol"],
     );
-    c.service("host port 0", "ports: [\"0:80\"]", &["port"]);
+    c.service("container port 0", "ports: [\"8080:0\"]", &["port"]);
     c.service("host port 70000", "ports: [\"70000:80\"]", &["70000|port"]);
     c.service(
         "container port 70000",

@@ -153,7 +153,10 @@ pub fn load_service(
     if diag.errors.is_empty() {
         Ok(spec)
     } else {
-        Err(capped(without_echoes(diag.errors, &failed)))
+        Err(capped(without_follow_ons(without_echoes(
+            diag.errors,
+            &failed,
+        ))))
     }
 }
 
@@ -332,43 +335,128 @@ fn typed<T: DeserializeOwned>(value: &Value, path: &str, errors: &mut Vec<SpecEr
     }
 }
 
-/// Turns serde's messages (notably untagged enums' "did not match any variant") into what to write instead.
+/// What each compose type expects, in compose terms, for wrong-type messages. Serde names Rust types
+/// (`struct TopVolume`, `untagged enum Port`); people need the shape to write instead.
+const EXPECTED_FORMS: &[(&str, &str)] = &[
+    ("Port", "a port such as 80, \"9000:80\", \"127.0.0.1:9000:80/udp\" or {target: 80, published: 9000}"),
+    ("VolumeMount", "\"name:/path[:ro]\", \"./dir:/path\", \"/path\" or {type: bind|volume|tmpfs, source, target}"),
+    ("Environment", "a mapping {KEY: value} or a list [\"KEY=value\"]"),
+    ("EnvValueRaw", "a string, number, boolean, null or {secret: NAME}"),
+    ("KeyValues", "a mapping {key: value} or a list [\"key=value\"]"),
+    ("StringOrList", "a string or a list of strings"),
+    ("Scalar", "a string, number or boolean"),
+    ("Build", "a context path or {context, dockerfile, target, args}"),
+    ("ServiceNetworks", "a list of network names or a mapping {network: {aliases: [...]}}"),
+    ("DependsOnList", "a list of services or a mapping {service: {condition: service_healthy}}"),
+    ("EnvFiles", "a path, a list of paths, or [{path, required}]"),
+    ("EnvFileItem", "a path or {path, required}"),
+    ("ExtraHosts", "a list [\"host:ip\"] or a mapping {host: ip}"),
+    ("HostAddresses", "an IP address or a list of them"),
+    ("UlimitRaw", "a number or {soft, hard}"),
+    ("FileRef", "a name or {source, target, uid, gid, mode}"),
+    ("External", "true/false"),
+    ("Device", "\"/dev/x:/dev/y\" or {source, target, permissions}"),
+    ("ComposeFile", "a mapping with `services` (and optionally name, networks, volumes, secrets, configs)"),
+    ("Service", "a mapping of service keys (image, build, command, ports, ...)"),
+    ("BuildLong", "a mapping (context, dockerfile, target, args, labels, no_cache, pull)"),
+    ("SecretRef", "{secret: NAME}"),
+    ("PortLong", "a mapping (target, published, host_ip, protocol, mode)"),
+    ("VolumeLong", "a mapping (type, source, target, read_only, bind, volume, tmpfs)"),
+    ("BindOptions", "a mapping (create_host_path)"),
+    ("VolumeOptions", "an empty mapping"),
+    ("TmpfsOptions", "a mapping (size, mode)"),
+    ("ServiceNetwork", "a mapping (aliases) or nothing"),
+    ("DependsOnLong", "a mapping (condition, required) or nothing"),
+    ("HealthcheckRaw", "a mapping (test, interval, timeout, retries, start_period, disable)"),
+    ("Deploy", "a mapping (replicas, resources, restart_policy)"),
+    ("DeployResources", "a mapping (limits, reservations)"),
+    ("ResourceLimits", "a mapping (cpus, memory, pids)"),
+    ("DeployRestartPolicy", "a mapping (condition, max_attempts)"),
+    ("LoggingRaw", "a mapping (driver, options)"),
+    ("FileRefLong", "a mapping (source, target, uid, gid, mode)"),
+    ("TopNetwork", "a mapping (driver, labels, internal, external, name) or nothing"),
+    ("TopVolume", "a mapping (driver, labels, external, name) or nothing"),
+    ("TopFile", "a mapping with one of file, environment or content"),
+];
+
+/// Turns serde's messages into compose terms: what was expected at the path and what was found, with no
+/// Rust type names (`struct TopVolume`, `untagged enum Port`, `i64`).
 fn describe_type_error(message: &str) -> (String, String) {
-    const FORMS: &[(&str, &str)] = &[
-        ("Port", "a port such as 80, \"9000:80\", \"127.0.0.1:9000:80/udp\" or {target: 80, published: 9000}"),
-        ("VolumeMount", "\"name:/path[:ro]\", \"./dir:/path\", \"/path\" or {type: bind|volume|tmpfs, source, target}"),
-        ("Environment", "a mapping {KEY: value} or a list [\"KEY=value\"]"),
-        ("EnvValueRaw", "a string, number, boolean, null or {secret: NAME}"),
-        ("KeyValues", "a mapping {key: value} or a list [\"key=value\"]"),
-        ("StringOrList", "a string or a list of strings"),
-        ("Scalar", "a string, number or boolean"),
-        ("Build", "a context path or {context, dockerfile, target, args}"),
-        ("ServiceNetworks", "a list of network names or a mapping {network: {aliases: [...]}}"),
-        ("DependsOnList", "a list of services or a mapping {service: {condition: service_healthy}}"),
-        ("EnvFiles", "a path, a list of paths, or [{path, required}]"),
-        ("EnvFileItem", "a path or {path, required}"),
-        ("ExtraHosts", "a list [\"host:ip\"] or a mapping {host: ip}"),
-        ("HostAddresses", "an IP address or a list of them"),
-        ("UlimitRaw", "a number or {soft, hard}"),
-        ("FileRef", "a name or {source, target, uid, gid, mode}"),
-        ("External", "true/false"),
-        ("Device", "\"/dev/x:/dev/y\" or {source, target, permissions}"),
-    ];
-    if let Some(rest) = message.strip_prefix("data did not match any variant of untagged enum ") {
-        let name = rest.trim();
-        let forms = FORMS
+    let (expected, found) = if let Some(rest) =
+        message.strip_prefix("data did not match any variant of untagged enum ")
+    {
+        (expected_form(&format!("enum {}", rest.trim())), None)
+    } else if let Some((found, expected)) = message
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.split_once(", expected "))
+    {
+        (expected_form(expected), Some(found_form(found)))
+    } else if let Some(expected) = message
+        .strip_prefix("invalid length ")
+        .and_then(|rest| rest.split_once(", expected "))
+        .map(|(_, expected)| expected)
+    {
+        // Serde reads a list given for a mapping as a struct's fields in order.
+        (expected_form(expected), Some("a list".to_string()))
+    } else {
+        return (
+            message.to_string(),
+            "use the form shown in the project schema".to_string(),
+        );
+    };
+    let message = match found {
+        Some(found) => format!("invalid value: expected {expected}, found {found}"),
+        None => format!("invalid value; expected {expected}"),
+    };
+    (message, format!("write {expected}"))
+}
+
+/// Serde's "expected" text (`struct TopVolume with 4 elements`, `a sequence`, `i64`) in compose terms.
+fn expected_form(expected: &str) -> String {
+    let expected = expected.trim();
+    let type_name = ["struct ", "enum ", "untagged enum "]
+        .iter()
+        .find_map(|prefix| expected.strip_prefix(prefix))
+        .map(|rest| rest.split_whitespace().next().unwrap_or(rest));
+    if let Some(name) = type_name {
+        return EXPECTED_FORMS
             .iter()
             .find(|(n, _)| *n == name)
-            .map_or("the documented form", |(_, f)| f);
-        return (
-            format!("invalid value; expected {forms}"),
-            format!("write {forms}"),
-        );
+            .map_or("a mapping".to_string(), |(_, form)| form.to_string());
     }
-    (
-        message.to_string(),
-        "use the type shown in the project schema".to_string(),
-    )
+    match expected {
+        "a sequence" => "a sequence (a list)".to_string(),
+        "a map" => "a mapping".to_string(),
+        "a boolean" => "true or false".to_string(),
+        "i64" | "u64" | "i32" | "u32" | "u16" | "u8" | "usize" => "a whole number".to_string(),
+        "f64" | "f32" => "a number".to_string(),
+        "a string" | "a borrowed string" => "a string".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Serde's "invalid type" text (`sequence`, `map`, `integer `5``, `string "x"`) in compose terms.
+fn found_form(found: &str) -> String {
+    match found {
+        "sequence" => "a list".to_string(),
+        "map" => "a mapping".to_string(),
+        "unit value" | "null" => "nothing (null)".to_string(),
+        other => {
+            let value = other
+                .split_once(' ')
+                .map(|(_, v)| v.trim_matches('`'))
+                .unwrap_or(other);
+            if other.starts_with("string ") {
+                format!("the string {value}")
+            } else if other.starts_with("integer ") || other.starts_with("floating point ") {
+                format!("the number {value}")
+            } else if other.starts_with("boolean ") {
+                format!("the boolean {value}")
+            } else {
+                other.to_string()
+            }
+        }
+    }
 }
 
 fn load_document(
@@ -459,8 +547,40 @@ fn load_document(
         project.warnings = diag.warnings;
         Ok(project)
     } else {
-        Err(capped(without_echoes(diag.errors, &failed)))
+        Err(capped(without_follow_ons(without_echoes(
+            diag.errors,
+            &failed,
+        ))))
     }
+}
+
+/// Message of the error for a service with neither `image` nor `build` (see `normalize::service`).
+const NO_IMAGE_NOR_BUILD: &str = "neither `image` nor `build`";
+
+/// Drops "the service has neither `image` nor `build`" when the service's `build` or `extends` key has an
+/// error of its own: a refused build (a `..` escape, a git URL) or an unsupported `extends` is the one
+/// problem to fix, and the follow-on error would only add noise.
+fn without_follow_ons(errors: Vec<SpecError>) -> Vec<SpecError> {
+    let explained = |service: &str| {
+        errors.iter().any(|e| {
+            ["build", "extends"].iter().any(|key| {
+                e.path
+                    .strip_prefix(service)
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .and_then(|rest| rest.strip_prefix(key))
+                    .is_some_and(|tail| tail.is_empty() || tail.starts_with(['.', '[']))
+            })
+        })
+    };
+    let keep: Vec<bool> = errors
+        .iter()
+        .map(|e| !(e.message.contains(NO_IMAGE_NOR_BUILD) && explained(&e.path)))
+        .collect();
+    errors
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(e, keep)| keep.then_some(e))
+        .collect()
 }
 
 /// Drops errors about values whose interpolation already failed: the raw `${...}` text left in place would

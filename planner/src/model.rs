@@ -4,7 +4,7 @@
 //! map or a list). `load` folds every spelling into these types, so the diff, the config hash and the engine
 //! each deal with exactly one shape. These types are also what the state store records as "last applied".
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -60,6 +60,10 @@ pub struct ServiceSpec {
     /// Environment after merging `env_file` (lower precedence) and `environment`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub environment: BTreeMap<String, EnvValue>,
+    /// Variables written without a value (`- DEBUG`, `DEBUG:`) that the server's environment does not set
+    /// either. As compose does, they reach the engine as a bare `KEY`, which removes the image's default.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub environment_unset: BTreeSet<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<PortBinding>,
     /// Container ports exposed to linked services only (`expose`), as `port/proto`.

@@ -295,6 +295,15 @@ pub fn service(
         .as_ref()
         .and_then(|b| build(cx, b, &p("build"), diag));
     spec.image = match (&raw.image, &spec.build) {
+        // An empty name would otherwise read as "no image" and reach the engine as `""`.
+        (Some(image), _) if image.trim().is_empty() => {
+            diag.invalid(
+                &p("image"),
+                "`image` is empty",
+                "write an image reference such as `nginx:1.27`, or remove `image` and use `build: ./dir`",
+            );
+            String::new()
+        }
         (Some(image), _) => image.clone(),
         (None, Some(_)) => naming::built_image_name(cx.project, name),
         (None, None) => {
@@ -330,7 +339,7 @@ pub fn service(
         .entrypoint
         .as_ref()
         .and_then(|c| words(c, &p("entrypoint"), diag));
-    spec.environment = environment(cx, &raw, &base, diag);
+    (spec.environment, spec.environment_unset) = environment(cx, &raw, &base, diag);
     spec.ports = raw
         .ports
         .iter()
@@ -615,14 +624,25 @@ fn key_values(
     out
 }
 
-/// `env_file` entries first (in order), then `environment` over them.
-fn environment(
-    cx: &Context,
-    raw: &Service,
-    base: &str,
-    diag: &mut Diagnostics,
-) -> BTreeMap<String, EnvValue> {
+/// Variables with values, and those left without one (see `ServiceSpec::environment_unset`).
+type EnvSets = (BTreeMap<String, EnvValue>, BTreeSet<String>);
+
+/// `env_file` entries first (in order), then `environment` over them. A bare `KEY` that the server's
+/// environment does not set overrides an env file's value with "unset", as in compose.
+fn environment(cx: &Context, raw: &Service, base: &str, diag: &mut Diagnostics) -> EnvSets {
     let mut env = BTreeMap::new();
+    let mut unset = BTreeSet::new();
+    let mut put =
+        |env: &mut BTreeMap<String, EnvValue>, key: &str, value: Option<EnvValue>| match value {
+            Some(value) => {
+                unset.remove(key);
+                env.insert(key.to_string(), value);
+            }
+            None => {
+                env.remove(key);
+                unset.insert(key.to_string());
+            }
+        };
     let files: Vec<(String, bool)> = match &raw.env_file {
         None => Vec::new(),
         Some(EnvFiles::One(path)) => vec![(path.clone(), true)],
@@ -689,9 +709,7 @@ fn environment(
                     }),
                     Some(EnvValueRaw::Value(v)) => Some(EnvValue::Literal(v.to_text())),
                 };
-                if let Some(value) = value {
-                    env.insert(key.clone(), value);
-                }
+                put(&mut env, key, value);
             }
         }
         Some(Environment::List(list)) => {
@@ -702,19 +720,13 @@ fn environment(
                         format!("`{item}` has no variable name"),
                         "write `KEY=value`",
                     ),
-                    Some((k, v)) => {
-                        env.insert(k.to_string(), EnvValue::Literal(v.to_string()));
-                    }
-                    None => {
-                        if let Some(v) = (cx.lookup)(item) {
-                            env.insert(item.clone(), EnvValue::Literal(v));
-                        }
-                    }
+                    Some((k, v)) => put(&mut env, k, Some(EnvValue::Literal(v.to_string()))),
+                    None => put(&mut env, item, (cx.lookup)(item).map(EnvValue::Literal)),
                 }
             }
         }
     }
-    env
+    (env, unset)
 }
 
 fn ports(port: &Port, path: &str, diag: &mut Diagnostics) -> Vec<crate::model::PortBinding> {
@@ -727,8 +739,7 @@ fn ports(port: &Port, path: &str, diag: &mut Diagnostics) -> Vec<crate::model::P
             let target = ports::parse_range(&target.to_text())?;
             let published = match &long.published {
                 None => None,
-                Some(Scalar::Str(s)) if s.is_empty() => None,
-                Some(p) => Some(ports::parse_range(&p.to_text())?),
+                Some(p) => ports::parse_published(&p.to_text())?,
             };
             if let Some(ip) = &long.host_ip {
                 ports::check_host_ip(ip)?;
@@ -813,16 +824,17 @@ fn short_volume(
         }
     };
     check_target(target, path, diag)?;
+    let target = clean_container_path(target);
+    let target = target.as_str();
     let mut read_only = false;
     for option in mode.unwrap_or("").split(',').filter(|o| !o.is_empty()) {
         match option {
             "ro" => read_only = true,
             "rw" | "cached" | "delegated" | "consistent" => {}
-            "z" | "Z" => diag.unsupported(
-                path,
-                format!("SELinux relabel option `{option}` is not supported"),
-                format!("remove `:{option}`"),
-            ),
+            "z" | "Z" => diag.warnings.push(format!(
+                "{path}: `:{option}` ignored: {}",
+                compose::SELINUX_IGNORED
+            )),
             "nocopy" => diag.unsupported(path, "`nocopy` is not supported yet", "remove `:nocopy`"),
             "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => diag.unsupported(
                 path,
@@ -881,6 +893,8 @@ fn long_volume(
         }
     };
     check_target(target, path, diag)?;
+    let target = clean_container_path(target);
+    let target = target.as_str();
     let read_only = long
         .read_only
         .as_ref()
@@ -975,6 +989,29 @@ fn long_volume(
             );
             None
         }
+    }
+}
+
+/// A container path as compose writes it (Go's `path.Clean`): `/data/` is `/data`, `//a/./b/../c` is `/a/c`.
+/// Without this, `/data` and `/data/` would hash differently and escape the duplicate-target check.
+pub fn clean_container_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    let joined = parts.join("/");
+    if path.starts_with('/') {
+        format!("/{joined}")
+    } else if joined.is_empty() {
+        ".".to_string()
+    } else {
+        joined
     }
 }
 

@@ -51,8 +51,14 @@ pub fn is_valid_name(name: &str) -> bool {
 /// A Docker image reference: `[host[:port]/]path[:tag][@algo:hex]`, path components lowercase.
 pub fn check_image_reference(image: &str) -> Result<(), String> {
     let bad = |why: &str| Err(format!("`{image}` is not a valid image reference: {why}"));
-    if image.is_empty() {
+    if image.trim().is_empty() {
         return bad("it is empty");
+    }
+    if image.chars().any(char::is_whitespace) {
+        return bad("it contains whitespace");
+    }
+    if image.starts_with(':') || image.starts_with('@') {
+        return bad("the repository name is missing before the tag or digest");
     }
     if image.len() > 512 {
         return bad("it is too long");
@@ -200,6 +206,7 @@ pub fn validate_service(name: &str, spec: &ServiceSpec, base: &str) -> Vec<SpecE
             ));
         }
     }
+    errors.extend(duplicate_mount_targets(spec, base));
     for key in spec.sysctls.keys() {
         let namespaced = key.starts_with("net.")
             || key.starts_with("fs.mqueue.")
@@ -257,7 +264,7 @@ pub fn validate_service(name: &str, spec: &ServiceSpec, base: &str) -> Vec<SpecE
             ));
         }
     }
-    for key in spec.environment.keys() {
+    for key in spec.environment.keys().chain(&spec.environment_unset) {
         if key.is_empty() || key.contains('=') {
             errors.push(invalid(
                 format!("{base}.environment"),
@@ -312,6 +319,29 @@ pub fn validate_service(name: &str, spec: &ServiceSpec, base: &str) -> Vec<SpecE
                 format!("{base}.healthcheck.retries"),
                 "retries cannot be negative",
                 "write 0 or more",
+            ));
+        }
+    }
+    errors
+}
+
+/// The engine refuses a container path mounted twice ("Duplicate mount point"); say so at plan time.
+/// Paths compare cleaned, as the engine compares them (`/data/` is `/data`).
+fn duplicate_mount_targets(spec: &ServiceSpec, base: &str) -> Vec<SpecError> {
+    let mounts = spec.mounts.iter().map(|m| (m.target.as_str(), "volumes"));
+    let tmpfs = spec.tmpfs.iter().map(|t| {
+        let path = t.split_once(':').map_or(t.as_str(), |(path, _)| path);
+        (path, "tmpfs")
+    });
+    let mut seen = BTreeSet::new();
+    let mut errors = Vec::new();
+    for (target, field) in mounts.chain(tmpfs) {
+        let cleaned = crate::normalize::clean_container_path(target);
+        if !seen.insert(cleaned.clone()) {
+            errors.push(invalid(
+                format!("{base}.{field}"),
+                format!("container path `{cleaned}` is mounted more than once"),
+                "mount each container path once (`/data` and `/data/` are the same path)",
             ));
         }
     }
@@ -499,6 +529,7 @@ fn host_port_clashes(project: &Project) -> Vec<SpecError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed assertion
 mod tests {
     use super::*;
 
@@ -525,8 +556,21 @@ mod tests {
             "repo//x",
             "x@sha256:zz",
             "ünïcode",
+            " ",
+            "\t",
+            "nginx latest",
+            " nginx",
+            ":latest",
+            "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "NGINX:1.27",
+            "team/App",
         ] {
             assert!(check_image_reference(bad).is_err(), "{bad}");
         }
+        let why = |image: &str| check_image_reference(image).unwrap_err();
+        assert!(why("  ").contains("empty"));
+        assert!(why("nginx latest").contains("whitespace"));
+        assert!(why(":1.27").contains("repository name is missing"));
+        assert!(why("Nginx").contains("lowercase"));
     }
 }

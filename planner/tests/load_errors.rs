@@ -45,7 +45,6 @@ fn unknown_and_unsupported_keys() {
         ("name: t\ninclude: [other.yml]\nservices: {}\n", Unsupported, "include", "not supported"),
         ("name: t\nservices: {}\nvolumes: {v: {driver_opts: {type: none, device: /etc, o: bind}}}\n", Unsupported, "volumes.v.driver_opts", "host paths"),
         ("name: t\nservices: {}\nsecrets: {s: {external: true}}\n", Unsupported, "secrets.s.external", "Swarm"),
-        (&svc("volumes: [\"./a:/a:z\"]"), Unsupported, "services.web.volumes[0]", "SELinux"),
     ]);
 }
 
@@ -101,7 +100,13 @@ fn wrong_types_name_their_path() {
 fn bad_ports() {
     check(&[
         (
-            &svc("ports: [\"0:80\"]"),
+            &svc("ports: [\"8080:0\"]"),
+            Invalid,
+            "services.web.ports[0]",
+            "out of range",
+        ),
+        (
+            &svc("ports: [{target: 0, published: 0}]"),
             Invalid,
             "services.web.ports[0]",
             "out of range",
@@ -273,12 +278,6 @@ fn bad_durations_and_values() {
             Invalid,
             "services.web.stop_signal",
             "not a signal",
-        ),
-        (
-            &svc("depends_on: {db: {restart: true}}"),
-            Unsupported,
-            "services.web.depends_on.db.restart",
-            "restart",
         ),
         (
             &svc("ulimits: {files: 10}"),
@@ -706,7 +705,7 @@ fn the_allowlist_loosens_policy_but_the_spec_cannot() {
 
 #[test]
 fn every_error_has_a_fix() {
-    let yaml = "name: t\nservices:\n  web:\n    image: x\n    portz: 1\n    privileged: true\n    ports: [\"0:80\"]\n    depends_on: [nope]\n    networks: [nope]\n";
+    let yaml = "name: t\nservices:\n  web:\n    image: x\n    portz: 1\n    privileged: true\n    ports: [\"70000:80\"]\n    depends_on: [nope]\n    networks: [nope]\n";
     let e = errors(yaml);
     assert!(e.len() >= 5, "all errors are collected: {e:?}");
     for err in &e {
@@ -806,4 +805,217 @@ fn relative_project_dirs_are_refused() {
     };
     let e = load_yaml("name: t\nservices: {}\n", &o, &MemHost::new()).unwrap_err();
     assert_error(&e.0, Invalid, "", "not an absolute path");
+}
+
+#[test]
+fn empty_and_malformed_images_are_refused() {
+    let image = |value: &str| format!("name: t\nservices:\n  web: {{image: {value}}}\n");
+    check(&[
+        (
+            &image("\"\""),
+            Invalid,
+            "services.web.image",
+            "`image` is empty",
+        ),
+        (
+            &image("\"   \""),
+            Invalid,
+            "services.web.image",
+            "`image` is empty",
+        ),
+        (
+            &image("\"nginx latest\""),
+            Invalid,
+            "services.web.image",
+            "whitespace",
+        ),
+        (
+            &image("\" nginx\""),
+            Invalid,
+            "services.web.image",
+            "whitespace",
+        ),
+        (&image("Nginx"), Invalid, "services.web.image", "lowercase"),
+        (
+            &image("\":latest\""),
+            Invalid,
+            "services.web.image",
+            "repository name is missing",
+        ),
+    ]);
+    // With `build`, an empty `image` is still an error rather than a silent fallback to the built name.
+    let e = errors("name: t\nservices:\n  web: {image: \"\", build: .}\n");
+    assert_error(&e, Invalid, "services.web.image", "empty");
+    for e in &e {
+        assert!(!e.fix.is_empty(), "{e}");
+        assert!(!e.message.contains("neither"), "{e}");
+    }
+}
+
+#[test]
+fn an_empty_image_is_refused_for_a_single_container_too() {
+    let e = planner::load::load_service(
+        "box",
+        &serde_json::json!({"image": ""}),
+        &opts(),
+        &MemHost::new(),
+    )
+    .unwrap_err();
+    assert_error(&e.0, Invalid, "box.image", "empty");
+}
+
+#[test]
+fn type_errors_speak_compose_not_rust() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "name: t\nservices: {}\nvolumes:\n  data: []\n",
+            "volumes.data",
+            "expected a mapping (driver, labels, external, name) or nothing, found a list",
+        ),
+        (
+            "name: t\nservices: {}\nvolumes:\n  data: [local]\n",
+            "volumes.data",
+            "expected a mapping (driver, labels, external, name) or nothing, found a list",
+        ),
+        (
+            "name: t\nservices: {}\nnetworks:\n  n: [bridge]\n",
+            "networks.n",
+            "expected a mapping (driver, labels, internal, external, name) or nothing",
+        ),
+        (
+            "name: t\nservices: {}\nnetworks:\n  n: bridge\n",
+            "networks.n",
+            "found the string \"bridge\"",
+        ),
+        (
+            "name: t\nservices: {}\nsecrets:\n  s: ./file\n",
+            "secrets.s",
+            "one of file, environment or content",
+        ),
+        (
+            &svc("healthcheck: [CMD, x]"),
+            "services.web.healthcheck",
+            "expected a mapping (test, interval",
+        ),
+        (
+            &svc("deploy: 3"),
+            "services.web.deploy",
+            "found the number 3",
+        ),
+        (
+            &svc("logging: json-file"),
+            "services.web.logging",
+            "a mapping (driver, options)",
+        ),
+        (
+            &svc("ports: [[1]]"),
+            "services.web.ports[0]",
+            "expected a port such as 80",
+        ),
+        (
+            &svc("volumes: [[1]]"),
+            "services.web.volumes[0]",
+            "name:/path[:ro]",
+        ),
+        (
+            &svc("depends_on: 5"),
+            "services.web.depends_on",
+            "a list of services or a mapping",
+        ),
+        (
+            &svc("cap_drop: ALL"),
+            "services.web.cap_drop",
+            "found the string \"ALL\"",
+        ),
+        (
+            "name: t\nservices:\n  web: {image: {a: 1}}\n",
+            "services.web.image",
+            "expected a string, found a mapping",
+        ),
+        (
+            &svc("ports: 80"),
+            "services.web.ports",
+            "expected a sequence (a list), found the number 80",
+        ),
+    ];
+    for (yaml, path, fragment) in cases {
+        let e = errors(yaml);
+        assert_error(&e, Syntax, path, fragment);
+        for err in &e {
+            for rust in [
+                "struct ",
+                "untagged enum",
+                "variant",
+                " with 4 elements",
+                "i64",
+                "Top",
+            ] {
+                assert!(
+                    !err.message.contains(rust) && !err.fix.contains(rust),
+                    "`{rust}` leaks into: {err}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_refused_build_or_extends_is_the_only_error_for_its_service() {
+    for (yaml, path) in [
+        (
+            "name: t\nservices:\n  web: {build: ../outside}\n",
+            "services.web.build",
+        ),
+        (
+            "name: t\nservices:\n  web: {build: \"https://github.com/x/y.git\"}\n",
+            "services.web.build",
+        ),
+        (
+            "name: t\nservices:\n  web: {build: {context: \"git@github.com:x/y.git\"}}\n",
+            "services.web.build.context",
+        ),
+        (
+            "name: t\nservices:\n  base: {image: x}\n  web: {extends: {service: base}}\n",
+            "services.web.extends",
+        ),
+    ] {
+        let e = errors(yaml);
+        assert_eq!(e.len(), 1, "one error for {yaml}: {e:#?}");
+        assert_eq!(e[0].path, path);
+    }
+    // Without `build` or `extends`, the missing image is still reported.
+    assert_error(
+        &errors("name: t\nservices:\n  web: {command: x}\n"),
+        Invalid,
+        "services.web",
+        "neither `image` nor `build`",
+    );
+    // A single container gets the same treatment.
+    let e = planner::load::load_service(
+        "box",
+        &serde_json::json!({"build": "../outside"}),
+        &opts(),
+        &MemHost::new(),
+    )
+    .unwrap_err();
+    assert_eq!(e.0.len(), 1, "{:#?}", e.0);
+    assert_eq!(e.0[0].path, "box.build");
+}
+
+#[test]
+fn a_container_path_mounted_twice_is_refused() {
+    check(&[
+        (
+            "name: t\nservices:\n  web: {image: x, volumes: [\"data:/data\", \"/srv/x:/data/\"]}\nvolumes: {data: {}}\n",
+            Invalid,
+            "services.web.volumes",
+            "`/data` is mounted more than once",
+        ),
+        (
+            &svc("volumes: [\"/srv/x:/cache\"]\ntmpfs: [\"/cache/:size=1m\"]"),
+            Invalid,
+            "services.web.tmpfs",
+            "`/cache` is mounted more than once",
+        ),
+    ]);
 }

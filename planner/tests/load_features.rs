@@ -308,7 +308,7 @@ fn load_service_uses_the_same_types_and_policy() {
     assert_eq!(e[0].path, "web.volumes[0]");
     let e = load_service(
         "web",
-        &serde_json::json!({"image": "x", "ports": ["0:80"]}),
+        &serde_json::json!({"image": "x", "ports": ["8080:0"]}),
         &opts(),
         &MemHost::new(),
     )
@@ -392,4 +392,26 @@ fn key_tables_cover_every_typed_field() {
             );
         }
     }
+}
+
+#[test]
+fn depends_on_restart_and_selinux_relabels_are_accepted_with_a_warning() {
+    let p = ok("name: t\nservices:\n  db: {image: x}\n  web:\n    image: x\n    depends_on: {db: {condition: service_started, restart: true}}\n    volumes: [\"/srv/data:/data:Z\", \"/srv/logs:/logs:ro,z\", {type: bind, source: /srv/c, target: /c, bind: {selinux: z}}]\n");
+    let web = &p.services["web"];
+    assert!(web.depends_on.contains_key("db"));
+    assert_eq!(web.mounts.len(), 3);
+    assert!(web.mounts[1].read_only, "`ro` still applies next to `z`");
+    for prefix in [
+        "services.web.depends_on.db.restart: ",
+        "services.web.volumes[0]: `:Z` ignored: SELinux",
+        "services.web.volumes[1]: `:z` ignored: SELinux",
+        "services.web.volumes[2].bind.selinux: SELinux",
+    ] {
+        assert!(
+            p.warnings.iter().any(|w| w.starts_with(prefix)),
+            "no warning starts with `{prefix}`: {:?}",
+            p.warnings
+        );
+    }
+    assert_eq!(p.warnings.len(), 4, "{:?}", p.warnings);
 }

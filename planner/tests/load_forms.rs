@@ -44,7 +44,10 @@ fn ports_short_long_and_ranges() {
     host_ip: 0.0.0.0
     protocol: tcp
     mode: host
-  - {target: 85}"#);
+  - {target: 85}
+  - "0:86"
+  - {target: 87, published: 0}
+  - "127.0.0.1:0:88/udp""#);
     assert_eq!(
         s.ports,
         vec![
@@ -57,6 +60,10 @@ fn ports_short_long_and_ranges() {
             port(83, None, Some("127.0.0.1"), Protocol::Tcp),
             port(84, Some(9004), Some("0.0.0.0"), Protocol::Tcp),
             port(85, None, None, Protocol::Tcp),
+            // Host port 0 lets the engine pick a free port, as compose does.
+            port(86, None, None, Protocol::Tcp),
+            port(87, None, None, Protocol::Tcp),
+            port(88, None, Some("127.0.0.1"), Protocol::Udp),
         ]
     );
 }
@@ -184,6 +191,66 @@ services:
     assert_eq!(b["FROM_HOST"], lit("h"));
     assert!(!b.contains_key("UNSET_HERE"));
     assert_eq!(b["EQ"], lit("a=b"));
+    // Without a value anywhere, compose keeps the key (the engine then unsets the image's default).
+    let unset = |service: &str| -> Vec<String> {
+        p.services[service]
+            .environment_unset
+            .iter()
+            .cloned()
+            .collect()
+    };
+    assert_eq!(unset("a"), ["NULL_SET"]);
+    assert_eq!(unset("b"), ["UNSET_HERE"]);
+}
+
+#[test]
+fn a_bare_key_overrides_env_files_and_a_later_value_wins() {
+    let host = MemHost::new().file(
+        "/srv/app/app.env",
+        "DEBUG=1
+KEEP=k
+",
+    );
+    let yaml = r#"name: t
+services:
+  a:
+    image: x
+    env_file: app.env
+    environment: [DEBUG, "LATER", "LATER=set"]
+"#;
+    let a = load_with(yaml, &host)
+        .unwrap()
+        .services
+        .remove("a")
+        .unwrap();
+    assert_eq!(
+        a.environment_unset.iter().collect::<Vec<_>>(),
+        ["DEBUG"],
+        "compose: an unresolved `environment` entry overrides the env file's value"
+    );
+    assert!(!a.environment.contains_key("DEBUG"));
+    assert_eq!(a.environment["KEEP"], EnvValue::Literal("k".into()));
+    assert_eq!(a.environment["LATER"], EnvValue::Literal("set".into()));
+}
+
+#[test]
+fn an_unset_variable_is_part_of_the_config_hash() {
+    let load = |env: &str| {
+        ok(&format!(
+            "name: t\nservices:\n  a: {{image: x, environment: [{env}]}}\n"
+        ))
+    };
+    let digests = planner::plan::ExternalDigests::default();
+    let hash = |p: &Project| planner::hash::service_config_hash(p, "a", &digests);
+    let (none, unset, empty) = (load(""), load("DEBUG"), load("\"DEBUG=\""));
+    assert_ne!(hash(&none), hash(&unset));
+    assert_ne!(hash(&unset), hash(&empty));
+    // A spec recorded before the field existed still reads, and hashes as before.
+    let json = serde_json::to_value(&none).unwrap();
+    assert!(!json["services"]["a"]
+        .as_object()
+        .unwrap()
+        .contains_key("environment_unset"));
 }
 
 #[test]
@@ -299,6 +366,51 @@ fn extra_hosts_list_and_map() {
         svc("extra_hosts: {db: 10.0.0.2, v6: \"::1\"}").extra_hosts,
         vec!["db:10.0.0.2", "v6:::1"]
     );
+}
+
+#[test]
+fn mount_targets_are_cleaned_like_compose() {
+    let host = MemHost::new().dir("/srv/app/conf");
+    let yaml = r#"name: t
+services:
+  web:
+    image: nginx
+    volumes:
+      - data:/var/lib/data/
+      - ./conf:/etc//nginx/./conf.d/:ro
+      - /anon/
+      - {type: volume, source: data, target: /long/}
+      - {type: tmpfs, target: /cache/}
+      - {type: tmpfs, target: /sized/, tmpfs: {size: 1k}}
+volumes:
+  data:
+"#;
+    let s = load_with(yaml, &host)
+        .unwrap()
+        .services
+        .remove("web")
+        .unwrap();
+    let targets: Vec<&str> = s.mounts.iter().map(|m| m.target.as_str()).collect();
+    assert_eq!(
+        targets,
+        [
+            "/var/lib/data",
+            "/etc/nginx/conf.d",
+            "/anon",
+            "/long",
+            "/cache"
+        ]
+    );
+    assert_eq!(s.tmpfs, vec!["/sized:size=1024"]);
+    for (raw, clean) in [
+        ("/", "/"),
+        ("/data/", "/data"),
+        ("//a//b/", "/a/b"),
+        ("/a/./b/../c", "/a/c"),
+        ("/..", "/"),
+    ] {
+        assert_eq!(planner::normalize::clean_container_path(raw), clean);
+    }
 }
 
 #[test]

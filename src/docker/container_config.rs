@@ -165,7 +165,10 @@ fn non_empty(items: &[String]) -> Option<Vec<String>> {
     (!items.is_empty()).then(|| items.to_vec())
 }
 
+/// `KEY=value` entries, then a bare `KEY` for each variable written without a value, which the engine
+/// takes as "unset the image's `KEY`" (as compose passes it).
 fn environment(spec: &ServiceSpec, secrets: &SecretValues) -> Result<Vec<String>, DockerError> {
+    let unset = spec.environment_unset.iter().map(|key| Ok(key.clone()));
     spec.environment
         .iter()
         .map(|(key, value)| match value {
@@ -182,6 +185,7 @@ fn environment(spec: &ServiceSpec, secrets: &SecretValues) -> Result<Vec<String>
                 Ok(format!("{key}={text}"))
             }
         })
+        .chain(unset)
         .collect()
 }
 
@@ -586,6 +590,22 @@ mod tests {
             .env
             .unwrap();
         assert_eq!(env, vec!["PW=hunter2".to_string()]);
+    }
+
+    #[test]
+    fn variables_without_a_value_pass_as_bare_keys() {
+        let spec = ServiceSpec {
+            image: "busybox".into(),
+            environment: BTreeMap::from([("A".to_string(), EnvValue::Literal("1".into()))]),
+            environment_unset: ["DEBUG".to_string()].into(),
+            ..Default::default()
+        };
+        let env = create_spec(&target(spec), &SecretValues::new())
+            .unwrap()
+            .body
+            .env
+            .unwrap();
+        assert_eq!(env, vec!["A=1".to_string(), "DEBUG".to_string()]);
     }
 
     #[test]

@@ -124,23 +124,11 @@ fn service(s: &ServiceSpec) -> Value {
         m.insert("ports".into(), Value::Array(ports));
     }
     put_list(&mut m, "expose", &s.expose);
-    let volumes: Vec<Value> = s
-        .mounts
-        .iter()
-        .filter(|mt| mt.kind != MountKind::Tmpfs)
-        .map(mount)
-        .collect();
+    let volumes: Vec<Value> = s.mounts.iter().map(mount).collect();
     if !volumes.is_empty() {
         m.insert("volumes".into(), Value::Array(volumes));
     }
-    let mut tmpfs = s.tmpfs.clone();
-    tmpfs.extend(
-        s.mounts
-            .iter()
-            .filter(|mt| mt.kind == MountKind::Tmpfs)
-            .map(|mt| mt.target.clone()),
-    );
-    put_list(&mut m, "tmpfs", &tmpfs);
+    put_list(&mut m, "tmpfs", &s.tmpfs);
     if !s.networks.is_empty() {
         let networks: Map<String, Value> = s
             .networks
@@ -428,6 +416,8 @@ services:
       back:
         aliases: [database]
     restart: unless-stopped
+    ports:
+      - "127.0.0.1:18080:80"
     mem_limit: 64m
     cpus: 0.5
     labels:
@@ -435,8 +425,8 @@ services:
   web:
     image: mcp-docker-test/busybox:latest
     ports:
-      - "127.0.0.1:18080:80"
-      - "9000:90/udp"
+      - "80"
+      - "90/udp"
     expose: ["8080"]
     depends_on:
       db:

@@ -95,6 +95,12 @@ impl Store {
         let db = loop {
             match sled::Config::new().path(&path).flush_every_ms(None).open() {
                 Ok(db) => break db,
+                Err(sled::Error::Io(e)) if !is_lock_held(&e) => {
+                    return Err(StateError::Db {
+                        path: path.display().to_string(),
+                        message: format!("{e} (fix: check that the state directory is writable)"),
+                    })
+                }
                 Err(sled::Error::Io(e)) if started.elapsed() < OPEN_PATIENCE => {
                     tracing::debug!(error = %e, "state database busy; retrying");
                     std::thread::sleep(backoff);
@@ -368,6 +374,11 @@ impl Store {
             self.scan(&history, &format!("{project}/"))
         })
     }
+}
+
+/// sled reports a directory locked by another process as an I/O error with this wording.
+fn is_lock_held(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
 }
 
 fn plan_key(project: &str, plan_id: &str) -> String {

@@ -1,8 +1,9 @@
 //! Docker engines for tests: a private `dockerd` with its own roots and socket, and inventories of what an
 //! engine holds, so a test can prove it changed nothing.
 //!
-//! The private engine runs with `--bridge=none --iptables=false --ip-masq=false`, so it never touches the
-//! host's networking and stopping it disturbs no one else's containers.
+//! The private engine runs on a bridge of its own with `--iptables=false --ip-masq=false`, so it never touches
+//! the host's networking and stopping it disturbs no one else's containers. (`--bridge=none` would look simpler,
+//! but dockerd then deletes the host's `docker0`, breaking the main engine's default network for every later test.)
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -16,6 +17,8 @@ pub struct PrivateEngine {
     dir: PathBuf,
     /// `unix:///tmp/.../docker.sock`, for `DOCKER_HOST`.
     pub host: String,
+    /// The private engine's default bridge interface, created for it and deleted with it.
+    bridge: String,
     daemon: Option<Child>,
 }
 
@@ -26,9 +29,13 @@ impl PrivateEngine {
         let dir = PathBuf::from(format!("/tmp/mds-{}", super::unique("")));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let host = format!("unix://{}/docker.sock", dir.display());
+        // Interface names are limited to 15 bytes.
+        let bridge = super::unique("mds")[..11].to_string();
+        create_bridge(&bridge)?;
         let mut engine = PrivateEngine {
             dir,
             host,
+            bridge,
             daemon: None,
         };
         engine.launch()?;
@@ -64,8 +71,8 @@ impl PrivateEngine {
             .arg(format!("--exec-root={}/exec", d.display()))
             .arg(format!("--pidfile={}/dockerd.pid", d.display()))
             .arg(format!("-H={}", self.host))
+            .arg(format!("--bridge={}", self.bridge))
             .args([
-                "--bridge=none",
                 "--iptables=false",
                 "--ip-masq=false",
                 "--ip6tables=false",
@@ -165,8 +172,31 @@ impl Drop for PrivateEngine {
             }
         }
         self.stop();
+        let _ = Command::new("ip").args(["link", "del", &self.bridge]).status();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A bridge with a link-local /24 of its own, for a private engine's default network. The address only names
+/// the bridge for dockerd; nothing is routed through it.
+fn create_bridge(name: &str) -> Result<(), String> {
+    let octet = 1 + name.bytes().fold(0u32, |acc, b| acc.wrapping_mul(31).wrapping_add(u32::from(b))) % 250;
+    let address = format!("169.254.{octet}.1/24");
+    for args in [
+        vec!["link", "add", name, "type", "bridge"],
+        vec!["addr", "add", address.as_str(), "dev", name],
+        vec!["link", "set", name, "up"],
+    ] {
+        let out = Command::new("ip")
+            .args(&args)
+            .output()
+            .map_err(|e| format!("cannot run ip: {e}"))?;
+        if !out.status.success() {
+            let _ = Command::new("ip").args(["link", "del", name]).status();
+            return Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+        }
+    }
+    Ok(())
 }
 
 /// Runs the docker CLI against `host` (or the default engine).

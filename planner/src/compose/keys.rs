@@ -32,6 +32,10 @@ pub enum KeySupport {
 
 use KeySupport::{Ignored, PolicyRefused, PolicyRestricted, Supported, Unsupported};
 
+/// Why `:z`/`:Z` and `bind.selinux` have no effect: binds are created through the mounts API, which does not
+/// relabel. On a host without SELinux (the common case) relabelling does nothing anyway.
+pub const SELINUX_IGNORED: &str = "SELinux relabelling is not applied by this server; on an SELinux host label the directory yourself (`chcon -Rt container_file_t DIR`)";
+
 const SWARM: &str =
     "Swarm-only setting; a single engine has no equivalent (compose v2 ignores it too)";
 
@@ -397,10 +401,7 @@ pub const VOLUME_BIND_KEYS: &[(&str, KeySupport)] = &[
         "propagation",
         Unsupported("bind propagation modes are not supported yet"),
     ),
-    (
-        "selinux",
-        Unsupported("SELinux relabelling is not supported yet"),
-    ),
+    ("selinux", Ignored(SELINUX_IGNORED)),
     (
         "recursive",
         Unsupported("recursive read-only binds are not supported yet"),
@@ -458,7 +459,7 @@ pub const DEPENDS_ON_KEYS: &[(&str, KeySupport)] = &[
     ("required", Supported),
     (
         "restart",
-        Unsupported("restarting dependents along with their dependency is not supported yet; remove `restart`"),
+        Ignored("restarting this service when its dependency is restarted is not done by this server; the start order still applies"),
     ),
 ];
 

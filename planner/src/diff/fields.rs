@@ -19,6 +19,9 @@ use crate::plan::FieldChange;
 /// What a masked value displays as.
 pub const SENSITIVE: &str = "(sensitive)";
 
+/// What a variable passed without a value (`environment_unset`) displays as.
+pub const UNSET: &str = "(unset)";
+
 /// Key fragments that mark an environment variable as secret (matched case-insensitively as substrings).
 const SENSITIVE_FRAGMENTS: [&str; 4] = ["PASSWORD", "TOKEN", "SECRET", "KEY"];
 
@@ -250,6 +253,11 @@ pub fn service_fields(spec: &ServiceSpec) -> BTreeMap<String, Field> {
                     );
                 }
             }
+            "environment_unset" => {
+                for key in &spec.environment_unset {
+                    put_identified(format!("environment.{key}"), UNSET.into(), true, None);
+                }
+            }
             "labels" | "sysctls" | "ulimits" => {
                 if let Value::Object(entries) = value {
                     for (key, v) in entries {
@@ -431,5 +439,24 @@ mod tests {
         assert_eq!(found[0].before.as_deref(), Some("a"));
         assert!(found[0].forces_replacement);
         assert_eq!(found[1].path, "environment.X");
+    }
+
+    #[test]
+    fn an_unset_variable_shows_as_unset_and_forces_replacement() {
+        let mut a = ServiceSpec {
+            image: "a".into(),
+            ..Default::default()
+        };
+        a.environment
+            .insert("DEBUG".into(), EnvValue::Literal("1".into()));
+        let mut b = a.clone();
+        b.environment.clear();
+        b.environment_unset.insert("DEBUG".into());
+        let found = changes(&a, &b);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].path, "environment.DEBUG");
+        assert_eq!(found[0].before.as_deref(), Some("1"));
+        assert_eq!(found[0].after.as_deref(), Some(UNSET));
+        assert!(found[0].forces_replacement);
     }
 }

@@ -40,6 +40,21 @@ pub fn parse_range(text: &str) -> Result<(u16, u16), String> {
     }
 }
 
+/// A host port or range; empty, `0` (or `0-0`) leave the choice to the engine, as compose does: `None`.
+pub fn parse_published(text: &str) -> Result<Option<(u16, u16)>, String> {
+    let text = text.trim();
+    let is_zero = |t: &str| t.trim().parse::<u64>() == Ok(0);
+    let any_port = match text.split_once('-') {
+        Some((a, b)) => is_zero(a) && is_zero(b),
+        None => text.is_empty() || is_zero(text),
+    };
+    if any_port {
+        Ok(None)
+    } else {
+        parse_range(text).map(Some)
+    }
+}
+
 pub fn check_host_ip(ip: &str) -> Result<(), String> {
     ip.parse::<IpAddr>()
         .map(|_| ())
@@ -99,14 +114,7 @@ pub fn parse_short(text: &str) -> Result<Vec<PortBinding>, String> {
         check_host_ip(ip)?;
     }
     let (published, target) = match rest.split_once(':') {
-        Some((p, t)) => (
-            if p.is_empty() {
-                None
-            } else {
-                Some(parse_range(p)?)
-            },
-            parse_range(t)?,
-        ),
+        Some((p, t)) => (parse_published(p)?, parse_range(t)?),
         None if host_ip.is_some() => {
             return Err(format!("`{text}` has a host IP but no container port"))
         }
@@ -163,7 +171,17 @@ mod tests {
             Ok(vec![one(80, None, Some("127.0.0.1"), Protocol::Tcp)])
         );
         assert_eq!(parse_short("8000-8001:9000-9001").map(|v| v.len()), Ok(2));
-        assert!(parse_short("0:80").is_err());
+        // Host port 0: the engine picks a free port, as with compose.
+        assert_eq!(
+            parse_short("0:80"),
+            Ok(vec![one(80, None, None, Protocol::Tcp)])
+        );
+        assert_eq!(
+            parse_short("127.0.0.1:0:80/udp"),
+            Ok(vec![one(80, None, Some("127.0.0.1"), Protocol::Udp)])
+        );
+        assert!(parse_short("80:0").is_err());
+        assert!(parse_short("0").is_err());
         assert!(parse_short("70000").is_err());
         assert!(parse_short("80/xtp").is_err());
         assert!(parse_short("8000-8001:80-82").is_err());
