@@ -2,7 +2,8 @@
 //!
 //! Two shapes of 20 busybox services: a fan-out (all independent) and a `depends_on` chain. Each is applied
 //! with this tool's CLI (`apply -f --auto-approve`) and with `docker-compose up -d`, then re-applied with
-//! nothing to do. Prints the wall times and our/compose ratios (lower is better; the goal is <= 1.0).
+//! nothing to do, over several rounds that alternate who goes first. Prints median wall times and the
+//! our/compose ratios (lower is better; the goal is <= 1.0).
 //!
 //! Run: `cargo bench --bench compose_compare` (needs a Docker engine, the local busybox test image and
 //! `docker-compose` on PATH). Set `MCP_DOCKER_BIN` to time another build of the binary.
@@ -13,6 +14,8 @@ use std::time::{Duration, Instant};
 
 const IMAGE: &str = "mcp-docker-test/busybox:latest";
 const SERVICES: usize = 20;
+/// Rounds per shape; the report shows medians.
+const ROUNDS: usize = 3;
 
 fn main() {
     let bin = std::env::var("MCP_DOCKER_BIN")
@@ -28,25 +31,54 @@ fn main() {
     for (shape, chain) in [("fan-out", false), ("chain", true)] {
         let file = work.path().join(format!("{shape}.yaml"));
         std::fs::write(&file, compose_file(chain)).expect("write compose file");
-        let ours = format!("bench-ours-{shape}-{suffix}");
-        let theirs = format!("bench-compose-{shape}-{suffix}");
-        let ours_apply = time(|| ours_up(&bin, &state, &ours, &file));
-        let theirs_apply = time(|| compose_up(&theirs, &file));
-        let ours_noop = time(|| ours_up(&bin, &state, &ours, &file));
-        let theirs_noop = time(|| compose_up(&theirs, &file));
-        run(Command::new(&bin).arg("--state-dir").arg(&state).args([
-            "destroy",
-            "-p",
-            &ours,
-            "--volumes",
-            "--auto-approve",
-        ]));
-        run(Command::new("docker-compose")
-            .args(["-p", &theirs, "-f"])
-            .arg(&file)
-            .args(["down", "-v", "-t", "1"]));
-        rows.push((shape, "apply", ours_apply, theirs_apply));
-        rows.push((shape, "no-op", ours_noop, theirs_noop));
+        let (mut ours_apply, mut theirs_apply, mut ours_noop, mut theirs_noop) =
+            (vec![], vec![], vec![], vec![]);
+        for round in 0..ROUNDS {
+            let ours = format!("bench-ours-{shape}-{suffix}-{round}");
+            let theirs = format!("bench-compose-{shape}-{suffix}-{round}");
+            // Alternate who goes first, so neither always pays the engine's warm-up.
+            let mut run_ours = || {
+                ours_apply.push(time(|| ours_up(&bin, &state, &ours, &file)));
+                ours_noop.push(time(|| ours_up(&bin, &state, &ours, &file)));
+            };
+            let mut run_theirs = || {
+                theirs_apply.push(time(|| compose_up(&theirs, &file)));
+                theirs_noop.push(time(|| compose_up(&theirs, &file)));
+            };
+            if round % 2 == 0 {
+                run_ours();
+                run_theirs();
+            } else {
+                run_theirs();
+                run_ours();
+            }
+            // Teardown is not timed; a destroy that trips over the engine's endpoint cleanup is retried.
+            let destroyed = (0..3).any(|attempt| {
+                if attempt > 0 {
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+                succeeds(Command::new(&bin).arg("--state-dir").arg(&state).args([
+                    "destroy",
+                    "-p",
+                    &ours,
+                    "--volumes",
+                    "--auto-approve",
+                ]))
+            });
+            if !destroyed {
+                eprintln!("compose_compare: could not destroy {ours}; remove it by its label");
+            }
+            let down = Command::new("docker-compose")
+                .args(["-p", &theirs, "-f"])
+                .arg(&file)
+                .args(["down", "-v", "-t", "1"])
+                .output();
+            if !down.map(|o| o.status.success()).unwrap_or(false) {
+                eprintln!("compose_compare: could not remove compose project {theirs}");
+            }
+        }
+        rows.push((shape, "apply", median(ours_apply), median(theirs_apply)));
+        rows.push((shape, "no-op", median(ours_noop), median(theirs_noop)));
     }
     report(&rows);
 }
@@ -91,12 +123,21 @@ fn run(cmd: &mut Command) {
     }
 }
 
+fn succeeds(cmd: &mut Command) -> bool {
+    cmd.output().map(|o| o.status.success()).unwrap_or(false)
+}
+
 fn tool_runs(program: &str, args: &[&str]) -> bool {
     Command::new(program)
         .args(args)
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false)
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples.get(samples.len() / 2).copied().unwrap_or_default()
 }
 
 fn time(work: impl FnOnce()) -> Duration {
@@ -107,7 +148,8 @@ fn time(work: impl FnOnce()) -> Duration {
 
 #[allow(clippy::print_stdout)]
 fn report(rows: &[(&str, &str, Duration, Duration)]) {
-    println!("{SERVICES} services      step    mcp-docker-server  docker compose  ratio");
+    println!("{SERVICES} services, median of {ROUNDS} rounds");
+    println!("shape              step    mcp-docker-server  docker compose  ratio");
     for (shape, step, ours, theirs) in rows {
         println!(
             "{shape:<18} {step:<7} {:>15.2}s {:>14.2}s  {:>5.2}",
