@@ -471,6 +471,7 @@ impl Engine {
         let report = if stored.plan.has_changes() {
             let journal = journal::JournalWriter::start(self.store.clone(), &project, &plan_id);
             let options = ExecOptions {
+                engine_host: self.docker.host_description(),
                 concurrency: self.config.concurrency.max(1),
                 dependency_timeout: self.config.dependency_timeout,
                 secrets: values.secrets,
@@ -543,7 +544,7 @@ impl Engine {
     pub async fn list_projects(&self) -> Result<Vec<ProjectSummary>, EngineError> {
         let records = self.state(|s| s.projects()).await?;
         let live = match self.docker.client().await {
-            Ok(docker) => status::live_projects(&docker).await,
+            Ok(docker) => status::live_projects(&docker, &self.docker.host_description()).await,
             Err(e) => Err(e),
         };
         let live = match live {
@@ -644,7 +645,14 @@ impl Engine {
         desired: Option<&Project>,
     ) -> Result<ObservedState, EngineError> {
         let docker = self.docker.client().await?;
-        match crate::docker::observe::observe(&docker, project, desired).await {
+        match crate::docker::observe::observe(
+            &docker,
+            &self.docker.host_description(),
+            project,
+            desired,
+        )
+        .await
+        {
             Ok(observed) => Ok(observed),
             Err(e) => Err(self.docker.note_error(e).await.into()),
         }

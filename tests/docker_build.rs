@@ -129,6 +129,7 @@ async fn a_build_action_builds_tags_and_runs_the_image() {
     let events = Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = events.clone();
     let opts = ExecOptions {
+        engine_host: docker_support::host(),
         concurrency: 2,
         dependency_timeout: Duration::from_secs(10),
         secrets: BTreeMap::new(),

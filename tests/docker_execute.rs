@@ -33,6 +33,7 @@ fn options(secrets: &[(&str, &str)]) -> (ExecOptions, Arc<Mutex<Vec<StepEvent>>>
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
     let opts = ExecOptions {
+        engine_host: docker_support::host(),
         concurrency: 4,
         dependency_timeout: Duration::from_secs(30),
         secrets: secrets
@@ -355,7 +356,9 @@ async fn creates_replaces_updates_observes_and_deletes_a_project() {
         )
         .await
         .unwrap();
-    let observed = observe(&docker, &project, None).await.unwrap();
+    let observed = observe(&docker, &docker_support::host(), &project, None)
+        .await
+        .unwrap();
     assert_eq!(observed.containers.len(), 2);
     let db = observed
         .containers
@@ -424,7 +427,7 @@ async fn creates_replaces_updates_observes_and_deletes_a_project() {
     assert_eq!(report.done[0].engine_id.as_deref(), Some(new_id.as_str()));
     assert_eq!(http_get(port, "/").await.trim(), "bonjour s3cret-pw");
     assert_eq!(
-        observe(&docker, &project, None)
+        observe(&docker, &docker_support::host(), &project, None)
             .await
             .unwrap()
             .containers
@@ -447,7 +450,9 @@ async fn creates_replaces_updates_observes_and_deletes_a_project() {
     assert_succeeded(
         &execute_plan(&docker, &plan(&project, vec![update], vec![vec![0]]), &opts).await,
     );
-    let observed = observe(&docker, &project, None).await.unwrap();
+    let observed = observe(&docker, &docker_support::host(), &project, None)
+        .await
+        .unwrap();
     let web = observed
         .containers
         .iter()
@@ -482,7 +487,9 @@ async fn creates_replaces_updates_observes_and_deletes_a_project() {
         vec![vec![0, 1], vec![2, 3]],
     );
     assert_succeeded(&execute_plan(&docker, &destroy, &opts).await);
-    let observed = observe(&docker, &project, None).await.unwrap();
+    let observed = observe(&docker, &docker_support::host(), &project, None)
+        .await
+        .unwrap();
     assert!(
         observed.containers.is_empty()
             && observed.networks.is_empty()
@@ -677,7 +684,9 @@ async fn cancellation_skips_the_remaining_steps() {
     );
     assert_eq!(report.skipped.len(), 2);
     assert!(report.skipped.iter().all(|s| s.message == "cancelled"));
-    let observed = observe(&docker, &project, None).await.unwrap();
+    let observed = observe(&docker, &docker_support::host(), &project, None)
+        .await
+        .unwrap();
     assert!(observed.volumes.is_empty() && observed.containers.is_empty());
     cleanup_project(&docker, &project).await;
 }
@@ -733,7 +742,7 @@ async fn observe_reports_images_and_unmanaged_lookalikes() {
         volumes: BTreeMap::from([("data".to_string(), VolumeSpec::default())]),
         ..Default::default()
     };
-    let observed = observe(&docker, &project, Some(&desired)).await;
+    let observed = observe(&docker, &docker_support::host(), &project, Some(&desired)).await;
     let _ = docker
         .remove_container(
             &squatter,
@@ -782,7 +791,7 @@ async fn creates_are_idempotent_for_ours_and_refuse_what_is_not_ours() {
     assert_succeeded(&second);
     assert_eq!(first.done[0].engine_id, second.done[0].engine_id);
     assert_eq!(
-        observe(&docker, &project, None)
+        observe(&docker, &docker_support::host(), &project, None)
             .await
             .unwrap()
             .networks
@@ -883,7 +892,9 @@ async fn a_published_port_in_use_fails_clearly_and_a_start_converges_once_it_is_
 
     // The container stays created with its config, so once the port is free a start converges.
     drop(listener);
-    let observed = observe(&docker, &project, None).await.unwrap();
+    let observed = observe(&docker, &docker_support::host(), &project, None)
+        .await
+        .unwrap();
     let created = observed
         .containers
         .iter()
@@ -948,4 +959,115 @@ async fn a_read_only_container_still_gets_its_secret_files() {
     cleanup_project(&docker, &project).await;
     assert!(output.contains("ro-secret-42"), "{output}");
     assert!(output.contains("rootfs-read-only"), "{output}");
+}
+
+/// Compile-time proof that an apply can run as a server task (tool futures must be `Send`).
+#[allow(dead_code)]
+fn execute_plan_is_send<'a>(
+    docker: &'a Docker,
+    plan: &'a Plan,
+    opts: &'a ExecOptions,
+) -> impl std::future::Future<Output = ApplyReport> + Send + 'a {
+    execute_plan(docker, plan, opts)
+}
+
+#[tokio::test]
+async fn a_step_against_a_dead_engine_names_the_configured_host() {
+    let dir = tempfile::tempdir().unwrap();
+    // A socket file nobody listens on: the path exists, every connection is refused.
+    let socket = dir.path().join("dead.sock");
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    let host = format!("unix://{}", socket.display());
+    let dead = Docker::connect_with_unix(&host, 5, bollard::API_DEFAULT_VERSION).unwrap();
+    let project = unique("exdead");
+    let (mut opts, _) = options(&[]);
+    opts.engine_host = host.clone();
+    let report = execute_plan(
+        &dead,
+        &plan(&project, vec![network(0, &project)], vec![vec![0]]),
+        &opts,
+    )
+    .await;
+    assert_eq!(report.failed.len(), 1, "{report:#?}");
+    let message = &report.failed[0].message;
+    assert!(
+        message.contains(&format!("cannot reach the Docker engine at {host}")),
+        "the failure does not name the host: {message}"
+    );
+    assert!(
+        !message.contains("at the Docker engine"),
+        "the failure names a placeholder host: {message}"
+    );
+}
+
+#[tokio::test]
+async fn network_removal_waits_for_endpoints_to_go_but_not_forever() {
+    use mcp_docker_server::docker::steps::{has_active_endpoints, remove_network};
+    let docker = docker().await;
+    let project = unique("exnet");
+    let _guard = ProjectGuard {
+        project: project.clone(),
+    };
+    let host = docker_support::host();
+    let (opts, _) = options(&[]);
+    let net = naming::scoped_name(&project, "default");
+    assert_succeeded(
+        &execute_plan(
+            &docker,
+            &plan(&project, vec![network(0, &project)], vec![vec![0]]),
+            &opts,
+        )
+        .await,
+    );
+    let name = format!("{project}-holder");
+    let _holder_guard = ContainerGuard { name: name.clone() };
+    let body = bollard::models::ContainerCreateBody {
+        image: Some(TEST_IMAGE.into()),
+        cmd: Some(vec!["sleep".into(), "600".into()]),
+        labels: Some([(naming::LABEL_MANAGED_BY.to_string(), project.clone())].into()),
+        host_config: Some(bollard::models::HostConfig {
+            init: Some(true),
+            network_mode: Some(net.clone()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let options = bollard::query_parameters::CreateContainerOptionsBuilder::new()
+        .name(&name)
+        .build();
+    docker.create_container(Some(options), body).await.unwrap();
+    docker
+        .start_container(
+            &name,
+            None::<bollard::query_parameters::StartContainerOptions>,
+        )
+        .await
+        .unwrap();
+
+    // A container that stays attached: the retries end after a few seconds with Docker's refusal.
+    let started = std::time::Instant::now();
+    let err = remove_network(&docker, &host, &net).await.unwrap_err();
+    let waited = started.elapsed();
+    assert!(has_active_endpoints(&err), "{err}");
+    assert!(
+        waited >= Duration::from_secs(4) && waited < Duration::from_secs(10),
+        "retried for {waited:?}"
+    );
+
+    // The container goes while the removal retries: the removal then succeeds.
+    let remover = {
+        let docker = docker.clone();
+        let name = name.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            let options = bollard::query_parameters::RemoveContainerOptionsBuilder::new()
+                .force(true)
+                .build();
+            docker.remove_container(&name, Some(options)).await.unwrap();
+        })
+    };
+    remove_network(&docker, &host, &net).await.unwrap();
+    remover.await.unwrap();
+    let left = docker.inspect_network(&net, None).await;
+    assert!(left.is_err(), "the network is still there: {left:?}");
 }

@@ -59,6 +59,7 @@ fn load(project: &str, text: &str) -> planner::Project {
 
 fn exec_options() -> ExecOptions {
     ExecOptions {
+        engine_host: docker_support::host(),
         concurrency: 4,
         dependency_timeout: Duration::from_secs(30),
         secrets: BTreeMap::new(),
@@ -92,14 +93,18 @@ async fn apply_converges_and_an_edit_replaces_only_that_service() {
     let digests = ExternalDigests::default();
 
     let desired = load(&project, &compose(port, "hello"));
-    let observed = observe(&docker, &project, Some(&desired)).await.unwrap();
+    let observed = observe(&docker, &docker_support::host(), &project, Some(&desired))
+        .await
+        .unwrap();
     let plan = planner::diff::plan(&desired, &observed, None, &digests, PlanOptions::default());
     assert!(plan.has_changes());
     let report = execute_plan(&docker, &plan, &exec_options()).await;
     assert!(report.succeeded(), "first apply: {report:#?}");
     assert_eq!(http_get(port).await.trim(), "hello");
 
-    let observed = observe(&docker, &project, Some(&desired)).await.unwrap();
+    let observed = observe(&docker, &docker_support::host(), &project, Some(&desired))
+        .await
+        .unwrap();
     let again = planner::diff::plan(
         &desired,
         &observed,
@@ -145,7 +150,9 @@ async fn apply_converges_and_an_edit_replaces_only_that_service() {
     let report = execute_plan(&docker, &plan, &exec_options()).await;
     assert!(report.succeeded(), "replace: {report:#?}");
     assert_eq!(http_get(port).await.trim(), "bonjour");
-    let observed = observe(&docker, &project, Some(&edited)).await.unwrap();
+    let observed = observe(&docker, &docker_support::host(), &project, Some(&edited))
+        .await
+        .unwrap();
     assert_eq!(
         observed
             .containers
@@ -194,7 +201,9 @@ async fn apply_converges_and_an_edit_replaces_only_that_service() {
     );
     let report = execute_plan(&docker, &destroy, &exec_options()).await;
     assert!(report.succeeded(), "destroy: {report:#?}");
-    let observed = observe(&docker, &project, None).await.unwrap();
+    let observed = observe(&docker, &docker_support::host(), &project, None)
+        .await
+        .unwrap();
     assert!(
         observed.containers.is_empty() && observed.networks.is_empty(),
         "{observed:#?}"
@@ -261,7 +270,9 @@ services:
         let _ = docker.remove_image(&image, Some(options), None).await;
     };
 
-    let observed = observe(&docker, &project, Some(&desired)).await.unwrap();
+    let observed = observe(&docker, &docker_support::host(), &project, Some(&desired))
+        .await
+        .unwrap();
     let plan = planner::diff::plan(
         &desired,
         &observed,
@@ -284,7 +295,9 @@ services:
 
     // An ignored file changes nothing.
     std::fs::write(app.join("notes.log"), "still ignored\n").unwrap();
-    let observed = observe(&docker, &project, Some(&desired)).await.unwrap();
+    let observed = observe(&docker, &docker_support::host(), &project, Some(&desired))
+        .await
+        .unwrap();
     let again = planner::diff::plan(
         &desired,
         &observed,

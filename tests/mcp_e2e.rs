@@ -686,6 +686,16 @@ async fn container_flow(
     assert_eq!(still.id, first_id);
     assert_eq!(still.state.and_then(|s| s.running), Some(true));
 
+    // A recreate refused by policy names the argument the caller gave, not the temporary container.
+    let refused = session
+        .err(
+            "recreate_container",
+            json!({"container": name, "spec": {"image": IMAGE, "privileged": true}}),
+        )
+        .await;
+    assert!(refused.contains("spec.privileged"), "{refused}");
+    assert!(!refused.contains("-new-"), "{refused}");
+
     let mut new_spec = spec.clone();
     new_spec["environment"]["COLOR"] = json!("green");
     let recreated = session

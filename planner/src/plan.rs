@@ -140,6 +140,9 @@ pub struct Action {
     pub existing_id: Option<String>,
 }
 
+// A plan holds a few hundred targets at most and each is built once; boxing the container variant would only
+// add indirection to every match in the executor.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Target {

@@ -3,6 +3,8 @@
 //! Both are generated from the planner's own types and key tables, so they cannot drift by hand. Run with
 //! `UPDATE_DOCS=1` to rewrite them after a deliberate change (or `mcp-docker-server schema` for the schemas).
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 use planner::compose::{KeySupport, SERVICE_KEYS, TOP_LEVEL_KEYS};

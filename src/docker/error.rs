@@ -113,10 +113,11 @@ impl DockerError {
     }
 }
 
-/// Label used for the host in errors raised below the connector, where only the client is at hand.
-pub(crate) const ENGINE: &str = "the Docker engine";
-
-/// Shorthand for errors raised while acting through an already connected client.
-pub(crate) fn api(context: impl AsRef<str>) -> impl FnOnce(bollard::errors::Error) -> DockerError {
-    move |err| DockerError::from_bollard(err, ENGINE, context.as_ref())
+/// Shorthand for errors raised while acting through an already connected client: `host` is the connector's
+/// `host_description()`, so an engine that dies mid-operation is named as the user configured it.
+pub(crate) fn api<'a>(
+    host: &'a str,
+    context: impl AsRef<str> + 'a,
+) -> impl FnOnce(bollard::errors::Error) -> DockerError + 'a {
+    move |err| DockerError::from_bollard(err, host, context.as_ref())
 }

@@ -53,6 +53,9 @@ pub enum StepEvent {
 pub type EventSink = Arc<dyn Fn(StepEvent) + Send + Sync>;
 
 pub struct ExecOptions {
+    /// The engine's address as the connector describes it (`unix:///var/run/docker.sock`), named in errors
+    /// when the engine stops answering mid-apply.
+    pub engine_host: String,
     /// Most actions running at once inside one wave.
     pub concurrency: usize,
     /// How long to wait for a `depends_on` condition.
@@ -127,12 +130,18 @@ pub async fn execute_plan(docker: &Docker, plan: &Plan, opts: &ExecOptions) -> A
                 None => runnable.push(action),
             }
         }
-        let results: Vec<(&Action, StepResult)> = stream::iter(runnable)
-            .map(|action| async move { (action, run_step(docker, action, opts).await) })
+        // Steps take their action by value: a closure over `&Action` inside the stream combinators keeps
+        // rustc from proving the apply future `Send`, and it must be to run as a server task.
+        let steps = runnable.into_iter().cloned().map(|action| async move {
+            let result = run_step(docker, &action, opts).await;
+            (action, result)
+        });
+        let results: Vec<(Action, StepResult)> = stream::iter(steps)
             .buffer_unordered(opts.concurrency.max(1))
             .collect()
             .await;
         for (action, result) in results {
+            let action = &action;
             match result {
                 StepResult::Done(engine_id) => report.done.push(StepOutcome {
                     action_id: action.id,

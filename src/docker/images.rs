@@ -12,18 +12,21 @@ use planner::model::BuildSpec;
 
 use super::auth::{all_registry_credentials, registry_credentials};
 use super::build_context::context_tar;
-use super::error::{DockerError, ENGINE};
+use super::error::DockerError;
 
 /// Progress callback: one human line per call.
 pub type Progress<'a> = &'a (dyn Fn(String) + Send + Sync);
 
-/// True when `reference` exists locally.
-pub async fn image_present(docker: &Docker, reference: &str) -> Result<bool, DockerError> {
+/// True when `reference` exists locally. `host` (the connector's `host_description()`) is named in errors.
+pub async fn image_present(
+    docker: &Docker,
+    host: &str,
+    reference: &str,
+) -> Result<bool, DockerError> {
     match docker.inspect_image(reference).await {
         Ok(_) => Ok(true),
         Err(e) => {
-            let err =
-                DockerError::from_bollard(e, ENGINE, &format!("inspecting image {reference}"));
+            let err = DockerError::from_bollard(e, host, &format!("inspecting image {reference}"));
             if err.is_not_found() {
                 Ok(false)
             } else {
@@ -58,20 +61,22 @@ fn strip_tag(reference: &str) -> (&str, Option<&str>) {
 /// Pulls `reference` unless it is present; returns the image id.
 pub async fn pull_if_missing(
     docker: &Docker,
+    host: &str,
     reference: &str,
     progress: Progress<'_>,
 ) -> Result<Option<String>, DockerError> {
-    if image_present(docker, reference).await? {
+    if image_present(docker, host, reference).await? {
         progress(format!("{reference} is already present"));
         return Ok(image_id(docker, reference).await);
     }
-    pull(docker, reference, progress).await?;
+    pull(docker, host, reference, progress).await?;
     Ok(image_id(docker, reference).await)
 }
 
 /// Pulls `reference`, reporting each layer's status changes.
 pub async fn pull(
     docker: &Docker,
+    host: &str,
     reference: &str,
     progress: Progress<'_>,
 ) -> Result<(), DockerError> {
@@ -89,7 +94,7 @@ pub async fn pull(
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let context = format!("pulling {reference}");
     while let Some(item) = stream.next().await {
-        let info = item.map_err(|e| DockerError::from_bollard(e, ENGINE, &context))?;
+        let info = item.map_err(|e| DockerError::from_bollard(e, host, &context))?;
         if let Some(detail) = info.error_detail {
             return Err(DockerError::Api {
                 context,
@@ -123,6 +128,7 @@ pub async fn image_id(docker: &Docker, reference: &str) -> Option<String> {
 /// Builds `build` and tags it `reference`; returns the image id.
 pub async fn build(
     docker: &Docker,
+    host: &str,
     reference: &str,
     build: &BuildSpec,
     progress: Progress<'_>,
@@ -170,7 +176,7 @@ pub async fn build(
     let context = format!("building {reference}");
     let mut image_id = None;
     while let Some(item) = stream.next().await {
-        let info = item.map_err(|e| DockerError::from_bollard(e, ENGINE, &context))?;
+        let info = item.map_err(|e| DockerError::from_bollard(e, host, &context))?;
         if let Some(detail) = info.error_detail {
             return Err(DockerError::Api {
                 context,

@@ -25,8 +25,11 @@ use super::error::{api, DockerError};
 const INSPECT_CONCURRENCY: usize = 8;
 
 /// Everything carrying the project's label, plus the image and look-alike facts `desired` needs.
+///
+/// `host` is the connector's `host_description()`, named in errors when the engine stops answering.
 pub async fn observe(
     docker: &Docker,
+    host: &str,
     project: &str,
     desired: Option<&Project>,
 ) -> Result<ObservedState, DockerError> {
@@ -42,11 +45,11 @@ pub async fn observe(
                 .build(),
         ))
         .await
-        .map_err(api("listing the project's containers"))?;
+        .map_err(api(host, "listing the project's containers"))?;
     // Inspects run a few at a time: a project of dozens of containers should not cost dozens of round trips.
     let inspected: Vec<Result<ObservedContainer, DockerError>> =
         stream::iter(summaries.into_iter().filter_map(|s| s.id))
-            .map(|id| async move { observe_container(docker, &id).await })
+            .map(|id| async move { observe_container(docker, host, &id).await })
             .buffer_unordered(INSPECT_CONCURRENCY)
             .collect()
             .await;
@@ -69,7 +72,7 @@ pub async fn observe(
                 .build(),
         ))
         .await
-        .map_err(api("listing the project's networks"))?
+        .map_err(api(host, "listing the project's networks"))?
         .into_iter()
         .filter_map(|n| {
             let labels: BTreeMap<String, String> =
@@ -94,7 +97,7 @@ pub async fn observe(
                 .build(),
         ))
         .await
-        .map_err(api("listing the project's volumes"))?
+        .map_err(api(host, "listing the project's volumes"))?
         .volumes
         .unwrap_or_default()
         .into_iter()
@@ -121,21 +124,25 @@ pub async fn observe(
         unmanaged_lookalikes: Vec::new(),
     };
     if let Some(desired) = desired {
-        state.images_present = images_present(docker, desired).await?;
-        state.unmanaged_lookalikes = lookalikes(docker, project, desired).await?;
+        state.images_present = images_present(docker, host, desired).await?;
+        state.unmanaged_lookalikes = lookalikes(docker, host, project, desired).await?;
     }
     Ok(state)
 }
 
-async fn observe_container(docker: &Docker, id: &str) -> Result<ObservedContainer, DockerError> {
+async fn observe_container(
+    docker: &Docker,
+    host: &str,
+    id: &str,
+) -> Result<ObservedContainer, DockerError> {
     let inspect = docker
         .inspect_container(id, None)
         .await
-        .map_err(api(format!("inspecting container {id}")))?;
+        .map_err(api(host, format!("inspecting container {id}")))?;
     let config = inspect.config.unwrap_or_default();
     let labels: BTreeMap<String, String> = config.labels.unwrap_or_default().into_iter().collect();
     let state = inspect.state.unwrap_or_default();
-    let host = inspect.host_config.unwrap_or_default();
+    let host_config = inspect.host_config.unwrap_or_default();
     Ok(ObservedContainer {
         id: inspect.id.unwrap_or_else(|| id.to_string()),
         name: inspect
@@ -160,8 +167,8 @@ async fn observe_container(docker: &Docker, id: &str) -> Result<ObservedContaine
             HealthStatusEnum::NONE | HealthStatusEnum::EMPTY => None,
         }),
         image: config.image.unwrap_or_default(),
-        restart: restart_policy(&host),
-        resources: resources(&host),
+        restart: restart_policy(&host_config),
+        resources: resources(&host_config),
         labels,
     })
 }
@@ -217,6 +224,7 @@ fn resources(host: &HostConfig) -> Resources {
 
 async fn images_present(
     docker: &Docker,
+    host: &str,
     desired: &Project,
 ) -> Result<BTreeSet<String>, DockerError> {
     let images: BTreeSet<&String> = desired.services.values().map(|s| &s.image).collect();
@@ -227,11 +235,7 @@ async fn images_present(
                 present.insert(image.clone());
             }
             Err(e) => {
-                let err = DockerError::from_bollard(
-                    e,
-                    super::error::ENGINE,
-                    &format!("inspecting image {image}"),
-                );
+                let err = DockerError::from_bollard(e, host, &format!("inspecting image {image}"));
                 if !err.is_not_found() {
                     return Err(err);
                 }
@@ -245,6 +249,7 @@ async fn images_present(
 /// as the plan's resources are named).
 async fn lookalikes(
     docker: &Docker,
+    host: &str,
     project: &str,
     desired: &Project,
 ) -> Result<Vec<String>, DockerError> {
@@ -272,7 +277,7 @@ async fn lookalikes(
         let all = docker
             .list_containers(Some(ListContainersOptionsBuilder::new().all(true).build()))
             .await
-            .map_err(api("listing containers"))?;
+            .map_err(api(host, "listing containers"))?;
         for c in all {
             let names = c.names.clone().unwrap_or_default();
             for name in names.iter().map(|n| n.trim_start_matches('/')) {
@@ -297,7 +302,7 @@ async fn lookalikes(
         for n in docker
             .list_networks(None)
             .await
-            .map_err(api("listing networks"))?
+            .map_err(api(host, "listing networks"))?
         {
             if let Some(name) = &n.name {
                 if network_names.contains(name) && !ours(n.labels.as_ref()) {
@@ -321,7 +326,7 @@ async fn lookalikes(
         let listed = docker
             .list_volumes(None::<bollard::query_parameters::ListVolumesOptions>)
             .await
-            .map_err(api("listing volumes"))?;
+            .map_err(api(host, "listing volumes"))?;
         for v in listed.volumes.unwrap_or_default() {
             if volume_names.contains(&v.name) && !ours(Some(&v.labels)) {
                 found.push(v.name.clone());

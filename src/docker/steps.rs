@@ -4,6 +4,7 @@
 //! re-running an interrupted apply converges instead of failing on its own earlier work.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use bollard::models::{
     ContainerUpdateBody, NetworkConnectRequest, NetworkCreateRequest, VolumeCreateRequest,
@@ -20,7 +21,7 @@ use planner::plan::{
 };
 
 use super::container_config::{create_spec, label_map, restart_policy, secret_files_archives};
-use super::error::{DockerError, ENGINE};
+use super::error::DockerError;
 use super::execute::ExecOptions;
 use super::images;
 use super::wait::wait_for;
@@ -32,28 +33,31 @@ pub async fn run_action(
     opts: &ExecOptions,
     progress: images::Progress<'_>,
 ) -> Result<Option<String>, DockerError> {
+    let host = opts.engine_host.as_str();
     let kind = action.resource.kind;
     match (action.op, kind, action.target.as_ref()) {
-        (Op::Delete, ResourceKind::Container, _) => delete_container(docker, &existing(action))
+        (Op::Delete, ResourceKind::Container, _) => {
+            delete_container(docker, host, &existing(action))
+                .await
+                .map(|_| None)
+        }
+        (Op::Delete, ResourceKind::Network, _) => delete_network(docker, host, &existing(action))
             .await
             .map(|_| None),
-        (Op::Delete, ResourceKind::Network, _) => delete_network(docker, &existing(action))
+        (Op::Delete, ResourceKind::Volume, _) => delete_volume(docker, host, &action.resource.name)
             .await
             .map(|_| None),
-        (Op::Delete, ResourceKind::Volume, _) => delete_volume(docker, &action.resource.name)
-            .await
-            .map(|_| None),
-        (Op::Delete, ResourceKind::Image, _) => delete_image(docker, &action.resource.name)
+        (Op::Delete, ResourceKind::Image, _) => delete_image(docker, host, &action.resource.name)
             .await
             .map(|_| None),
         (Op::Pull | Op::Create, ResourceKind::Image, Some(Target::Image(image))) => {
             // The planner sets `existing_id` when it wants a present image refreshed (`pull_policy: always`);
             // otherwise the pull is for a missing image, which may have arrived since the plan was made.
             if action.existing_id.is_some() {
-                images::pull(docker, &image.reference, progress).await?;
+                images::pull(docker, host, &image.reference, progress).await?;
                 Ok(images::image_id(docker, &image.reference).await)
             } else {
-                images::pull_if_missing(docker, &image.reference, progress).await
+                images::pull_if_missing(docker, host, &image.reference, progress).await
             }
         }
         (Op::Build, ResourceKind::Image, Some(Target::Image(image))) => {
@@ -63,42 +67,42 @@ pub async fn run_action(
                     image.reference
                 ))
             })?;
-            images::build(docker, &image.reference, build, progress).await
+            images::build(docker, host, &image.reference, build, progress).await
         }
         (Op::Create, ResourceKind::Network, Some(Target::Network(net))) => {
-            create_network(docker, net).await.map(Some)
+            create_network(docker, host, net).await.map(Some)
         }
         (Op::Replace, ResourceKind::Network, Some(Target::Network(net))) => {
             // Networks cannot change in place; the containers on it were stopped or replaced before this.
-            delete_network(docker, &existing(action)).await?;
-            create_network(docker, net).await.map(Some)
+            delete_network(docker, host, &existing(action)).await?;
+            create_network(docker, host, net).await.map(Some)
         }
         (Op::Create, ResourceKind::Volume, Some(Target::Volume(vol))) => {
-            create_volume(docker, vol).await.map(Some)
+            create_volume(docker, host, vol).await.map(Some)
         }
         (Op::Create, ResourceKind::Container, Some(Target::Container(target))) => {
-            wait_dependencies(docker, target, opts, progress).await?;
-            create_container(docker, target, opts, progress)
+            wait_dependencies(docker, host, target, opts, progress).await?;
+            create_container(docker, host, target, opts, progress)
                 .await
                 .map(Some)
         }
         (Op::Replace, ResourceKind::Container, Some(Target::Container(target))) => {
-            wait_dependencies(docker, target, opts, progress).await?;
-            replace_container(docker, target, &existing(action), opts, progress)
+            wait_dependencies(docker, host, target, opts, progress).await?;
+            replace_container(docker, host, target, &existing(action), opts, progress)
                 .await
                 .map(Some)
         }
         (Op::Start, ResourceKind::Container, target) => {
             if let Some(Target::Container(target)) = target {
-                wait_dependencies(docker, target, opts, progress).await?;
+                wait_dependencies(docker, host, target, opts, progress).await?;
             }
             let id = existing(action);
-            start(docker, &id).await?;
+            start(docker, host, &id).await?;
             Ok(Some(id))
         }
         (Op::UpdateInPlace, ResourceKind::Container, Some(Target::Container(target))) => {
             let id = existing(action);
-            update_container(docker, &id, target).await?;
+            update_container(docker, host, &id, target).await?;
             Ok(Some(id))
         }
         (op, kind, _) => Err(DockerError::InvalidAction(format!(
@@ -110,7 +114,11 @@ pub async fn run_action(
 
 /// Creates the network, or adopts one of the same name that already carries the same ownership label (an
 /// interrupted apply made it). API 1.41 engines allow duplicate network names, so the check is ours to do.
-async fn create_network(docker: &Docker, net: &NetworkTarget) -> Result<String, DockerError> {
+async fn create_network(
+    docker: &Docker,
+    host: &str,
+    net: &NetworkTarget,
+) -> Result<String, DockerError> {
     let filter = HashMap::from([("name", vec![net.name.clone()])]);
     let existing = docker
         .list_networks(Some(
@@ -118,7 +126,7 @@ async fn create_network(docker: &Docker, net: &NetworkTarget) -> Result<String, 
         ))
         .await
         .map_err(|e| {
-            DockerError::from_bollard(e, ENGINE, &format!("looking for network {}", net.name))
+            DockerError::from_bollard(e, host, &format!("looking for network {}", net.name))
         })?;
     if let Some(found) = existing
         .into_iter()
@@ -144,14 +152,16 @@ async fn create_network(docker: &Docker, net: &NetworkTarget) -> Result<String, 
         .create_network(request)
         .await
         .map(|created| created.id)
-        .map_err(|e| {
-            DockerError::from_bollard(e, ENGINE, &format!("creating network {}", net.name))
-        })
+        .map_err(|e| DockerError::from_bollard(e, host, &format!("creating network {}", net.name)))
 }
 
 /// Creates the volume. The engine answers a create for an existing name with the existing volume, so a
 /// volume that is not ours is caught by its labels rather than silently adopted.
-async fn create_volume(docker: &Docker, vol: &VolumeTarget) -> Result<String, DockerError> {
+async fn create_volume(
+    docker: &Docker,
+    host: &str,
+    vol: &VolumeTarget,
+) -> Result<String, DockerError> {
     let request = VolumeCreateRequest {
         name: Some(vol.name.clone()),
         driver: vol.driver.clone(),
@@ -159,7 +169,7 @@ async fn create_volume(docker: &Docker, vol: &VolumeTarget) -> Result<String, Do
         ..Default::default()
     };
     let created = docker.create_volume(request).await.map_err(|e| {
-        DockerError::from_bollard(e, ENGINE, &format!("creating volume {}", vol.name))
+        DockerError::from_bollard(e, host, &format!("creating volume {}", vol.name))
     })?;
     if created.labels.get(naming::LABEL_MANAGED_BY) != vol.labels.get(naming::LABEL_MANAGED_BY) {
         return Err(not_ours("volume", &vol.name));
@@ -184,6 +194,7 @@ fn existing(action: &Action) -> String {
 
 async fn wait_dependencies(
     docker: &Docker,
+    host: &str,
     target: &ContainerTarget,
     opts: &ExecOptions,
     progress: images::Progress<'_>,
@@ -191,6 +202,7 @@ async fn wait_dependencies(
     for wait in &target.wait_for {
         wait_for(
             docker,
+            host,
             wait,
             opts.dependency_timeout,
             &opts.cancel,
@@ -205,19 +217,21 @@ async fn wait_dependencies(
 /// removed again, so a retry starts from a clean slate.
 async fn create_container(
     docker: &Docker,
+    host: &str,
     target: &ContainerTarget,
     opts: &ExecOptions,
     progress: images::Progress<'_>,
 ) -> Result<String, DockerError> {
-    let id = create_configured(docker, target, &target.name, opts).await?;
+    let id = create_configured(docker, host, target, &target.name, opts).await?;
     progress(format!("created {} ({})", target.name, short(&id)));
-    start(docker, &id).await?;
+    start(docker, host, &id).await?;
     Ok(id)
 }
 
 /// Creates `target` under `name` with networks and secret files in place, not started.
 async fn create_configured(
     docker: &Docker,
+    host: &str,
     target: &ContainerTarget,
     name: &str,
     opts: &ExecOptions,
@@ -231,7 +245,7 @@ async fn create_configured(
     let created = docker
         .create_container(Some(options.build()), spec.body)
         .await
-        .map_err(|e| DockerError::from_bollard(e, ENGINE, &format!("creating container {name}")))?;
+        .map_err(|e| DockerError::from_bollard(e, host, &format!("creating container {name}")))?;
     let id = created.id;
     let finish = async {
         for (network, endpoint) in spec.extra_networks {
@@ -245,7 +259,7 @@ async fn create_configured(
                 .map_err(|e| {
                     DockerError::from_bollard(
                         e,
-                        ENGINE,
+                        host,
                         &format!("connecting {name} to network {network}"),
                     )
                 })?;
@@ -256,17 +270,13 @@ async fn create_configured(
                 .upload_to_container(&id, Some(options), bollard::body_full(tar.into()))
                 .await
                 .map_err(|e| {
-                    DockerError::from_bollard(
-                        e,
-                        ENGINE,
-                        &format!("copying secret files into {name}"),
-                    )
+                    DockerError::from_bollard(e, host, &format!("copying secret files into {name}"))
                 })?;
         }
         Ok::<(), DockerError>(())
     };
     if let Err(e) = finish.await {
-        let _ = remove(docker, &id).await;
+        let _ = remove(docker, host, &id).await;
         return Err(e);
     }
     Ok(id)
@@ -276,6 +286,7 @@ async fn create_configured(
 /// and start it: a failed create leaves the old container untouched.
 async fn replace_container(
     docker: &Docker,
+    host: &str,
     target: &ContainerTarget,
     old: &str,
     opts: &ExecOptions,
@@ -288,10 +299,10 @@ async fn replace_container(
         .take(8)
         .collect();
     let temporary = format!("{}-replacing-{suffix}", target.name);
-    let id = create_configured(docker, target, &temporary, opts).await?;
+    let id = create_configured(docker, host, target, &temporary, opts).await?;
     progress(format!("created replacement {temporary} ({})", short(&id)));
-    if let Err(e) = delete_container(docker, old).await {
-        let _ = remove(docker, &id).await;
+    if let Err(e) = delete_container(docker, host, old).await {
+        let _ = remove(docker, host, &id).await;
         return Err(e);
     }
     progress(format!("removed the old container {old}", old = short(old)));
@@ -304,17 +315,13 @@ async fn replace_container(
         )
         .await
         .map_err(|e| {
-            DockerError::from_bollard(
-                e,
-                ENGINE,
-                &format!("renaming {temporary} to {}", target.name),
-            )
+            DockerError::from_bollard(e, host, &format!("renaming {temporary} to {}", target.name))
         })?;
-    start(docker, &id).await?;
+    start(docker, host, &id).await?;
     Ok(id)
 }
 
-async fn start(docker: &Docker, container: &str) -> Result<(), DockerError> {
+async fn start(docker: &Docker, host: &str, container: &str) -> Result<(), DockerError> {
     match docker
         .start_container(container, None::<StartContainerOptions>)
         .await
@@ -326,14 +333,14 @@ async fn start(docker: &Docker, container: &str) -> Result<(), DockerError> {
         }) => Ok(()),
         Err(e) => Err(DockerError::from_bollard(
             e,
-            ENGINE,
+            host,
             &format!("starting container {container}"),
         )),
     }
 }
 
 /// Stops with the container's own grace period (its StopTimeout), then removes it; gone already is fine.
-async fn delete_container(docker: &Docker, container: &str) -> Result<(), DockerError> {
+async fn delete_container(docker: &Docker, host: &str, container: &str) -> Result<(), DockerError> {
     match docker
         .stop_container(container, None::<StopContainerOptions>)
         .await
@@ -344,17 +351,17 @@ async fn delete_container(docker: &Docker, container: &str) -> Result<(), Docker
         }) => {}
         Err(e) => {
             let err =
-                DockerError::from_bollard(e, ENGINE, &format!("stopping container {container}"));
+                DockerError::from_bollard(e, host, &format!("stopping container {container}"));
             if err.is_not_found() {
                 return Ok(());
             }
             return Err(err);
         }
     }
-    remove(docker, container).await
+    remove(docker, host, container).await
 }
 
-async fn remove(docker: &Docker, container: &str) -> Result<(), DockerError> {
+async fn remove(docker: &Docker, host: &str, container: &str) -> Result<(), DockerError> {
     // `v` removes anonymous volumes only (the secrets volume of read-only containers); named ones stay.
     let options = RemoveContainerOptionsBuilder::new()
         .force(true)
@@ -364,7 +371,7 @@ async fn remove(docker: &Docker, container: &str) -> Result<(), DockerError> {
         Ok(()) => Ok(()),
         Err(e) => {
             let err =
-                DockerError::from_bollard(e, ENGINE, &format!("removing container {container}"));
+                DockerError::from_bollard(e, host, &format!("removing container {container}"));
             if err.is_not_found() {
                 Ok(())
             } else {
@@ -374,30 +381,56 @@ async fn remove(docker: &Docker, container: &str) -> Result<(), DockerError> {
     }
 }
 
-async fn delete_network(docker: &Docker, network: &str) -> Result<(), DockerError> {
-    match docker.remove_network(network).await {
-        Ok(()) => Ok(()),
-        Err(e) => ignore_missing(DockerError::from_bollard(
-            e,
-            ENGINE,
-            &format!("removing network {network}"),
-        )),
+async fn delete_network(docker: &Docker, host: &str, network: &str) -> Result<(), DockerError> {
+    match remove_network(docker, host, network).await {
+        Err(err) => ignore_missing(err),
+        ok => ok,
     }
 }
 
-async fn delete_volume(docker: &Docker, volume: &str) -> Result<(), DockerError> {
+/// How long a network removal keeps retrying while the engine still counts endpoints of containers that
+/// were just removed.
+const ENDPOINT_SETTLE_LIMIT: Duration = Duration::from_secs(5);
+
+/// Removes a network. Docker 20.10 releases a removed container's endpoint asynchronously, so removing its
+/// network right after can fail with "has active endpoints"; that one error is retried with backoff for up
+/// to `ENDPOINT_SETTLE_LIMIT`, after which it is returned as is (a container really is still attached).
+pub async fn remove_network(docker: &Docker, host: &str, network: &str) -> Result<(), DockerError> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let err = match docker.remove_network(network).await {
+            Ok(()) => return Ok(()),
+            Err(e) => DockerError::from_bollard(e, host, &format!("removing network {network}")),
+        };
+        let elapsed = started.elapsed();
+        if !has_active_endpoints(&err) || elapsed >= ENDPOINT_SETTLE_LIMIT {
+            return Err(err);
+        }
+        tracing::debug!(%network, "network still has endpoints; retrying its removal");
+        tokio::time::sleep(pause.min(ENDPOINT_SETTLE_LIMIT - elapsed)).await;
+        pause = (pause * 2).min(Duration::from_secs(1));
+    }
+}
+
+/// True for the engine's "network ... has active endpoints" refusal.
+pub fn has_active_endpoints(err: &DockerError) -> bool {
+    matches!(err, DockerError::Api { message, .. } if message.contains("has active endpoints"))
+}
+
+async fn delete_volume(docker: &Docker, host: &str, volume: &str) -> Result<(), DockerError> {
     let options = RemoveVolumeOptionsBuilder::new().build();
     match docker.remove_volume(volume, Some(options)).await {
         Ok(()) => Ok(()),
         Err(e) => ignore_missing(DockerError::from_bollard(
             e,
-            ENGINE,
+            host,
             &format!("removing volume {volume}"),
         )),
     }
 }
 
-async fn delete_image(docker: &Docker, image: &str) -> Result<(), DockerError> {
+async fn delete_image(docker: &Docker, host: &str, image: &str) -> Result<(), DockerError> {
     match docker
         .remove_image(
             image,
@@ -409,7 +442,7 @@ async fn delete_image(docker: &Docker, image: &str) -> Result<(), DockerError> {
         Ok(_) => Ok(()),
         Err(e) => ignore_missing(DockerError::from_bollard(
             e,
-            ENGINE,
+            host,
             &format!("removing image {image}"),
         )),
     }
@@ -426,6 +459,7 @@ fn ignore_missing(err: DockerError) -> Result<(), DockerError> {
 /// Restart policy and limits, the settings Docker changes on a live container.
 async fn update_container(
     docker: &Docker,
+    host: &str,
     container: &str,
     target: &ContainerTarget,
 ) -> Result<(), DockerError> {
@@ -446,9 +480,7 @@ async fn update_container(
         .update_container(container, body)
         .await
         .map(|_| ())
-        .map_err(|e| {
-            DockerError::from_bollard(e, ENGINE, &format!("updating container {container}"))
-        })
+        .map_err(|e| DockerError::from_bollard(e, host, &format!("updating container {container}")))
 }
 
 fn short(id: &str) -> &str {

@@ -14,7 +14,7 @@ use planner::model::DependsCondition;
 use planner::plan::WaitFor;
 use tokio_util::sync::CancellationToken;
 
-use super::error::{DockerError, ENGINE};
+use super::error::DockerError;
 
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// How many log lines of a failed dependency an error shows.
@@ -98,8 +98,10 @@ fn condition_name(c: DependsCondition) -> &'static str {
 }
 
 /// Waits until `wait`'s condition holds, it can no longer hold, `timeout` passes, or `cancel` fires.
+/// `host` (the connector's `host_description()`) is named when the engine stops answering.
 pub async fn wait_for(
     docker: &Docker,
+    host: &str,
     wait: &WaitFor,
     timeout: Duration,
     cancel: &CancellationToken,
@@ -114,7 +116,7 @@ pub async fn wait_for(
     );
     progress(format!("waiting for {what}"));
     loop {
-        let last = match snapshot(docker, &wait.container).await {
+        let last = match snapshot(docker, host, &wait.container).await {
             Ok(s) => match judge(wait.condition, &s) {
                 Verdict::Met => return Ok(()),
                 Verdict::Impossible(why) => {
@@ -145,11 +147,11 @@ pub async fn wait_for(
     }
 }
 
-async fn snapshot(docker: &Docker, container: &str) -> Result<Snapshot, DockerError> {
+async fn snapshot(docker: &Docker, host: &str, container: &str) -> Result<Snapshot, DockerError> {
     let inspect = docker
         .inspect_container(container, None)
         .await
-        .map_err(|e| DockerError::from_bollard(e, ENGINE, &format!("container {container}")))?;
+        .map_err(|e| DockerError::from_bollard(e, host, &format!("container {container}")))?;
     let state = inspect.state.unwrap_or_default();
     let has_healthcheck = inspect
         .config

@@ -94,8 +94,8 @@ fn service(s: &ServiceSpec) -> Value {
     }
     put_opt(&mut m, "command", s.command.as_ref());
     put_opt(&mut m, "entrypoint", s.entrypoint.as_ref());
-    if !s.environment.is_empty() {
-        let env: Map<String, Value> = s
+    if !s.environment.is_empty() || !s.environment_unset.is_empty() {
+        let mut env: Map<String, Value> = s
             .environment
             .iter()
             .map(|(k, v)| {
@@ -106,6 +106,10 @@ fn service(s: &ServiceSpec) -> Value {
                 (k.clone(), value)
             })
             .collect();
+        // `KEY:` with no value: compose passes it as a bare `KEY`, unsetting the image's default.
+        for key in &s.environment_unset {
+            env.insert(key.clone(), Value::Null);
+        }
         m.insert("environment".into(), Value::Object(env));
     }
     if !s.ports.is_empty() {
@@ -370,6 +374,27 @@ mod tests {
     }
 
     #[test]
+    fn unset_variables_export_without_a_value() {
+        let mut project = Project {
+            name: "demo".into(),
+            ..Project::default()
+        };
+        let web = ServiceSpec {
+            image: "busybox".into(),
+            replicas: 1,
+            environment_unset: ["DEBUG".to_string()].into(),
+            ..ServiceSpec::default()
+        };
+        project.services.insert("web".into(), web);
+        let yaml = project_to_compose_yaml(&project).unwrap();
+        let doc: serde_yaml::Value = serde_yaml::from_str(&yaml).unwrap();
+        let env = &doc["services"]["web"]["environment"];
+        assert!(env.as_mapping().is_some(), "{yaml}");
+        assert_eq!(env["DEBUG"], serde_yaml::Value::Null, "{yaml}");
+        assert!(env.as_mapping().unwrap().contains_key("DEBUG"), "{yaml}");
+    }
+
+    #[test]
     fn durations_stay_exact() {
         assert_eq!(duration(30_000_000_000), "30s");
         assert_eq!(duration(1_500_000_000), "1500ms");
@@ -403,6 +428,7 @@ services:
     environment:
       MODE: primary
       PASSWORD: {secret: db_password}
+      MCP_EXPORT_ROUNDTRIP_NEVER_SET:
     healthcheck:
       test: ["CMD-SHELL", "test -f /ready"]
       interval: 2s
@@ -450,6 +476,12 @@ volumes:
       keep: "yes"
 "#;
         let original = load_yaml(source, &options, &SystemHost).unwrap();
+        assert!(
+            original.services["db"]
+                .environment_unset
+                .contains("MCP_EXPORT_ROUNDTRIP_NEVER_SET"),
+            "the source should carry a variable without a value"
+        );
         let exported = project_to_compose_yaml(&original).unwrap();
         let reloaded = load_yaml(&exported, &options, &SystemHost)
             .unwrap_or_else(|e| panic!("export does not load back: {e}\n{exported}"));

@@ -204,6 +204,7 @@ pub fn state_name(state: ContainerState) -> &'static str {
 /// Running and total container counts per project label value, over every container carrying our label.
 pub async fn live_projects(
     docker: &bollard::Docker,
+    host: &str,
 ) -> Result<BTreeMap<String, (usize, usize)>, DockerError> {
     let options = bollard::query_parameters::ListContainersOptions {
         all: true,
@@ -213,9 +214,10 @@ pub async fn live_projects(
         )])),
         ..Default::default()
     };
-    let containers = docker.list_containers(Some(options)).await.map_err(|e| {
-        DockerError::from_bollard(e, "the Docker engine", "listing project containers")
-    })?;
+    let containers = docker
+        .list_containers(Some(options))
+        .await
+        .map_err(|e| DockerError::from_bollard(e, host, "listing project containers"))?;
     let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for c in containers {
         let Some(project) = c.labels.as_ref().and_then(|l| l.get(LABEL_MANAGED_BY)) else {

@@ -56,6 +56,9 @@ pub fn create_body(spec: &ServiceSpec) -> Result<PrimitiveCreate, ToolError> {
             }
         }
     }
+    // A variable written without a value and not set on the server goes as a bare `KEY`, which the engine
+    // takes as "unset the image's default", as compose passes it.
+    env.extend(spec.environment_unset.iter().cloned());
     let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
     labels.insert(LABEL_PRIMITIVE.into(), "true".into());
 
@@ -233,4 +236,22 @@ pub fn create_body(spec: &ServiceSpec) -> Result<PrimitiveCreate, ToolError> {
         body,
         extra_networks,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_without_a_value_unset_the_image_default() {
+        let spec = ServiceSpec {
+            image: "busybox".into(),
+            environment: [("A".to_string(), EnvValue::Literal("1".into()))].into(),
+            environment_unset: ["DEBUG".to_string()].into(),
+            ..Default::default()
+        };
+        let env = create_body(&spec).ok().unwrap().body.env.unwrap();
+        assert_eq!(env, vec!["A=1".to_string(), "DEBUG".to_string()]);
+    }
 }

@@ -23,6 +23,9 @@ use super::time_args::parse_time;
 /// Most bytes of log text one call returns.
 const MAX_LOG_BYTES: usize = 64 * 1024;
 
+/// The argument that carries a container's compose service spec.
+const SPEC_ARGUMENT: &str = "spec";
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListContainersArgs {
@@ -188,11 +191,9 @@ impl DockerServer {
         if let Some(name) = name {
             validate_container_name(name)?;
         }
-        let service_name = name.unwrap_or("container");
-        let service = self
-            .engine
-            .load_service(service_name, spec)
-            .map_err(|e| ToolError(format!("`spec`: {e}")))?;
+        // The service is named after the argument, so every problem is reported at the path the caller gave
+        // (`spec.privileged`), never at a container name (recreate uses a temporary one).
+        let service = self.engine.load_service(SPEC_ARGUMENT, spec)?;
         let body = create_body(&service)?;
         // `container_name` in the spec names the container when the `name` argument does not.
         let name = match (name, service.container_name.as_deref()) {

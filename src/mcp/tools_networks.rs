@@ -13,6 +13,7 @@ use super::args::Parameters;
 use super::compact::{short_id, Table};
 use super::output::{Json, ToolError};
 use super::server::DockerServer;
+use crate::docker::steps;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -220,13 +221,19 @@ impl DockerServer {
         Parameters(args): Parameters<NameRef>,
     ) -> Result<Json<ObjectAction>, ToolError> {
         let docker = self.docker().await?;
-        docker.remove_network(&args.name).await.map_err(|e| {
-            self.docker_failure(
-                e,
-                &format!("removing network {:?}", args.name),
-                "check list_networks; disconnect or remove its containers first",
-            )
-        })?;
+        let connector = self.engine.docker();
+        // Retries briefly while the engine still counts endpoints of containers removed just before.
+        let removed =
+            steps::remove_network(&docker, &connector.host_description(), &args.name).await;
+        if let Err(err) = removed {
+            let err = connector.note_error(err).await;
+            let fix = "check list_networks; disconnect or remove its containers first";
+            return Err(if steps::has_active_endpoints(&err) {
+                ToolError(format!("{err} (fix: {fix})"))
+            } else {
+                ToolError::docker(err, fix)
+            });
+        }
         let action = ObjectAction {
             name: args.name.clone(),
             id: args.name.clone(),

@@ -15,11 +15,11 @@ use super::args::Parameters;
 use super::output::{Json, ToolError};
 use super::progress::Progress;
 use super::server::DockerServer;
-use crate::docker::execute::{EventSink, StepEvent};
+use crate::docker::execute::{ApplyReport, EventSink, StepEvent};
 use crate::engine::{
     ApplyOutcome, PlanOutcome, PlanRequest, ProjectStatus, ProjectSummary, SpecSource,
 };
-use planner::plan::{Op, ResourceRef};
+use planner::plan::{Op, ResourceKind, ResourceRef};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -97,42 +97,69 @@ fn plan_text(outcome: &PlanOutcome) -> String {
     text
 }
 
+/// `create container demo-web-1`: what a step does, in the words people use.
+fn step_label(resource: &ResourceRef, op: Op) -> String {
+    let verb = match op {
+        Op::Create => "create",
+        Op::UpdateInPlace => "update",
+        Op::Replace => "replace",
+        Op::Start => "start",
+        Op::Delete => "delete",
+        Op::NoOp => "keep",
+        Op::Pull => "pull",
+        Op::Build => "build",
+    };
+    let kind = match resource.kind {
+        ResourceKind::Image => "image",
+        ResourceKind::Network => "network",
+        ResourceKind::Volume => "volume",
+        ResourceKind::Container => "container",
+    };
+    format!("{verb} {kind} {}", resource.name)
+}
+
 /// `create container demo-web-1: done`, for progress messages.
 fn describe_event(event: &StepEvent) -> String {
-    fn label(resource: &ResourceRef, op: &Op) -> String {
-        let word = |v: serde_json::Result<serde_json::Value>| {
-            v.ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        };
-        format!(
-            "{} {} {}",
-            word(serde_json::to_value(op)),
-            word(serde_json::to_value(resource.kind)),
-            resource.name
-        )
-    }
     match event {
-        StepEvent::Started { resource, op, .. } => format!("{}: started", label(resource, op)),
+        StepEvent::Started { resource, op, .. } => {
+            format!("{}: started", step_label(resource, *op))
+        }
         StepEvent::Progress { message, .. } => message.clone(),
-        StepEvent::Done { resource, op, .. } => format!("{}: done", label(resource, op)),
+        StepEvent::Done { resource, op, .. } => format!("{}: done", step_label(resource, *op)),
         StepEvent::Failed {
             resource,
             op,
             error,
             ..
-        } => {
-            format!("{}: failed: {error}", label(resource, op))
-        }
+        } => format!("{}: failed: {error}", step_label(resource, *op)),
         StepEvent::Skipped {
             resource,
             op,
             reason,
             ..
-        } => {
-            format!("{}: skipped ({reason})", label(resource, op))
+        } => format!("{}: skipped ({reason})", step_label(resource, *op)),
+    }
+}
+
+/// One line per step that failed or was skipped, then the ones done:
+/// `failed: create container demo-web-1: <Docker's message>`.
+fn report_text(report: &ApplyReport) -> String {
+    let mut text = String::new();
+    let sections = [
+        ("failed", &report.failed),
+        ("skipped", &report.skipped),
+        ("done", &report.done),
+    ];
+    for (word, steps) in sections {
+        for step in steps {
+            text.push_str(&format!(
+                "\n{word}: {}: {}",
+                step_label(&step.resource, step.op),
+                step.message
+            ));
         }
     }
+    text
 }
 
 #[tool_router(router = planner_tools, vis = "pub(crate)")]
@@ -210,25 +237,10 @@ impl DockerServer {
             });
         let events: EventSink =
             Arc::new(move |event: StepEvent| progress.step(total, describe_event(&event)));
-        // The executor's future cannot be proven `Send` by rustc (closures over borrowed plan actions inside
-        // `buffer_unordered`), and tool futures must be `Send`; so the apply runs to completion on a blocking
-        // thread of its own, which needs no `Send` bound on the future itself.
-        let engine = self.engine.clone();
-        let (project, plan_id, cancel) = (
-            args.project.clone(),
-            args.plan_id.clone(),
-            context.ct.clone(),
-        );
-        let runtime = tokio::runtime::Handle::current();
-        let outcome = tokio::task::spawn_blocking(move || {
-            runtime.block_on(async move { engine.apply(&project, &plan_id, events, cancel).await })
-        })
-        .await
-        .map_err(|e| {
-            ToolError(format!(
-                "apply stopped unexpectedly: {e} (fix: call project_status, then plan again)"
-            ))
-        })??;
+        let outcome = self
+            .engine
+            .apply(&args.project, &args.plan_id, events, context.ct.clone())
+            .await?;
         let mut text = format!(
             "{} ({} done, {} failed, {} skipped{})",
             outcome.message,
@@ -241,12 +253,7 @@ impl DockerServer {
                 ""
             }
         );
-        for failed in &outcome.report.failed {
-            text.push_str(&format!(
-                "\nfailed: {:?} {:?}: {}",
-                failed.op, failed.resource, failed.message
-            ));
-        }
+        text.push_str(&report_text(&outcome.report));
         if outcome.succeeded {
             Ok(Json::new(outcome, text))
         } else {
@@ -378,4 +385,71 @@ pub fn status_text(status: &ProjectStatus) -> String {
         text.push_str(&format!("\ndrift: {d}"));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::execute::StepOutcome;
+
+    fn step(id: usize, kind: ResourceKind, name: &str, op: Op, message: &str) -> StepOutcome {
+        StepOutcome {
+            action_id: id,
+            resource: ResourceRef {
+                kind,
+                name: name.into(),
+                key: name.into(),
+                number: None,
+            },
+            op,
+            message: message.into(),
+            engine_id: None,
+        }
+    }
+
+    #[test]
+    fn apply_reports_read_as_human_text() {
+        let report = ApplyReport {
+            done: vec![step(
+                0,
+                ResourceKind::Network,
+                "demo_default",
+                Op::Create,
+                "create demo_default",
+            )],
+            failed: vec![step(
+                1,
+                ResourceKind::Container,
+                "demo-web-1",
+                Op::Create,
+                "creating container demo-web-1: Docker says: port is already allocated",
+            )],
+            skipped: vec![step(
+                2,
+                ResourceKind::Container,
+                "demo-app-1",
+                Op::UpdateInPlace,
+                "skipped because step #1 (create container demo-web-1) failed",
+            )],
+            cancelled: false,
+        };
+        let text = report_text(&report);
+        assert!(
+            text.contains(
+                "\nfailed: create container demo-web-1: creating container demo-web-1: Docker says: port is \
+                 already allocated"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nskipped: update container demo-app-1: skipped because step #1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\ndone: create network demo_default: "),
+            "{text}"
+        );
+        assert!(!text.contains("ResourceRef"), "{text}");
+        assert!(!text.contains("Create "), "{text}");
+    }
 }

@@ -72,11 +72,7 @@ impl PrivateEngine {
             .arg(format!("--pidfile={}/dockerd.pid", d.display()))
             .arg(format!("-H={}", self.host))
             .arg(format!("--bridge={}", self.bridge))
-            .args([
-                "--iptables=false",
-                "--ip-masq=false",
-                "--ip6tables=false",
-            ])
+            .args(["--iptables=false", "--ip-masq=false", "--ip6tables=false"])
             .stdin(Stdio::null())
             .stdout(Stdio::from(log.try_clone().map_err(|e| e.to_string())?))
             .stderr(Stdio::from(log))
@@ -172,7 +168,9 @@ impl Drop for PrivateEngine {
             }
         }
         self.stop();
-        let _ = Command::new("ip").args(["link", "del", &self.bridge]).status();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge])
+            .status();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -180,7 +178,9 @@ impl Drop for PrivateEngine {
 /// A bridge with a link-local /24 of its own, for a private engine's default network. The address only names
 /// the bridge for dockerd; nothing is routed through it.
 fn create_bridge(name: &str) -> Result<(), String> {
-    let octet = 1 + name.bytes().fold(0u32, |acc, b| acc.wrapping_mul(31).wrapping_add(u32::from(b))) % 250;
+    let octet = 1 + name.bytes().fold(0u32, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(u32::from(b))
+    }) % 250;
     let address = format!("169.254.{octet}.1/24");
     for args in [
         vec!["link", "add", name, "type", "bridge"],
@@ -193,7 +193,11 @@ fn create_bridge(name: &str) -> Result<(), String> {
             .map_err(|e| format!("cannot run ip: {e}"))?;
         if !out.status.success() {
             let _ = Command::new("ip").args(["link", "del", name]).status();
-            return Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+            return Err(format!(
+                "ip {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
     }
     Ok(())

@@ -31,6 +31,11 @@ pub async fn docker() -> Docker {
         .expect("the test engine must be reachable")
 }
 
+/// The test engine's address as the connector describes it, for the calls that name it in errors.
+pub fn host() -> String {
+    DockerConnector::from_env(None).host_description()
+}
+
 /// Removes every container, network and volume labelled for `project` (ours or compose's label).
 pub async fn cleanup_project(docker: &Docker, project: &str) {
     let filter = HashMap::from([(
