@@ -129,12 +129,13 @@ pub fn main() -> anyhow::Result<()> {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    // bollard logs request bodies at debug level, and a container-create body holds resolved secret values:
-    // cap it whatever RUST_LOG asks, so no log line can carry a secret.
-    let filter = match "bollard=info".parse() {
-        Ok(cap) => filter.add_directive(cap),
-        Err(_) => filter,
-    };
+    // bollard logs request bodies at debug level (a container-create body holds resolved secret values), and
+    // rmcp logs whole tool results (exec output, inspect): cap both whatever RUST_LOG asks, so no log line can
+    // carry a secret.
+    let filter = ["bollard=info", "rmcp=info"]
+        .into_iter()
+        .filter_map(|cap| cap.parse().ok())
+        .fold(filter, |filter, cap| filter.add_directive(cap));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -40,8 +40,18 @@ fn fix_suffix(fix: &str) -> String {
 }
 
 impl SpecError {
-    pub fn new(kind: ErrorKind, path: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) -> Self {
-        SpecError { kind, path: path.into(), message: message.into(), fix: fix.into() }
+    pub fn new(
+        kind: ErrorKind,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        SpecError {
+            kind,
+            path: path.into(),
+            message: message.into(),
+            fix: fix.into(),
+        }
     }
 }
 

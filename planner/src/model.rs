@@ -169,7 +169,9 @@ fn one() -> u32 {
 pub enum EnvValue {
     Literal(String),
     /// `{secret: NAME}`: the value never enters a plan, record or tool result.
-    Secret { secret: String },
+    Secret {
+        secret: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -200,7 +202,9 @@ pub enum PullPolicy {
     Build,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     #[default]

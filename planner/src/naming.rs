@@ -15,6 +15,9 @@ pub const LABEL_VOLUME: &str = "com.docker.compose.volume";
 pub const LABEL_VERSION: &str = "com.docker.compose.version";
 pub const LABEL_DEPENDS_ON: &str = "com.docker.compose.depends_on";
 pub const LABEL_IMAGE: &str = "com.docker.compose.image";
+/// Comma-separated env keys whose values come from `{secret: NAME}` references. Their names may not look
+/// secret (`DATABASE_URL`), so inspect output masks them by this label rather than by key pattern.
+pub const LABEL_SECRET_ENV: &str = "io.mcp-docker-server.secret-env";
 
 /// The compose version we claim in labels, so compose treats our resources as its own.
 pub const COMPOSE_VERSION: &str = "2.40.3";

@@ -40,7 +40,10 @@ pub enum ContainerState {
 
 impl ContainerState {
     pub fn is_running(self) -> bool {
-        matches!(self, ContainerState::Running | ContainerState::Restarting | ContainerState::Paused)
+        matches!(
+            self,
+            ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+        )
     }
 }
 

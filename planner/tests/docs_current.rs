@@ -38,24 +38,32 @@ fn pretty(value: &serde_json::Value) -> String {
 
 #[test]
 fn project_schema_is_current() {
-    check_file(&repo_root().join("schemas/project.schema.json"), &pretty(&planner::compose::project_schema()));
+    check_file(
+        &repo_root().join("schemas/project.schema.json"),
+        &pretty(&planner::compose::project_schema()),
+    );
 }
 
 #[test]
 fn plan_schema_is_current() {
-    check_file(&repo_root().join("schemas/plan.schema.json"), &pretty(&planner::render::plan_schema()));
+    check_file(
+        &repo_root().join("schemas/plan.schema.json"),
+        &pretty(&planner::render::plan_schema()),
+    );
 }
 
 fn support_cells(support: &KeySupport) -> (&'static str, String) {
     match support {
         KeySupport::Supported => ("supported", String::new()),
         KeySupport::Ignored(why) => ("accepted, ignored", why.to_string()),
-        KeySupport::PolicyRefused { option, reason } => {
-            ("refused by policy", format!("{reason}; allow with `--allow-option {option}`"))
-        }
-        KeySupport::PolicyRestricted { option, reason } => {
-            ("supported, some values refused by policy", format!("{reason}; allow with `--allow-option {option}`"))
-        }
+        KeySupport::PolicyRefused { option, reason } => (
+            "refused by policy",
+            format!("{reason}; allow with `--allow-option {option}`"),
+        ),
+        KeySupport::PolicyRestricted { option, reason } => (
+            "supported, some values refused by policy",
+            format!("{reason}; allow with `--allow-option {option}`"),
+        ),
         KeySupport::Unsupported(why) => ("not supported", why.to_string()),
     }
 }
@@ -63,10 +71,15 @@ fn support_cells(support: &KeySupport) -> (&'static str, String) {
 fn key_table() -> String {
     let mut out = String::from("<!-- keys:start (generated from planner/src/compose/keys.rs by planner/tests/docs_current.rs) -->\n");
     for (title, keys) in [("Top level", TOP_LEVEL_KEYS), ("Service", SERVICE_KEYS)] {
-        out.push_str(&format!("\n| {title} key | status | notes |\n|---|---|---|\n"));
+        out.push_str(&format!(
+            "\n| {title} key | status | notes |\n|---|---|---|\n"
+        ));
         for (key, support) in keys {
             let (status, note) = support_cells(support);
-            out.push_str(&format!("| `{key}` | {status} | {} |\n", note.replace('|', "\\|")));
+            out.push_str(&format!(
+                "| `{key}` | {status} | {} |\n",
+                note.replace('|', "\\|")
+            ));
         }
     }
     out.push_str("\n<!-- keys:end -->");
@@ -77,8 +90,13 @@ fn key_table() -> String {
 fn readme_key_table_matches_the_code() {
     let path = repo_root().join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
-    let start = readme.find("<!-- keys:start").expect("README has a <!-- keys:start --> marker");
-    let end = readme.find("<!-- keys:end -->").expect("README has a <!-- keys:end --> marker") + "<!-- keys:end -->".len();
+    let start = readme
+        .find("<!-- keys:start")
+        .expect("README has a <!-- keys:start --> marker");
+    let end = readme
+        .find("<!-- keys:end -->")
+        .expect("README has a <!-- keys:end --> marker")
+        + "<!-- keys:end -->".len();
     let expected = format!("{}{}{}", &readme[..start], key_table(), &readme[end..]);
     check_file(&path, &expected);
 }

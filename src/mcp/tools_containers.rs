@@ -783,12 +783,23 @@ fn validate_container_name(name: &str) -> Result<(), ToolError> {
     Ok(())
 }
 
-/// Values shared with other modules for masking env in inspect output.
-pub(crate) fn env_map(env: &[String]) -> BTreeMap<String, String> {
+/// A container's env as a map for inspect output, with secret values masked: keys that look secret, and keys
+/// the planner labelled as resolved from `{secret: NAME}` (whose names need not look secret).
+pub(crate) fn env_map(
+    env: &[String],
+    labels: Option<&std::collections::HashMap<String, String>>,
+) -> BTreeMap<String, String> {
+    let from_secrets: Vec<&str> = labels
+        .and_then(|l| l.get(planner::naming::LABEL_SECRET_ENV))
+        .map(|keys| keys.split(',').collect())
+        .unwrap_or_default();
     env.iter()
         .map(|e| {
             let masked = super::compact::mask_env_entry(e);
             match masked.split_once('=') {
+                Some((k, _)) if from_secrets.contains(&k) => {
+                    (k.to_string(), super::compact::MASK.to_string())
+                }
                 Some((k, v)) => (k.to_string(), v.to_string()),
                 None => (masked.clone(), String::new()),
             }

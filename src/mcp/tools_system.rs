@@ -456,7 +456,10 @@ impl DockerServer {
                 .unwrap_or_default(),
             entrypoint: config.entrypoint.clone(),
             command: config.cmd.clone(),
-            env: env_map(config.env.as_deref().unwrap_or_default()),
+            env: env_map(
+                config.env.as_deref().unwrap_or_default(),
+                config.labels.as_ref(),
+            ),
             project: labels.get(naming::LABEL_PROJECT).cloned(),
             labels,
             ports,

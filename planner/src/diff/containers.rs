@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::{container_ref, fields, Planner};
 use crate::hash;
-use crate::model::{DependsCondition, Project, ServiceSpec};
+use crate::model::{DependsCondition, EnvValue, Project, ServiceSpec};
 use crate::naming;
 use crate::observed::{ContainerState, ObservedContainer};
 use crate::plan::{ContainerTarget, FieldChange, Op, ResourceKind, ResourceRef, Target, WaitFor};
@@ -313,6 +313,16 @@ impl ServiceTemplate<'_> {
         );
         if let Some(depends) = &self.depends_label {
             labels.insert(naming::LABEL_DEPENDS_ON.into(), depends.clone());
+        }
+        let secret_env: Vec<&str> = self
+            .spec
+            .environment
+            .iter()
+            .filter(|(_, value)| matches!(value, EnvValue::Secret { .. }))
+            .map(|(key, _)| key.as_str())
+            .collect();
+        if !secret_env.is_empty() {
+            labels.insert(naming::LABEL_SECRET_ENV.into(), secret_env.join(","));
         }
         Target::Container(ContainerTarget {
             service: self.service.to_string(),
