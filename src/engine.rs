@@ -367,17 +367,7 @@ impl Engine {
         let project = req.project.clone();
         let _lock = self.lock(&project).await?;
         let planned = self.plan_inner(req).await?;
-        on_plan(&planned.outcome);
-        let applied = self
-            .apply_stored(
-                planned.stored,
-                planned.last,
-                Some(planned.observed),
-                events,
-                cancel,
-            )
-            .await?;
-        Ok((planned.outcome, applied))
+        self.apply_planned(planned, on_plan, events, cancel).await
     }
 
     /// Destroy-plans and applies under one hold of the project lock.
@@ -393,6 +383,18 @@ impl Engine {
         validate_project_name(project)?;
         let _lock = self.lock(project).await?;
         let planned = self.destroy_plan_inner(project, volumes).await?;
+        self.apply_planned(planned, on_plan, events, cancel).await
+    }
+
+    /// Shows `planned` to `on_plan`, then applies it against the observation it was made from; the caller
+    /// holds the project lock.
+    async fn apply_planned(
+        &self,
+        planned: Planned,
+        on_plan: &(dyn Fn(&PlanOutcome) + Send + Sync),
+        events: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<(PlanOutcome, ApplyOutcome), EngineError> {
         on_plan(&planned.outcome);
         let applied = self
             .apply_stored(

@@ -60,11 +60,7 @@ pub fn load_json(
     opts: &LoadOptions,
     host: &dyn Host,
 ) -> Result<Project, SpecErrors> {
-    check_size(
-        serde_json::to_string(value)
-            .map(|s| s.len())
-            .unwrap_or(usize::MAX),
-    )?;
+    check_json_size(value)?;
     load_document(value.clone(), opts, host)
 }
 
@@ -77,11 +73,7 @@ pub fn load_service(
     opts: &LoadOptions,
     host: &dyn Host,
 ) -> Result<ServiceSpec, SpecErrors> {
-    check_size(
-        serde_json::to_string(value)
-            .map(|s| s.len())
-            .unwrap_or(usize::MAX),
-    )?;
+    check_json_size(value)?;
     let mut body = value.clone();
     let Some(obj) = body.as_object_mut() else {
         return Err(syntax(
@@ -158,6 +150,15 @@ pub fn load_service(
             &failed,
         ))))
     }
+}
+
+/// The size check for a document given as JSON: its length written out (unmeasurable counts as too large).
+fn check_json_size(value: &Value) -> Result<(), SpecErrors> {
+    check_size(
+        serde_json::to_string(value)
+            .map(|s| s.len())
+            .unwrap_or(usize::MAX),
+    )
 }
 
 fn check_size(len: usize) -> Result<(), SpecErrors> {
@@ -615,21 +616,7 @@ fn capped(mut errors: Vec<SpecError>) -> SpecErrors {
 /// Each top-level entry is deserialized on its own so that one bad service does not hide the next.
 fn typed_sections(doc: &Value, errors: &mut Vec<SpecError>) -> ComposeFile {
     let mut file = ComposeFile::default();
-    let section = |key: &str, errors: &mut Vec<SpecError>| -> Vec<(String, Value)> {
-        match doc.get(key) {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Object(map)) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            Some(_) => {
-                errors.push(syntax(
-                    key,
-                    &format!("`{key}` must be a mapping of names to definitions"),
-                    &format!("write `{key}:` followed by indented `name:` entries"),
-                ));
-                Vec::new()
-            }
-        }
-    };
-    for (name, body) in section("services", errors) {
+    for (name, body) in section(doc, "services", errors) {
         let path = format!("services.{name}");
         if !body.is_object() {
             errors.push(syntax(
@@ -643,27 +630,41 @@ fn typed_sections(doc: &Value, errors: &mut Vec<SpecError>) -> ComposeFile {
             file.services.insert(name, service);
         }
     }
-    for (name, body) in section("networks", errors) {
-        if let Some(network) = typed(&body, &format!("networks.{name}"), errors) {
-            file.networks.insert(name, network);
-        }
-    }
-    for (name, body) in section("volumes", errors) {
-        if let Some(volume) = typed(&body, &format!("volumes.{name}"), errors) {
-            file.volumes.insert(name, volume);
-        }
-    }
-    for (name, body) in section("secrets", errors) {
-        if let Some(secret) = typed(&body, &format!("secrets.{name}"), errors) {
-            file.secrets.insert(name, secret);
-        }
-    }
-    for (name, body) in section("configs", errors) {
-        if let Some(config) = typed(&body, &format!("configs.{name}"), errors) {
-            file.configs.insert(name, config);
-        }
-    }
+    file.networks.extend(typed_entries(doc, "networks", errors));
+    file.volumes.extend(typed_entries(doc, "volumes", errors));
+    file.secrets.extend(typed_entries(doc, "secrets", errors));
+    file.configs.extend(typed_entries(doc, "configs", errors));
     file
+}
+
+/// The entries of top-level mapping `key` (none when absent or null; an error when it is not a mapping).
+fn section(doc: &Value, key: &str, errors: &mut Vec<SpecError>) -> Vec<(String, Value)> {
+    match doc.get(key) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Object(map)) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        Some(_) => {
+            errors.push(syntax(
+                key,
+                &format!("`{key}` must be a mapping of names to definitions"),
+                &format!("write `{key}:` followed by indented `name:` entries"),
+            ));
+            Vec::new()
+        }
+    }
+}
+
+/// The entries of top-level mapping `key` that deserialize as `T`; each one that does not adds its error.
+fn typed_entries<T: DeserializeOwned>(
+    doc: &Value,
+    key: &str,
+    errors: &mut Vec<SpecError>,
+) -> Vec<(String, T)> {
+    section(doc, key, errors)
+        .into_iter()
+        .filter_map(|(name, body)| {
+            typed(&body, &format!("{key}.{name}"), errors).map(|entry| (name, entry))
+        })
+        .collect()
 }
 
 /// Splits services into those that run under the active profiles and those disabled by them.

@@ -41,16 +41,45 @@ pub fn create_spec(
 ) -> Result<CreateSpec, DockerError> {
     let spec = &target.spec;
     let (networking, network_mode, extra_networks) = networks(target)?;
+    let mut mounts = mounts(spec, |key| {
+        target.volume_names.get(key).cloned().ok_or_else(|| {
+            DockerError::InvalidAction(format!(
+                "container {} mounts volume {key:?}, which has no engine name in the plan",
+                target.name
+            ))
+        })
+    })?;
+    mounts.extend(secrets_volume(target));
+    let base = service_body(spec, mounts)?;
+    let body = ContainerCreateBody {
+        env: Some(environment(spec, secrets)?),
+        labels: Some(label_map(&target.labels)),
+        host_config: base.host_config.map(|host| HostConfig {
+            network_mode,
+            ..host
+        }),
+        networking_config: networking,
+        ..base
+    };
+    Ok(CreateSpec {
+        body,
+        platform: spec.platform.clone(),
+        extra_networks,
+    })
+}
+
+/// The create body as far as `spec` alone decides it, shared by plan-made and primitive containers: image,
+/// process, ports, health, resources and the rest of the host config, with `mounts` as given. Environment,
+/// labels and networks are left to the caller, because a project and a primitive container resolve them
+/// differently.
+pub(crate) fn service_body(
+    spec: &ServiceSpec,
+    mounts: Vec<Mount>,
+) -> Result<ContainerCreateBody, DockerError> {
     let (exposed_ports, port_bindings) = ports(spec);
     let host_config = HostConfig {
         port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
-        mounts: Some(mounts(target)?)
-            .map(|mut m| {
-                m.extend(secrets_volume(target));
-                m
-            })
-            .filter(|m| !m.is_empty()),
-        network_mode,
+        mounts: (!mounts.is_empty()).then_some(mounts),
         restart_policy: Some(restart_policy(&spec.restart)),
         init: spec.init,
         memory: spec.resources.memory_bytes,
@@ -106,18 +135,10 @@ pub fn create_spec(
         runtime: spec.runtime.clone(),
         ..Default::default()
     };
-    let body = ContainerCreateBody {
+    Ok(ContainerCreateBody {
         image: Some(spec.image.clone()),
         cmd: spec.command.clone(),
         entrypoint: spec.entrypoint.clone(),
-        env: Some(environment(spec, secrets)?),
-        labels: Some(
-            target
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        ),
         exposed_ports: (!exposed_ports.is_empty()).then_some(exposed_ports),
         healthcheck: spec.healthcheck.as_ref().map(|h| HealthConfig {
             test: Some(h.test.clone()),
@@ -137,13 +158,7 @@ pub fn create_spec(
         tty: spec.tty.then_some(true),
         open_stdin: spec.stdin_open.then_some(true),
         host_config: Some(host_config),
-        networking_config: networking,
         ..Default::default()
-    };
-    Ok(CreateSpec {
-        body,
-        platform: spec.platform.clone(),
-        extra_networks,
     })
 }
 
@@ -167,7 +182,10 @@ fn non_empty(items: &[String]) -> Option<Vec<String>> {
 
 /// `KEY=value` entries, then a bare `KEY` for each variable written without a value, which the engine
 /// takes as "unset the image's `KEY`" (as compose passes it).
-fn environment(spec: &ServiceSpec, secrets: &SecretValues) -> Result<Vec<String>, DockerError> {
+pub(crate) fn environment(
+    spec: &ServiceSpec,
+    secrets: &SecretValues,
+) -> Result<Vec<String>, DockerError> {
     let unset = spec.environment_unset.iter().map(|key| Ok(key.clone()));
     spec.environment
         .iter()
@@ -221,21 +239,19 @@ fn ports(spec: &ServiceSpec) -> (Vec<String>, HashMap<String, Option<Vec<PortBin
     (exposed, bindings)
 }
 
-fn mounts(target: &ContainerTarget) -> Result<Vec<Mount>, DockerError> {
-    target
-        .spec
-        .mounts
+/// The spec's mounts in engine form; `volume_source` turns a named volume's spec key into the engine volume
+/// to mount (a project's prefixed name, or the name itself for a primitive container).
+pub(crate) fn mounts<E>(
+    spec: &ServiceSpec,
+    volume_source: impl Fn(&str) -> Result<String, E>,
+) -> Result<Vec<Mount>, E> {
+    spec.mounts
         .iter()
         .map(|m| {
             let (typ, source) = match m.kind {
                 MountKind::Volume => {
                     let source = match &m.source {
-                        Some(key) => Some(target.volume_names.get(key).cloned().ok_or_else(|| {
-                            DockerError::InvalidAction(format!(
-                                "container {} mounts volume {key:?}, which has no engine name in the plan",
-                                target.name
-                            ))
-                        })?),
+                        Some(key) => Some(volume_source(key)?),
                         None => None,
                     };
                     (MountType::VOLUME, source)

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bollard::Docker;
 use futures_util::stream::{self, StreamExt};
-use planner::plan::{Action, Op, ResourceRef};
+use planner::plan::{Action, Op, ResourceKind, ResourceRef};
 use planner::Plan;
 use serde::{Deserialize, Serialize};
 
@@ -243,21 +243,25 @@ fn skip(report: &mut ApplyReport, opts: &ExecOptions, action: &Action, cause: &B
 
 /// `step #3 (create container demo-db-1)`.
 fn describe(action: &Action) -> String {
-    let kind = match action.resource.kind {
-        planner::plan::ResourceKind::Image => "image",
-        planner::plan::ResourceKind::Network => "network",
-        planner::plan::ResourceKind::Volume => "volume",
-        planner::plan::ResourceKind::Container => "container",
-    };
     format!(
-        "step #{} ({} {kind} {})",
+        "step #{} ({})",
         action.id,
-        op_verb(action.op),
-        action.resource.name
+        step_label(&action.resource, action.op)
     )
 }
 
-fn op_verb(op: Op) -> &'static str {
+/// `create container demo-web-1`: what a step does, in the words people use (reports, progress, errors).
+pub fn step_label(resource: &ResourceRef, op: Op) -> String {
+    format!(
+        "{} {} {}",
+        op_verb(op),
+        kind_name(resource.kind),
+        resource.name
+    )
+}
+
+/// The verb people use for `op`.
+pub fn op_verb(op: Op) -> &'static str {
     match op {
         Op::Create => "create",
         Op::UpdateInPlace => "update",
@@ -267,5 +271,15 @@ fn op_verb(op: Op) -> &'static str {
         Op::NoOp => "keep",
         Op::Pull => "pull",
         Op::Build => "build",
+    }
+}
+
+/// The word people use for a resource kind.
+pub fn kind_name(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::Image => "image",
+        ResourceKind::Network => "network",
+        ResourceKind::Volume => "volume",
+        ResourceKind::Container => "container",
     }
 }

@@ -4,7 +4,8 @@ use planner::naming::LABEL_CONFIG_HASH;
 use planner::observed::ObservedState;
 use planner::plan::{Action, Op, Plan, ResourceKind, Target};
 
-use crate::docker::execute::{ApplyReport, StepOutcome};
+pub use crate::docker::execute::kind_name;
+use crate::docker::execute::{self, ApplyReport, StepOutcome};
 use crate::state::store::now_rfc3339;
 use crate::state::{PlanStatus, ProjectRecord, ResourceRecord, StoredPlan};
 
@@ -26,30 +27,7 @@ pub fn summary_line(plan: &Plan) -> String {
 }
 
 fn step_label(step: &StepOutcome) -> String {
-    let op = match step.op {
-        Op::Create => "create",
-        Op::UpdateInPlace => "update",
-        Op::Replace => "replace",
-        Op::Start => "start",
-        Op::Delete => "delete",
-        Op::NoOp => "keep",
-        Op::Pull => "pull",
-        Op::Build => "build",
-    };
-    format!(
-        "{op} {} {}",
-        kind_name(step.resource.kind),
-        step.resource.name
-    )
-}
-
-pub fn kind_name(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::Image => "image",
-        ResourceKind::Network => "network",
-        ResourceKind::Volume => "volume",
-        ResourceKind::Container => "container",
-    }
+    execute::step_label(&step.resource, step.op)
 }
 
 pub fn assess(stored: &StoredPlan, report: &ApplyReport) -> Assessment {

@@ -3,10 +3,12 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::container::LogOutput;
+use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::{
     CreateContainerOptions, ListContainersOptions, LogsOptions, RemoveContainerOptions,
     RenameContainerOptions, StartContainerOptions, StopContainerOptions,
 };
+use bollard::Docker;
 use futures_util::StreamExt;
 use planner::naming;
 use rmcp::{tool, tool_router};
@@ -143,14 +145,42 @@ pub struct Logs {
     pub truncated: bool,
 }
 
+/// Removes a container even while it runs: cleanup of one this server just made, or the old one of a swap.
+async fn force_remove(docker: &Docker, id: &str) -> Result<(), bollard::errors::Error> {
+    docker
+        .remove_container(
+            id,
+            Some(RemoveContainerOptions {
+                force: true,
+                ..Default::default()
+            }),
+        )
+        .await
+}
+
 impl DockerServer {
     /// Docker's canonical name (without the leading `/`) and full id of a container reference.
     pub(crate) async fn container_identity(
         &self,
         container: &str,
     ) -> Result<(String, String), ToolError> {
+        let info = self.inspect_existing(container).await?;
+        let id = info.id.unwrap_or_default();
+        let name = info
+            .name
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string();
+        Ok((id, name))
+    }
+
+    /// The engine's inspection of `container`, or an error telling how to find the existing ones.
+    pub(crate) async fn inspect_existing(
+        &self,
+        container: &str,
+    ) -> Result<ContainerInspectResponse, ToolError> {
         let docker = self.docker().await?;
-        let info = docker
+        docker
             .inspect_container(container, None)
             .await
             .map_err(|e| {
@@ -159,14 +189,16 @@ impl DockerServer {
                     &format!("container {container:?}"),
                     "list_containers shows the existing containers",
                 )
-            })?;
-        let id = info.id.unwrap_or_default();
-        let name = info
-            .name
-            .unwrap_or_default()
-            .trim_start_matches('/')
-            .to_string();
-        Ok((id, name))
+            })
+    }
+
+    /// What an action left: the container's id, name and current state.
+    async fn action_result(&self, id: &str, name: String) -> ContainerAction {
+        ContainerAction {
+            id: short_id(id),
+            name,
+            state: self.state_of(id).await,
+        }
     }
 
     async fn state_of(&self, container: &str) -> String {
@@ -228,15 +260,7 @@ impl DockerServer {
                 }),
             };
             if let Err(e) = docker.connect_network(network, request).await {
-                let _ = docker
-                    .remove_container(
-                        &created.id,
-                        Some(RemoveContainerOptions {
-                            force: true,
-                            ..Default::default()
-                        }),
-                    )
-                    .await;
+                let _ = force_remove(&docker, &created.id).await;
                 return Err(self.docker_failure(
                     e,
                     &format!("connecting to network {network:?}"),
@@ -396,26 +420,13 @@ impl DockerServer {
             .await?;
         if let Err(err) = self.start(&id).await {
             if let Ok(docker) = self.docker().await {
-                let _ = docker
-                    .remove_container(
-                        &id,
-                        Some(RemoveContainerOptions {
-                            force: true,
-                            ..Default::default()
-                        }),
-                    )
-                    .await;
+                let _ = force_remove(&docker, &id).await;
             }
             return Err(ToolError(format!(
                 "{err} (the created container was removed again)"
             )));
         }
-        let state = self.state_of(&id).await;
-        let action = ContainerAction {
-            id: short_id(&id),
-            name,
-            state,
-        };
+        let action = self.action_result(&id, name).await;
         let text = format!(
             "Started container {} ({}), now {}.",
             action.name, action.id, action.state
@@ -476,15 +487,7 @@ impl DockerServer {
         };
         if let Err(err) = swap.await {
             // Put the old container back exactly as it was.
-            let _ = docker
-                .remove_container(
-                    &new_id,
-                    Some(RemoveContainerOptions {
-                        force: true,
-                        ..Default::default()
-                    }),
-                )
-                .await;
+            let _ = force_remove(&docker, &new_id).await;
             let _ = docker
                 .rename_container(&old_id, RenameContainerOptions { name: name.clone() })
                 .await;
@@ -497,28 +500,14 @@ impl DockerServer {
                 "{err} (rolled back: the old container {name} was restored)"
             )));
         }
-        docker
-            .remove_container(
-                &old_id,
-                Some(RemoveContainerOptions {
-                    force: true,
-                    ..Default::default()
-                }),
+        force_remove(&docker, &old_id).await.map_err(|e| {
+            self.docker_failure(
+                e,
+                &format!("removing the old container (now named {old_parked})"),
+                "remove it with remove_container",
             )
-            .await
-            .map_err(|e| {
-                self.docker_failure(
-                    e,
-                    &format!("removing the old container (now named {old_parked})"),
-                    "remove it with remove_container",
-                )
-            })?;
-        let state = self.state_of(&new_id).await;
-        let action = ContainerAction {
-            id: short_id(&new_id),
-            name,
-            state,
-        };
+        })?;
+        let action = self.action_result(&new_id, name).await;
         let text = format!(
             "Recreated {} as {} ({}); the old container was removed.",
             action.name, action.id, action.state
@@ -540,11 +529,7 @@ impl DockerServer {
     ) -> Result<Json<ContainerAction>, ToolError> {
         let (id, name) = self.container_identity(&args.container).await?;
         self.start(&id).await?;
-        let action = ContainerAction {
-            id: short_id(&id),
-            name,
-            state: self.state_of(&id).await,
-        };
+        let action = self.action_result(&id, name).await;
         let text = format!("Container {} is {}.", action.name, action.state);
         Ok(Json::new(action, text))
     }
@@ -577,11 +562,7 @@ impl DockerServer {
                     "check the name with list_containers",
                 )
             })?;
-        let action = ContainerAction {
-            id: short_id(&id),
-            name,
-            state: self.state_of(&id).await,
-        };
+        let action = self.action_result(&id, name).await;
         let text = format!("Container {} is {}.", action.name, action.state);
         Ok(Json::new(action, text))
     }

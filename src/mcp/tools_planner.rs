@@ -15,11 +15,11 @@ use super::args::Parameters;
 use super::output::{Json, ToolError};
 use super::progress::Progress;
 use super::server::DockerServer;
-use crate::docker::execute::{ApplyReport, EventSink, StepEvent};
+use crate::docker::execute::{step_label, ApplyReport, EventSink, StepEvent};
 use crate::engine::{
     ApplyOutcome, PlanOutcome, PlanRequest, ProjectStatus, ProjectSummary, SpecSource,
 };
-use planner::plan::{Op, ResourceKind, ResourceRef};
+use planner::plan::Op;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -95,27 +95,6 @@ fn plan_text(outcome: &PlanOutcome) -> String {
         ));
     }
     text
-}
-
-/// `create container demo-web-1`: what a step does, in the words people use.
-fn step_label(resource: &ResourceRef, op: Op) -> String {
-    let verb = match op {
-        Op::Create => "create",
-        Op::UpdateInPlace => "update",
-        Op::Replace => "replace",
-        Op::Start => "start",
-        Op::Delete => "delete",
-        Op::NoOp => "keep",
-        Op::Pull => "pull",
-        Op::Build => "build",
-    };
-    let kind = match resource.kind {
-        ResourceKind::Image => "image",
-        ResourceKind::Network => "network",
-        ResourceKind::Volume => "volume",
-        ResourceKind::Container => "container",
-    };
-    format!("{verb} {kind} {}", resource.name)
 }
 
 /// `create container demo-web-1: done`, for progress messages.
@@ -391,6 +370,7 @@ pub fn status_text(status: &ProjectStatus) -> String {
 mod tests {
     use super::*;
     use crate::docker::execute::StepOutcome;
+    use planner::plan::{ResourceKind, ResourceRef};
 
     fn step(id: usize, kind: ResourceKind, name: &str, op: Op, message: &str) -> StepOutcome {
         StepOutcome {

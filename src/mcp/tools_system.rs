@@ -351,17 +351,7 @@ impl DockerServer {
         &self,
         container: &str,
     ) -> Result<ContainerDetails, ToolError> {
-        let docker = self.docker().await?;
-        let info = docker
-            .inspect_container(container, None)
-            .await
-            .map_err(|e| {
-                self.docker_failure(
-                    e,
-                    &format!("container {container:?}"),
-                    "list_containers shows the existing containers",
-                )
-            })?;
+        let info = self.inspect_existing(container).await?;
         let config = info.config.clone().unwrap_or_default();
         let state = info.state.clone().unwrap_or_default();
         let host = info.host_config.clone().unwrap_or_default();
