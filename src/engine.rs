@@ -34,7 +34,6 @@ use crate::state::{
 
 pub use crate::docker::execute::{EventSink, StepEvent};
 pub use export::project_to_compose_yaml;
-pub use outcome::kind_name as kind_label;
 
 /// What to plan: a project name and its spec.
 #[derive(Debug, Clone)]

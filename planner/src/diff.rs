@@ -306,16 +306,6 @@ impl<'a> Planner<'a> {
     }
 }
 
-/// The word for a resource kind in messages and renderings.
-pub fn kind_word(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::Image => "image",
-        ResourceKind::Network => "network",
-        ResourceKind::Volume => "volume",
-        ResourceKind::Container => "container",
-    }
-}
-
 fn scoped_ref(kind: ResourceKind, name: &str, key: &str) -> ResourceRef {
     ResourceRef {
         kind,

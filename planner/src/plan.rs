@@ -77,6 +77,18 @@ pub enum ResourceKind {
     Container,
 }
 
+impl ResourceKind {
+    /// The word people use for the kind, in renderings, progress lines and tool results.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Image => "image",
+            ResourceKind::Network => "network",
+            ResourceKind::Volume => "volume",
+            ResourceKind::Container => "container",
+        }
+    }
+}
+
 /// Which resource an action is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub struct ResourceRef {

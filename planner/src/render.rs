@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use similar::{ChangeTag, TextDiff};
 
-use crate::diff::{fields, kind_word};
+use crate::diff::fields;
 use crate::model::RestartPolicy;
 use crate::plan::{Action, FieldChange, Op, Plan, ResourceKind, Target};
 
@@ -79,7 +79,7 @@ pub fn render(plan: &Plan) -> String {
              networks, remove_volumes to delete volumes):\n",
         );
         for orphan in kept {
-            let _ = writeln!(out, "  - {} \"{}\"", kind_word(orphan.kind), orphan.name);
+            let _ = writeln!(out, "  - {} \"{}\"", orphan.kind.as_str(), orphan.name);
         }
     }
     out
@@ -119,7 +119,7 @@ fn scoped_line(action: &Action) -> String {
     let mut line = format!(
         "{} {} \"{}\"",
         symbol(action),
-        kind_word(action.resource.kind),
+        action.resource.kind.as_str(),
         action.resource.name
     );
     let build_from = match (&action.op, &action.target) {

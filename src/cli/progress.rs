@@ -24,11 +24,7 @@ fn verb(op: Op) -> (&'static str, &'static str) {
 }
 
 fn what(resource: &ResourceRef) -> String {
-    format!(
-        "{} {}",
-        crate::engine::kind_label(resource.kind),
-        resource.name
-    )
+    format!("{} {}", resource.kind.as_str(), resource.name)
 }
 
 /// A sink that shows each step's life on stderr.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bollard::Docker;
 use futures_util::stream::{self, StreamExt};
-use planner::plan::{Action, Op, ResourceKind, ResourceRef};
+use planner::plan::{Action, Op, ResourceRef};
 use planner::Plan;
 use serde::{Deserialize, Serialize};
 
@@ -255,7 +255,7 @@ pub fn step_label(resource: &ResourceRef, op: Op) -> String {
     format!(
         "{} {} {}",
         op_verb(op),
-        kind_name(resource.kind),
+        resource.kind.as_str(),
         resource.name
     )
 }
@@ -271,15 +271,5 @@ pub fn op_verb(op: Op) -> &'static str {
         Op::NoOp => "keep",
         Op::Pull => "pull",
         Op::Build => "build",
-    }
-}
-
-/// The word people use for a resource kind.
-pub fn kind_name(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::Image => "image",
-        ResourceKind::Network => "network",
-        ResourceKind::Volume => "volume",
-        ResourceKind::Container => "container",
     }
 }

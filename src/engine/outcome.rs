@@ -4,7 +4,6 @@ use planner::naming::LABEL_CONFIG_HASH;
 use planner::observed::ObservedState;
 use planner::plan::{Action, Op, Plan, ResourceKind, Target};
 
-pub use crate::docker::execute::kind_name;
 use crate::docker::execute::{self, ApplyReport, StepOutcome};
 use crate::state::store::now_rfc3339;
 use crate::state::{PlanStatus, ProjectRecord, ResourceRecord, StoredPlan};
@@ -158,7 +157,7 @@ fn target_record(action: &Action, id: Option<String>) -> ResourceRecord {
         _ => None,
     };
     ResourceRecord {
-        kind: kind_name(action.resource.kind).to_string(),
+        kind: action.resource.kind.as_str().to_string(),
         name: action.resource.name.clone(),
         key: action.resource.key.clone(),
         id,
@@ -168,7 +167,7 @@ fn target_record(action: &Action, id: Option<String>) -> ResourceRecord {
 
 fn observed_record(action: &Action, observed: &ObservedState) -> Option<ResourceRecord> {
     let r = &action.resource;
-    let kind = kind_name(r.kind).to_string();
+    let kind = r.kind.as_str().to_string();
     match r.kind {
         ResourceKind::Container => observed
             .containers

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::{kind_word, Planner};
+use super::Planner;
 use crate::graph::ResourceNode;
 use crate::naming;
 use crate::plan::{Action, Op, ResourceKind, Summary};
@@ -170,7 +170,7 @@ impl Planner<'_> {
                 self.warnings.push(format!(
                     "a {} named \"{}\" exists without this project's labels: creating ours will fail until it is \
                      removed or renamed",
-                    kind_word(action.resource.kind),
+                    action.resource.kind.as_str(),
                     action.resource.name
                 ));
             }
