@@ -6,8 +6,10 @@
 
 pub mod cli;
 pub mod config;
-pub mod docker;
 pub mod engine;
 pub mod host;
 pub mod mcp;
 pub mod state;
+
+/// The Docker layer lives in its own crate so nothing else can reach bollard; `crate::docker::…` keeps working.
+pub use docker_layer as docker;

@@ -10,7 +10,7 @@ use bollard::query_parameters::{
 };
 use docker_support::{unique, ContainerGuard, TEST_IMAGE};
 use futures_util::StreamExt;
-use mcp_docker_server::docker::DockerConnector;
+use docker_layer::DockerConnector;
 
 #[tokio::test]
 async fn connects_runs_a_container_and_reads_its_output() {

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use docker_support::{cleanup_project, docker, free_port, unique, ProjectGuard};
-use mcp_docker_server::docker::execute::{execute_plan, ExecOptions};
-use mcp_docker_server::docker::observe::observe;
-use mcp_docker_server::host::SystemHost;
+use docker_layer::execute::{execute_plan, ExecOptions};
+use docker_layer::observe::observe;
+use docker_support::SystemHost;
 use planner::load::{load_yaml, LoadOptions};
 use planner::plan::{ExternalDigests, Op, PlanOptions};
 use tokio_util::sync::CancellationToken;
@@ -216,7 +216,7 @@ fn build_digests(project: &planner::Project) -> ExternalDigests {
     let mut digests = ExternalDigests::default();
     for (name, service) in &project.services {
         if let Some(build) = &service.build {
-            let digest = mcp_docker_server::docker::build_context::context_digest(build).unwrap();
+            let digest = docker_layer::build_context::context_digest(build).unwrap();
             digests.builds.insert(name.clone(), digest);
         }
     }

@@ -72,7 +72,7 @@ pub fn create_spec(
 /// process, ports, health, resources and the rest of the host config, with `mounts` as given. Environment,
 /// labels and networks are left to the caller, because a project and a primitive container resolve them
 /// differently.
-pub(crate) fn service_body(
+pub fn service_body(
     spec: &ServiceSpec,
     mounts: Vec<Mount>,
 ) -> Result<ContainerCreateBody, DockerError> {
@@ -182,7 +182,7 @@ fn non_empty(items: &[String]) -> Option<Vec<String>> {
 
 /// `KEY=value` entries, then a bare `KEY` for each variable written without a value, which the engine
 /// takes as "unset the image's `KEY`" (as compose passes it).
-pub(crate) fn environment(
+pub fn environment(
     spec: &ServiceSpec,
     secrets: &SecretValues,
 ) -> Result<Vec<String>, DockerError> {
@@ -241,7 +241,7 @@ fn ports(spec: &ServiceSpec) -> (Vec<String>, HashMap<String, Option<Vec<PortBin
 
 /// The spec's mounts in engine form; `volume_source` turns a named volume's spec key into the engine volume
 /// to mount (a project's prefixed name, or the name itself for a primitive container).
-pub(crate) fn mounts<E>(
+pub fn mounts<E>(
     spec: &ServiceSpec,
     volume_source: impl Fn(&str) -> Result<String, E>,
 ) -> Result<Vec<Mount>, E> {

@@ -1,4 +1,6 @@
-//! Docker access through bollard: connecting, observing a project by label, and executing plans.
+//! The Docker layer: connecting, observing a project by label, executing plans, and the primitive
+//! operations the MCP tools call. bollard stays inside this crate; its public API is plain structs and
+//! `DockerError`.
 
 pub mod auth;
 pub mod build_context;

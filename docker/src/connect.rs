@@ -4,7 +4,8 @@
 //! (`DOCKER_CONTEXT` or `docker context use`), else the default socket. `tcp://` uses TLS when
 //! `DOCKER_TLS_VERIFY` is set (certificates from `DOCKER_CERT_PATH`, default `~/.docker`). `ssh://` goes
 //! through the system OpenSSH, so `~/.ssh/config` aliases, keys and ProxyJump apply, and runs
-//! `docker system dial-stdio` remotely (bollard's transport, or `ssh_transport` when the URL has a port).
+//! `docker system dial-stdio` remotely through the project's own `ssh_transport` (bollard's `ssh` feature is
+//! not used).
 //! The server must start and keep answering while the engine is down, so connecting is lazy and a failed
 //! connection is never cached.
 

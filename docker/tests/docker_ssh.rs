@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use docker_support::free_port;
-use mcp_docker_server::docker::DockerConnector;
+use docker_layer::DockerConnector;
 
 struct Sshd(Child);
 

@@ -9,7 +9,7 @@ use bollard::query_parameters::{
     RemoveContainerOptionsBuilder,
 };
 use bollard::Docker;
-use mcp_docker_server::docker::DockerConnector;
+use docker_layer::DockerConnector;
 
 pub const TEST_IMAGE: &str = "mcp-docker-test/busybox:latest";
 
@@ -155,5 +155,23 @@ impl Drop for ContainerGuard {
             });
         })
         .join();
+    }
+}
+
+/// The planner's host for loading test specs: the real environment and file system.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemHost;
+
+impl planner::load::Host for SystemHost {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+
+    fn read_file(&self, path: &std::path::Path) -> Result<String, String> {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    }
+
+    fn canonicalize(&self, path: &std::path::Path) -> Result<std::path::PathBuf, String> {
+        std::fs::canonicalize(path).map_err(|e| format!("cannot resolve {}: {e}", path.display()))
     }
 }

@@ -13,8 +13,8 @@ use docker_support::{
     cleanup_project, docker, free_port, unique, ContainerGuard, ProjectGuard, TEST_IMAGE,
 };
 use futures_util::StreamExt;
-use mcp_docker_server::docker::execute::{execute_plan, ApplyReport, ExecOptions, StepEvent};
-use mcp_docker_server::docker::observe::observe;
+use docker_layer::execute::{execute_plan, ApplyReport, ExecOptions, StepEvent};
+use docker_layer::observe::observe;
 use planner::model::{
     DependsCondition, EnvValue, FileMount, Healthcheck, Mount, MountKind, NetworkAttachment,
     NetworkSpec, PortBinding, Project, Protocol, Resources, RestartPolicy, ServiceSpec, VolumeSpec,
@@ -271,7 +271,7 @@ async fn container_id(docker: &Docker, name: &str) -> String {
         .unwrap()
 }
 
-fn names(steps: &[mcp_docker_server::docker::execute::StepOutcome]) -> Vec<String> {
+fn names(steps: &[docker_layer::execute::StepOutcome]) -> Vec<String> {
     steps.iter().map(|s| s.resource.name.clone()).collect()
 }
 
@@ -955,7 +955,7 @@ async fn a_read_only_container_still_gets_its_secret_files() {
         None::<bollard::query_parameters::WaitContainerOptions>,
     );
     while wait.next().await.is_some() {}
-    let output = mcp_docker_server::docker::wait::last_logs(&docker, &name).await;
+    let output = docker_layer::wait::last_logs(&docker, &name).await;
     cleanup_project(&docker, &project).await;
     assert!(output.contains("ro-secret-42"), "{output}");
     assert!(output.contains("rootfs-read-only"), "{output}");
@@ -1002,7 +1002,7 @@ async fn a_step_against_a_dead_engine_names_the_configured_host() {
 
 #[tokio::test]
 async fn network_removal_waits_for_endpoints_to_go_but_not_forever() {
-    use mcp_docker_server::docker::steps::{has_active_endpoints, remove_network};
+    use docker_layer::steps::{has_active_endpoints, remove_network};
     let docker = docker().await;
     let project = unique("exnet");
     let _guard = ProjectGuard {
