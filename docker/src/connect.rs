@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 pub use super::error::DockerError;
+use super::client::DockerClient;
 use super::ssh_transport::{self, SshDestination, SshDiagnostics};
 
 const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
@@ -115,14 +116,14 @@ impl DockerConnector {
     }
 
     /// A connected client whose API version was negotiated with the engine; connects on first use.
-    pub async fn client(&self) -> Result<Docker, DockerError> {
+    pub async fn client(&self) -> Result<DockerClient, DockerError> {
         let mut cached = self.shared.cached.lock().await;
         if let Some(docker) = cached.as_ref() {
-            return Ok(docker.clone());
+            return Ok(DockerClient::new(docker.clone(), self.host_description()));
         }
         let docker = self.connect().await.map_err(|e| self.with_ssh_words(e))?;
         *cached = Some(docker.clone());
-        Ok(docker)
+        Ok(DockerClient::new(docker, self.host_description()))
     }
 
     /// Forgets the cached client so the next call reconnects (after the engine restarted or moved).
@@ -160,7 +161,7 @@ impl DockerConnector {
 
     /// Pings the engine and reports its version and the round trip; drops the cache when it fails.
     pub async fn health(&self) -> Result<ConnectionHealth, DockerError> {
-        let docker = self.client().await?;
+        let docker = self.client().await?.api;
         let started = Instant::now();
         let limit = self.answer_limit();
         let version = match tokio::time::timeout(limit, docker.version()).await {

@@ -1,4 +1,5 @@
-//! Turns a planner `ContainerTarget` into the bollard create body, and secrets/configs into the tar uploaded
+//! Turns a planner `ContainerTarget` (or, for the primitive tools, a bare `ServiceSpec`) into the bollard
+//! create body, and secrets/configs into the tar uploaded
 //! before start.
 //!
 //! The API version this server must support (1.41) accepts one network at create time, so the first network
@@ -7,13 +8,14 @@
 //! the created container as files.
 
 use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
 
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig,
     HostConfigLogConfig, Mount, MountType, NetworkingConfig, PortBinding, ResourcesUlimits,
     RestartPolicy as EngineRestart, RestartPolicyNameEnum,
 };
-use planner::model::{EnvValue, FileMount, MountKind, RestartPolicy, ServiceSpec};
+use planner::model::{EnvValue, FileMount, MountKind, NetworkAttachment, RestartPolicy, ServiceSpec};
 use planner::plan::ContainerTarget;
 
 use super::error::DockerError;
@@ -59,6 +61,66 @@ pub fn create_spec(
             ..host
         }),
         networking_config: networking,
+        ..base
+    };
+    Ok(CreateSpec {
+        body,
+        platform: spec.platform.clone(),
+        extra_networks,
+    })
+}
+
+/// Label marking containers made through the primitive tools (never carries the project label, so plans
+/// never touch them).
+pub const LABEL_PRIMITIVE: &str = "io.mcp-docker-server.primitive";
+
+/// The create spec of a primitive container (one made by the MCP container tools, outside any project).
+///
+/// Everything the spec alone decides is mapped by `service_body`, as for plan-made containers; what differs
+/// is here: named volumes and networks are the engine's objects of that name, the labels mark the container
+/// as primitive, and networks carry only the aliases the spec gives. The caller has refused specs that need
+/// a project (builds, secrets, configs, `{secret: NAME}` values), so nothing is left to resolve.
+pub fn primitive_create_spec(spec: &ServiceSpec) -> Result<CreateSpec, DockerError> {
+    let env = environment(spec, &SecretValues::new())?;
+    let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
+    labels.insert(LABEL_PRIMITIVE.into(), "true".into());
+    let mounts = mounts(spec, |name| Ok::<_, Infallible>(name.to_string()))
+        .unwrap_or_else(|never| match never {});
+    let mut networks: Vec<(&String, &NetworkAttachment)> = spec
+        .networks
+        .iter()
+        .filter(|(key, _)| key.as_str() != "default")
+        .collect();
+    networks.sort_by(|a, b| a.0.cmp(b.0));
+    let network_mode = spec
+        .network_mode
+        .clone()
+        .or_else(|| networks.first().map(|(name, _)| (*name).clone()));
+    let endpoint = |attachment: &NetworkAttachment| EndpointSettings {
+        aliases: (!attachment.aliases.is_empty()).then(|| attachment.aliases.clone()),
+        ..Default::default()
+    };
+    let extra_networks = networks
+        .iter()
+        .skip(1)
+        .map(|(name, attachment)| ((*name).clone(), endpoint(attachment)))
+        .collect();
+    let endpoints: HashMap<String, EndpointSettings> = networks
+        .iter()
+        .take(1)
+        .map(|(name, attachment)| ((*name).clone(), endpoint(attachment)))
+        .collect();
+    let base = service_body(spec, mounts)?;
+    let body = ContainerCreateBody {
+        env: (!env.is_empty()).then_some(env),
+        labels: Some(labels),
+        host_config: base.host_config.map(|host| HostConfig {
+            network_mode,
+            ..host
+        }),
+        networking_config: (!endpoints.is_empty()).then_some(NetworkingConfig {
+            endpoints_config: Some(endpoints),
+        }),
         ..base
     };
     Ok(CreateSpec {
@@ -490,7 +552,7 @@ pub fn label_map(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use planner::model::{NetworkAttachment, PortBinding as SpecPort, Protocol};
+    use planner::model::{PortBinding as SpecPort, Protocol};
 
     fn target(spec: ServiceSpec) -> ContainerTarget {
         ContainerTarget {
@@ -691,5 +753,52 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("\"tok\""), "{err}");
+    }
+
+    #[test]
+    fn variables_without_a_value_unset_the_image_default() {
+        let spec = ServiceSpec {
+            image: "busybox".into(),
+            environment: [("A".to_string(), EnvValue::Literal("1".into()))].into(),
+            environment_unset: ["DEBUG".to_string()].into(),
+            ..Default::default()
+        };
+        let env = primitive_create_spec(&spec).unwrap().body.env.unwrap();
+        assert_eq!(env, vec!["A=1".to_string(), "DEBUG".to_string()]);
+    }
+
+    #[test]
+    fn named_volumes_and_networks_are_the_engines_own() {
+        let spec = ServiceSpec {
+            image: "busybox".into(),
+            mounts: vec![planner::model::Mount {
+                kind: planner::model::MountKind::Volume,
+                source: Some("shared".into()),
+                target: "/data".into(),
+                read_only: false,
+            }],
+            networks: [
+                ("default".to_string(), Default::default()),
+                ("backend".to_string(), Default::default()),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        let created = primitive_create_spec(&spec).unwrap();
+        let host = created.body.host_config.unwrap();
+        assert_eq!(host.mounts.unwrap()[0].source.as_deref(), Some("shared"));
+        assert_eq!(host.network_mode.as_deref(), Some("backend"));
+        let endpoints = created
+            .body
+            .networking_config
+            .unwrap()
+            .endpoints_config
+            .unwrap();
+        assert_eq!(
+            endpoints["backend"].aliases, None,
+            "no service-name alias outside a project"
+        );
+        assert!(created.extra_networks.is_empty());
+        assert_eq!(created.body.labels.unwrap()[LABEL_PRIMITIVE], "true");
     }
 }

@@ -48,6 +48,12 @@ pub enum DockerError {
     /// A wait (dependency condition, engine answer) ran out of time.
     #[error("{0}")]
     Timeout(String),
+    /// An operation failed and what it had done so far was undone; `undone` says what state was restored.
+    #[error("{source} ({undone})")]
+    RolledBack {
+        source: Box<DockerError>,
+        undone: String,
+    },
     /// The target of an action does not fit the operation (a plan that was not produced by the planner).
     #[error("invalid plan action: {0}")]
     InvalidAction(String),

@@ -14,6 +14,7 @@ use planner::plan::{Action, Op, ResourceRef};
 use planner::Plan;
 use serde::{Deserialize, Serialize};
 
+use super::client::DockerClient;
 use super::steps::run_action;
 
 /// Secret and config contents by name, resolved by the engine layer; never logged or returned.
@@ -101,7 +102,8 @@ enum Blocked {
 }
 
 /// Runs `plan` against the engine and reports every step; never fails as a whole.
-pub async fn execute_plan(docker: &Docker, plan: &Plan, opts: &ExecOptions) -> ApplyReport {
+pub async fn execute_plan(client: &DockerClient, plan: &Plan, opts: &ExecOptions) -> ApplyReport {
+    let docker = &client.api;
     let mut report = ApplyReport::default();
     let actions: HashMap<usize, &Action> = plan.actions.iter().map(|a| (a.id, a)).collect();
     let mut blocked: HashMap<usize, Blocked> = HashMap::new();

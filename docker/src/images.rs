@@ -1,18 +1,25 @@
-//! Pull and build, streaming the engine's progress as step events.
+//! Images: pull and build (for plans and for the primitive tools alike), push, list, remove.
+//!
+//! Progress streams out one human line at a time.
 //!
 //! Pull runs only when the image is missing, with the user's registry credentials. Build sends the context
 //! tar (after `.dockerignore`) to the classic builder, so the engine's layer cache is reused across applies.
 
 use std::collections::{HashMap, HashSet};
 
-use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuilder};
+use bollard::auth::DockerCredentials;
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, CreateImageOptionsBuilder, ListImagesOptionsBuilder, PushImageOptionsBuilder,
+    RemoveImageOptionsBuilder,
+};
 use bollard::Docker;
 use futures_util::StreamExt;
 use planner::model::BuildSpec;
 
 use super::auth::{all_registry_credentials, registry_credentials};
 use super::build_context::context_tar;
-use super::error::DockerError;
+use super::client::DockerClient;
+use super::error::{api, DockerError};
 
 /// Progress callback: one human line per call.
 pub type Progress<'a> = &'a (dyn Fn(String) + Send + Sync);
@@ -80,16 +87,24 @@ pub async fn pull(
     reference: &str,
     progress: Progress<'_>,
 ) -> Result<(), DockerError> {
+    pull_for_platform(docker, host, reference, "", progress).await
+}
+
+/// Pulls `reference` for `platform` (`""` is the engine's own), reporting each layer's status changes.
+async fn pull_for_platform(
+    docker: &Docker,
+    host: &str,
+    reference: &str,
+    platform: &str,
+    progress: Progress<'_>,
+) -> Result<(), DockerError> {
     let (image, tag) = split_reference(reference);
     let options = CreateImageOptionsBuilder::new()
         .from_image(&image)
         .tag(&tag)
+        .platform(platform)
         .build();
-    // Credential helpers are processes; keep them off the async workers.
-    let owned = reference.to_string();
-    let credentials = tokio::task::spawn_blocking(move || registry_credentials(&owned))
-        .await
-        .unwrap_or_default();
+    let credentials = credentials_for(reference).await;
     let mut stream = docker.create_image(Some(options), None, credentials);
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let context = format!("pulling {reference}");
@@ -114,6 +129,15 @@ pub async fn pull(
         }
     }
     Ok(())
+}
+
+/// The user's credentials for the registry of `reference`. Credential helpers are processes, so they run
+/// off the async workers.
+pub(crate) async fn credentials_for(reference: &str) -> Option<DockerCredentials> {
+    let owned = reference.to_string();
+    tokio::task::spawn_blocking(move || registry_credentials(&owned))
+        .await
+        .unwrap_or_default()
 }
 
 /// The engine id of a local image, if it exists.
@@ -200,6 +224,176 @@ pub async fn build(
         }
     }
     Ok(image_id)
+}
+
+/// One local image as the list tool shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSummary {
+    /// Full image id (`sha256:…`).
+    pub id: String,
+    /// Tags, without Docker's `<none>:<none>` placeholder.
+    pub tags: Vec<String>,
+    pub size_bytes: i64,
+    /// Unix seconds.
+    pub created: i64,
+}
+
+/// Which images to list; every set field must match.
+#[derive(Debug, Clone, Default)]
+pub struct ImageFilter {
+    /// `key` or `key=value` label filters.
+    pub labels: Vec<String>,
+    /// A reference pattern (`busybox`, `app:*`).
+    pub reference: Option<String>,
+    pub dangling: Option<bool>,
+}
+
+/// What a primitive pull, push or build left: the image id (when known) and the engine's last status line.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImageOutcome {
+    pub id: Option<String>,
+    pub last_status: String,
+}
+
+/// What removing an image did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RemovedImage {
+    pub untagged: Vec<String>,
+    /// Full ids of deleted images and layers.
+    pub deleted: Vec<String>,
+}
+
+/// Local images matching `filter`, newest first.
+pub async fn list(client: &DockerClient, filter: &ImageFilter) -> Result<Vec<ImageSummary>, DockerError> {
+    let mut filters: HashMap<&str, Vec<String>> = HashMap::new();
+    if !filter.labels.is_empty() {
+        filters.insert("label", filter.labels.clone());
+    }
+    if let Some(reference) = &filter.reference {
+        filters.insert("reference", vec![reference.clone()]);
+    }
+    if let Some(dangling) = filter.dangling {
+        filters.insert("dangling", vec![dangling.to_string()]);
+    }
+    let options = ListImagesOptionsBuilder::new().filters(&filters).build();
+    let mut images: Vec<ImageSummary> = client
+        .api
+        .list_images(Some(options))
+        .await
+        .map_err(api(&client.host, "listing images"))?
+        .into_iter()
+        .map(|i| ImageSummary {
+            id: i.id,
+            tags: i.repo_tags.into_iter().filter(|t| t != "<none>:<none>").collect(),
+            size_bytes: i.size,
+            created: i.created,
+        })
+        .collect();
+    images.sort_by_key(|i| std::cmp::Reverse(i.created));
+    Ok(images)
+}
+
+/// The id of a local image; `NotFound` when it does not exist.
+pub async fn inspect_id(client: &DockerClient, reference: &str) -> Result<Option<String>, DockerError> {
+    let info = client
+        .api
+        .inspect_image(reference)
+        .await
+        .map_err(api(&client.host, format!("image {reference:?}")))?;
+    Ok(info.id)
+}
+
+/// Pulls `reference` for `platform` (`""` is the engine's own) the way a plan's pull does (same credentials,
+/// same stream handling); returns the image id and the last status line.
+pub async fn pull_image(
+    client: &DockerClient,
+    reference: &str,
+    platform: &str,
+    progress: Progress<'_>,
+) -> Result<ImageOutcome, DockerError> {
+    let last = std::sync::Mutex::new(String::new());
+    let report = |line: String| {
+        progress(line.clone());
+        if let Ok(mut last) = last.lock() {
+            *last = line;
+        }
+    };
+    pull_for_platform(&client.api, &client.host, reference, platform, &report).await?;
+    Ok(ImageOutcome {
+        id: image_id(&client.api, reference).await,
+        last_status: last.into_inner().unwrap_or_default(),
+    })
+}
+
+/// Builds `spec` and tags it `reference` exactly like a plan's build (context tar and credential helpers off
+/// the async workers, the user's registry credentials sent for `FROM` images).
+pub async fn build_image(
+    client: &DockerClient,
+    reference: &str,
+    spec: &BuildSpec,
+    progress: Progress<'_>,
+) -> Result<ImageOutcome, DockerError> {
+    let last = std::sync::Mutex::new(String::new());
+    let report = |line: String| {
+        progress(line.clone());
+        if let Ok(mut last) = last.lock() {
+            *last = line;
+        }
+    };
+    let built = build(&client.api, &client.host, reference, spec, &report).await?;
+    let id = match built {
+        Some(id) => Some(id),
+        None => image_id(&client.api, reference).await,
+    };
+    Ok(ImageOutcome {
+        id,
+        last_status: last.into_inner().unwrap_or_default(),
+    })
+}
+
+/// Pushes `repository:tag` with the user's credentials for its registry.
+pub async fn push_image(
+    client: &DockerClient,
+    repository: &str,
+    tag: &str,
+    progress: Progress<'_>,
+) -> Result<ImageOutcome, DockerError> {
+    let reference = format!("{repository}:{tag}");
+    let id = inspect_id(client, &reference).await?;
+    let credentials = credentials_for(&reference).await;
+    let options = PushImageOptionsBuilder::new().tag(tag).build();
+    let mut stream = client.api.push_image(repository, Some(options), credentials);
+    let context = format!("pushing {reference}");
+    let mut last_status = String::new();
+    while let Some(item) = stream.next().await {
+        let info = item.map_err(api(&client.host, &context))?;
+        if let Some(detail) = info.error_detail {
+            return Err(DockerError::Api {
+                context,
+                status: 0,
+                message: detail.message.unwrap_or_default(),
+            });
+        }
+        if let Some(line) = info.status {
+            progress(line.clone());
+            last_status = line;
+        }
+    }
+    Ok(ImageOutcome { id, last_status })
+}
+
+/// Untags `image`, deleting it when no tag is left; `force` also removes images that containers use.
+pub async fn remove_image(client: &DockerClient, image: &str, force: bool) -> Result<RemovedImage, DockerError> {
+    let options = RemoveImageOptionsBuilder::new().force(force).build();
+    let items = client
+        .api
+        .remove_image(image, Some(options), None)
+        .await
+        .map_err(api(&client.host, format!("removing image {image:?}")))?;
+    Ok(RemovedImage {
+        untagged: items.iter().filter_map(|i| i.untagged.clone()).collect(),
+        deleted: items.iter().filter_map(|i| i.deleted.clone()).collect(),
+    })
 }
 
 #[cfg(test)]

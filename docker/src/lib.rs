@@ -4,15 +4,21 @@
 
 pub mod auth;
 pub mod build_context;
+pub mod client;
 pub mod connect;
 pub mod container_config;
+pub mod containers;
 pub mod error;
 pub mod execute;
 pub mod images;
+pub mod networks;
 pub mod observe;
 pub mod ssh_transport;
 pub mod steps;
+pub mod system;
+pub mod volumes;
 pub mod wait;
 
+pub use client::DockerClient;
 pub use connect::{ConnectionHealth, DockerConnector};
 pub use error::DockerError;

@@ -6,7 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use bollard::models::{
-    ContainerStateStatusEnum, HealthStatusEnum, HostConfig, RestartPolicyNameEnum,
+    ContainerStateStatusEnum, ContainerSummaryStateEnum, HealthStatusEnum, HostConfig,
+    RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
@@ -19,20 +20,48 @@ use planner::observed::{
     ContainerState, ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume,
 };
 
+use super::client::DockerClient;
 use super::error::{api, DockerError};
 
 /// Container inspections in flight at once.
 const INSPECT_CONCURRENCY: usize = 8;
 
+/// Running and total container counts per project label value, over every container carrying our label.
+pub async fn live_projects(
+    client: &DockerClient,
+    host: &str,
+) -> Result<BTreeMap<String, (usize, usize)>, DockerError> {
+    let filter = HashMap::from([("label", vec![naming::LABEL_MANAGED_BY.to_string()])]);
+    let options = ListContainersOptionsBuilder::new().all(true).filters(&filter).build();
+    let containers = client
+        .api
+        .list_containers(Some(options))
+        .await
+        .map_err(api(host, "listing project containers"))?;
+    let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for c in containers {
+        let Some(project) = c.labels.as_ref().and_then(|l| l.get(naming::LABEL_MANAGED_BY)) else {
+            continue;
+        };
+        let entry = counts.entry(project.clone()).or_default();
+        entry.1 += 1;
+        if c.state == Some(ContainerSummaryStateEnum::RUNNING) {
+            entry.0 += 1;
+        }
+    }
+    Ok(counts)
+}
+
 /// Everything carrying the project's label, plus the image and look-alike facts `desired` needs.
 ///
 /// `host` is the connector's `host_description()`, named in errors when the engine stops answering.
 pub async fn observe(
-    docker: &Docker,
+    client: &DockerClient,
     host: &str,
     project: &str,
     desired: Option<&Project>,
 ) -> Result<ObservedState, DockerError> {
+    let docker = &client.api;
     let label_filter = HashMap::from([(
         "label",
         vec![format!("{}={project}", naming::LABEL_MANAGED_BY)],

@@ -20,7 +20,9 @@ use planner::plan::{
     Action, ContainerTarget, NetworkTarget, Op, ResourceKind, Target, VolumeTarget,
 };
 
-use super::container_config::{create_spec, label_map, restart_policy, secret_files_archives};
+use super::container_config::{
+    create_spec, label_map, restart_policy, secret_files_archives, CreateSpec,
+};
 use super::error::DockerError;
 use super::execute::ExecOptions;
 use super::images;
@@ -238,14 +240,31 @@ async fn create_configured(
 ) -> Result<String, DockerError> {
     let spec = create_spec(target, &opts.secrets)?;
     let archives = secret_files_archives(target, &opts.secrets, &opts.configs)?;
-    let mut options = CreateContainerOptionsBuilder::new().name(name);
+    create_connected(docker, host, Some(name), spec, archives).await
+}
+
+/// Creates a container from `spec` (Docker picks the name when `name` is `None`), connects its extra
+/// networks and copies `archives` (directory, tar) in. A container that fails after create is removed
+/// again, so a retry starts from a clean slate. Shared by plans and the primitive container tools.
+pub(crate) async fn create_connected(
+    docker: &Docker,
+    host: &str,
+    name: Option<&str>,
+    spec: CreateSpec,
+    archives: Vec<(String, Vec<u8>)>,
+) -> Result<String, DockerError> {
+    let mut options = CreateContainerOptionsBuilder::new();
+    if let Some(name) = name {
+        options = options.name(name);
+    }
     if let Some(platform) = &spec.platform {
         options = options.platform(platform);
     }
+    let label = name.unwrap_or("the container");
     let created = docker
         .create_container(Some(options.build()), spec.body)
         .await
-        .map_err(|e| DockerError::from_bollard(e, host, &format!("creating container {name}")))?;
+        .map_err(|e| DockerError::from_bollard(e, host, &format!("creating container {label}")))?;
     let id = created.id;
     let finish = async {
         for (network, endpoint) in spec.extra_networks {
@@ -260,7 +279,7 @@ async fn create_configured(
                     DockerError::from_bollard(
                         e,
                         host,
-                        &format!("connecting {name} to network {network}"),
+                        &format!("connecting {label} to network {network}"),
                     )
                 })?;
         }
@@ -270,7 +289,7 @@ async fn create_configured(
                 .upload_to_container(&id, Some(options), bollard::body_full(tar.into()))
                 .await
                 .map_err(|e| {
-                    DockerError::from_bollard(e, host, &format!("copying secret files into {name}"))
+                    DockerError::from_bollard(e, host, &format!("copying secret files into {label}"))
                 })?;
         }
         Ok::<(), DockerError>(())
@@ -321,7 +340,7 @@ async fn replace_container(
     Ok(id)
 }
 
-async fn start(docker: &Docker, host: &str, container: &str) -> Result<(), DockerError> {
+pub(crate) async fn start(docker: &Docker, host: &str, container: &str) -> Result<(), DockerError> {
     match docker
         .start_container(container, None::<StartContainerOptions>)
         .await
@@ -340,7 +359,7 @@ async fn start(docker: &Docker, host: &str, container: &str) -> Result<(), Docke
 }
 
 /// Stops with the container's own grace period (its StopTimeout), then removes it; gone already is fine.
-async fn delete_container(docker: &Docker, host: &str, container: &str) -> Result<(), DockerError> {
+pub(crate) async fn delete_container(docker: &Docker, host: &str, container: &str) -> Result<(), DockerError> {
     match docker
         .stop_container(container, None::<StopContainerOptions>)
         .await
@@ -361,7 +380,7 @@ async fn delete_container(docker: &Docker, host: &str, container: &str) -> Resul
     remove(docker, host, container).await
 }
 
-async fn remove(docker: &Docker, host: &str, container: &str) -> Result<(), DockerError> {
+pub(crate) async fn remove(docker: &Docker, host: &str, container: &str) -> Result<(), DockerError> {
     // `v` removes anonymous volumes only (the secrets volume of read-only containers); named ones stay.
     let options = RemoveContainerOptionsBuilder::new()
         .force(true)
@@ -395,7 +414,7 @@ const ENDPOINT_SETTLE_LIMIT: Duration = Duration::from_secs(5);
 /// Removes a network. Docker 20.10 releases a removed container's endpoint asynchronously, so removing its
 /// network right after can fail with "has active endpoints"; that one error is retried with backoff for up
 /// to `ENDPOINT_SETTLE_LIMIT`, after which it is returned as is (a container really is still attached).
-pub async fn remove_network(docker: &Docker, host: &str, network: &str) -> Result<(), DockerError> {
+pub(crate) async fn remove_network(docker: &Docker, host: &str, network: &str) -> Result<(), DockerError> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(100);
     loop {
@@ -414,7 +433,7 @@ pub async fn remove_network(docker: &Docker, host: &str, network: &str) -> Resul
 }
 
 /// True for the engine's "network ... has active endpoints" refusal.
-pub fn has_active_endpoints(err: &DockerError) -> bool {
+pub(crate) fn has_active_endpoints(err: &DockerError) -> bool {
     matches!(err, DockerError::Api { message, .. } if message.contains("has active endpoints"))
 }
 

@@ -3,11 +3,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use planner::model::Project;
-use planner::naming::{self, LABEL_MANAGED_BY};
+use planner::naming;
 use planner::observed::{ContainerState, ObservedState};
 
 use super::{ProjectSummary, ResourceStatus};
-use crate::docker::DockerError;
+use crate::docker::{DockerClient, DockerError};
 use crate::state::ProjectRecord;
 
 /// Live state per resource and the drift lines, from the record (if any) and what the engine holds.
@@ -203,33 +203,10 @@ pub fn state_name(state: ContainerState) -> &'static str {
 
 /// Running and total container counts per project label value, over every container carrying our label.
 pub async fn live_projects(
-    docker: &bollard::Docker,
+    docker: &DockerClient,
     host: &str,
 ) -> Result<BTreeMap<String, (usize, usize)>, DockerError> {
-    let options = bollard::query_parameters::ListContainersOptions {
-        all: true,
-        filters: Some(std::collections::HashMap::from([(
-            "label".to_string(),
-            vec![LABEL_MANAGED_BY.to_string()],
-        )])),
-        ..Default::default()
-    };
-    let containers = docker
-        .list_containers(Some(options))
-        .await
-        .map_err(|e| DockerError::from_bollard(e, host, "listing project containers"))?;
-    let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    for c in containers {
-        let Some(project) = c.labels.as_ref().and_then(|l| l.get(LABEL_MANAGED_BY)) else {
-            continue;
-        };
-        let entry = out.entry(project.clone()).or_default();
-        entry.1 += 1;
-        if c.state.map(|s| s.to_string() == "running").unwrap_or(false) {
-            entry.0 += 1;
-        }
-    }
-    Ok(out)
+    crate::docker::observe::live_projects(docker, host).await
 }
 
 pub fn merge_projects(

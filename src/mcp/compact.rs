@@ -7,9 +7,10 @@
 
 use std::collections::BTreeMap;
 
-use bollard::models::PortSummary;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use crate::docker::containers::PortMapping;
 
 /// Shown instead of a value whose key looks like a secret.
 pub const MASK: &str = "********";
@@ -46,15 +47,12 @@ pub fn short_id(id: &str) -> String {
 }
 
 /// `127.0.0.1:8080->80/tcp, 443/tcp`, deduplicated across IPv4 and IPv6 bindings.
-pub fn format_ports(ports: &[PortSummary]) -> String {
+pub fn format_ports(ports: &[PortMapping]) -> String {
     let mut seen = Vec::<String>::new();
-    let mut sorted: Vec<&PortSummary> = ports.iter().collect();
+    let mut sorted: Vec<&PortMapping> = ports.iter().collect();
     sorted.sort_by_key(|p| (p.private_port, p.public_port));
     for port in sorted {
-        let proto = port
-            .typ
-            .map(|t| t.to_string())
-            .unwrap_or_else(|| "tcp".into());
+        let proto = &port.protocol;
         let text = match port.public_port {
             Some(public) => {
                 let ip = port.ip.as_deref().unwrap_or("");

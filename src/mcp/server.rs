@@ -18,7 +18,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 
 use super::output::ToolError;
 use super::{prompt, resources};
-use crate::docker::DockerError;
+use crate::docker::{DockerClient, DockerError};
 use crate::engine::Engine;
 
 const INSTRUCTIONS: &str = "Manage Docker with Terraform-style plan/apply. For multi-container work use the \
@@ -63,20 +63,14 @@ impl DockerServer {
     }
 
     /// The engine client, or a tool error saying how to reach the engine.
-    pub(crate) async fn docker(&self) -> Result<bollard::Docker, ToolError> {
+    pub(crate) async fn docker(&self) -> Result<DockerClient, ToolError> {
         self.engine.docker().client().await.map_err(ToolError::from)
     }
 
-    /// A bollard failure as a tool error with `fix` for not-found cases; drops a dead cached connection.
-    pub(crate) fn docker_failure(
-        &self,
-        err: bollard::errors::Error,
-        context: &str,
-        fix: &str,
-    ) -> ToolError {
-        let connector = self.engine.docker().clone();
-        let err = DockerError::from_bollard(err, &connector.host_description(), context);
+    /// A Docker-layer failure as a tool error with `fix` for not-found cases; drops a dead cached connection.
+    pub(crate) fn docker_failure(&self, err: DockerError, fix: &str) -> ToolError {
         if err.is_unreachable() {
+            let connector = self.engine.docker().clone();
             tokio::spawn(async move { connector.invalidate().await });
         }
         ToolError::docker(err, fix)

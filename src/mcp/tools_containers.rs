@@ -1,15 +1,8 @@
 //! Container tools: list, create/run/recreate from a compose service spec, start, stop, remove, logs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use bollard::container::LogOutput;
-use bollard::models::ContainerInspectResponse;
-use bollard::query_parameters::{
-    CreateContainerOptions, ListContainersOptions, LogsOptions, RemoveContainerOptions,
-    RenameContainerOptions, StartContainerOptions, StopContainerOptions,
-};
-use bollard::Docker;
-use futures_util::StreamExt;
+use planner::model::ServiceSpec;
 use planner::naming;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
@@ -17,13 +10,16 @@ use serde::{Deserialize, Serialize};
 
 use super::args::Parameters;
 use super::compact::{format_ports, short_id, Table};
-use super::container_spec::create_body;
+use super::container_spec::check_primitive;
 use super::output::{Json, ToolError};
 use super::server::DockerServer;
 use super::time_args::parse_time;
+use crate::docker::containers::{self, ContainerInfo};
+use crate::docker::system::{self, LogLine};
 
-/// Most bytes of log text one call returns.
-const MAX_LOG_BYTES: usize = 64 * 1024;
+/// What to do when creating a container fails.
+const CREATE_FIX: &str =
+    "pull or build the image first (pull_image, build_image), or pick another name";
 
 /// The argument that carries a container's compose service spec.
 const SPEC_ARGUMENT: &str = "spec";
@@ -131,31 +127,11 @@ pub struct ContainerAction {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct LogLine {
-    /// `stdout` or `stderr`.
-    pub stream: String,
-    pub text: String,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
 pub struct Logs {
     pub container: String,
     pub lines: Vec<LogLine>,
     /// True when output was cut at 64 KB.
     pub truncated: bool,
-}
-
-/// Removes a container even while it runs: cleanup of one this server just made, or the old one of a swap.
-async fn force_remove(docker: &Docker, id: &str) -> Result<(), bollard::errors::Error> {
-    docker
-        .remove_container(
-            id,
-            Some(RemoveContainerOptions {
-                force: true,
-                ..Default::default()
-            }),
-        )
-        .await
 }
 
 impl DockerServer {
@@ -165,31 +141,18 @@ impl DockerServer {
         container: &str,
     ) -> Result<(String, String), ToolError> {
         let info = self.inspect_existing(container).await?;
-        let id = info.id.unwrap_or_default();
-        let name = info
-            .name
-            .unwrap_or_default()
-            .trim_start_matches('/')
-            .to_string();
-        Ok((id, name))
+        Ok((info.id, info.name))
     }
 
     /// The engine's inspection of `container`, or an error telling how to find the existing ones.
     pub(crate) async fn inspect_existing(
         &self,
         container: &str,
-    ) -> Result<ContainerInspectResponse, ToolError> {
+    ) -> Result<ContainerInfo, ToolError> {
         let docker = self.docker().await?;
-        docker
-            .inspect_container(container, None)
+        containers::inspect(&docker, container)
             .await
-            .map_err(|e| {
-                self.docker_failure(
-                    e,
-                    &format!("container {container:?}"),
-                    "list_containers shows the existing containers",
-                )
-            })
+            .map_err(|e| self.docker_failure(e, "list_containers shows the existing containers"))
     }
 
     /// What an action left: the container's id, name and current state.
@@ -202,92 +165,39 @@ impl DockerServer {
     }
 
     async fn state_of(&self, container: &str) -> String {
-        match self.docker().await {
-            Ok(docker) => docker
-                .inspect_container(container, None)
-                .await
-                .ok()
-                .and_then(|i| i.state)
-                .and_then(|s| s.status)
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| "unknown".into()),
-            Err(_) => "unknown".into(),
+        let Ok(docker) = self.docker().await else {
+            return "unknown".into();
+        };
+        match containers::inspect(&docker, container).await {
+            Ok(info) if !info.state.is_empty() => info.state,
+            _ => "unknown".into(),
         }
     }
 
-    async fn create_from_spec(
+    /// The container name (the argument, else the spec's `container_name`) and the loaded, policy-checked
+    /// service spec of a create/run call.
+    fn primitive_request(
         &self,
         name: Option<&str>,
         spec: &serde_json::Value,
-    ) -> Result<(String, String), ToolError> {
+    ) -> Result<(Option<String>, ServiceSpec), ToolError> {
         if let Some(name) = name {
             validate_container_name(name)?;
         }
         // The service is named after the argument, so every problem is reported at the path the caller gave
-        // (`spec.privileged`), never at a container name (recreate uses a temporary one).
+        // (`spec.privileged`), never at a container name.
         let service = self.engine.load_service(SPEC_ARGUMENT, spec)?;
-        let body = create_body(&service)?;
+        check_primitive(&service)?;
         // `container_name` in the spec names the container when the `name` argument does not.
         let name = match (name, service.container_name.as_deref()) {
-            (Some(name), _) => Some(name),
+            (Some(name), _) => Some(name.to_string()),
             (None, Some(spec_name)) => {
                 validate_container_name(spec_name)?;
-                Some(spec_name)
+                Some(spec_name.to_string())
             }
             (None, None) => None,
         };
-        let docker = self.docker().await?;
-        let options = CreateContainerOptions {
-            name: name.map(str::to_string),
-            platform: service.platform.clone().unwrap_or_default(),
-        };
-        let created = docker
-            .create_container(Some(options), body.body)
-            .await
-            .map_err(|e| {
-                self.docker_failure(
-                    e,
-                    "creating the container",
-                    "pull or build the image first (pull_image, build_image), or pick another name",
-                )
-            })?;
-        for (network, aliases) in &body.extra_networks {
-            let request = bollard::models::NetworkConnectRequest {
-                container: created.id.clone(),
-                endpoint_config: Some(bollard::models::EndpointSettings {
-                    aliases: (!aliases.is_empty()).then(|| aliases.clone()),
-                    ..Default::default()
-                }),
-            };
-            if let Err(e) = docker.connect_network(network, request).await {
-                let _ = force_remove(&docker, &created.id).await;
-                return Err(self.docker_failure(
-                    e,
-                    &format!("connecting to network {network:?}"),
-                    "create the network first with create_network",
-                ));
-            }
-        }
-        let info = docker.inspect_container(&created.id, None).await.ok();
-        let actual = info
-            .and_then(|i| i.name)
-            .map(|n| n.trim_start_matches('/').to_string())
-            .unwrap_or_else(|| name.unwrap_or_default().to_string());
-        Ok((created.id, actual))
-    }
-
-    async fn start(&self, id: &str) -> Result<(), ToolError> {
-        let docker = self.docker().await?;
-        docker
-            .start_container(id, None::<StartContainerOptions>)
-            .await
-            .map_err(|e| {
-                self.docker_failure(
-                    e,
-                    &format!("starting container {id:?}"),
-                    "check the name with list_containers",
-                )
-            })
+        Ok((name, service))
     }
 }
 
@@ -306,46 +216,22 @@ impl DockerServer {
         Parameters(args): Parameters<ListContainersArgs>,
     ) -> Result<Json<Table>, ToolError> {
         let docker = self.docker().await?;
-        let mut filters: HashMap<String, Vec<String>> = HashMap::new();
         let mut labels = args.label.clone();
         if let Some(project) = &args.project {
             labels.push(format!("{}={project}", naming::LABEL_PROJECT));
         }
-        if !labels.is_empty() {
-            filters.insert("label".into(), labels);
-        }
-        if let Some(name) = &args.name {
-            filters.insert("name".into(), vec![name.clone()]);
-        }
         if let Some(status) = &args.status {
-            const STATES: [&str; 7] = [
-                "created",
-                "restarting",
-                "running",
-                "removing",
-                "paused",
-                "exited",
-                "dead",
-            ];
-            if !STATES.contains(&status.as_str()) {
-                return Err(ToolError::invalid(
-                    "status",
-                    format!("{status:?} is not a container state"),
-                    format!("use one of {}", STATES.join(", ")),
-                ));
-            }
-            filters.insert("status".into(), vec![status.clone()]);
+            check_state(status)?;
         }
-        let options = ListContainersOptions {
+        let filter = containers::ContainerFilter {
             all: args.all.unwrap_or(true),
-            filters: Some(filters),
-            ..Default::default()
+            labels,
+            name: args.name.clone(),
+            status: args.status.clone(),
         };
-        let mut containers = docker
-            .list_containers(Some(options))
+        let containers = containers::list(&docker, &filter)
             .await
-            .map_err(|e| self.docker_failure(e, "listing containers", "check the filters"))?;
-        containers.sort_by_key(|c| first_name(&c.names));
+            .map_err(|e| self.docker_failure(e, "check the filters"))?;
         let total = containers.len();
         let limit = args.limit.unwrap_or(100).max(1);
         let rows = containers
@@ -353,15 +239,14 @@ impl DockerServer {
             .take(limit)
             .map(|c| {
                 vec![
-                    short_id(c.id.as_deref().unwrap_or_default()),
-                    first_name(&c.names),
-                    c.image.clone().unwrap_or_default(),
-                    c.state.map(|s| s.to_string()).unwrap_or_default(),
-                    c.status.clone().unwrap_or_default(),
-                    format_ports(c.ports.as_deref().unwrap_or_default()),
+                    short_id(&c.id),
+                    c.name.clone(),
+                    c.image.clone(),
+                    c.state.clone(),
+                    c.status.clone(),
+                    format_ports(&c.ports),
                     c.labels
-                        .as_ref()
-                        .and_then(|l| l.get(naming::LABEL_PROJECT))
+                        .get(naming::LABEL_PROJECT)
                         .cloned()
                         .unwrap_or_default(),
                 ]
@@ -388,12 +273,14 @@ impl DockerServer {
         &self,
         Parameters(args): Parameters<CreateContainerArgs>,
     ) -> Result<Json<ContainerAction>, ToolError> {
-        let (id, name) = self
-            .create_from_spec(args.name.as_deref(), &args.spec)
-            .await?;
+        let (name, service) = self.primitive_request(args.name.as_deref(), &args.spec)?;
+        let docker = self.docker().await?;
+        let created = containers::create(&docker, name.as_deref(), &service)
+            .await
+            .map_err(|e| self.docker_failure(e, CREATE_FIX))?;
         let action = ContainerAction {
-            id: short_id(&id),
-            name,
+            id: short_id(&created.id),
+            name: created.name,
             state: "created".into(),
         };
         let text = format!(
@@ -415,17 +302,12 @@ impl DockerServer {
         &self,
         Parameters(args): Parameters<CreateContainerArgs>,
     ) -> Result<Json<ContainerAction>, ToolError> {
-        let (id, name) = self
-            .create_from_spec(args.name.as_deref(), &args.spec)
-            .await?;
-        if let Err(err) = self.start(&id).await {
-            if let Ok(docker) = self.docker().await {
-                let _ = force_remove(&docker, &id).await;
-            }
-            return Err(ToolError(format!(
-                "{err} (the created container was removed again)"
-            )));
-        }
+        let (name, service) = self.primitive_request(args.name.as_deref(), &args.spec)?;
+        let docker = self.docker().await?;
+        let created = containers::run(&docker, name.as_deref(), &service)
+            .await
+            .map_err(|e| self.docker_failure(e, CREATE_FIX))?;
+        let (id, name) = (created.id, created.name);
         let action = self.action_result(&id, name).await;
         let text = format!(
             "Started container {} ({}), now {}.",
@@ -447,66 +329,13 @@ impl DockerServer {
         &self,
         Parameters(args): Parameters<RecreateContainerArgs>,
     ) -> Result<Json<ContainerAction>, ToolError> {
-        let (old_id, name) = self.container_identity(&args.container).await?;
+        let (old_id, _) = self.container_identity(&args.container).await?;
+        let (_, service) = self.primitive_request(None, &args.spec)?;
         let docker = self.docker().await?;
-        let was_running = docker
-            .inspect_container(&old_id, None)
+        let created = containers::recreate(&docker, &old_id, &service)
             .await
-            .ok()
-            .and_then(|i| i.state)
-            .and_then(|s| s.running)
-            .unwrap_or(false);
-        let suffix = uuid::Uuid::new_v4().simple().to_string();
-        let temp_name = format!("{name}-new-{}", &suffix[..8]);
-        let (new_id, _) = self
-            .create_from_spec(Some(&temp_name), &args.spec)
-            .await
-            .map_err(|e| ToolError(format!("{e} (the old container {name} was left untouched)")))?;
-        let old_parked = format!("{name}-old-{}", &suffix[..8]);
-        let swap = async {
-            if was_running {
-                docker
-                    .stop_container(&old_id, None::<StopContainerOptions>)
-                    .await
-                    .map_err(|e| self.docker_failure(e, "stopping the old container", "retry"))?;
-            }
-            docker
-                .rename_container(
-                    &old_id,
-                    RenameContainerOptions {
-                        name: old_parked.clone(),
-                    },
-                )
-                .await
-                .map_err(|e| self.docker_failure(e, "renaming the old container", "retry"))?;
-            docker
-                .rename_container(&new_id, RenameContainerOptions { name: name.clone() })
-                .await
-                .map_err(|e| self.docker_failure(e, "renaming the new container", "retry"))?;
-            self.start(&new_id).await
-        };
-        if let Err(err) = swap.await {
-            // Put the old container back exactly as it was.
-            let _ = force_remove(&docker, &new_id).await;
-            let _ = docker
-                .rename_container(&old_id, RenameContainerOptions { name: name.clone() })
-                .await;
-            if was_running {
-                let _ = docker
-                    .start_container(&old_id, None::<StartContainerOptions>)
-                    .await;
-            }
-            return Err(ToolError(format!(
-                "{err} (rolled back: the old container {name} was restored)"
-            )));
-        }
-        force_remove(&docker, &old_id).await.map_err(|e| {
-            self.docker_failure(
-                e,
-                &format!("removing the old container (now named {old_parked})"),
-                "remove it with remove_container",
-            )
-        })?;
+            .map_err(|e| self.docker_failure(e, "remove the old container with remove_container"))?;
+        let (new_id, name) = (created.id, created.name);
         let action = self.action_result(&new_id, name).await;
         let text = format!(
             "Recreated {} as {} ({}); the old container was removed.",
@@ -528,7 +357,10 @@ impl DockerServer {
         Parameters(args): Parameters<ContainerRef>,
     ) -> Result<Json<ContainerAction>, ToolError> {
         let (id, name) = self.container_identity(&args.container).await?;
-        self.start(&id).await?;
+        let docker = self.docker().await?;
+        containers::start(&docker, &id)
+            .await
+            .map_err(|e| self.docker_failure(e, "check the name with list_containers"))?;
         let action = self.action_result(&id, name).await;
         let text = format!("Container {} is {}.", action.name, action.state);
         Ok(Json::new(action, text))
@@ -548,20 +380,9 @@ impl DockerServer {
     ) -> Result<Json<ContainerAction>, ToolError> {
         let (id, name) = self.container_identity(&args.container).await?;
         let docker = self.docker().await?;
-        let options = StopContainerOptions {
-            t: args.timeout_secs.map(|t| t as i32),
-            ..Default::default()
-        };
-        docker
-            .stop_container(&id, Some(options))
+        containers::stop(&docker, &id, args.timeout_secs)
             .await
-            .map_err(|e| {
-                self.docker_failure(
-                    e,
-                    &format!("stopping container {name:?}"),
-                    "check the name with list_containers",
-                )
-            })?;
+            .map_err(|e| self.docker_failure(e, "check the name with list_containers"))?;
         let action = self.action_result(&id, name).await;
         let text = format!("Container {} is {}.", action.name, action.state);
         Ok(Json::new(action, text))
@@ -581,20 +402,14 @@ impl DockerServer {
     ) -> Result<Json<ContainerAction>, ToolError> {
         let (id, name) = self.container_identity(&args.container).await?;
         let docker = self.docker().await?;
-        let options = RemoveContainerOptions {
+        let options = containers::RemoveOptions {
             force: args.force,
-            v: args.volumes,
-            ..Default::default()
+            anonymous_volumes: args.volumes,
         };
-        docker
-            .remove_container(&id, Some(options))
+        containers::remove(&docker, &id, options)
             .await
             .map_err(|e| {
-                self.docker_failure(
-                    e,
-                    &format!("removing container {name:?}"),
-                    "stop it first (stop_container) or pass force: true",
-                )
+                self.docker_failure(e, "stop it first (stop_container) or pass force: true")
             })?;
         let action = ContainerAction {
             id: short_id(&id),
@@ -686,65 +501,38 @@ impl DockerServer {
         grep: Option<&str>,
     ) -> Result<(Vec<LogLine>, bool), ToolError> {
         let docker = self.docker().await?;
-        let options = LogsOptions {
-            stdout: true,
-            stderr: true,
-            tail: if grep.is_some() {
-                "all".into()
-            } else {
-                tail.to_string()
-            },
-            since: since.unwrap_or(0) as i32,
-            until: until.unwrap_or(0) as i32,
-            ..Default::default()
+        let query = system::LogQuery {
+            tail,
+            since: since.unwrap_or(0),
+            until: until.unwrap_or(0),
+            grep: grep.map(str::to_string),
         };
-        let mut stream = docker.logs(id, Some(options));
-        let mut lines = Vec::new();
-        while let Some(item) = stream.next().await {
-            let item = item.map_err(|e| {
-                self.docker_failure(e, "reading logs", "check the name with list_containers")
-            })?;
-            let (stream_name, bytes) = match item {
-                LogOutput::StdErr { message } => ("stderr", message),
-                LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                    ("stdout", message)
-                }
-                LogOutput::StdIn { .. } => continue,
-            };
-            for text in String::from_utf8_lossy(&bytes).lines() {
-                if grep.is_none_or(|g| text.contains(g)) {
-                    lines.push(LogLine {
-                        stream: stream_name.into(),
-                        text: text.to_string(),
-                    });
-                }
-            }
-        }
-        if lines.len() > tail as usize {
-            lines.drain(..lines.len() - tail as usize);
-        }
-        let mut size = 0;
-        let mut truncated = false;
-        let mut kept = Vec::new();
-        for line in lines.into_iter().rev() {
-            size += line.text.len() + 1;
-            if size > MAX_LOG_BYTES {
-                truncated = true;
-                break;
-            }
-            kept.push(line);
-        }
-        kept.reverse();
-        Ok((kept, truncated))
+        let logs = system::logs(&docker, id, &query)
+            .await
+            .map_err(|e| self.docker_failure(e, "check the name with list_containers"))?;
+        Ok((logs.lines, logs.truncated))
     }
 }
 
-fn first_name(names: &Option<Vec<String>>) -> String {
-    names
-        .as_ref()
-        .and_then(|n| n.first())
-        .map(|n| n.trim_start_matches('/').to_string())
-        .unwrap_or_default()
+/// Refuses a `status` filter that is no container state, naming the allowed ones.
+fn check_state(status: &str) -> Result<(), ToolError> {
+    const STATES: [&str; 7] = [
+        "created",
+        "restarting",
+        "running",
+        "removing",
+        "paused",
+        "exited",
+        "dead",
+    ];
+    if STATES.contains(&status) {
+        return Ok(());
+    }
+    Err(ToolError::invalid(
+        "status",
+        format!("{status:?} is not a container state"),
+        format!("use one of {}", STATES.join(", ")),
+    ))
 }
 
 /// Docker's own rule for container names, checked here so the error names the argument.

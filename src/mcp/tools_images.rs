@@ -3,13 +3,10 @@
 //! Pull and push use the credentials of the user's Docker config when it has any for the registry
 //! (`docker::auth`). Pull, push and build stream progress notifications when the client asked for them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::Path;
 
-use bollard::query_parameters::{
-    BuildImageOptions, CreateImageOptions, ListImagesOptions, PushImageOptions, RemoveImageOptions,
-};
-use futures_util::StreamExt;
 use planner::model::BuildSpec;
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, RoleServer};
@@ -21,7 +18,7 @@ use super::compact::{human_bytes, short_id, Table};
 use super::output::{Json, ToolError};
 use super::progress::Progress;
 use super::server::DockerServer;
-use crate::docker::{auth, build_context};
+use crate::docker::images;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -131,29 +128,18 @@ impl DockerServer {
         Parameters(args): Parameters<ListImagesArgs>,
     ) -> Result<Json<Table>, ToolError> {
         let docker = self.docker().await?;
-        let mut filters: HashMap<String, Vec<String>> = HashMap::new();
         let mut labels = args.label.clone();
         if let Some(project) = &args.project {
             labels.push(format!("{}={project}", planner::naming::LABEL_PROJECT));
         }
-        if !labels.is_empty() {
-            filters.insert("label".into(), labels);
-        }
-        if let Some(name) = &args.name {
-            filters.insert("reference".into(), vec![name.clone()]);
-        }
-        if let Some(dangling) = args.dangling {
-            filters.insert("dangling".into(), vec![dangling.to_string()]);
-        }
-        let options = ListImagesOptions {
-            filters: Some(filters),
-            ..Default::default()
+        let filter = images::ImageFilter {
+            labels,
+            reference: args.name.clone(),
+            dangling: args.dangling,
         };
-        let mut images = docker
-            .list_images(Some(options))
+        let images = images::list(&docker, &filter)
             .await
-            .map_err(|e| self.docker_failure(e, "listing images", "check the filters"))?;
-        images.sort_by_key(|i| std::cmp::Reverse(i.created));
+            .map_err(|e| self.docker_failure(e, "check the filters"))?;
         let total = images.len();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -163,22 +149,14 @@ impl DockerServer {
             .iter()
             .take(args.limit.unwrap_or(100).max(1))
             .map(|i| {
-                let tags: Vec<&String> = i
-                    .repo_tags
-                    .iter()
-                    .filter(|t| t.as_str() != "<none>:<none>")
-                    .collect();
                 vec![
                     short_id(&i.id),
-                    if tags.is_empty() {
+                    if i.tags.is_empty() {
                         "<none>".to_string()
                     } else {
-                        tags.iter()
-                            .map(|t| t.as_str())
-                            .collect::<Vec<_>>()
-                            .join(",")
+                        i.tags.join(",")
                     },
-                    human_bytes(i.size),
+                    human_bytes(i.size_bytes),
                     age(now - i.created),
                 ]
             })
@@ -210,47 +188,20 @@ impl DockerServer {
         })?;
         let progress = Progress::for_request(&context);
         let docker = self.docker().await?;
-        let options = CreateImageOptions {
-            from_image: Some(repo.clone()),
-            tag: Some(tag.clone()),
-            platform: args.platform.clone().unwrap_or_default(),
-            ..Default::default()
-        };
         let reference = format!("{repo}:{tag}");
-        let mut stream =
-            docker.create_image(Some(options), None, auth::registry_credentials(&reference));
-        let mut status = String::new();
-        while let Some(item) = stream.next().await {
-            if context.ct.is_cancelled() {
-                return Err(ToolError(format!(
-                    "pull of {reference} cancelled by the client"
-                )));
-            }
-            let info = item.map_err(|e| {
-                self.docker_failure(
-                    e,
-                    &format!("pulling {reference}"),
-                    "check the reference and that the registry is reachable",
-                )
-            })?;
-            if let Some(detail) = info.error_detail.and_then(|d| d.message) {
-                return Err(ToolError(format!("pulling {reference}: {detail}")));
-            }
-            if let Some(line) = info.status {
-                let line = match info.id {
-                    Some(id) => format!("{id}: {line}"),
-                    None => line,
-                };
-                progress.step(None, line.clone());
-                status = line;
-            }
-        }
-        let id = docker
-            .inspect_image(&reference)
-            .await
-            .ok()
-            .and_then(|i| i.id)
-            .map(|id| short_id(&id));
+        let report = |line: String| progress.step(None, line);
+        let platform = args.platform.clone().unwrap_or_default();
+        let pulled = until_cancelled(
+            &context,
+            &format!("pull of {reference}"),
+            images::pull_image(&docker, &reference, &platform, &report),
+        )
+        .await?
+        .map_err(|e| {
+            self.docker_failure(e, "check the reference and that the registry is reachable")
+        })?;
+        let id = pulled.id.map(|id| short_id(&id));
+        let status = pulled.last_status;
         let outcome = ImageOutcome {
             image: reference,
             id,
@@ -284,46 +235,22 @@ impl DockerServer {
         let progress = Progress::for_request(&context);
         let docker = self.docker().await?;
         let reference = format!("{repo}:{tag}");
-        let id = docker
-            .inspect_image(&reference)
-            .await
-            .map_err(|e| {
-                self.docker_failure(
-                    e,
-                    &format!("image {reference:?}"),
-                    "tag or build the image under this reference first",
-                )
-            })?
-            .id
-            .map(|id| short_id(&id));
-        let options = PushImageOptions {
-            tag: Some(tag.clone()),
-            ..Default::default()
-        };
-        let mut stream =
-            docker.push_image(&repo, Some(options), auth::registry_credentials(&reference));
-        let mut status = String::new();
-        while let Some(item) = stream.next().await {
-            if context.ct.is_cancelled() {
-                return Err(ToolError(format!(
-                    "push of {reference} cancelled by the client"
-                )));
-            }
-            let info = item.map_err(|e| {
-                self.docker_failure(
-                    e,
-                    &format!("pushing {reference}"),
-                    "check that the registry is reachable and you are logged in",
-                )
-            })?;
-            if let Some(detail) = info.error_detail.and_then(|d| d.message) {
-                return Err(ToolError(format!("pushing {reference}: {detail} (fix: check the registry address and your `docker login`)")));
-            }
-            if let Some(line) = info.status {
-                progress.step(None, line.clone());
-                status = line;
-            }
-        }
+        let report = |line: String| progress.step(None, line);
+        let pushed = until_cancelled(
+            &context,
+            &format!("push of {reference}"),
+            images::push_image(&docker, &repo, &tag, &report),
+        )
+        .await?
+        .map_err(|e| {
+            self.docker_failure(
+                e,
+                "tag or build the image under this reference first, and check the registry address and your \
+                 `docker login`",
+            )
+        })?;
+        let id = pushed.id.map(|id| short_id(&id));
+        let status = pushed.last_status;
         let outcome = ImageOutcome {
             image: reference,
             id,
@@ -349,64 +276,18 @@ impl DockerServer {
         let spec = self.build_spec(&args)?;
         split_reference(&args.tag)
             .map_err(|e| ToolError::invalid("tag", e, "use a reference such as myapp:dev"))?;
-        let tar =
-            build_context::context_tar(&spec).map_err(|e| ToolError(format!("`context`: {e}")))?;
         let progress = Progress::for_request(&context);
         let docker = self.docker().await?;
-        let options = BuildImageOptions {
-            dockerfile: spec.dockerfile.clone(),
-            t: Some(args.tag.clone()),
-            buildargs: (!spec.args.is_empty()).then(|| spec.args.clone().into_iter().collect()),
-            labels: (!spec.labels.is_empty()).then(|| spec.labels.clone().into_iter().collect()),
-            target: spec.target.clone().unwrap_or_default(),
-            nocache: spec.no_cache,
-            pull: spec.pull.then(|| "1".to_string()),
-            rm: true,
-            forcerm: true,
-            ..Default::default()
-        };
-        let mut stream = docker.build_image(options, None, Some(bollard::body_full(tar.into())));
-        let mut last = String::new();
-        let mut id = None;
-        while let Some(item) = stream.next().await {
-            if context.ct.is_cancelled() {
-                return Err(ToolError(format!(
-                    "build of {} cancelled by the client",
-                    args.tag
-                )));
-            }
-            let info = item.map_err(|e| {
-                self.docker_failure(
-                    e,
-                    &format!("building {}", args.tag),
-                    "fix the Dockerfile or the context",
-                )
-            })?;
-            if let Some(detail) = info.error_detail.and_then(|d| d.message) {
-                return Err(ToolError(format!(
-                    "building {}: {detail} (fix: correct the Dockerfile; last output: {last})",
-                    args.tag
-                )));
-            }
-            if let Some(aux) = info.aux.and_then(|a| a.id) {
-                id = Some(short_id(&aux));
-            }
-            if let Some(line) = info.stream.or(info.status) {
-                let line = line.trim_end().to_string();
-                if !line.is_empty() {
-                    progress.step(None, line.clone());
-                    last = line;
-                }
-            }
-        }
-        if id.is_none() {
-            id = docker
-                .inspect_image(&args.tag)
-                .await
-                .ok()
-                .and_then(|i| i.id)
-                .map(|i| short_id(&i));
-        }
+        let report = |line: String| progress.step(None, line);
+        let built = until_cancelled(
+            &context,
+            &format!("build of {}", args.tag),
+            images::build_image(&docker, &args.tag, &spec, &report),
+        )
+        .await?
+        .map_err(|e| self.docker_failure(e, "fix the Dockerfile or the context"))?;
+        let id = built.id.map(|id| short_id(&id));
+        let last = built.last_status;
         let outcome = ImageOutcome {
             image: args.tag.clone(),
             id,
@@ -433,27 +314,18 @@ impl DockerServer {
         Parameters(args): Parameters<RemoveImageArgs>,
     ) -> Result<Json<RemovedImage>, ToolError> {
         let docker = self.docker().await?;
-        let options = RemoveImageOptions {
-            force: args.force,
-            ..Default::default()
-        };
-        let items = docker
-            .remove_image(&args.image, Some(options), None)
+        let removed = images::remove_image(&docker, &args.image, args.force)
             .await
             .map_err(|e| {
                 self.docker_failure(
                     e,
-                    &format!("removing image {:?}", args.image),
                     "check list_images; remove containers using it or pass force: true",
                 )
             })?;
         let removed = RemovedImage {
             image: args.image.clone(),
-            untagged: items.iter().filter_map(|i| i.untagged.clone()).collect(),
-            deleted: items
-                .iter()
-                .filter_map(|i| i.deleted.as_deref().map(short_id))
-                .collect(),
+            untagged: removed.untagged,
+            deleted: removed.deleted.iter().map(|id| short_id(id)).collect(),
         };
         let text = format!(
             "Removed {}: {} untagged, {} deleted.",
@@ -581,6 +453,18 @@ pub fn split_reference(reference: &str) -> Result<(String, String), String> {
         ));
     }
     Ok((repo.to_string(), tag.to_string()))
+}
+
+/// Runs `work` unless the client cancels the request first; dropping the work stops its engine stream.
+async fn until_cancelled<T>(
+    context: &RequestContext<RoleServer>,
+    what: &str,
+    work: impl Future<Output = T>,
+) -> Result<T, ToolError> {
+    tokio::select! {
+        done = work => Ok(done),
+        () = context.ct.cancelled() => Err(ToolError(format!("{what} cancelled by the client"))),
+    }
 }
 
 fn age(seconds: i64) -> String {

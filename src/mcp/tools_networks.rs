@@ -1,9 +1,7 @@
 //! Network and volume tools: list, create, remove.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
-use bollard::query_parameters::{ListNetworksOptions, ListVolumesOptions, RemoveVolumeOptions};
 use planner::naming;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
@@ -13,7 +11,8 @@ use super::args::Parameters;
 use super::compact::{short_id, Table};
 use super::output::{Json, ToolError};
 use super::server::DockerServer;
-use crate::docker::steps;
+use crate::docker::networks::{self, ObjectFilter};
+use crate::docker::volumes;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -82,19 +81,16 @@ pub struct ObjectAction {
     pub result: String,
 }
 
-fn filters(args: &ListArgs) -> HashMap<String, Vec<String>> {
-    let mut filters: HashMap<String, Vec<String>> = HashMap::new();
+/// The Docker-layer filter for a list call.
+fn filter(args: &ListArgs) -> ObjectFilter {
     let mut labels = args.label.clone();
     if let Some(project) = &args.project {
         labels.push(format!("{}={project}", naming::LABEL_PROJECT));
     }
-    if !labels.is_empty() {
-        filters.insert("label".into(), labels);
+    ObjectFilter {
+        labels,
+        name: args.name.clone(),
     }
-    if let Some(name) = &args.name {
-        filters.insert("name".into(), vec![name.clone()]);
-    }
-    filters
 }
 
 fn check_name(field: &str, name: &str) -> Result<(), ToolError> {
@@ -132,31 +128,26 @@ impl DockerServer {
         Parameters(args): Parameters<ListArgs>,
     ) -> Result<Json<Table>, ToolError> {
         let docker = self.docker().await?;
-        let mut networks = docker
-            .list_networks(Some(ListNetworksOptions {
-                filters: Some(filters(&args)),
-            }))
+        let networks = networks::list(&docker, &filter(&args))
             .await
-            .map_err(|e| self.docker_failure(e, "listing networks", "check the filters"))?;
-        networks.sort_by(|a, b| a.name.cmp(&b.name));
+            .map_err(|e| self.docker_failure(e, "check the filters"))?;
         let total = networks.len();
         let rows = networks
             .iter()
             .take(args.limit.unwrap_or(100).max(1))
             .map(|n| {
                 vec![
-                    short_id(n.id.as_deref().unwrap_or_default()),
-                    n.name.clone().unwrap_or_default(),
-                    n.driver.clone().unwrap_or_default(),
-                    n.scope.clone().unwrap_or_default(),
-                    if n.internal == Some(true) {
+                    short_id(&n.id),
+                    n.name.clone(),
+                    n.driver.clone(),
+                    n.scope.clone(),
+                    if n.internal {
                         "yes".into()
                     } else {
                         String::new()
                     },
                     n.labels
-                        .as_ref()
-                        .and_then(|l| l.get(naming::LABEL_PROJECT))
+                        .get(naming::LABEL_PROJECT)
                         .cloned()
                         .unwrap_or_default(),
                 ]
@@ -185,23 +176,18 @@ impl DockerServer {
     ) -> Result<Json<ObjectAction>, ToolError> {
         check_name("name", &args.name)?;
         let docker = self.docker().await?;
-        let request = NetworkCreateRequest {
+        let network = networks::NewNetwork {
             name: args.name.clone(),
             driver: args.driver.clone(),
-            internal: args.internal.then_some(true),
-            labels: (!args.labels.is_empty()).then(|| args.labels.clone().into_iter().collect()),
-            ..Default::default()
+            internal: args.internal,
+            labels: args.labels.clone(),
         };
-        let created = docker.create_network(request).await.map_err(|e| {
-            self.docker_failure(
-                e,
-                &format!("creating network {:?}", args.name),
-                "pick another name or driver",
-            )
-        })?;
+        let id = networks::create(&docker, &network)
+            .await
+            .map_err(|e| self.docker_failure(e, "pick another name or driver"))?;
         let action = ObjectAction {
             name: args.name.clone(),
-            id: short_id(&created.id),
+            id: short_id(&id),
             result: "created".into(),
         };
         let text = format!("Created network {} ({}).", action.name, action.id);
@@ -221,14 +207,11 @@ impl DockerServer {
         Parameters(args): Parameters<NameRef>,
     ) -> Result<Json<ObjectAction>, ToolError> {
         let docker = self.docker().await?;
-        let connector = self.engine.docker();
         // Retries briefly while the engine still counts endpoints of containers removed just before.
-        let removed =
-            steps::remove_network(&docker, &connector.host_description(), &args.name).await;
-        if let Err(err) = removed {
-            let err = connector.note_error(err).await;
+        if let Err(err) = networks::remove(&docker, &args.name).await {
+            let err = self.engine.docker().note_error(err).await;
             let fix = "check list_networks; disconnect or remove its containers first";
-            return Err(if steps::has_active_endpoints(&err) {
+            return Err(if networks::has_active_endpoints(&err) {
                 ToolError(format!("{err} (fix: {fix})"))
             } else {
                 ToolError::docker(err, fix)
@@ -256,14 +239,9 @@ impl DockerServer {
         Parameters(args): Parameters<ListArgs>,
     ) -> Result<Json<Table>, ToolError> {
         let docker = self.docker().await?;
-        let listed = docker
-            .list_volumes(Some(ListVolumesOptions {
-                filters: Some(filters(&args)),
-            }))
+        let volumes = volumes::list(&docker, &filter(&args))
             .await
-            .map_err(|e| self.docker_failure(e, "listing volumes", "check the filters"))?;
-        let mut volumes = listed.volumes.unwrap_or_default();
-        volumes.sort_by(|a, b| a.name.cmp(&b.name));
+            .map_err(|e| self.docker_failure(e, "check the filters"))?;
         let total = volumes.len();
         let rows = volumes
             .iter()
@@ -298,22 +276,17 @@ impl DockerServer {
     ) -> Result<Json<ObjectAction>, ToolError> {
         check_name("name", &args.name)?;
         let docker = self.docker().await?;
-        let request = VolumeCreateRequest {
-            name: Some(args.name.clone()),
+        let volume = volumes::NewVolume {
+            name: args.name.clone(),
             driver: args.driver.clone(),
-            labels: (!args.labels.is_empty()).then(|| args.labels.clone().into_iter().collect()),
-            ..Default::default()
+            labels: args.labels.clone(),
         };
-        let volume = docker.create_volume(request).await.map_err(|e| {
-            self.docker_failure(
-                e,
-                &format!("creating volume {:?}", args.name),
-                "pick another name or driver",
-            )
-        })?;
+        let name = volumes::create(&docker, &volume)
+            .await
+            .map_err(|e| self.docker_failure(e, "pick another name or driver"))?;
         let action = ObjectAction {
-            name: volume.name.clone(),
-            id: volume.name,
+            name: name.clone(),
+            id: name,
             result: "created".into(),
         };
         let text = format!("Created volume {}.", action.name);
@@ -333,13 +306,11 @@ impl DockerServer {
         Parameters(args): Parameters<RemoveVolumeArgs>,
     ) -> Result<Json<ObjectAction>, ToolError> {
         let docker = self.docker().await?;
-        docker
-            .remove_volume(&args.name, Some(RemoveVolumeOptions { force: args.force }))
+        volumes::remove(&docker, &args.name, args.force)
             .await
             .map_err(|e| {
                 self.docker_failure(
                     e,
-                    &format!("removing volume {:?}", args.name),
                     "check list_volumes; remove the containers using it first",
                 )
             })?;
