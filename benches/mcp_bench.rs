@@ -8,15 +8,9 @@
 // A benchmark reports to the person running it; stdout is its output.
 #![allow(clippy::print_stdout)]
 
-use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::Instant;
 
-use bollard::models::ContainerCreateBody;
-use bollard::query_parameters::{
-    CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, StartContainerOptions,
-};
-use bollard::Docker;
 use futures_util::StreamExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::transport::TokioChildProcess;
@@ -122,69 +116,66 @@ async fn measure(
     Ok(figures)
 }
 
-async fn create_containers(docker: &Docker, label: &str) -> anyhow::Result<()> {
+/// Runs the docker CLI and fails with its stderr when it fails.
+async fn docker_cli(args: &[&str]) -> anyhow::Result<String> {
+    let output = tokio::process::Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .await?;
+    if !output.status.success() {
+        anyhow::bail!(
+            "docker {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+async fn create_containers(label: &str) -> anyhow::Result<()> {
     let names: Vec<String> = (0..CONTAINERS).map(|i| format!("{label}-{i:03}")).collect();
-    let results: Vec<anyhow::Result<()>> = futures_util::stream::iter(names)
-        .map(|name| async move {
-            let body = ContainerCreateBody {
-                image: Some(IMAGE.into()),
-                cmd: Some(vec![
-                    "sh".into(),
-                    "-c".into(),
-                    "trap exit TERM; while true; do sleep 5; done".into(),
-                ]),
-                labels: Some(HashMap::from([(
-                    "mcp-bench".to_string(),
-                    label.to_string(),
-                )])),
+    let label_arg = format!("mcp-bench={label}");
+    let results: Vec<anyhow::Result<String>> = futures_util::stream::iter(names)
+        .map(|name| {
+            let label_arg = label_arg.clone();
+            async move {
                 // No network: the default bridge is not usable on every engine, and a shared network can keep
                 // stale endpoints after 100 parallel removals on Docker 20.10.
-                host_config: Some(bollard::models::HostConfig {
-                    network_mode: Some("none".to_string()),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            };
-            let options = CreateContainerOptions {
-                name: Some(name.clone()),
-                ..Default::default()
-            };
-            docker.create_container(Some(options), body).await?;
-            docker
-                .start_container(&name, None::<StartContainerOptions>)
-                .await?;
-            Ok(())
+                docker_cli(&[
+                    "run",
+                    "-d",
+                    "--name",
+                    &name,
+                    "--label",
+                    &label_arg,
+                    "--network",
+                    "none",
+                    IMAGE,
+                    "sh",
+                    "-c",
+                    "trap exit TERM; while true; do sleep 5; done",
+                ])
+                .await
+            }
         })
         .buffer_unordered(8)
         .collect()
         .await;
-    results.into_iter().collect()
+    results.into_iter().map(|r| r.map(drop)).collect()
 }
 
-async fn remove_containers(docker: &Docker, label: &str) {
-    let filters = HashMap::from([("label".to_string(), vec![format!("mcp-bench={label}")])]);
-    let list = docker
-        .list_containers(Some(ListContainersOptions {
-            all: true,
-            filters: Some(filters),
-            ..Default::default()
-        }))
+async fn remove_containers(label: &str) {
+    let filter = format!("label=mcp-bench={label}");
+    let ids = docker_cli(&["ps", "-aq", "--filter", &filter])
         .await
         .unwrap_or_default();
-    futures_util::stream::iter(list)
-        .for_each_concurrent(8, |c| async move {
-            let id = c.id.unwrap_or_default();
-            let _ = docker
-                .remove_container(
-                    &id,
-                    Some(RemoveContainerOptions {
-                        force: true,
-                        ..Default::default()
-                    }),
-                )
-                .await;
-        })
-        .await;
+    let ids: Vec<&str> = ids.split_whitespace().collect();
+    for chunk in ids.chunks(25) {
+        let mut args = vec!["rm", "-f"];
+        args.extend_from_slice(chunk);
+        let _ = docker_cli(&args).await;
+    }
 }
 
 fn find_ckreiling() -> Option<String> {
@@ -200,22 +191,13 @@ fn find_ckreiling() -> Option<String> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let docker = Docker::connect_with_local_defaults()?
-        .negotiate_version()
-        .await?;
     let label = format!(
         "mcpbench{}",
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
     let state = tempfile::tempdir()?;
-    let created = create_containers(&docker, &label).await;
-    let total = docker
-        .list_containers(Some(ListContainersOptions {
-            all: true,
-            ..Default::default()
-        }))
-        .await?
-        .len();
+    let created = create_containers(&label).await;
+    let total = docker_cli(&["ps", "-aq"]).await?.lines().count();
     let ours = measure(
         "mcp-docker-server",
         env!("CARGO_BIN_EXE_mcp-docker-server"),
@@ -243,7 +225,7 @@ async fn main() -> anyhow::Result<()> {
         ),
         None => None,
     };
-    remove_containers(&docker, &label).await;
+    remove_containers(&label).await;
     created?;
 
     println!("list_containers over {total} containers ({CONTAINERS} created for the bench); medians of {RUNS} runs");

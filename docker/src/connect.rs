@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
-pub use super::error::DockerError;
 use super::client::DockerClient;
+pub use super::error::DockerError;
 use super::ssh_transport::{self, SshDestination, SshDiagnostics};
 
 const DEFAULT_SOCKET: &str = "/var/run/docker.sock";

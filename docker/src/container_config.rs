@@ -15,7 +15,9 @@ use bollard::models::{
     HostConfigLogConfig, Mount, MountType, NetworkingConfig, PortBinding, ResourcesUlimits,
     RestartPolicy as EngineRestart, RestartPolicyNameEnum,
 };
-use planner::model::{EnvValue, FileMount, MountKind, NetworkAttachment, RestartPolicy, ServiceSpec};
+use planner::model::{
+    EnvValue, FileMount, MountKind, NetworkAttachment, RestartPolicy, ServiceSpec,
+};
 use planner::plan::ContainerTarget;
 
 use super::error::DockerError;
@@ -244,10 +246,7 @@ fn non_empty(items: &[String]) -> Option<Vec<String>> {
 
 /// `KEY=value` entries, then a bare `KEY` for each variable written without a value, which the engine
 /// takes as "unset the image's `KEY`" (as compose passes it).
-pub fn environment(
-    spec: &ServiceSpec,
-    secrets: &SecretValues,
-) -> Result<Vec<String>, DockerError> {
+pub fn environment(spec: &ServiceSpec, secrets: &SecretValues) -> Result<Vec<String>, DockerError> {
     let unset = spec.environment_unset.iter().map(|key| Ok(key.clone()));
     spec.environment
         .iter()

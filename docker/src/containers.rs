@@ -107,7 +107,10 @@ pub struct RemoveOptions {
 }
 
 /// Containers matching `filter`, by name.
-pub async fn list(client: &DockerClient, filter: &ContainerFilter) -> Result<Vec<ContainerSummary>, DockerError> {
+pub async fn list(
+    client: &DockerClient,
+    filter: &ContainerFilter,
+) -> Result<Vec<ContainerSummary>, DockerError> {
     let mut filters: HashMap<&str, Vec<String>> = HashMap::new();
     if !filter.labels.is_empty() {
         filters.insert("label", filter.labels.clone());
@@ -118,7 +121,10 @@ pub async fn list(client: &DockerClient, filter: &ContainerFilter) -> Result<Vec
     if let Some(status) = &filter.status {
         filters.insert("status", vec![status.clone()]);
     }
-    let options = ListContainersOptionsBuilder::new().all(filter.all).filters(&filters).build();
+    let options = ListContainersOptionsBuilder::new()
+        .all(filter.all)
+        .filters(&filters)
+        .build();
     let mut containers: Vec<ContainerSummary> = client
         .api
         .list_containers(Some(options))
@@ -142,7 +148,12 @@ fn summary(c: EngineSummary) -> ContainerSummary {
         image: c.image.unwrap_or_default(),
         state: c.state.map(|s| s.to_string()).unwrap_or_default(),
         status: c.status.unwrap_or_default(),
-        ports: c.ports.unwrap_or_default().into_iter().map(port_mapping).collect(),
+        ports: c
+            .ports
+            .unwrap_or_default()
+            .into_iter()
+            .map(port_mapping)
+            .collect(),
         labels: c.labels.unwrap_or_default(),
     }
 }
@@ -172,14 +183,27 @@ fn container_info(info: ContainerInspectResponse) -> ContainerInfo {
     let running = state.running == Some(true);
     ContainerInfo {
         id: info.id.clone().unwrap_or_default(),
-        name: info.name.clone().unwrap_or_default().trim_start_matches('/').to_string(),
+        name: info
+            .name
+            .clone()
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string(),
         image: config.image.clone().unwrap_or_default(),
         state: state.status.map(|s| s.to_string()).unwrap_or_default(),
         running,
         exit_code: state.exit_code.filter(|_| !running),
-        health: state.health.as_ref().and_then(|h| h.status).map(|s| s.to_string()),
+        health: state
+            .health
+            .as_ref()
+            .and_then(|h| h.status)
+            .map(|s| s.to_string()),
         started_at: state.started_at.clone().filter(|s| !s.starts_with("0001")),
-        created: info.created.as_ref().map(|c| c.to_string()).unwrap_or_default(),
+        created: info
+            .created
+            .as_ref()
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
         entrypoint: config.entrypoint.clone(),
         command: config.cmd.clone(),
         env: config.env.clone().unwrap_or_default(),
@@ -194,7 +218,11 @@ fn container_info(info: ContainerInspectResponse) -> ContainerInfo {
 
 fn published_ports(info: &ContainerInspectResponse) -> Vec<String> {
     let mut ports = Vec::new();
-    let bindings = info.network_settings.as_ref().and_then(|n| n.ports.clone()).unwrap_or_default();
+    let bindings = info
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.ports.clone())
+        .unwrap_or_default();
     for (port, hosts) in bindings {
         match hosts {
             Some(hosts) if !hosts.is_empty() => {
@@ -241,11 +269,17 @@ fn network_addresses(info: &ContainerInspectResponse) -> BTreeMap<String, String
 }
 
 fn restart_policy(info: &ContainerInspectResponse) -> String {
-    let policy = info.host_config.as_ref().and_then(|h| h.restart_policy.as_ref());
+    let policy = info
+        .host_config
+        .as_ref()
+        .and_then(|h| h.restart_policy.as_ref());
     let Some(policy) = policy else {
         return "no".into();
     };
-    let name = policy.name.map(|n| n.to_string()).unwrap_or_else(|| "no".into());
+    let name = policy
+        .name
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| "no".into());
     match policy.maximum_retry_count {
         Some(n) if n > 0 => format!("{name}:{n}"),
         _ if name.is_empty() => "no".into(),
@@ -255,9 +289,14 @@ fn restart_policy(info: &ContainerInspectResponse) -> String {
 
 /// Creates (does not start) a primitive container from `spec`; Docker picks the name when `name` is `None`.
 /// The caller has refused specs that need a project (builds, secrets, configs).
-pub async fn create(client: &DockerClient, name: Option<&str>, spec: &ServiceSpec) -> Result<Created, DockerError> {
+pub async fn create(
+    client: &DockerClient,
+    name: Option<&str>,
+    spec: &ServiceSpec,
+) -> Result<Created, DockerError> {
     let create_spec = primitive_create_spec(spec)?;
-    let id = steps::create_connected(&client.api, &client.host, name, create_spec, Vec::new()).await?;
+    let id =
+        steps::create_connected(&client.api, &client.host, name, create_spec, Vec::new()).await?;
     let actual = match client.api.inspect_container(&id, None).await {
         Ok(info) => info.name.map(|n| n.trim_start_matches('/').to_string()),
         Err(_) => None,
@@ -269,7 +308,11 @@ pub async fn create(client: &DockerClient, name: Option<&str>, spec: &ServiceSpe
 }
 
 /// Creates and starts a primitive container; one that fails to start is removed again.
-pub async fn run(client: &DockerClient, name: Option<&str>, spec: &ServiceSpec) -> Result<Created, DockerError> {
+pub async fn run(
+    client: &DockerClient,
+    name: Option<&str>,
+    spec: &ServiceSpec,
+) -> Result<Created, DockerError> {
     let created = create(client, name, spec).await?;
     if let Err(err) = start(client, &created.id).await {
         let _ = force_remove(client, &created.id).await;
@@ -287,7 +330,11 @@ pub async fn start(client: &DockerClient, container: &str) -> Result<(), DockerE
 }
 
 /// Stops a container, killing it after `timeout_secs` (the container's own stop timeout when `None`).
-pub async fn stop(client: &DockerClient, container: &str, timeout_secs: Option<u32>) -> Result<(), DockerError> {
+pub async fn stop(
+    client: &DockerClient,
+    container: &str,
+    timeout_secs: Option<u32>,
+) -> Result<(), DockerError> {
     let mut options = StopContainerOptionsBuilder::new();
     if let Some(seconds) = timeout_secs {
         options = options.t(i32::try_from(seconds).unwrap_or(i32::MAX));
@@ -296,11 +343,18 @@ pub async fn stop(client: &DockerClient, container: &str, timeout_secs: Option<u
         .api
         .stop_container(container, Some(options.build()))
         .await
-        .map_err(api(&client.host, format!("stopping container {container:?}")))
+        .map_err(api(
+            &client.host,
+            format!("stopping container {container:?}"),
+        ))
 }
 
 /// Removes a container as `options` says.
-pub async fn remove(client: &DockerClient, container: &str, options: RemoveOptions) -> Result<(), DockerError> {
+pub async fn remove(
+    client: &DockerClient,
+    container: &str,
+    options: RemoveOptions,
+) -> Result<(), DockerError> {
     let query = RemoveContainerOptionsBuilder::new()
         .force(options.force)
         .v(options.anonymous_volumes)
@@ -309,7 +363,10 @@ pub async fn remove(client: &DockerClient, container: &str, options: RemoveOptio
         .api
         .remove_container(container, Some(query))
         .await
-        .map_err(api(&client.host, format!("removing container {container:?}")))
+        .map_err(api(
+            &client.host,
+            format!("removing container {container:?}"),
+        ))
 }
 
 /// Removes a container even while it runs (with its anonymous volumes); gone already is fine.
@@ -320,23 +377,36 @@ pub async fn force_remove(client: &DockerClient, container: &str) -> Result<(), 
 async fn rename(client: &DockerClient, container: &str, name: &str) -> Result<(), DockerError> {
     client
         .api
-        .rename_container(container, RenameContainerOptionsBuilder::new().name(name).build())
+        .rename_container(
+            container,
+            RenameContainerOptionsBuilder::new().name(name).build(),
+        )
         .await
-        .map_err(api(&client.host, format!("renaming container {container:?} to {name}")))
+        .map_err(api(
+            &client.host,
+            format!("renaming container {container:?} to {name}"),
+        ))
 }
 
 /// Replaces container `old` (a full id) with one made from `spec`, keeping its name and whether it ran. The
 /// new container is created before the old one is touched; any failure after that restores the old one.
-pub async fn recreate(client: &DockerClient, old: &str, spec: &ServiceSpec) -> Result<Created, DockerError> {
+pub async fn recreate(
+    client: &DockerClient,
+    old: &str,
+    spec: &ServiceSpec,
+) -> Result<Created, DockerError> {
     let info = inspect(client, old).await?;
     let name = info.name;
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let temporary = format!("{name}-new-{}", &suffix[..8]);
     let parked = format!("{name}-old-{}", &suffix[..8]);
-    let created = create(client, Some(&temporary), spec).await.map_err(|e| DockerError::RolledBack {
-        source: Box::new(e),
-        undone: format!("the old container {name} was left untouched"),
-    })?;
+    let created =
+        create(client, Some(&temporary), spec)
+            .await
+            .map_err(|e| DockerError::RolledBack {
+                source: Box::new(e),
+                undone: format!("the old container {name} was left untouched"),
+            })?;
     let swap = async {
         if info.running {
             stop(client, old, None).await?;
@@ -356,10 +426,15 @@ pub async fn recreate(client: &DockerClient, old: &str, spec: &ServiceSpec) -> R
             undone: format!("rolled back: the old container {name} was restored"),
         });
     }
-    force_remove(client, old).await.map_err(|e| DockerError::Api {
-        context: format!("removing the old container (now named {parked})"),
-        status: 0,
-        message: e.to_string(),
-    })?;
-    Ok(Created { id: created.id, name })
+    force_remove(client, old)
+        .await
+        .map_err(|e| DockerError::Api {
+            context: format!("removing the old container (now named {parked})"),
+            status: 0,
+            message: e.to_string(),
+        })?;
+    Ok(Created {
+        id: created.id,
+        name,
+    })
 }

@@ -9,8 +9,8 @@ use std::collections::{HashMap, HashSet};
 
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, CreateImageOptionsBuilder, ListImagesOptionsBuilder, PushImageOptionsBuilder,
-    RemoveImageOptionsBuilder,
+    BuildImageOptionsBuilder, CreateImageOptionsBuilder, ListImagesOptionsBuilder,
+    PushImageOptionsBuilder, RemoveImageOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -264,7 +264,10 @@ pub struct RemovedImage {
 }
 
 /// Local images matching `filter`, newest first.
-pub async fn list(client: &DockerClient, filter: &ImageFilter) -> Result<Vec<ImageSummary>, DockerError> {
+pub async fn list(
+    client: &DockerClient,
+    filter: &ImageFilter,
+) -> Result<Vec<ImageSummary>, DockerError> {
     let mut filters: HashMap<&str, Vec<String>> = HashMap::new();
     if !filter.labels.is_empty() {
         filters.insert("label", filter.labels.clone());
@@ -284,7 +287,11 @@ pub async fn list(client: &DockerClient, filter: &ImageFilter) -> Result<Vec<Ima
         .into_iter()
         .map(|i| ImageSummary {
             id: i.id,
-            tags: i.repo_tags.into_iter().filter(|t| t != "<none>:<none>").collect(),
+            tags: i
+                .repo_tags
+                .into_iter()
+                .filter(|t| t != "<none>:<none>")
+                .collect(),
             size_bytes: i.size,
             created: i.created,
         })
@@ -294,7 +301,10 @@ pub async fn list(client: &DockerClient, filter: &ImageFilter) -> Result<Vec<Ima
 }
 
 /// The id of a local image; `NotFound` when it does not exist.
-pub async fn inspect_id(client: &DockerClient, reference: &str) -> Result<Option<String>, DockerError> {
+pub async fn inspect_id(
+    client: &DockerClient,
+    reference: &str,
+) -> Result<Option<String>, DockerError> {
     let info = client
         .api
         .inspect_image(reference)
@@ -362,7 +372,9 @@ pub async fn push_image(
     let id = inspect_id(client, &reference).await?;
     let credentials = credentials_for(&reference).await;
     let options = PushImageOptionsBuilder::new().tag(tag).build();
-    let mut stream = client.api.push_image(repository, Some(options), credentials);
+    let mut stream = client
+        .api
+        .push_image(repository, Some(options), credentials);
     let context = format!("pushing {reference}");
     let mut last_status = String::new();
     while let Some(item) = stream.next().await {
@@ -383,7 +395,11 @@ pub async fn push_image(
 }
 
 /// Untags `image`, deleting it when no tag is left; `force` also removes images that containers use.
-pub async fn remove_image(client: &DockerClient, image: &str, force: bool) -> Result<RemovedImage, DockerError> {
+pub async fn remove_image(
+    client: &DockerClient,
+    image: &str,
+    force: bool,
+) -> Result<RemovedImage, DockerError> {
     let options = RemoveImageOptionsBuilder::new().force(force).build();
     let items = client
         .api

@@ -57,7 +57,10 @@ pub struct NewNetwork {
 }
 
 /// Networks matching `filter`, by name.
-pub async fn list(client: &DockerClient, filter: &ObjectFilter) -> Result<Vec<NetworkSummary>, DockerError> {
+pub async fn list(
+    client: &DockerClient,
+    filter: &ObjectFilter,
+) -> Result<Vec<NetworkSummary>, DockerError> {
     let filters = filter.to_filters();
     let options = ListNetworksOptionsBuilder::new().filters(&filters).build();
     let mut networks: Vec<NetworkSummary> = client
@@ -88,11 +91,10 @@ pub async fn create(client: &DockerClient, network: &NewNetwork) -> Result<Strin
         labels: (!network.labels.is_empty()).then(|| network.labels.clone().into_iter().collect()),
         ..Default::default()
     };
-    let created = client
-        .api
-        .create_network(request)
-        .await
-        .map_err(api(&client.host, format!("creating network {:?}", network.name)))?;
+    let created = client.api.create_network(request).await.map_err(api(
+        &client.host,
+        format!("creating network {:?}", network.name),
+    ))?;
     Ok(created.id)
 }
 

@@ -32,7 +32,10 @@ pub async fn live_projects(
     host: &str,
 ) -> Result<BTreeMap<String, (usize, usize)>, DockerError> {
     let filter = HashMap::from([("label", vec![naming::LABEL_MANAGED_BY.to_string()])]);
-    let options = ListContainersOptionsBuilder::new().all(true).filters(&filter).build();
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filter)
+        .build();
     let containers = client
         .api
         .list_containers(Some(options))
@@ -40,7 +43,11 @@ pub async fn live_projects(
         .map_err(api(host, "listing project containers"))?;
     let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for c in containers {
-        let Some(project) = c.labels.as_ref().and_then(|l| l.get(naming::LABEL_MANAGED_BY)) else {
+        let Some(project) = c
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(naming::LABEL_MANAGED_BY))
+        else {
             continue;
         };
         let entry = counts.entry(project.clone()).or_default();

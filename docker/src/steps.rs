@@ -289,7 +289,11 @@ pub(crate) async fn create_connected(
                 .upload_to_container(&id, Some(options), bollard::body_full(tar.into()))
                 .await
                 .map_err(|e| {
-                    DockerError::from_bollard(e, host, &format!("copying secret files into {label}"))
+                    DockerError::from_bollard(
+                        e,
+                        host,
+                        &format!("copying secret files into {label}"),
+                    )
                 })?;
         }
         Ok::<(), DockerError>(())
@@ -359,7 +363,11 @@ pub(crate) async fn start(docker: &Docker, host: &str, container: &str) -> Resul
 }
 
 /// Stops with the container's own grace period (its StopTimeout), then removes it; gone already is fine.
-pub(crate) async fn delete_container(docker: &Docker, host: &str, container: &str) -> Result<(), DockerError> {
+pub(crate) async fn delete_container(
+    docker: &Docker,
+    host: &str,
+    container: &str,
+) -> Result<(), DockerError> {
     match docker
         .stop_container(container, None::<StopContainerOptions>)
         .await
@@ -380,7 +388,11 @@ pub(crate) async fn delete_container(docker: &Docker, host: &str, container: &st
     remove(docker, host, container).await
 }
 
-pub(crate) async fn remove(docker: &Docker, host: &str, container: &str) -> Result<(), DockerError> {
+pub(crate) async fn remove(
+    docker: &Docker,
+    host: &str,
+    container: &str,
+) -> Result<(), DockerError> {
     // `v` removes anonymous volumes only (the secrets volume of read-only containers); named ones stay.
     let options = RemoveContainerOptionsBuilder::new()
         .force(true)
@@ -414,7 +426,11 @@ const ENDPOINT_SETTLE_LIMIT: Duration = Duration::from_secs(5);
 /// Removes a network. Docker 20.10 releases a removed container's endpoint asynchronously, so removing its
 /// network right after can fail with "has active endpoints"; that one error is retried with backoff for up
 /// to `ENDPOINT_SETTLE_LIMIT`, after which it is returned as is (a container really is still attached).
-pub(crate) async fn remove_network(docker: &Docker, host: &str, network: &str) -> Result<(), DockerError> {
+pub(crate) async fn remove_network(
+    docker: &Docker,
+    host: &str,
+    network: &str,
+) -> Result<(), DockerError> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(100);
     loop {

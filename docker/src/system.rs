@@ -109,7 +109,11 @@ pub struct LogLines {
 }
 
 /// Runs `request` in `container` and collects its output and exit code.
-pub async fn exec(client: &DockerClient, container: &str, request: ExecRequest) -> Result<ExecOutcome, DockerError> {
+pub async fn exec(
+    client: &DockerClient,
+    container: &str,
+    request: ExecRequest,
+) -> Result<ExecOutcome, DockerError> {
     let context = format!("exec in {container:?}");
     let options = CreateExecOptions {
         cmd: Some(request.argv),
@@ -120,8 +124,16 @@ pub async fn exec(client: &DockerClient, container: &str, request: ExecRequest) 
         env: (!request.env.is_empty()).then_some(request.env),
         ..Default::default()
     };
-    let exec = client.api.create_exec(container, options).await.map_err(api(&client.host, &context))?;
-    let started = client.api.start_exec(&exec.id, None).await.map_err(api(&client.host, &context))?;
+    let exec = client
+        .api
+        .create_exec(container, options)
+        .await
+        .map_err(api(&client.host, &context))?;
+    let started = client
+        .api
+        .start_exec(&exec.id, None)
+        .await
+        .map_err(api(&client.host, &context))?;
     let mut outcome = ExecOutcome {
         exit_code: None,
         stdout: String::new(),
@@ -135,7 +147,9 @@ pub async fn exec(client: &DockerClient, container: &str, request: ExecRequest) 
         let collect = async {
             while let Some(item) = output.next().await {
                 match item.map_err(api(&client.host, "reading exec output"))? {
-                    LogOutput::StdErr { message } => append_capped(&mut stderr, &message, &mut truncated),
+                    LogOutput::StdErr { message } => {
+                        append_capped(&mut stderr, &message, &mut truncated)
+                    }
                     LogOutput::StdOut { message } | LogOutput::Console { message } => {
                         append_capped(&mut stdout, &message, &mut truncated)
                     }
@@ -156,7 +170,9 @@ pub async fn exec(client: &DockerClient, container: &str, request: ExecRequest) 
         outcome.truncated = truncated || timed_out;
     }
     let inspect = client.api.inspect_exec(&exec.id).await.ok();
-    outcome.exit_code = inspect.filter(|i| i.running != Some(true)).and_then(|i| i.exit_code);
+    outcome.exit_code = inspect
+        .filter(|i| i.running != Some(true))
+        .and_then(|i| i.exit_code);
     Ok(outcome)
 }
 
@@ -169,11 +185,19 @@ fn append_capped(buffer: &mut Vec<u8>, bytes: &[u8], truncated: &mut bool) {
 }
 
 /// The newest `query.tail` matching lines of `container`, at most 64 KB of them.
-pub async fn logs(client: &DockerClient, container: &str, query: &LogQuery) -> Result<LogLines, DockerError> {
+pub async fn logs(
+    client: &DockerClient,
+    container: &str,
+    query: &LogQuery,
+) -> Result<LogLines, DockerError> {
     let options = LogsOptions {
         stdout: true,
         stderr: true,
-        tail: if query.grep.is_some() { "all".into() } else { query.tail.to_string() },
+        tail: if query.grep.is_some() {
+            "all".into()
+        } else {
+            query.tail.to_string()
+        },
         since: clamp_seconds(query.since),
         until: clamp_seconds(query.until),
         ..Default::default()
@@ -188,7 +212,10 @@ pub async fn logs(client: &DockerClient, container: &str, query: &LogQuery) -> R
         };
         for text in String::from_utf8_lossy(&bytes).lines() {
             if query.grep.as_deref().is_none_or(|g| text.contains(g)) {
-                lines.push(LogLine { stream: stream_name.into(), text: text.to_string() });
+                lines.push(LogLine {
+                    stream: stream_name.into(),
+                    text: text.to_string(),
+                });
             }
         }
     }
@@ -217,15 +244,32 @@ fn newest_within_bounds(mut lines: Vec<LogLine>, tail: usize) -> LogLines {
         kept.push(line);
     }
     kept.reverse();
-    LogLines { lines: kept, truncated }
+    LogLines {
+        lines: kept,
+        truncated,
+    }
 }
 
 /// One stats sample of a running container, summarized; `name` is what the summary calls it.
-pub async fn stats(client: &DockerClient, container: &str, name: &str) -> Result<ContainerStats, DockerError> {
-    let mut stream = client.api.stats(container, Some(StatsOptions { stream: false, one_shot: false }));
+pub async fn stats(
+    client: &DockerClient,
+    container: &str,
+    name: &str,
+) -> Result<ContainerStats, DockerError> {
+    let mut stream = client.api.stats(
+        container,
+        Some(StatsOptions {
+            stream: false,
+            one_shot: false,
+        }),
+    );
     match stream.next().await {
         Some(Ok(sample)) => Ok(summarize_stats(name, &sample)),
-        Some(Err(e)) => Err(DockerError::from_bollard(e, &client.host, &format!("stats of {name:?}"))),
+        Some(Err(e)) => Err(DockerError::from_bollard(
+            e,
+            &client.host,
+            &format!("stats of {name:?}"),
+        )),
         None => Err(DockerError::Api {
             context: format!("stats of {name:?}"),
             status: 0,
@@ -319,88 +363,88 @@ fn summarize_stats(name: &str, s: &ContainerStatsResponse) -> ContainerStats {
 
 /// Disk used by images, containers, volumes and the build cache.
 pub async fn disk_usage(client: &DockerClient) -> Result<DiskUsage, DockerError> {
-        // Engines before API 1.44 answer /system/df in a shape bollard 0.21 cannot map, so count from the lists.
-        let images = client
-            .api
-            .list_images(Some(ListImagesOptions {
-                all: false,
-                ..Default::default()
-            }))
-            .await
-            .map_err(api(&client.host, "listing images"))?;
-        let containers = client
-            .api
-            .list_containers(Some(ListContainersOptions {
-                all: true,
-                size: true,
-                ..Default::default()
-            }))
-            .await
-            .map_err(api(&client.host, "listing containers"))?;
-        let volumes = client
-            .api
-            .list_volumes(None::<ListVolumesOptions>)
-            .await
-            .map_err(api(&client.host, "listing volumes"))?;
-        let df = client.api.df(None).await.ok();
-        let used_images: std::collections::BTreeSet<String> = containers
+    // Engines before API 1.44 answer /system/df in a shape bollard 0.21 cannot map, so count from the lists.
+    let images = client
+        .api
+        .list_images(Some(ListImagesOptions {
+            all: false,
+            ..Default::default()
+        }))
+        .await
+        .map_err(api(&client.host, "listing images"))?;
+    let containers = client
+        .api
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            size: true,
+            ..Default::default()
+        }))
+        .await
+        .map_err(api(&client.host, "listing containers"))?;
+    let volumes = client
+        .api
+        .list_volumes(None::<ListVolumesOptions>)
+        .await
+        .map_err(api(&client.host, "listing volumes"))?;
+    let df = client.api.df(None).await.ok();
+    let used_images: std::collections::BTreeSet<String> = containers
+        .iter()
+        .filter_map(|c| c.image_id.clone())
+        .collect();
+    let image_size: i64 = images
+        .iter()
+        .map(|i| i.size - i.shared_size.max(0))
+        .sum::<i64>()
+        + images
             .iter()
-            .filter_map(|c| c.image_id.clone())
-            .collect();
-        let image_size: i64 = images
-            .iter()
-            .map(|i| i.size - i.shared_size.max(0))
-            .sum::<i64>()
-            + images
+            .map(|i| i.shared_size.max(0))
+            .max()
+            .unwrap_or(0);
+    let unused_size: i64 = images
+        .iter()
+        .filter(|i| !used_images.contains(&i.id))
+        .map(|i| i.size)
+        .sum();
+    let running = containers
+        .iter()
+        .filter(|c| c.state.map(|s| s.to_string()) == Some("running".into()))
+        .count() as i64;
+    let container_size: i64 = containers.iter().filter_map(|c| c.size_rw).sum();
+    let stopped_size: i64 = containers
+        .iter()
+        .filter(|c| c.state.map(|s| s.to_string()) != Some("running".into()))
+        .filter_map(|c| c.size_rw)
+        .sum();
+    let volume_list = volumes.volumes.unwrap_or_default();
+    let volume_df = df.as_ref().and_then(|d| d.volume_usage.clone());
+    let cache_df = df.as_ref().and_then(|d| d.build_cache_usage.clone());
+    Ok(DiskUsage {
+        images: UsageLine {
+            total: images.len() as i64,
+            active: images
                 .iter()
-                .map(|i| i.shared_size.max(0))
-                .max()
-                .unwrap_or(0);
-        let unused_size: i64 = images
-            .iter()
-            .filter(|i| !used_images.contains(&i.id))
-            .map(|i| i.size)
-            .sum();
-        let running = containers
-            .iter()
-            .filter(|c| c.state.map(|s| s.to_string()) == Some("running".into()))
-            .count() as i64;
-        let container_size: i64 = containers.iter().filter_map(|c| c.size_rw).sum();
-        let stopped_size: i64 = containers
-            .iter()
-            .filter(|c| c.state.map(|s| s.to_string()) != Some("running".into()))
-            .filter_map(|c| c.size_rw)
-            .sum();
-        let volume_list = volumes.volumes.unwrap_or_default();
-        let volume_df = df.as_ref().and_then(|d| d.volume_usage.clone());
-        let cache_df = df.as_ref().and_then(|d| d.build_cache_usage.clone());
-        Ok(DiskUsage {
-            images: UsageLine {
-                total: images.len() as i64,
-                active: images
-                    .iter()
-                    .filter(|i| used_images.contains(&i.id))
-                    .count() as i64,
-                size_bytes: Some(image_size),
-                reclaimable_bytes: Some(unused_size),
-            },
-            containers: UsageLine {
-                total: containers.len() as i64,
-                active: running,
-                size_bytes: Some(container_size),
-                reclaimable_bytes: Some(stopped_size),
-            },
-            volumes: UsageLine {
-                total: volume_list.len() as i64,
-                active: volume_df.as_ref().and_then(|v| v.active_count).unwrap_or(0),
-                size_bytes: volume_df.as_ref().and_then(|v| v.total_size),
-                reclaimable_bytes: volume_df.as_ref().and_then(|v| v.reclaimable),
-            },
-            build_cache: UsageLine {
-                total: cache_df.as_ref().and_then(|c| c.total_count).unwrap_or(0),
-                active: cache_df.as_ref().and_then(|c| c.active_count).unwrap_or(0),
-                size_bytes: cache_df.as_ref().and_then(|c| c.total_size),
-                reclaimable_bytes: cache_df.as_ref().and_then(|c| c.reclaimable),
-            },
-        })
+                .filter(|i| used_images.contains(&i.id))
+                .count() as i64,
+            size_bytes: Some(image_size),
+            reclaimable_bytes: Some(unused_size),
+        },
+        containers: UsageLine {
+            total: containers.len() as i64,
+            active: running,
+            size_bytes: Some(container_size),
+            reclaimable_bytes: Some(stopped_size),
+        },
+        volumes: UsageLine {
+            total: volume_list.len() as i64,
+            active: volume_df.as_ref().and_then(|v| v.active_count).unwrap_or(0),
+            size_bytes: volume_df.as_ref().and_then(|v| v.total_size),
+            reclaimable_bytes: volume_df.as_ref().and_then(|v| v.reclaimable),
+        },
+        build_cache: UsageLine {
+            total: cache_df.as_ref().and_then(|c| c.total_count).unwrap_or(0),
+            active: cache_df.as_ref().and_then(|c| c.active_count).unwrap_or(0),
+            size_bytes: cache_df.as_ref().and_then(|c| c.total_size),
+            reclaimable_bytes: cache_df.as_ref().and_then(|c| c.reclaimable),
+        },
+    })
 }

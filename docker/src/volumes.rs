@@ -27,7 +27,10 @@ pub struct NewVolume {
 }
 
 /// Volumes matching `filter`, by name.
-pub async fn list(client: &DockerClient, filter: &ObjectFilter) -> Result<Vec<VolumeSummary>, DockerError> {
+pub async fn list(
+    client: &DockerClient,
+    filter: &ObjectFilter,
+) -> Result<Vec<VolumeSummary>, DockerError> {
     let filters = filter.to_filters();
     let options = ListVolumesOptionsBuilder::new().filters(&filters).build();
     let listed = client
@@ -57,11 +60,10 @@ pub async fn create(client: &DockerClient, volume: &NewVolume) -> Result<String,
         labels: (!volume.labels.is_empty()).then(|| volume.labels.clone().into_iter().collect()),
         ..Default::default()
     };
-    let created = client
-        .api
-        .create_volume(request)
-        .await
-        .map_err(api(&client.host, format!("creating volume {:?}", volume.name)))?;
+    let created = client.api.create_volume(request).await.map_err(api(
+        &client.host,
+        format!("creating volume {:?}", volume.name),
+    ))?;
     Ok(created.name)
 }
 

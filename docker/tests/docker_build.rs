@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use docker_support::{cleanup_project, docker, unique, ProjectGuard};
-use futures_util::StreamExt;
 use docker_layer::build_context::{context_digest, context_tar};
 use docker_layer::execute::{execute_plan, ExecOptions, StepEvent};
+use docker_support::{cleanup_project, docker, unique, ProjectGuard};
+use futures_util::StreamExt;
 use planner::model::{BuildSpec, ServiceSpec};
 use planner::naming;
 use planner::plan::{

@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bollard::Docker;
+use docker_layer::execute::{execute_plan, ApplyReport, ExecOptions, StepEvent};
+use docker_layer::observe::observe;
 use docker_support::{
     cleanup_project, docker, free_port, unique, ContainerGuard, ProjectGuard, TEST_IMAGE,
 };
 use futures_util::StreamExt;
-use docker_layer::execute::{execute_plan, ApplyReport, ExecOptions, StepEvent};
-use docker_layer::observe::observe;
 use planner::model::{
     DependsCondition, EnvValue, FileMount, Healthcheck, Mount, MountKind, NetworkAttachment,
     NetworkSpec, PortBinding, Project, Protocol, Resources, RestartPolicy, ServiceSpec, VolumeSpec,

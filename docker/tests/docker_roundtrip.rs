@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use docker_support::{cleanup_project, docker, free_port, unique, ProjectGuard};
 use docker_layer::execute::{execute_plan, ExecOptions};
 use docker_layer::observe::observe;
 use docker_support::SystemHost;
+use docker_support::{cleanup_project, docker, free_port, unique, ProjectGuard};
 use planner::load::{load_yaml, LoadOptions};
 use planner::plan::{ExternalDigests, Op, PlanOptions};
 use tokio_util::sync::CancellationToken;

@@ -8,9 +8,9 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
     StartContainerOptions, WaitContainerOptions,
 };
+use docker_layer::DockerConnector;
 use docker_support::{unique, ContainerGuard, TEST_IMAGE};
 use futures_util::StreamExt;
-use docker_layer::DockerConnector;
 
 #[tokio::test]
 async fn connects_runs_a_container_and_reads_its_output() {

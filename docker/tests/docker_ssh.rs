@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use docker_support::free_port;
 use docker_layer::DockerConnector;
+use docker_support::free_port;
 
 struct Sshd(Child);
 

@@ -1,6 +1,15 @@
-//! Parses the time arguments of log tools: RFC 3339, unix seconds, or an age such as `10m`.
+//! Parses the time arguments of log tools: RFC 3339, unix seconds, or an age as a Go duration (`10m`,
+//! `1m30s`, `2h`) or in whole days (`1d`).
+//!
+//! Ages use the planner's Go-duration parser, the one compose durations go through, so `since: 1m30s` means
+//! what `healthcheck.interval: 1m30s` means.
 
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use planner::normalize::parse_duration_ns;
+
+const NANOS_PER_SECOND: i64 = 1_000_000_000;
+const SECONDS_PER_DAY: i64 = 86_400;
 
 /// Unix seconds for `text`; the error says which forms are accepted.
 pub fn parse_time(text: &str) -> Result<i64, String> {
@@ -8,10 +17,10 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
     if let Ok(seconds) = text.parse::<i64>() {
         return Ok(seconds);
     }
-    if let Some(age) = parse_age(text) {
+    if let Some(age) = age_seconds(text) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
             .unwrap_or(0);
         return Ok(now.saturating_sub(age));
     }
@@ -20,19 +29,14 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
         .map_err(|_| format!("{text:?} is not a time"))
 }
 
-/// `90s`, `10m`, `2h`, `1d` as seconds.
-fn parse_age(text: &str) -> Option<i64> {
-    let unit = text.chars().last()?;
-    let number = &text[..text.len() - unit.len_utf8()];
-    let value: i64 = number.parse().ok()?;
-    let scale = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3600,
-        'd' => 86400,
-        _ => return None,
-    };
-    value.checked_mul(scale)
+/// Seconds of an age: a Go duration, or whole days (`1d`), which Go durations lack but people write.
+fn age_seconds(text: &str) -> Option<i64> {
+    if let Some(days) = text.strip_suffix('d').and_then(|d| d.parse::<i64>().ok()) {
+        return days.checked_mul(SECONDS_PER_DAY);
+    }
+    parse_duration_ns(text)
+        .ok()
+        .map(|nanos| nanos / NANOS_PER_SECOND)
 }
 
 #[cfg(test)]
@@ -48,5 +52,15 @@ mod tests {
         assert!(parse_time("yesterday").is_err());
         assert!(parse_time("10µ").is_err());
         assert!(parse_time("").is_err());
+    }
+
+    #[test]
+    fn ages_are_go_durations_or_days() {
+        let now = parse_time("0s").unwrap();
+        let compound = parse_time("1m30s").unwrap();
+        assert!((89..=91).contains(&(now - compound)), "{}", now - compound);
+        let day = parse_time("1d").unwrap();
+        assert!((86_399..=86_401).contains(&(now - day)));
+        assert!(parse_time("1x").is_err());
     }
 }

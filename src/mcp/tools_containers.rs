@@ -106,7 +106,7 @@ pub struct LogsArgs {
     /// Last N lines (default 100).
     #[serde(default)]
     pub tail: Option<u32>,
-    /// Only lines after this time: RFC 3339 (`2024-05-01T10:00:00Z`), unix seconds, or a relative age (`10m`, `2h`).
+    /// Only lines after this time: RFC 3339 (`2024-05-01T10:00:00Z`), unix seconds, or a relative age as a Go duration (`10m`, `1m30s`, `2h`) or days (`1d`).
     #[serde(default)]
     pub since: Option<String>,
     /// Only lines before this time (same forms as `since`).
@@ -334,7 +334,9 @@ impl DockerServer {
         let docker = self.docker().await?;
         let created = containers::recreate(&docker, &old_id, &service)
             .await
-            .map_err(|e| self.docker_failure(e, "remove the old container with remove_container"))?;
+            .map_err(|e| {
+                self.docker_failure(e, "remove the old container with remove_container")
+            })?;
         let (new_id, name) = (created.id, created.name);
         let action = self.action_result(&new_id, name).await;
         let text = format!(
@@ -440,7 +442,7 @@ impl DockerServer {
                     ToolError::invalid(
                         "since",
                         e,
-                        "use RFC 3339, unix seconds or an age such as 10m",
+                        "use RFC 3339, unix seconds or an age such as 10m or 1m30s",
                     )
                 })
             })
@@ -453,7 +455,7 @@ impl DockerServer {
                     ToolError::invalid(
                         "until",
                         e,
-                        "use RFC 3339, unix seconds or an age such as 10m",
+                        "use RFC 3339, unix seconds or an age such as 10m or 1m30s",
                     )
                 })
             })

@@ -253,7 +253,11 @@ impl DockerServer {
             .labels
             .iter()
             .map(|(k, v)| {
-                let value = if is_secret_key(k) { MASK.to_string() } else { v.clone() };
+                let value = if is_secret_key(k) {
+                    MASK.to_string()
+                } else {
+                    v.clone()
+                };
                 (k.clone(), value)
             })
             .collect();
