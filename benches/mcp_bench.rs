@@ -162,7 +162,7 @@ async fn create_containers(label: &str) -> anyhow::Result<()> {
         .buffer_unordered(8)
         .collect()
         .await;
-    results.into_iter().map(|r| r.map(drop)).collect()
+    results.into_iter().try_for_each(|r| r.map(drop))
 }
 
 async fn remove_containers(label: &str) {

@@ -3,7 +3,12 @@
 //! Callers outside the Docker layer hold this and pass it to the layer's functions; they never see bollard's
 //! `Docker`, so a `use bollard` elsewhere in the workspace does not compile.
 
-use bollard::Docker;
+use bollard::{Docker, API_DEFAULT_VERSION};
+
+use super::error::DockerError;
+
+/// Seconds an unverified client waits for an answer.
+const REQUEST_TIMEOUT_SECS: u64 = 5;
 
 /// A negotiated connection to one engine, with the host as the user configured it (named in errors).
 #[derive(Clone)]
@@ -15,6 +20,19 @@ pub struct DockerClient {
 impl DockerClient {
     pub(crate) fn new(api: Docker, host: String) -> Self {
         DockerClient { api, host }
+    }
+
+    /// A client for the engine socket at `unix://PATH` that asks the engine nothing until first used (no
+    /// version negotiation), so it exists even while nothing listens there. `DockerConnector::client` is the
+    /// normal way in; this one serves callers that must not block, such as tests of a dead engine.
+    pub fn unix_unverified(host: &str) -> Result<Self, DockerError> {
+        let api = Docker::connect_with_unix(host, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+            .map_err(|e| DockerError::BadHost {
+                host: host.to_string(),
+                message: e.to_string(),
+                fix: "use unix:///path/to/docker.sock".into(),
+            })?;
+        Ok(DockerClient::new(api, host.to_string()))
     }
 
     /// The engine's address as configured (`unix:///var/run/docker.sock`, `ssh://alias`).

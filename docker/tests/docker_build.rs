@@ -199,7 +199,7 @@ async fn a_build_action_builds_tags_and_runs_the_image() {
         warnings: vec![],
         orphans: vec![],
     };
-    let report = execute_plan(&docker, &plan, &opts).await;
+    let report = execute_plan(&docker_support::client().await, &plan, &opts).await;
     let cleanup_image = || async {
         let _ = docker
             .remove_image(

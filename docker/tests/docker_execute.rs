@@ -11,6 +11,7 @@ use std::time::Duration;
 use bollard::Docker;
 use docker_layer::execute::{execute_plan, ApplyReport, ExecOptions, StepEvent};
 use docker_layer::observe::observe;
+use docker_layer::DockerClient;
 use docker_support::{
     cleanup_project, docker, free_port, unique, ContainerGuard, ProjectGuard, TEST_IMAGE,
 };
@@ -307,7 +308,7 @@ async fn creates_replaces_updates_observes_and_deletes_a_project() {
         ],
         vec![vec![0, 1], vec![2], vec![3]],
     );
-    let report = execute_plan(&docker, &create, &opts).await;
+    let report = execute_plan(&docker_support::client().await, &create, &opts).await;
     assert_succeeded(&report);
     assert_eq!(report.done.len(), 4);
 
@@ -356,9 +357,14 @@ async fn creates_replaces_updates_observes_and_deletes_a_project() {
         )
         .await
         .unwrap();
-    let observed = observe(&docker, &docker_support::host(), &project, None)
-        .await
-        .unwrap();
+    let observed = observe(
+        &docker_support::client().await,
+        &docker_support::host(),
+        &project,
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(observed.containers.len(), 2);
     let db = observed
         .containers
@@ -391,7 +397,12 @@ async fn creates_replaces_updates_observes_and_deletes_a_project() {
     );
     start.existing_id = Some(db.id.clone());
     assert_succeeded(
-        &execute_plan(&docker, &plan(&project, vec![start], vec![vec![0]]), &opts).await,
+        &execute_plan(
+            &docker_support::client().await,
+            &plan(&project, vec![start], vec![vec![0]]),
+            &opts,
+        )
+        .await,
     );
     assert!(docker
         .inspect_container(&db_name, None)
@@ -416,7 +427,7 @@ async fn creates_replaces_updates_observes_and_deletes_a_project() {
     replace.op = Op::Replace;
     replace.existing_id = Some(old_id.clone());
     let report = execute_plan(
-        &docker,
+        &docker_support::client().await,
         &plan(&project, vec![replace], vec![vec![0]]),
         &opts,
     )
@@ -427,11 +438,16 @@ async fn creates_replaces_updates_observes_and_deletes_a_project() {
     assert_eq!(report.done[0].engine_id.as_deref(), Some(new_id.as_str()));
     assert_eq!(http_get(port, "/").await.trim(), "bonjour s3cret-pw");
     assert_eq!(
-        observe(&docker, &docker_support::host(), &project, None)
-            .await
-            .unwrap()
-            .containers
-            .len(),
+        observe(
+            &docker_support::client().await,
+            &docker_support::host(),
+            &project,
+            None
+        )
+        .await
+        .unwrap()
+        .containers
+        .len(),
         2,
         "no leftover replacement"
     );
@@ -448,11 +464,21 @@ async fn creates_replaces_updates_observes_and_deletes_a_project() {
     update.op = Op::UpdateInPlace;
     update.existing_id = Some(new_id.clone());
     assert_succeeded(
-        &execute_plan(&docker, &plan(&project, vec![update], vec![vec![0]]), &opts).await,
+        &execute_plan(
+            &docker_support::client().await,
+            &plan(&project, vec![update], vec![vec![0]]),
+            &opts,
+        )
+        .await,
     );
-    let observed = observe(&docker, &docker_support::host(), &project, None)
-        .await
-        .unwrap();
+    let observed = observe(
+        &docker_support::client().await,
+        &docker_support::host(),
+        &project,
+        None,
+    )
+    .await
+    .unwrap();
     let web = observed
         .containers
         .iter()
@@ -486,10 +512,15 @@ async fn creates_replaces_updates_observes_and_deletes_a_project() {
         ],
         vec![vec![0, 1], vec![2, 3]],
     );
-    assert_succeeded(&execute_plan(&docker, &destroy, &opts).await);
-    let observed = observe(&docker, &docker_support::host(), &project, None)
-        .await
-        .unwrap();
+    assert_succeeded(&execute_plan(&docker_support::client().await, &destroy, &opts).await);
+    let observed = observe(
+        &docker_support::client().await,
+        &docker_support::host(),
+        &project,
+        None,
+    )
+    .await
+    .unwrap();
     assert!(
         observed.containers.is_empty()
             && observed.networks.is_empty()
@@ -523,7 +554,7 @@ async fn a_failed_step_skips_its_dependents_and_independent_steps_still_run() {
         })),
     );
     let report = execute_plan(
-        &docker,
+        &docker_support::client().await,
         &plan(
             &project,
             vec![
@@ -610,7 +641,7 @@ async fn an_unhealthy_dependency_fails_with_its_state_and_logs() {
         start_period_ns: None,
     });
     let report = execute_plan(
-        &docker,
+        &docker_support::client().await,
         &plan(
             &project,
             vec![
@@ -664,7 +695,7 @@ async fn cancellation_skips_the_remaining_steps() {
         }
     });
     let report = execute_plan(
-        &docker,
+        &docker_support::client().await,
         &plan(
             &project,
             vec![
@@ -684,9 +715,14 @@ async fn cancellation_skips_the_remaining_steps() {
     );
     assert_eq!(report.skipped.len(), 2);
     assert!(report.skipped.iter().all(|s| s.message == "cancelled"));
-    let observed = observe(&docker, &docker_support::host(), &project, None)
-        .await
-        .unwrap();
+    let observed = observe(
+        &docker_support::client().await,
+        &docker_support::host(),
+        &project,
+        None,
+    )
+    .await
+    .unwrap();
     assert!(observed.volumes.is_empty() && observed.containers.is_empty());
     cleanup_project(&docker, &project).await;
 }
@@ -742,7 +778,13 @@ async fn observe_reports_images_and_unmanaged_lookalikes() {
         volumes: BTreeMap::from([("data".to_string(), VolumeSpec::default())]),
         ..Default::default()
     };
-    let observed = observe(&docker, &docker_support::host(), &project, Some(&desired)).await;
+    let observed = observe(
+        &docker_support::client().await,
+        &docker_support::host(),
+        &project,
+        Some(&desired),
+    )
+    .await;
     let _ = docker
         .remove_container(
             &squatter,
@@ -776,13 +818,13 @@ async fn creates_are_idempotent_for_ours_and_refuse_what_is_not_ours() {
 
     // Creating our network twice (an interrupted apply re-run) adopts it instead of making a duplicate.
     let first = execute_plan(
-        &docker,
+        &docker_support::client().await,
         &plan(&project, vec![network(0, &project)], vec![vec![0]]),
         &opts,
     )
     .await;
     let second = execute_plan(
-        &docker,
+        &docker_support::client().await,
         &plan(&project, vec![network(0, &project)], vec![vec![0]]),
         &opts,
     )
@@ -791,11 +833,16 @@ async fn creates_are_idempotent_for_ours_and_refuse_what_is_not_ours() {
     assert_succeeded(&second);
     assert_eq!(first.done[0].engine_id, second.done[0].engine_id);
     assert_eq!(
-        observe(&docker, &docker_support::host(), &project, None)
-            .await
-            .unwrap()
-            .networks
-            .len(),
+        observe(
+            &docker_support::client().await,
+            &docker_support::host(),
+            &project,
+            None
+        )
+        .await
+        .unwrap()
+        .networks
+        .len(),
         1
     );
 
@@ -809,7 +856,7 @@ async fn creates_are_idempotent_for_ours_and_refuse_what_is_not_ours() {
         .await
         .unwrap();
     let report = execute_plan(
-        &docker,
+        &docker_support::client().await,
         &plan(&project, vec![volume(0, &project)], vec![vec![0]]),
         &opts,
     )
@@ -852,7 +899,7 @@ async fn a_published_port_in_use_fails_clearly_and_a_start_converges_once_it_is_
         protocol: Protocol::Tcp,
     }];
     let report = execute_plan(
-        &docker,
+        &docker_support::client().await,
         &plan(
             &project,
             vec![
@@ -892,9 +939,14 @@ async fn a_published_port_in_use_fails_clearly_and_a_start_converges_once_it_is_
 
     // The container stays created with its config, so once the port is free a start converges.
     drop(listener);
-    let observed = observe(&docker, &docker_support::host(), &project, None)
-        .await
-        .unwrap();
+    let observed = observe(
+        &docker_support::client().await,
+        &docker_support::host(),
+        &project,
+        None,
+    )
+    .await
+    .unwrap();
     let created = observed
         .containers
         .iter()
@@ -912,7 +964,12 @@ async fn a_published_port_in_use_fails_clearly_and_a_start_converges_once_it_is_
     );
     start.existing_id = Some(created.id.clone());
     assert_succeeded(
-        &execute_plan(&docker, &plan(&project, vec![start], vec![vec![0]]), &opts).await,
+        &execute_plan(
+            &docker_support::client().await,
+            &plan(&project, vec![start], vec![vec![0]]),
+            &opts,
+        )
+        .await,
     );
     http_get(port, "/").await;
     cleanup_project(&docker, &project).await;
@@ -939,7 +996,7 @@ async fn a_read_only_container_still_gets_its_secret_files() {
         mode: None,
     }];
     let report = execute_plan(
-        &docker,
+        &docker_support::client().await,
         &plan(
             &project,
             vec![container(0, &project, "job", spec, "h", vec![], vec![])],
@@ -964,11 +1021,11 @@ async fn a_read_only_container_still_gets_its_secret_files() {
 /// Compile-time proof that an apply can run as a server task (tool futures must be `Send`).
 #[allow(dead_code)]
 fn execute_plan_is_send<'a>(
-    docker: &'a Docker,
+    client: &'a DockerClient,
     plan: &'a Plan,
     opts: &'a ExecOptions,
 ) -> impl std::future::Future<Output = ApplyReport> + Send + 'a {
-    execute_plan(docker, plan, opts)
+    execute_plan(client, plan, opts)
 }
 
 #[tokio::test]
@@ -978,7 +1035,7 @@ async fn a_step_against_a_dead_engine_names_the_configured_host() {
     let socket = dir.path().join("dead.sock");
     drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
     let host = format!("unix://{}", socket.display());
-    let dead = Docker::connect_with_unix(&host, 5, bollard::API_DEFAULT_VERSION).unwrap();
+    let dead = DockerClient::unix_unverified(&host).unwrap();
     let project = unique("exdead");
     let (mut opts, _) = options(&[]);
     opts.engine_host = host.clone();
@@ -1002,18 +1059,17 @@ async fn a_step_against_a_dead_engine_names_the_configured_host() {
 
 #[tokio::test]
 async fn network_removal_waits_for_endpoints_to_go_but_not_forever() {
-    use docker_layer::steps::{has_active_endpoints, remove_network};
+    use docker_layer::networks::{has_active_endpoints, remove};
     let docker = docker().await;
     let project = unique("exnet");
     let _guard = ProjectGuard {
         project: project.clone(),
     };
-    let host = docker_support::host();
     let (opts, _) = options(&[]);
     let net = naming::scoped_name(&project, "default");
     assert_succeeded(
         &execute_plan(
-            &docker,
+            &docker_support::client().await,
             &plan(&project, vec![network(0, &project)], vec![vec![0]]),
             &opts,
         )
@@ -1046,7 +1102,8 @@ async fn network_removal_waits_for_endpoints_to_go_but_not_forever() {
 
     // A container that stays attached: the retries end after a few seconds with Docker's refusal.
     let started = std::time::Instant::now();
-    let err = remove_network(&docker, &host, &net).await.unwrap_err();
+    let client = docker_support::client().await;
+    let err = remove(&client, &net).await.unwrap_err();
     let waited = started.elapsed();
     assert!(has_active_endpoints(&err), "{err}");
     assert!(
@@ -1066,7 +1123,7 @@ async fn network_removal_waits_for_endpoints_to_go_but_not_forever() {
             docker.remove_container(&name, Some(options)).await.unwrap();
         })
     };
-    remove_network(&docker, &host, &net).await.unwrap();
+    remove(&client, &net).await.unwrap();
     remover.await.unwrap();
     let left = docker.inspect_network(&net, None).await;
     assert!(left.is_err(), "the network is still there: {left:?}");

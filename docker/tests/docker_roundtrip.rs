@@ -93,18 +93,28 @@ async fn apply_converges_and_an_edit_replaces_only_that_service() {
     let digests = ExternalDigests::default();
 
     let desired = load(&project, &compose(port, "hello"));
-    let observed = observe(&docker, &docker_support::host(), &project, Some(&desired))
-        .await
-        .unwrap();
+    let observed = observe(
+        &docker_support::client().await,
+        &docker_support::host(),
+        &project,
+        Some(&desired),
+    )
+    .await
+    .unwrap();
     let plan = planner::diff::plan(&desired, &observed, None, &digests, PlanOptions::default());
     assert!(plan.has_changes());
-    let report = execute_plan(&docker, &plan, &exec_options()).await;
+    let report = execute_plan(&docker_support::client().await, &plan, &exec_options()).await;
     assert!(report.succeeded(), "first apply: {report:#?}");
     assert_eq!(http_get(port).await.trim(), "hello");
 
-    let observed = observe(&docker, &docker_support::host(), &project, Some(&desired))
-        .await
-        .unwrap();
+    let observed = observe(
+        &docker_support::client().await,
+        &docker_support::host(),
+        &project,
+        Some(&desired),
+    )
+    .await
+    .unwrap();
     let again = planner::diff::plan(
         &desired,
         &observed,
@@ -147,12 +157,17 @@ async fn apply_converges_and_an_edit_replaces_only_that_service() {
         .map(|a| (a.resource.name.clone(), a.op))
         .collect();
     assert_eq!(changed, vec![(format!("{project}-web-1"), Op::Replace)]);
-    let report = execute_plan(&docker, &plan, &exec_options()).await;
+    let report = execute_plan(&docker_support::client().await, &plan, &exec_options()).await;
     assert!(report.succeeded(), "replace: {report:#?}");
     assert_eq!(http_get(port).await.trim(), "bonjour");
-    let observed = observe(&docker, &docker_support::host(), &project, Some(&edited))
-        .await
-        .unwrap();
+    let observed = observe(
+        &docker_support::client().await,
+        &docker_support::host(),
+        &project,
+        Some(&edited),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         observed
             .containers
@@ -199,11 +214,16 @@ async fn apply_converges_and_an_edit_replaces_only_that_service() {
             remove_volumes: false,
         },
     );
-    let report = execute_plan(&docker, &destroy, &exec_options()).await;
+    let report = execute_plan(&docker_support::client().await, &destroy, &exec_options()).await;
     assert!(report.succeeded(), "destroy: {report:#?}");
-    let observed = observe(&docker, &docker_support::host(), &project, None)
-        .await
-        .unwrap();
+    let observed = observe(
+        &docker_support::client().await,
+        &docker_support::host(),
+        &project,
+        None,
+    )
+    .await
+    .unwrap();
     assert!(
         observed.containers.is_empty() && observed.networks.is_empty(),
         "{observed:#?}"
@@ -270,9 +290,14 @@ services:
         let _ = docker.remove_image(&image, Some(options), None).await;
     };
 
-    let observed = observe(&docker, &docker_support::host(), &project, Some(&desired))
-        .await
-        .unwrap();
+    let observed = observe(
+        &docker_support::client().await,
+        &docker_support::host(),
+        &project,
+        Some(&desired),
+    )
+    .await
+    .unwrap();
     let plan = planner::diff::plan(
         &desired,
         &observed,
@@ -285,7 +310,7 @@ services:
         "{:#?}",
         plan.actions
     );
-    let report = execute_plan(&docker, &plan, &exec_options()).await;
+    let report = execute_plan(&docker_support::client().await, &plan, &exec_options()).await;
     if !report.succeeded() {
         cleanup_project(&docker, &project).await;
         remove_image().await;
@@ -295,9 +320,14 @@ services:
 
     // An ignored file changes nothing.
     std::fs::write(app.join("notes.log"), "still ignored\n").unwrap();
-    let observed = observe(&docker, &docker_support::host(), &project, Some(&desired))
-        .await
-        .unwrap();
+    let observed = observe(
+        &docker_support::client().await,
+        &docker_support::host(),
+        &project,
+        Some(&desired),
+    )
+    .await
+    .unwrap();
     let again = planner::diff::plan(
         &desired,
         &observed,
@@ -323,7 +353,7 @@ services:
         .map(|a| (a.resource.key.clone(), a.op))
         .collect();
     changed.sort_by(|a, b| a.0.cmp(&b.0));
-    let report = execute_plan(&docker, &plan, &exec_options()).await;
+    let report = execute_plan(&docker_support::client().await, &plan, &exec_options()).await;
     let served = http_get(port).await;
     cleanup_project(&docker, &project).await;
     remove_image().await;

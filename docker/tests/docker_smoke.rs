@@ -15,7 +15,9 @@ use futures_util::StreamExt;
 #[tokio::test]
 async fn connects_runs_a_container_and_reads_its_output() {
     let connector = DockerConnector::from_env(None);
-    let docker = connector.client().await.expect("connect to the engine");
+    let client = connector.client().await.expect("connect to the engine");
+    assert_eq!(client.host(), connector.host_description());
+    let docker = docker_support::docker().await;
     assert_eq!(docker.ping().await.expect("ping"), "OK");
 
     let health = connector.health().await.expect("health");

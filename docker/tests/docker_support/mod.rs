@@ -9,7 +9,7 @@ use bollard::query_parameters::{
     RemoveContainerOptionsBuilder,
 };
 use bollard::Docker;
-use docker_layer::DockerConnector;
+use docker_layer::{DockerClient, DockerConnector};
 
 pub const TEST_IMAGE: &str = "mcp-docker-test/busybox:latest";
 
@@ -24,7 +24,17 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}{suffix}")
 }
 
+/// A raw bollard client, for the tests' own setup, inspection and cleanup.
 pub async fn docker() -> Docker {
+    Docker::connect_with_local_defaults()
+        .expect("the test engine must be reachable")
+        .negotiate_version()
+        .await
+        .expect("the test engine must answer")
+}
+
+/// The Docker layer's client, for the functions under test.
+pub async fn client() -> DockerClient {
     DockerConnector::from_env(None)
         .client()
         .await
@@ -114,9 +124,7 @@ impl Drop for ProjectGuard {
                 return;
             };
             rt.block_on(async {
-                if let Ok(docker) = DockerConnector::from_env(None).client().await {
-                    cleanup_project(&docker, &project).await;
-                }
+                cleanup_project(&docker().await, &project).await;
             });
         })
         .join();
@@ -148,10 +156,8 @@ impl Drop for ContainerGuard {
                 return;
             };
             rt.block_on(async {
-                if let Ok(docker) = DockerConnector::from_env(None).client().await {
-                    let options = RemoveContainerOptionsBuilder::new().force(true).build();
-                    let _ = docker.remove_container(&name, Some(options)).await;
-                }
+                let options = RemoveContainerOptionsBuilder::new().force(true).build();
+                let _ = docker().await.remove_container(&name, Some(options)).await;
             });
         })
         .join();
