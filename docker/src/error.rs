@@ -61,7 +61,11 @@ pub enum DockerError {
 
 impl DockerError {
     /// Classifies a bollard error: transport failures become `Unreachable`, 404s `NotFound`, the rest `Api`.
-    pub fn from_bollard(err: bollard::errors::Error, host: &str, context: &str) -> DockerError {
+    pub(crate) fn from_bollard(
+        err: bollard::errors::Error,
+        host: &str,
+        context: &str,
+    ) -> DockerError {
         use bollard::errors::Error as E;
         match err {
             E::DockerResponseServerError {

@@ -25,7 +25,7 @@ use super::error::{api, DockerError};
 pub type Progress<'a> = &'a (dyn Fn(String) + Send + Sync);
 
 /// True when `reference` exists locally. `host` (the connector's `host_description()`) is named in errors.
-pub async fn image_present(
+pub(crate) async fn image_present(
     docker: &Docker,
     host: &str,
     reference: &str,
@@ -45,7 +45,7 @@ pub async fn image_present(
 
 /// Splits `repo[:tag][@digest]` into the image and tag parameters of a pull (a missing tag means `latest`,
 /// since an empty tag would pull every tag of the repository).
-pub fn split_reference(reference: &str) -> (String, String) {
+pub(crate) fn split_reference(reference: &str) -> (String, String) {
     if let Some((repo, digest)) = reference.split_once('@') {
         let repo = strip_tag(repo).0;
         return (repo.to_string(), digest.to_string());
@@ -66,7 +66,7 @@ fn strip_tag(reference: &str) -> (&str, Option<&str>) {
 }
 
 /// Pulls `reference` unless it is present; returns the image id.
-pub async fn pull_if_missing(
+pub(crate) async fn pull_if_missing(
     docker: &Docker,
     host: &str,
     reference: &str,
@@ -81,7 +81,7 @@ pub async fn pull_if_missing(
 }
 
 /// Pulls `reference`, reporting each layer's status changes.
-pub async fn pull(
+pub(crate) async fn pull(
     docker: &Docker,
     host: &str,
     reference: &str,
@@ -141,7 +141,7 @@ pub(crate) async fn credentials_for(reference: &str) -> Option<DockerCredentials
 }
 
 /// The engine id of a local image, if it exists.
-pub async fn image_id(docker: &Docker, reference: &str) -> Option<String> {
+pub(crate) async fn image_id(docker: &Docker, reference: &str) -> Option<String> {
     docker
         .inspect_image(reference)
         .await
@@ -150,7 +150,7 @@ pub async fn image_id(docker: &Docker, reference: &str) -> Option<String> {
 }
 
 /// Builds `build` and tags it `reference`; returns the image id.
-pub async fn build(
+pub(crate) async fn build(
     docker: &Docker,
     host: &str,
     reference: &str,

@@ -2,22 +2,22 @@
 //! operations the MCP tools call. bollard stays inside this crate; its public API is plain structs and
 //! `DockerError`.
 
-pub mod auth;
+pub(crate) mod auth;
 pub mod build_context;
 pub mod client;
 pub mod connect;
-pub mod container_config;
+pub(crate) mod container_config;
 pub mod containers;
 pub mod error;
 pub mod execute;
 pub mod images;
 pub mod networks;
 pub mod observe;
-pub mod ssh_transport;
-pub mod steps;
+pub(crate) mod ssh_transport;
+pub(crate) mod steps;
 pub mod system;
 pub mod volumes;
-pub mod wait;
+pub(crate) mod wait;
 
 pub use client::DockerClient;
 pub use connect::{ConnectionHealth, DockerConnector};

@@ -210,7 +210,7 @@ async fn observe_container(
 }
 
 /// The engine's status word in the planner's terms (`stopping` counts as running: it has not stopped yet).
-pub fn container_state(status: Option<ContainerStateStatusEnum>) -> ContainerState {
+pub(crate) fn container_state(status: Option<ContainerStateStatusEnum>) -> ContainerState {
     match status {
         Some(ContainerStateStatusEnum::RUNNING) | Some(ContainerStateStatusEnum::STOPPING) => {
             ContainerState::Running

@@ -1012,7 +1012,17 @@ async fn a_read_only_container_still_gets_its_secret_files() {
         None::<bollard::query_parameters::WaitContainerOptions>,
     );
     while wait.next().await.is_some() {}
-    let output = docker_layer::wait::last_logs(&docker, &name).await;
+    let query = docker_layer::system::LogQuery {
+        tail: 50,
+        ..Default::default()
+    };
+    let output: String = docker_layer::system::logs(&docker_support::client().await, &name, &query)
+        .await
+        .unwrap()
+        .lines
+        .iter()
+        .map(|l| format!("{}\n", l.text))
+        .collect();
     cleanup_project(&docker, &project).await;
     assert!(output.contains("ro-secret-42"), "{output}");
     assert!(output.contains("rootfs-read-only"), "{output}");
