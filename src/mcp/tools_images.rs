@@ -1,7 +1,9 @@
 //! Image tools: list, pull, push, build (from a context directory on the server's machine), remove.
 //!
-//! Pull and push use the credentials of the user's Docker config when it has any for the registry
-//! (`docker::auth`). Pull, push and build stream progress notifications when the client asked for them.
+//! Each tool is an adapter over `docker::images`: pull and build are the very functions a plan's pull and build
+//! use (registry credentials from the user's Docker config, credential helpers and the context tar off the
+//! async workers). Pull, push and build stream progress notifications when the client asked for them, and stop
+//! when the client cancels.
 
 use std::collections::BTreeMap;
 use std::future::Future;
