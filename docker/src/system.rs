@@ -3,6 +3,7 @@
 //! Every output is bounded: exec keeps at most 64 KB per stream and stops at its timeout, logs keep the
 //! newest lines up to 64 KB.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use bollard::container::LogOutput;
@@ -203,7 +204,9 @@ pub async fn logs(
         ..Default::default()
     };
     let mut stream = client.api.logs(container, Some(options));
-    let mut lines = Vec::new();
+    // Only the newest lines within `tail` and `MAX_LOG_BYTES` are ever held, so a chatty container filtered
+    // by `grep` (which reads the whole log) costs bounded memory.
+    let mut kept = NewestLines::new(query.tail as usize);
     while let Some(item) = stream.next().await {
         let (stream_name, bytes) = match item.map_err(api(&client.host, "reading logs"))? {
             LogOutput::StdErr { message } => ("stderr", message),
@@ -212,42 +215,64 @@ pub async fn logs(
         };
         for text in String::from_utf8_lossy(&bytes).lines() {
             if query.grep.as_deref().is_none_or(|g| text.contains(g)) {
-                lines.push(LogLine {
+                kept.push(LogLine {
                     stream: stream_name.into(),
                     text: text.to_string(),
                 });
             }
         }
     }
-    Ok(newest_within_bounds(lines, query.tail as usize))
+    Ok(kept.into_lines())
+}
+
+/// The newest log lines, at most `tail` of them and `MAX_LOG_BYTES` of text.
+struct NewestLines {
+    tail: usize,
+    lines: VecDeque<LogLine>,
+    bytes: usize,
+    /// True once a line was dropped for the byte bound (not for `tail`).
+    truncated: bool,
+}
+
+impl NewestLines {
+    fn new(tail: usize) -> Self {
+        NewestLines {
+            tail,
+            lines: VecDeque::new(),
+            bytes: 0,
+            truncated: false,
+        }
+    }
+
+    fn push(&mut self, line: LogLine) {
+        self.bytes += line.text.len() + 1;
+        self.lines.push_back(line);
+        if self.lines.len() > self.tail {
+            self.drop_oldest();
+        }
+        while self.bytes > MAX_LOG_BYTES {
+            self.drop_oldest();
+            self.truncated = true;
+        }
+    }
+
+    fn drop_oldest(&mut self) {
+        if let Some(old) = self.lines.pop_front() {
+            self.bytes -= old.text.len() + 1;
+        }
+    }
+
+    fn into_lines(self) -> LogLines {
+        LogLines {
+            lines: self.lines.into(),
+            truncated: self.truncated,
+        }
+    }
 }
 
 /// Bollard's log options carry 32-bit timestamps; out-of-range values mean "no bound".
 fn clamp_seconds(seconds: i64) -> i32 {
     i32::try_from(seconds).unwrap_or(0)
-}
-
-/// The last `tail` lines, then as many of the newest as fit in `MAX_LOG_BYTES`.
-fn newest_within_bounds(mut lines: Vec<LogLine>, tail: usize) -> LogLines {
-    if lines.len() > tail {
-        lines.drain(..lines.len() - tail);
-    }
-    let mut size = 0;
-    let mut truncated = false;
-    let mut kept = Vec::new();
-    for line in lines.into_iter().rev() {
-        size += line.text.len() + 1;
-        if size > MAX_LOG_BYTES {
-            truncated = true;
-            break;
-        }
-        kept.push(line);
-    }
-    kept.reverse();
-    LogLines {
-        lines: kept,
-        truncated,
-    }
 }
 
 /// One stats sample of a running container, summarized; `name` is what the summary calls it.
@@ -447,4 +472,36 @@ pub async fn disk_usage(client: &DockerClient) -> Result<DiskUsage, DockerError>
             reclaimable_bytes: cache_df.as_ref().and_then(|c| c.reclaimable),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(text: &str) -> LogLine {
+        LogLine {
+            stream: "stdout".into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn keeps_the_newest_lines_within_tail_and_bytes() {
+        let mut kept = NewestLines::new(2);
+        for text in ["a", "b", "c"] {
+            kept.push(line(text));
+        }
+        let lines = kept.into_lines();
+        assert_eq!(lines.lines, vec![line("b"), line("c")]);
+        assert!(!lines.truncated, "tail is not truncation");
+
+        let mut kept = NewestLines::new(1000);
+        let long = "x".repeat(MAX_LOG_BYTES / 2);
+        for _ in 0..3 {
+            kept.push(line(&long));
+        }
+        let lines = kept.into_lines();
+        assert_eq!(lines.lines.len(), 1);
+        assert!(lines.truncated);
+    }
 }
