@@ -117,9 +117,13 @@ impl DockerError {
         matches!(self, DockerError::Unreachable { .. })
     }
 
-    /// True when Docker reported that the object does not exist.
+    /// True when Docker reported that the object does not exist (also beneath a rollback).
     pub fn is_not_found(&self) -> bool {
-        matches!(self, DockerError::NotFound { .. })
+        match self {
+            DockerError::NotFound { .. } => true,
+            DockerError::RolledBack { source, .. } => source.is_not_found(),
+            _ => false,
+        }
     }
 }
 

@@ -334,9 +334,7 @@ impl DockerServer {
         let docker = self.docker().await?;
         let created = containers::recreate(&docker, &old_id, &service)
             .await
-            .map_err(|e| {
-                self.docker_failure(e, "remove the old container with remove_container")
-            })?;
+            .map_err(|e| self.docker_failure(e, CREATE_FIX))?;
         let (new_id, name) = (created.id, created.name);
         let action = self.action_result(&new_id, name).await;
         let text = format!(
