@@ -13,6 +13,7 @@ pub mod diff;
 pub mod error;
 pub mod graph;
 pub mod hash;
+pub mod image_ref;
 pub mod interpolate;
 pub mod load;
 pub mod model;

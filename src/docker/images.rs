@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuilder};
 use bollard::Docker;
 use futures_util::StreamExt;
+use planner::image_ref::ImageRef;
 use planner::model::BuildSpec;
 
 use super::auth::{all_registry_credentials, registry_credentials};
@@ -36,28 +37,6 @@ pub async fn image_present(
     }
 }
 
-/// Splits `repo[:tag][@digest]` into the image and tag parameters of a pull (a missing tag means `latest`,
-/// since an empty tag would pull every tag of the repository).
-pub fn split_reference(reference: &str) -> (String, String) {
-    if let Some((repo, digest)) = reference.split_once('@') {
-        let repo = strip_tag(repo).0;
-        return (repo.to_string(), digest.to_string());
-    }
-    let (repo, tag) = strip_tag(reference);
-    (repo.to_string(), tag.unwrap_or("latest").to_string())
-}
-
-fn strip_tag(reference: &str) -> (&str, Option<&str>) {
-    let last_slash = reference.rfind('/').map_or(0, |i| i + 1);
-    match reference[last_slash..].rfind(':') {
-        Some(i) => (
-            &reference[..last_slash + i],
-            Some(&reference[last_slash + i + 1..]),
-        ),
-        None => (reference, None),
-    }
-}
-
 /// Pulls `reference` unless it is present; returns the image id.
 pub async fn pull_if_missing(
     docker: &Docker,
@@ -80,10 +59,15 @@ pub async fn pull(
     reference: &str,
     progress: Progress<'_>,
 ) -> Result<(), DockerError> {
-    let (image, tag) = split_reference(reference);
+    // Docker answers a malformed reference with 400 too; refusing it here gives the parse's reason.
+    let image = ImageRef::parse(reference).map_err(|e| DockerError::Api {
+        context: format!("pulling {reference}"),
+        status: 400,
+        message: e.to_string(),
+    })?;
     let options = CreateImageOptionsBuilder::new()
-        .from_image(&image)
-        .tag(&tag)
+        .from_image(&image.repository())
+        .tag(image.pull_tag())
         .build();
     // Credential helpers are processes; keep them off the async workers.
     let owned = reference.to_string();
@@ -200,34 +184,4 @@ pub async fn build(
         }
     }
     Ok(image_id)
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn splits_references_for_pull() {
-        assert_eq!(
-            split_reference("busybox"),
-            ("busybox".into(), "latest".into())
-        );
-        assert_eq!(
-            split_reference("busybox:1.36"),
-            ("busybox".into(), "1.36".into())
-        );
-        assert_eq!(
-            split_reference("127.0.0.1:5000/app"),
-            ("127.0.0.1:5000/app".into(), "latest".into())
-        );
-        assert_eq!(
-            split_reference("127.0.0.1:5000/app:v2"),
-            ("127.0.0.1:5000/app".into(), "v2".into())
-        );
-        assert_eq!(
-            split_reference("app@sha256:abc"),
-            ("app".into(), "sha256:abc".into())
-        );
-    }
 }
