@@ -11,6 +11,7 @@
 pub mod compose;
 pub mod diff;
 pub mod error;
+pub mod export;
 pub mod graph;
 pub mod hash;
 pub mod image_ref;
