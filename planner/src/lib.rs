@@ -10,6 +10,7 @@
 
 pub mod compose;
 pub mod diff;
+pub mod drift;
 pub mod error;
 pub mod export;
 pub mod graph;
