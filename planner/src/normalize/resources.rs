@@ -2,8 +2,10 @@
 
 use super::values::{to_bytes, to_f64, to_int};
 use super::{parse_nano_cpus, Diagnostics};
-use crate::compose::{Scalar, Service};
-use crate::model::Resources;
+use std::collections::BTreeMap;
+
+use crate::compose::{Scalar, Service, UlimitRaw};
+use crate::model::{Resources, Ulimit};
 
 /// Service-level limits and `deploy.resources`; both spellings must agree when both are given, as in compose.
 pub(super) fn resources(raw: &Service, base: &str, diag: &mut Diagnostics) -> Resources {
@@ -99,4 +101,32 @@ pub(super) fn resources(raw: &Service, base: &str, diag: &mut Diagnostics) -> Re
             .as_ref()
             .and_then(|v| to_bytes(v, &format!("{base}.shm_size"), diag)),
     }
+}
+
+/// `ulimits`: a single number is both soft and hard; soft may not exceed hard.
+pub(super) fn ulimits(
+    raw: &Service,
+    base: &str,
+    diag: &mut Diagnostics,
+) -> BTreeMap<String, Ulimit> {
+    let mut out = BTreeMap::new();
+    for (key, limit) in raw.ulimits.iter().flatten() {
+        let path = format!("{base}.ulimits.{key}");
+        let pair = match limit {
+            UlimitRaw::Single(n) => to_int(n, &path, diag).map(|n| (n, n)),
+            UlimitRaw::Pair { soft, hard } => to_int(soft, &format!("{path}.soft"), diag)
+                .zip(to_int(hard, &format!("{path}.hard"), diag)),
+        };
+        if let Some((soft, hard)) = pair {
+            if soft > hard {
+                diag.invalid(
+                    &path,
+                    format!("soft limit {soft} is above hard limit {hard}"),
+                    "make `soft` at most `hard`",
+                );
+            }
+            out.insert(key.clone(), Ulimit { soft, hard });
+        }
+    }
+    out
 }
