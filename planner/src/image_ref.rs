@@ -226,112 +226,115 @@ mod tests {
 
     const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-    /// (reference, registry, path, tag, digest, pull tag, pulled reference)
-    fn table() -> Vec<(
-        String,
-        Option<&'static str>,
-        &'static str,
-        Option<&'static str>,
-        bool,
-        String,
-        String,
-    )> {
+    /// One row of the parse table: a reference and what it must split into.
+    struct Case {
+        text: String,
+        registry: Option<&'static str>,
+        path: &'static str,
+        tag: Option<&'static str>,
+        pinned: bool,
+        pull_tag: String,
+        pulled: String,
+    }
+
+    fn case(
+        text: &str,
+        (registry, path, tag, pinned): (
+            Option<&'static str>,
+            &'static str,
+            Option<&'static str>,
+            bool,
+        ),
+        pull_tag: &str,
+        pulled: &str,
+    ) -> Case {
+        Case {
+            text: text.into(),
+            registry,
+            path,
+            tag,
+            pinned,
+            pull_tag: pull_tag.into(),
+            pulled: pulled.into(),
+        }
+    }
+
+    fn table() -> Vec<Case> {
+        let host = Some("host:5000");
         vec![
-            (
-                "nginx".into(),
-                None,
+            case(
                 "nginx",
-                None,
-                false,
-                "latest".into(),
-                "nginx:latest".into(),
+                (None, "nginx", None, false),
+                "latest",
+                "nginx:latest",
             ),
-            (
-                "nginx:1.27".into(),
-                None,
-                "nginx",
-                Some("1.27"),
-                false,
-                "1.27".into(),
-                "nginx:1.27".into(),
+            case(
+                "nginx:1.27",
+                (None, "nginx", Some("1.27"), false),
+                "1.27",
+                "nginx:1.27",
             ),
-            (
-                "library/nginx:latest".into(),
-                None,
-                "library/nginx",
-                Some("latest"),
-                false,
-                "latest".into(),
-                "library/nginx:latest".into(),
+            case(
+                "library/nginx:latest",
+                (None, "library/nginx", Some("latest"), false),
+                "latest",
+                "library/nginx:latest",
             ),
-            (
-                "host:5000/ns/name:tag".into(),
-                Some("host:5000"),
-                "ns/name",
-                Some("tag"),
-                false,
-                "tag".into(),
-                "host:5000/ns/name:tag".into(),
+            case(
+                "host:5000/ns/name:tag",
+                (host, "ns/name", Some("tag"), false),
+                "tag",
+                "host:5000/ns/name:tag",
             ),
-            (
-                "127.0.0.1:5000/app".into(),
-                Some("127.0.0.1:5000"),
-                "app",
-                None,
-                false,
-                "latest".into(),
-                "127.0.0.1:5000/app:latest".into(),
+            case(
+                "127.0.0.1:5000/app",
+                (Some("127.0.0.1:5000"), "app", None, false),
+                "latest",
+                "127.0.0.1:5000/app:latest",
             ),
-            (
-                "localhost/app:v1".into(),
-                Some("localhost"),
-                "app",
-                Some("v1"),
-                false,
-                "v1".into(),
-                "localhost/app:v1".into(),
+            case(
+                "localhost/app:v1",
+                (Some("localhost"), "app", Some("v1"), false),
+                "v1",
+                "localhost/app:v1",
             ),
-            (
-                format!("name@{DIGEST}"),
-                None,
-                "name",
-                None,
-                true,
-                DIGEST.into(),
-                format!("name@{DIGEST}"),
+            case(
+                &format!("name@{DIGEST}"),
+                (None, "name", None, true),
+                DIGEST,
+                &format!("name@{DIGEST}"),
             ),
-            (
-                format!("name:tag@{DIGEST}"),
-                None,
-                "name",
-                Some("tag"),
-                true,
-                DIGEST.into(),
-                format!("name@{DIGEST}"),
+            case(
+                &format!("name:tag@{DIGEST}"),
+                (None, "name", Some("tag"), true),
+                DIGEST,
+                &format!("name@{DIGEST}"),
             ),
-            (
-                format!("host:5000/ns/name:tag@{DIGEST}"),
-                Some("host:5000"),
-                "ns/name",
-                Some("tag"),
-                true,
-                DIGEST.into(),
-                format!("host:5000/ns/name@{DIGEST}"),
+            case(
+                &format!("host:5000/ns/name:tag@{DIGEST}"),
+                (host, "ns/name", Some("tag"), true),
+                DIGEST,
+                &format!("host:5000/ns/name@{DIGEST}"),
             ),
         ]
     }
 
     #[test]
     fn parses_every_form() {
-        for (text, registry, path, tag, pinned, pull_tag, pulled) in table() {
-            let image = ImageRef::parse(&text).unwrap();
-            assert_eq!(image.registry.as_deref(), registry, "{text}");
-            assert_eq!(image.path, path, "{text}");
-            assert_eq!(image.tag.as_deref(), tag, "{text}");
-            assert_eq!(image.digest.as_deref(), pinned.then_some(DIGEST), "{text}");
-            assert_eq!(image.pull_tag(), pull_tag, "{text}");
-            assert_eq!(image.pulled_reference(), pulled, "{text}");
-            assert_eq!(image.to_string(), text, "display gives back the reference");
+        for c in table() {
+            let text = &c.text;
+            let image = ImageRef::parse(text).unwrap();
+            assert_eq!(image.registry.as_deref(), c.registry, "{text}");
+            assert_eq!(image.path, c.path, "{text}");
+            assert_eq!(image.tag.as_deref(), c.tag, "{text}");
+            assert_eq!(
+                image.digest.as_deref(),
+                c.pinned.then_some(DIGEST),
+                "{text}"
+            );
+            assert_eq!(image.pull_tag(), c.pull_tag, "{text}");
+            assert_eq!(image.pulled_reference(), c.pulled, "{text}");
+            assert_eq!(&image.to_string(), text, "display gives back the reference");
         }
     }
 
