@@ -20,71 +20,10 @@ pub(super) fn environment(
     base: &str,
     diag: &mut Diagnostics,
 ) -> EnvSets {
-    let mut env = BTreeMap::new();
-    let mut unset = BTreeSet::new();
-    let mut put =
-        |env: &mut BTreeMap<String, EnvValue>, key: &str, value: Option<EnvValue>| match value {
-            Some(value) => {
-                unset.remove(key);
-                env.insert(key.to_string(), value);
-            }
-            None => {
-                env.remove(key);
-                unset.insert(key.to_string());
-            }
-        };
-    let files: Vec<(String, bool)> = match &raw.env_file {
-        None => Vec::new(),
-        Some(EnvFiles::One(path)) => vec![(path.clone(), true)],
-        Some(EnvFiles::Many(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| match item {
-                EnvFileItem::Path(path) => (path.clone(), true),
-                EnvFileItem::Long { path, required } => {
-                    let required = required
-                        .as_ref()
-                        .and_then(|r| to_bool(r, &format!("{base}.env_file[{i}].required"), diag))
-                        .unwrap_or(true);
-                    (path.clone(), required)
-                }
-            })
-            .collect(),
-    };
-    for (i, (file, required)) in files.iter().enumerate() {
-        let path = if matches!(raw.env_file, Some(EnvFiles::One(_))) {
-            format!("{base}.env_file")
-        } else {
-            format!("{base}.env_file[{i}]")
-        };
-        let Some(resolved) = resolve_host_path(cx, file, &path, diag) else {
-            continue;
-        };
-        let text = match cx.host.read_file(&resolved) {
-            Ok(text) => text,
-            Err(e) if *required => {
-                diag.invalid(
-                    &path,
-                    format!("cannot read env file `{}`: {e}", resolved.display()),
-                    "create the file, fix the path, or mark it `required: false`",
-                );
-                continue;
-            }
-            Err(_) => continue,
-        };
-        match dotenv::parse(&text, cx.lookup) {
-            Ok(entries) => {
-                for (key, value) in entries {
-                    if let Some(value) = value.or_else(|| (cx.lookup)(&key)) {
-                        env.insert(key, EnvValue::Literal(value));
-                    }
-                }
-            }
-            Err(e) => diag.invalid(
-                &path,
-                format!("env file `{}` is invalid: {e}", resolved.display()),
-                "write `KEY=value` lines",
-            ),
+    let mut sets = Sets::default();
+    for file in env_files(raw, base, diag) {
+        for (key, value) in read_env_file(cx, &file, diag) {
+            sets.values.insert(key, EnvValue::Literal(value));
         }
     }
     let path = format!("{base}.environment");
@@ -99,7 +38,7 @@ pub(super) fn environment(
                     }),
                     Some(EnvValueRaw::Value(v)) => Some(EnvValue::Literal(v.to_text())),
                 };
-                put(&mut env, key, value);
+                sets.put(key, value);
             }
         }
         Some(Environment::List(list)) => {
@@ -110,11 +49,121 @@ pub(super) fn environment(
                         format!("`{item}` has no variable name"),
                         "write `KEY=value`",
                     ),
-                    Some((k, v)) => put(&mut env, k, Some(EnvValue::Literal(v.to_string()))),
-                    None => put(&mut env, item, (cx.lookup)(item).map(EnvValue::Literal)),
+                    Some((k, v)) => sets.put(k, Some(EnvValue::Literal(v.to_string()))),
+                    None => sets.put(item, (cx.lookup)(item).map(EnvValue::Literal)),
                 }
             }
         }
     }
-    (env, unset)
+    (sets.values, sets.unset)
+}
+
+/// The environment being built: a key is in at most one of the two.
+#[derive(Default)]
+struct Sets {
+    values: BTreeMap<String, EnvValue>,
+    unset: BTreeSet<String>,
+}
+
+impl Sets {
+    /// Sets `key` to `value`, or marks it unset when there is no value.
+    fn put(&mut self, key: &str, value: Option<EnvValue>) {
+        match value {
+            Some(value) => {
+                self.unset.remove(key);
+                self.values.insert(key.to_string(), value);
+            }
+            None => {
+                self.values.remove(key);
+                self.unset.insert(key.to_string());
+            }
+        }
+    }
+}
+
+/// One `env_file` entry.
+struct EnvFile {
+    /// Where it is written in the spec, for errors.
+    path: String,
+    file: String,
+    required: bool,
+}
+
+/// The `env_file` entries in order, in either form.
+fn env_files(raw: &Service, base: &str, diag: &mut Diagnostics) -> Vec<EnvFile> {
+    match &raw.env_file {
+        None => Vec::new(),
+        Some(EnvFiles::One(file)) => vec![EnvFile {
+            path: format!("{base}.env_file"),
+            file: file.clone(),
+            required: true,
+        }],
+        Some(EnvFiles::Many(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let path = format!("{base}.env_file[{i}]");
+                let (file, required) = match item {
+                    EnvFileItem::Path(file) => (file.clone(), true),
+                    EnvFileItem::Long {
+                        path: file,
+                        required,
+                    } => {
+                        let required = required
+                            .as_ref()
+                            .and_then(|r| to_bool(r, &format!("{path}.required"), diag))
+                            .unwrap_or(true);
+                        (file.clone(), required)
+                    }
+                };
+                EnvFile {
+                    path,
+                    file,
+                    required,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The variables an env file sets (a bare `KEY` takes the server's value, or is skipped without one); an
+/// unreadable required file or an invalid one is an error.
+fn read_env_file(
+    cx: &Context,
+    env_file: &EnvFile,
+    diag: &mut Diagnostics,
+) -> Vec<(String, String)> {
+    let path = &env_file.path;
+    let Some(resolved) = resolve_host_path(cx, &env_file.file, path, diag) else {
+        return Vec::new();
+    };
+    let text = match cx.host.read_file(&resolved) {
+        Ok(text) => text,
+        Err(e) if env_file.required => {
+            diag.invalid(
+                path,
+                format!("cannot read env file `{}`: {e}", resolved.display()),
+                "create the file, fix the path, or mark it `required: false`",
+            );
+            return Vec::new();
+        }
+        Err(_) => return Vec::new(),
+    };
+    match dotenv::parse(&text, cx.lookup) {
+        Ok(entries) => entries
+            .into_iter()
+            .filter_map(|(key, value)| {
+                let value = value.or_else(|| (cx.lookup)(&key))?;
+                Some((key, value))
+            })
+            .collect(),
+        Err(e) => {
+            diag.invalid(
+                path,
+                format!("env file `{}` is invalid: {e}", resolved.display()),
+                "write `KEY=value` lines",
+            );
+            Vec::new()
+        }
+    }
 }
