@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::values::{key_values, to_bool};
 use super::{Context, Diagnostics};
-use crate::compose::{Build, KeyValues};
+use crate::compose::{Build, KeyValues, Scalar};
 use crate::error::{ErrorKind, SpecError};
 use crate::load::Host;
 use crate::model::BuildSpec;
@@ -88,41 +88,83 @@ pub(super) fn build(
     diag: &mut Diagnostics,
 ) -> Option<BuildSpec> {
     let default = compose::BuildLong::default();
-    let (context, long) = match raw {
-        Build::Context(c) => (c.clone(), &default),
-        Build::Long(long) => (long.context.clone().unwrap_or_else(|| ".".into()), long),
+    let (context, long, context_path) = match raw {
+        Build::Context(c) => (c.clone(), &default, path.to_string()),
+        Build::Long(long) => (
+            long.context.clone().unwrap_or_else(|| ".".into()),
+            long,
+            format!("{path}.context"),
+        ),
     };
-    let context_path = if matches!(raw, Build::Context(_)) {
-        path.to_string()
-    } else {
-        format!("{path}.context")
+    let context_dir = build_context(cx, &context, &context_path, diag)?;
+    let dockerfile = long
+        .dockerfile
+        .clone()
+        .unwrap_or_else(|| "Dockerfile".into());
+    let relative = dockerfile_in_context(cx, &context_dir, &dockerfile, &context, path, diag)?;
+    let flag = |value: &Option<Scalar>, name: &str, diag: &mut Diagnostics| {
+        value
+            .as_ref()
+            .and_then(|v| to_bool(v, &format!("{path}.{name}"), diag))
+            .unwrap_or(false)
     };
-    if is_remote_context(&context) {
+    Some(BuildSpec {
+        context: context_dir.canonical.to_string_lossy().into_owned(),
+        dockerfile: relative.to_string_lossy().into_owned(),
+        target: long.target.clone(),
+        args: build_args(cx, long.args.as_ref()),
+        labels: key_values(long.labels.as_ref(), &format!("{path}.labels"), diag),
+        no_cache: flag(&long.no_cache, "no_cache", diag),
+        pull: flag(&long.pull, "pull", diag),
+    })
+}
+
+/// A build context directory, as written (made absolute) and with its links resolved.
+struct ContextDir {
+    lexical: PathBuf,
+    canonical: PathBuf,
+}
+
+/// The local build context, both of its spellings checked against the project directory and the
+/// sensitive folders; remote contexts are refused.
+fn build_context(
+    cx: &Context,
+    context: &str,
+    context_path: &str,
+    diag: &mut Diagnostics,
+) -> Option<ContextDir> {
+    if is_remote_context(context) {
         diag.unsupported(
-            &context_path,
+            context_path,
             format!("remote build context `{context}` is not supported"),
             "clone the repository into the project directory and use a local path",
         );
         return None;
     }
-    let lexical = policy::lexical_normalize(&cx.project_dir.join(&context));
+    let lexical = policy::lexical_normalize(&cx.project_dir.join(context));
     let canonical = canonical_through_ancestors(cx.host, &lexical);
     for candidate in [&lexical, &canonical] {
-        if let Err(e) = policy::check_within(candidate, cx.project_dir, cx.policy, &context_path) {
+        if let Err(e) = policy::check_within(candidate, cx.project_dir, cx.policy, context_path) {
             diag.errors.push(e);
             return None;
         }
     }
-    if !contains_no_sensitive_folder(cx, &canonical, &context_path, diag) {
-        return None;
-    }
-    let dockerfile = long
-        .dockerfile
-        .clone()
-        .unwrap_or_else(|| "Dockerfile".into());
+    contains_no_sensitive_folder(cx, &canonical, context_path, diag)
+        .then_some(ContextDir { lexical, canonical })
+}
+
+/// The Dockerfile's path relative to the context, which must hold it (also once links are resolved).
+fn dockerfile_in_context(
+    cx: &Context,
+    context_dir: &ContextDir,
+    dockerfile: &str,
+    context: &str,
+    path: &str,
+    diag: &mut Diagnostics,
+) -> Option<PathBuf> {
     let dockerfile_path = format!("{path}.dockerfile");
-    let df_lexical = policy::lexical_normalize(&lexical.join(&dockerfile));
-    let Ok(relative) = df_lexical.strip_prefix(&lexical) else {
+    let lexical = policy::lexical_normalize(&context_dir.lexical.join(dockerfile));
+    let Ok(relative) = lexical.strip_prefix(&context_dir.lexical) else {
         diag.errors.push(SpecError::new(
             ErrorKind::Policy,
             &dockerfile_path,
@@ -131,13 +173,17 @@ pub(super) fn build(
         ));
         return None;
     };
-    let df_canonical = canonical_through_ancestors(cx.host, &df_lexical);
-    if let Err(e) = policy::check_within(&df_canonical, cx.project_dir, cx.policy, &dockerfile_path)
-    {
+    let canonical = canonical_through_ancestors(cx.host, &lexical);
+    if let Err(e) = policy::check_within(&canonical, cx.project_dir, cx.policy, &dockerfile_path) {
         diag.errors.push(e);
         return None;
     }
-    let args = match &long.args {
+    Some(relative.to_path_buf())
+}
+
+/// Build args; a bare name takes the server's value, or is left out without one.
+fn build_args(cx: &Context, args: Option<&KeyValues>) -> BTreeMap<String, String> {
+    match args {
         None => BTreeMap::new(),
         Some(KeyValues::Map(map)) => map
             .iter()
@@ -153,22 +199,5 @@ pub(super) fn build(
                 None => (cx.lookup)(item).map(|v| (item.clone(), v)),
             })
             .collect(),
-    };
-    Some(BuildSpec {
-        context: canonical.to_string_lossy().into_owned(),
-        dockerfile: relative.to_string_lossy().into_owned(),
-        target: long.target.clone(),
-        args,
-        labels: key_values(long.labels.as_ref(), &format!("{path}.labels"), diag),
-        no_cache: long
-            .no_cache
-            .as_ref()
-            .and_then(|v| to_bool(v, &format!("{path}.no_cache"), diag))
-            .unwrap_or(false),
-        pull: long
-            .pull
-            .as_ref()
-            .and_then(|v| to_bool(v, &format!("{path}.pull"), diag))
-            .unwrap_or(false),
-    })
+    }
 }

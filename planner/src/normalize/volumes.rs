@@ -129,20 +129,16 @@ pub(super) fn long_volume(
     path: &str,
     diag: &mut Diagnostics,
 ) -> Option<MountOrTmpfs> {
-    let target = match &long.target {
-        Some(t) => t.as_str(),
-        None => {
-            diag.invalid(
-                path,
-                "a volume needs `target`",
-                "add `target: /path/in/container`",
-            );
-            return None;
-        }
+    let Some(target) = &long.target else {
+        diag.invalid(
+            path,
+            "a volume needs `target`",
+            "add `target: /path/in/container`",
+        );
+        return None;
     };
     check_target(target, path, diag)?;
     let target = clean_container_path(target);
-    let target = target.as_str();
     let read_only = long
         .read_only
         .as_ref()
@@ -152,17 +148,20 @@ pub(super) fn long_volume(
         .kind
         .as_deref()
         .unwrap_or(if long.source.is_some() { "volume" } else { "" });
+    let mount = |kind, source| {
+        Some(MountOrTmpfs::Mount(Mount {
+            kind,
+            source,
+            target: target.clone(),
+            read_only,
+        }))
+    };
     match kind {
         "volume" => {
             if let Some(source) = &long.source {
                 check_volume_reference(cx, source, path, diag);
             }
-            Some(MountOrTmpfs::Mount(Mount {
-                kind: MountKind::Volume,
-                source: long.source.clone(),
-                target: target.into(),
-                read_only,
-            }))
+            mount(MountKind::Volume, long.source.clone())
         }
         "bind" => {
             let Some(source) = &long.source else {
@@ -170,56 +169,22 @@ pub(super) fn long_volume(
                 return None;
             };
             let resolved = resolve_host_path(cx, source, &format!("{path}.source"), diag)?;
-            let source = Some(resolved.to_string_lossy().into_owned());
-            Some(MountOrTmpfs::Mount(Mount {
-                kind: MountKind::Bind,
-                source,
-                target: target.into(),
-                read_only,
-            }))
+            mount(
+                MountKind::Bind,
+                Some(resolved.to_string_lossy().into_owned()),
+            )
         }
         "tmpfs" => {
-            let mut options = Vec::new();
-            if let Some(tmpfs) = &long.tmpfs {
-                if let Some(size) = tmpfs
-                    .size
-                    .as_ref()
-                    .and_then(|s| to_bytes(s, &format!("{path}.tmpfs.size"), diag))
-                {
-                    options.push(format!("size={size}"));
-                }
-                if let Some(mode) = &tmpfs.mode {
-                    let mode = match mode {
-                        Scalar::Int(n) => Some(format!("{n:o}")),
-                        Scalar::Str(s) => Some(s.clone()),
-                        other => {
-                            diag.invalid(
-                                &format!("{path}.tmpfs.mode"),
-                                format!("`{}` is not a file mode", other.to_text()),
-                                "write an octal mode such as \"1777\"",
-                            );
-                            None
-                        }
-                    };
-                    options.extend(mode.map(|m| format!("mode={m}")));
-                }
-            }
+            let options = tmpfs_options(long, path, diag);
             if options.is_empty() && !read_only {
-                Some(MountOrTmpfs::Mount(Mount {
-                    kind: MountKind::Tmpfs,
-                    source: None,
-                    target: target.into(),
-                    read_only,
-                }))
-            } else {
-                if read_only {
-                    options.push("ro".into());
-                }
-                Some(MountOrTmpfs::Tmpfs(format!(
-                    "{target}:{}",
-                    options.join(",")
-                )))
+                return mount(MountKind::Tmpfs, None);
             }
+            let ro = read_only.then(|| "ro".to_string());
+            let options: Vec<String> = options.into_iter().chain(ro).collect();
+            Some(MountOrTmpfs::Tmpfs(format!(
+                "{target}:{}",
+                options.join(",")
+            )))
         }
         "" => {
             diag.invalid(
@@ -238,6 +203,36 @@ pub(super) fn long_volume(
             None
         }
     }
+}
+
+/// `size=` and `mode=` of a long-form tmpfs mount.
+fn tmpfs_options(long: &VolumeLong, path: &str, diag: &mut Diagnostics) -> Vec<String> {
+    let mut options = Vec::new();
+    let Some(tmpfs) = &long.tmpfs else {
+        return options;
+    };
+    let size_path = format!("{path}.tmpfs.size");
+    if let Some(size) = tmpfs
+        .size
+        .as_ref()
+        .and_then(|s| to_bytes(s, &size_path, diag))
+    {
+        options.push(format!("size={size}"));
+    }
+    let mode = tmpfs.mode.as_ref().and_then(|mode| match mode {
+        Scalar::Int(n) => Some(format!("{n:o}")),
+        Scalar::Str(s) => Some(s.clone()),
+        other => {
+            diag.invalid(
+                &format!("{path}.tmpfs.mode"),
+                format!("`{}` is not a file mode", other.to_text()),
+                "write an octal mode such as \"1777\"",
+            );
+            None
+        }
+    });
+    options.extend(mode.map(|m| format!("mode={m}")));
+    options
 }
 
 /// A container path as compose writes it (Go's `path.Clean`): `/data/` is `/data`, `//a/./b/../c` is `/a/c`.
