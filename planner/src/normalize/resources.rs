@@ -4,102 +4,133 @@ use super::values::{to_bytes, to_f64, to_int};
 use super::{parse_nano_cpus, Diagnostics};
 use std::collections::BTreeMap;
 
-use crate::compose::{Scalar, Service, UlimitRaw};
+use crate::compose::{ResourceLimits, Scalar, Service, UlimitRaw};
 use crate::model::{Resources, Ulimit};
 
 /// Service-level limits and `deploy.resources`; both spellings must agree when both are given, as in compose.
 pub(super) fn resources(raw: &Service, base: &str, diag: &mut Diagnostics) -> Resources {
     let deploy = raw.deploy.as_ref().and_then(|d| d.resources.as_ref());
+    let at = Paths {
+        base,
+        deploy: format!("{base}.deploy.resources"),
+    };
     let limits = deploy.and_then(|r| r.limits.as_ref());
     let reservations = deploy.and_then(|r| r.reservations.as_ref());
-    let dpath = format!("{base}.deploy.resources");
-    let pick = |short: Option<i64>,
-                short_name: &str,
-                long: Option<i64>,
-                long_name: &str,
-                diag: &mut Diagnostics| match (short, long) {
-        (Some(a), Some(b)) if a != b => {
-            diag.invalid(
-                &format!("{base}.{short_name}"),
-                format!("`{short_name}` ({a}) and `deploy.resources.{long_name}` ({b}) disagree"),
-                "give the value once",
-            );
-            Some(a)
-        }
-        (a, b) => a.or(b),
+    let memory_bytes = {
+        let short = bytes(raw.mem_limit.as_ref(), &at.short("mem_limit"), diag);
+        let long_value = limits.and_then(|l| l.memory.as_ref());
+        let long = bytes(long_value, &at.long("limits.memory"), diag);
+        at.one_value(("mem_limit", short), ("limits.memory", long), diag)
     };
-    let cpus = |v: &Option<Scalar>, path: &str, diag: &mut Diagnostics| {
-        v.as_ref()
-            .and_then(|v| to_f64(v, path, diag))
-            .and_then(|f| {
-                diag.check(
-                    parse_nano_cpus(f),
-                    path,
-                    "write a CPU count such as 0.5 or 2",
-                )
-            })
+    let memory_reservation_bytes = {
+        let short = bytes(
+            raw.mem_reservation.as_ref(),
+            &at.short("mem_reservation"),
+            diag,
+        );
+        let long_value = reservations.and_then(|l| l.memory.as_ref());
+        let long = bytes(long_value, &at.long("reservations.memory"), diag);
+        at.one_value(
+            ("mem_reservation", short),
+            ("reservations.memory", long),
+            diag,
+        )
     };
-    let memory_bytes = pick(
-        raw.mem_limit
-            .as_ref()
-            .and_then(|v| to_bytes(v, &format!("{base}.mem_limit"), diag)),
-        "mem_limit",
-        limits
-            .and_then(|l| l.memory.as_ref())
-            .and_then(|v| to_bytes(v, &format!("{dpath}.limits.memory"), diag)),
-        "limits.memory",
-        diag,
-    );
-    let memory_reservation_bytes = pick(
-        raw.mem_reservation
-            .as_ref()
-            .and_then(|v| to_bytes(v, &format!("{base}.mem_reservation"), diag)),
-        "mem_reservation",
-        reservations
-            .and_then(|l| l.memory.as_ref())
-            .and_then(|v| to_bytes(v, &format!("{dpath}.reservations.memory"), diag)),
-        "reservations.memory",
-        diag,
-    );
-    let short_cpus = cpus(&raw.cpus, &format!("{base}.cpus"), diag);
-    let long_cpus = cpus(
-        &limits.and_then(|l| l.cpus.clone()),
-        &format!("{dpath}.limits.cpus"),
-        diag,
-    );
-    let nano_cpus = pick(short_cpus, "cpus", long_cpus, "limits.cpus", diag);
-    let pids_limit = pick(
-        raw.pids_limit
-            .as_ref()
-            .and_then(|v| to_int(v, &format!("{base}.pids_limit"), diag)),
-        "pids_limit",
-        limits
-            .and_then(|l| l.pids.as_ref())
-            .and_then(|v| to_int(v, &format!("{dpath}.limits.pids"), diag)),
-        "limits.pids",
-        diag,
-    );
-    if reservations.is_some_and(|r| r.cpus.is_some()) {
-        diag.warnings.push(format!("{dpath}.reservations.cpus: CPU reservations have no effect on a single engine; ignored"));
-    }
-    if reservations.is_some_and(|r| r.pids.is_some()) {
-        diag.warnings.push(format!(
-            "{dpath}.reservations.pids: pid reservations have no effect; ignored"
-        ));
-    }
+    let nano_cpus = {
+        let short = cpus(raw.cpus.as_ref(), &at.short("cpus"), diag);
+        let long_value = limits.and_then(|l| l.cpus.as_ref());
+        let long = cpus(long_value, &at.long("limits.cpus"), diag);
+        at.one_value(("cpus", short), ("limits.cpus", long), diag)
+    };
+    let pids_limit = {
+        let short = int(raw.pids_limit.as_ref(), &at.short("pids_limit"), diag);
+        let long_value = limits.and_then(|l| l.pids.as_ref());
+        let long = int(long_value, &at.long("limits.pids"), diag);
+        at.one_value(("pids_limit", short), ("limits.pids", long), diag)
+    };
+    warn_ignored_reservations(reservations, &at.deploy, diag);
     Resources {
         memory_bytes,
         memory_reservation_bytes,
         nano_cpus,
-        cpu_shares: raw
-            .cpu_shares
-            .as_ref()
-            .and_then(|v| to_int(v, &format!("{base}.cpu_shares"), diag)),
+        cpu_shares: int(raw.cpu_shares.as_ref(), &at.short("cpu_shares"), diag),
         pids_limit,
-        shm_size_bytes: raw
-            .shm_size
-            .as_ref()
-            .and_then(|v| to_bytes(v, &format!("{base}.shm_size"), diag)),
+        shm_size_bytes: bytes(raw.shm_size.as_ref(), &at.short("shm_size"), diag),
+    }
+}
+
+/// Where a service's resource fields are written: at its top level, or under `deploy.resources`.
+struct Paths<'a> {
+    base: &'a str,
+    deploy: String,
+}
+
+impl Paths<'_> {
+    fn short(&self, name: &str) -> String {
+        format!("{}.{name}", self.base)
+    }
+
+    fn long(&self, name: &str) -> String {
+        format!("{}.{name}", self.deploy)
+    }
+
+    /// The value given at the top level or under `deploy.resources`; both given and different is an
+    /// error (the top-level one is kept).
+    fn one_value(
+        &self,
+        (short_name, short): (&str, Option<i64>),
+        (long_name, long): (&str, Option<i64>),
+        diag: &mut Diagnostics,
+    ) -> Option<i64> {
+        match (short, long) {
+            (Some(a), Some(b)) if a != b => {
+                diag.invalid(
+                    &self.short(short_name),
+                    format!(
+                        "`{short_name}` ({a}) and `deploy.resources.{long_name}` ({b}) disagree"
+                    ),
+                    "give the value once",
+                );
+                Some(a)
+            }
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+fn bytes(value: Option<&Scalar>, path: &str, diag: &mut Diagnostics) -> Option<i64> {
+    value.and_then(|v| to_bytes(v, path, diag))
+}
+
+fn int(value: Option<&Scalar>, path: &str, diag: &mut Diagnostics) -> Option<i64> {
+    value.and_then(|v| to_int(v, path, diag))
+}
+
+/// A CPU count as nano CPUs.
+fn cpus(value: Option<&Scalar>, path: &str, diag: &mut Diagnostics) -> Option<i64> {
+    let count = value.and_then(|v| to_f64(v, path, diag))?;
+    diag.check(
+        parse_nano_cpus(count),
+        path,
+        "write a CPU count such as 0.5 or 2",
+    )
+}
+
+/// CPU and pid reservations mean nothing on one engine: they are ignored with a warning.
+fn warn_ignored_reservations(
+    reservations: Option<&ResourceLimits>,
+    deploy: &str,
+    diag: &mut Diagnostics,
+) {
+    if reservations.is_some_and(|r| r.cpus.is_some()) {
+        diag.warnings.push(format!(
+            "{deploy}.reservations.cpus: CPU reservations have no effect on a single engine; ignored"
+        ));
+    }
+    if reservations.is_some_and(|r| r.pids.is_some()) {
+        diag.warnings.push(format!(
+            "{deploy}.reservations.pids: pid reservations have no effect; ignored"
+        ));
     }
 }
 
