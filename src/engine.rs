@@ -728,23 +728,10 @@ fn new_plan_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
 }
 
-/// Compose's rule for project names; it also keeps names safe as file and key names.
+/// The planner's project name rule, applied to a tool's `project` argument.
 fn validate_project_name(name: &str) -> Result<(), EngineError> {
-    let valid = !name.is_empty()
-        && name.len() <= 63
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
-    if valid {
-        return Ok(());
-    }
-    Err(EngineError::Spec(SpecErrors::from(planner::SpecError::new(
-        planner::ErrorKind::Invalid,
-        "project",
-        format!("{name:?} is not a valid project name"),
-        "use 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit (as docker compose requires)",
-    ))))
+    planner::validate::check_project_name_at("project", name)
+        .map_err(|error| EngineError::Spec(SpecErrors::from(error)))
 }
 
 #[cfg(test)]

@@ -327,3 +327,64 @@ async fn secret_values_reach_the_container_and_no_output_of_the_session() {
         leaks.join("\n  ")
     );
 }
+
+/// Keys for every fragment of the planner's one sensitive-key rule (plus `DB_PASSWD`, the key the two old
+/// lists disagreed on), each with a random literal value.
+fn sensitive_env() -> Vec<(String, String)> {
+    planner::sensitive::SENSITIVE_FRAGMENTS
+        .iter()
+        .map(|fragment| format!("APP_{fragment}"))
+        .chain(["DB_PASSWD".to_string()])
+        .map(|key| {
+            let value = random_value("literal");
+            (key, value)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_literal_env_is_masked_in_plan_and_inspect_alike() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = common::unique("mcpmask");
+    let _guard = ProjectGuard {
+        host: None,
+        project: project.clone(),
+    };
+    let server = McpServer::start(ServerSetup::new(tmp.path())).await;
+    let env = sensitive_env();
+    let environment: String = env
+        .iter()
+        .map(|(key, value)| format!("      {key}: {value}\n"))
+        .collect();
+    let compose = format!(
+        "services:\n  app:\n    image: mcp-docker-test/busybox:latest\n    init: true\n    \
+         command: [\"sleep\", \"3600\"]\n    environment:\n{environment}"
+    );
+    let (plan_id, planned) = server.plan_yaml(&project, &compose).await;
+    let applied = server.apply(&project, &plan_id).await.unwrap();
+    assert!(!applied.is_error, "{}", applied.all_text());
+    let inspected = server
+        .ok(
+            "inspect_container",
+            json!({"container": format!("{project}-app-1")}),
+        )
+        .await;
+    server.destroy(&project).await;
+    server.stop().await;
+    for (key, value) in &env {
+        assert!(
+            inspected.all_text().contains(key.as_str()),
+            "inspect should still name {key}: {}",
+            inspected.all_text()
+        );
+        for (from, text) in [
+            ("plan", planned.all_text()),
+            ("inspect", inspected.all_text()),
+        ] {
+            assert!(
+                !text.contains(value.as_str()),
+                "{key}'s value shown by {from}: {text}"
+            );
+        }
+    }
+}

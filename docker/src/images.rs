@@ -14,6 +14,7 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 use futures_util::StreamExt;
+use planner::image_ref::ImageRef;
 use planner::model::BuildSpec;
 
 use super::auth::{all_registry_credentials, registry_credentials};
@@ -40,28 +41,6 @@ pub(crate) async fn image_present(
                 Err(err)
             }
         }
-    }
-}
-
-/// Splits `repo[:tag][@digest]` into the image and tag parameters of a pull (a missing tag means `latest`,
-/// since an empty tag would pull every tag of the repository).
-pub(crate) fn split_reference(reference: &str) -> (String, String) {
-    if let Some((repo, digest)) = reference.split_once('@') {
-        let repo = strip_tag(repo).0;
-        return (repo.to_string(), digest.to_string());
-    }
-    let (repo, tag) = strip_tag(reference);
-    (repo.to_string(), tag.unwrap_or("latest").to_string())
-}
-
-fn strip_tag(reference: &str) -> (&str, Option<&str>) {
-    let last_slash = reference.rfind('/').map_or(0, |i| i + 1);
-    match reference[last_slash..].rfind(':') {
-        Some(i) => (
-            &reference[..last_slash + i],
-            Some(&reference[last_slash + i + 1..]),
-        ),
-        None => (reference, None),
     }
 }
 
@@ -98,10 +77,15 @@ async fn pull_for_platform(
     platform: &str,
     progress: Progress<'_>,
 ) -> Result<(), DockerError> {
-    let (image, tag) = split_reference(reference);
+    // Docker answers a malformed reference with 400 too; refusing it here gives the parse's reason.
+    let image = ImageRef::parse(reference).map_err(|e| DockerError::Api {
+        context: format!("pulling {reference}"),
+        status: 400,
+        message: e.to_string(),
+    })?;
     let options = CreateImageOptionsBuilder::new()
-        .from_image(&image)
-        .tag(&tag)
+        .from_image(&image.repository())
+        .tag(image.pull_tag())
         .platform(platform)
         .build();
     let credentials = credentials_for(reference).await;
@@ -410,34 +394,4 @@ pub async fn remove_image(
         untagged: items.iter().filter_map(|i| i.untagged.clone()).collect(),
         deleted: items.iter().filter_map(|i| i.deleted.clone()).collect(),
     })
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn splits_references_for_pull() {
-        assert_eq!(
-            split_reference("busybox"),
-            ("busybox".into(), "latest".into())
-        );
-        assert_eq!(
-            split_reference("busybox:1.36"),
-            ("busybox".into(), "1.36".into())
-        );
-        assert_eq!(
-            split_reference("127.0.0.1:5000/app"),
-            ("127.0.0.1:5000/app".into(), "latest".into())
-        );
-        assert_eq!(
-            split_reference("127.0.0.1:5000/app:v2"),
-            ("127.0.0.1:5000/app".into(), "v2".into())
-        );
-        assert_eq!(
-            split_reference("app@sha256:abc"),
-            ("app".into(), "sha256:abc".into())
-        );
-    }
 }

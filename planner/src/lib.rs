@@ -10,9 +10,12 @@
 
 pub mod compose;
 pub mod diff;
+pub mod drift;
 pub mod error;
+pub mod export;
 pub mod graph;
 pub mod hash;
+pub mod image_ref;
 pub mod interpolate;
 pub mod load;
 pub mod model;
@@ -22,6 +25,7 @@ pub mod observed;
 pub mod plan;
 pub mod policy;
 pub mod render;
+pub mod sensitive;
 pub mod validate;
 
 pub use error::{ErrorKind, SpecError, SpecErrors};

@@ -67,6 +67,10 @@ pub fn load_json(
 /// Loads one service body, with the same types, defaults and policy as a planner service, for the
 /// primitive container tools. Networks and named volumes it names are taken as existing (external) ones;
 /// with no `networks` it stays on the engine's default network.
+///
+/// The body is wrapped in a one-service document and loaded by the one pipeline (`load_document`), so a
+/// container made by hand is checked exactly as a planned one; errors are then named from the
+/// container's name (`web.ports[0]`, not `services.web.ports[0]`).
 pub fn load_service(
     name: &str,
     value: &Value,
@@ -74,8 +78,7 @@ pub fn load_service(
     host: &dyn Host,
 ) -> Result<ServiceSpec, SpecErrors> {
     check_json_size(value)?;
-    let mut body = value.clone();
-    let Some(obj) = body.as_object_mut() else {
+    let Some(body) = value.as_object() else {
         return Err(syntax(
             name,
             "a container spec must be a mapping of compose service keys",
@@ -83,9 +86,47 @@ pub fn load_service(
         )
         .into());
     };
+    let (body, mut errors) = without_project_keys(name, body);
+    let document = single_service_document(name, body);
+    let opts = LoadOptions {
+        project_name: Some(
+            opts.project_name
+                .clone()
+                .unwrap_or_else(|| SINGLE_CONTAINER_PROJECT.into()),
+        ),
+        profiles: vec!["*".into()],
+        ..opts.clone()
+    };
+    let loaded = load_document(document, &opts, host);
+    let mut spec = match loaded {
+        Ok(mut project) => project.services.remove(name),
+        Err(e) => {
+            errors.extend(e.0);
+            None
+        }
+    };
+    if !errors.is_empty() {
+        return Err(SpecErrors(named_from_container(name, errors)));
+    }
+    if value.get("networks").is_none_or(Value::is_null) {
+        if let Some(spec) = &mut spec {
+            spec.networks.clear();
+        }
+    }
+    spec.ok_or_else(|| syntax(name, "the container spec did not load", "check the spec").into())
+}
+
+/// The project name a single container is loaded under when the caller gives none (it names a built
+/// image only).
+const SINGLE_CONTAINER_PROJECT: &str = "container";
+
+/// The body without the keys that need a project, and an error for each one present.
+fn without_project_keys(
+    name: &str,
+    body: &Map<String, Value>,
+) -> (Map<String, Value>, Vec<SpecError>) {
+    let mut body = body.clone();
     let mut errors = Vec::new();
-    let mut warnings = Vec::new();
-    compose::check_service_keys(obj, name, &mut errors, &mut warnings);
     for (key, reason) in [
         ("depends_on", "dependencies need a project"),
         ("links", "links need a project"),
@@ -95,7 +136,7 @@ pub fn load_service(
         ),
         ("configs", "configs need a project"),
     ] {
-        if obj.contains_key(key) {
+        if body.remove(key).is_some() {
             errors.push(SpecError::new(
                 ErrorKind::Unsupported,
                 format!("{name}.{key}"),
@@ -104,52 +145,42 @@ pub fn load_service(
             ));
         }
     }
-    let lookup = env_lookup(opts, host, &mut errors);
-    let before = errors.len();
-    interpolate_value(&mut body, name, &lookup, &mut errors);
-    let failed: Vec<SpecError> = errors[before..].to_vec();
-    let raw: Option<Service> = typed(&body, name, &mut errors);
-    let project_name = opts.project_name.clone().unwrap_or_default();
-    let project_dir = canonical_dir(&opts.project_dir, host)?;
-    let Some(raw) = raw else {
-        return Err(SpecErrors(errors));
+    (body, errors)
+}
+
+/// `{services: {name: body}}`, with the networks and named volumes the body names declared external.
+fn single_service_document(name: &str, body: Map<String, Value>) -> Value {
+    let external = || serde_json::json!({"external": true});
+    let networks: Map<String, Value> = match body.get("networks") {
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|n| (n.to_string(), external()))
+            .collect(),
+        Some(Value::Object(map)) => map.keys().map(|n| (n.clone(), external())).collect(),
+        _ => Map::new(),
     };
-    let mut declared = normalize::Declared::default();
-    for volume in normalize::named_volumes(&raw) {
-        declared.volumes.insert(volume);
-    }
-    let cx = Context {
-        project: &project_name,
-        project_dir: &project_dir,
-        host,
-        policy: &opts.policy,
-        lookup: &lookup,
-        declared: &declared,
-    };
-    let mut diag = Diagnostics { errors, warnings };
-    let (mut spec, _links) = normalize::service(&cx, name, raw, &mut diag);
-    if value.get("networks").is_none_or(Value::is_null) {
-        spec.networks.clear();
-    }
-    diag.errors
-        .extend(validate::validate_service(name, &spec, name));
-    diag.errors
-        .extend(policy::check_service(name, &spec, &opts.policy));
-    // A single container has no `services.` level: name its fields from the container's name.
+    let volumes: Map<String, Value> =
+        serde_json::from_value::<Service>(Value::Object(body.clone()))
+            .map(|raw| normalize::named_volumes(&raw))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| (v, external()))
+            .collect();
+    let mut services = Map::new();
+    services.insert(name.to_string(), Value::Object(body));
+    serde_json::json!({"services": services, "networks": networks, "volumes": volumes})
+}
+
+/// A single container has no `services.` level: names its errors' paths from the container's name.
+fn named_from_container(name: &str, mut errors: Vec<SpecError>) -> Vec<SpecError> {
     let project_prefix = format!("services.{name}");
-    for e in &mut diag.errors {
+    for e in &mut errors {
         if let Some(rest) = e.path.strip_prefix(&project_prefix) {
             e.path = format!("{name}{rest}");
         }
     }
-    if diag.errors.is_empty() {
-        Ok(spec)
-    } else {
-        Err(capped(without_follow_ons(without_echoes(
-            diag.errors,
-            &failed,
-        ))))
-    }
+    errors
 }
 
 /// The size check for a document given as JSON: its length written out (unmeasurable counts as too large).

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{ErrorKind, SpecError};
+use crate::image_ref::ImageRef;
 use crate::model::{Project, ServiceSpec};
 
 fn invalid(
@@ -20,22 +21,31 @@ fn invalid(
 const NAME_FIX: &str =
     "use letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 63 characters";
 
-/// Compose's project name rule: `^[a-z0-9][a-z0-9_-]*$`.
-pub fn check_project_name(name: &str) -> Result<(), SpecError> {
-    let ok = name.len() <= 63
+/// Compose's project name rule: `^[a-z0-9][a-z0-9_-]*$`, at most 63 characters. It also keeps names safe as
+/// file and store key names. The engine checks tool arguments with it too, so there is one rule.
+pub fn is_valid_project_name(name: &str) -> bool {
+    name.len() <= 63
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && name
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(
-            "name",
-            format!("`{name}` is not a valid project name"),
-            "use lowercase letters, digits, `_` and `-`, starting with a letter or digit (for example `my-app`), at most 63 characters",
-        ))
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// The project name rule as a spec error at the spec's `name` field.
+pub fn check_project_name(name: &str) -> Result<(), SpecError> {
+    check_project_name_at("name", name)
+}
+
+/// The project name rule as a spec error at `path` (`name` in a spec, `project` in a tool argument).
+pub fn check_project_name_at(path: &str, name: &str) -> Result<(), SpecError> {
+    if is_valid_project_name(name) {
+        return Ok(());
     }
+    Err(invalid(
+        path,
+        format!("`{name}` is not a valid project name"),
+        "use lowercase letters, digits, `_` and `-`, starting with a letter or digit (for example `my-app`), at most 63 characters",
+    ))
 }
 
 /// Names of services, networks and volumes: `^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`, short enough for DNS.
@@ -46,87 +56,6 @@ pub fn is_valid_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-}
-
-/// A Docker image reference: `[host[:port]/]path[:tag][@algo:hex]`, path components lowercase.
-pub fn check_image_reference(image: &str) -> Result<(), String> {
-    let bad = |why: &str| Err(format!("`{image}` is not a valid image reference: {why}"));
-    if image.trim().is_empty() {
-        return bad("it is empty");
-    }
-    if image.chars().any(char::is_whitespace) {
-        return bad("it contains whitespace");
-    }
-    if image.starts_with(':') || image.starts_with('@') {
-        return bad("the repository name is missing before the tag or digest");
-    }
-    if image.len() > 512 {
-        return bad("it is too long");
-    }
-    let (rest, digest) = match image.split_once('@') {
-        Some((rest, digest)) => (rest, Some(digest)),
-        None => (image, None),
-    };
-    if let Some(digest) = digest {
-        let valid = digest.split_once(':').is_some_and(|(algo, hex)| {
-            !algo.is_empty()
-                && algo
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c))
-                && hex.len() >= 32
-                && hex.chars().all(|c| c.is_ascii_hexdigit())
-        });
-        if !valid {
-            return bad("the digest must look like `sha256:<64 hex digits>`");
-        }
-    }
-    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-    let (name, tag) = match rest[last_slash..].rfind(':') {
-        Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
-        None => (rest, None),
-    };
-    if let Some(tag) = tag {
-        let valid = !tag.is_empty()
-            && tag.len() <= 128
-            && tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-            && tag
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-        if !valid {
-            return bad("the tag may hold letters, digits, `_`, `.` and `-` (at most 128)");
-        }
-    }
-    let mut components: Vec<&str> = name.split('/').collect();
-    if components.len() > 1 {
-        let first = components[0];
-        if first.contains('.')
-            || first.contains(':')
-            || first == "localhost"
-            || first.chars().any(|c| c.is_ascii_uppercase())
-        {
-            let (host, port) = first.split_once(':').unwrap_or((first, ""));
-            let host_ok = !host.is_empty()
-                && host
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'));
-            if !host_ok || (!port.is_empty() && port.parse::<u16>().is_err()) {
-                return bad("the registry host is malformed");
-            }
-            components.remove(0);
-        }
-    }
-    for component in components {
-        let valid = !component.is_empty()
-            && component.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && component.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && component.chars().all(|c| {
-                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
-            });
-        if !valid {
-            return bad("repository names use lowercase letters, digits and single `.`, `_` or `-` separators");
-        }
-    }
-    Ok(())
 }
 
 /// Checks that concern one service alone; `base` is its path (`services.web`, or the name for one container).
@@ -140,10 +69,10 @@ pub fn validate_service(name: &str, spec: &ServiceSpec, base: &str) -> Vec<SpecE
         ));
     }
     if !spec.image.is_empty() {
-        if let Err(message) = check_image_reference(&spec.image) {
+        if let Err(error) = ImageRef::parse(&spec.image) {
             errors.push(invalid(
                 format!("{base}.image"),
-                message,
+                error.to_string(),
                 "write `name[:tag]`, e.g. `nginx:1.27` or `registry:5000/team/app:v1`",
             ));
         }
@@ -534,43 +463,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn image_references() {
-        for ok in [
-            "nginx",
-            "nginx:1.27",
-            "library/nginx:latest",
-            "localhost:5000/app",
-            "ghcr.io/o/r:v1.2-x",
-            "a@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-            "registry.example.com:443/team/app:v1",
-        ] {
-            assert!(check_image_reference(ok).is_ok(), "{ok}");
+    fn project_names_follow_compose() {
+        for ok in ["demo", "demo_1-a", "1app", &"x".repeat(63)] {
+            assert!(is_valid_project_name(ok), "{ok}");
         }
         for bad in [
             "",
-            "Nginx",
-            "nginx:",
-            "nginx::1",
+            "Demo",
+            "-x",
+            "_x",
+            "a/b",
             "a b",
-            "nginx:-x",
-            "repo//x",
-            "x@sha256:zz",
-            "ünïcode",
-            " ",
-            "\t",
-            "nginx latest",
-            " nginx",
-            ":latest",
-            "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-            "NGINX:1.27",
-            "team/App",
+            "../etc",
+            "prøject",
+            &"x".repeat(64),
         ] {
-            assert!(check_image_reference(bad).is_err(), "{bad}");
+            assert!(!is_valid_project_name(bad), "{bad}");
         }
-        let why = |image: &str| check_image_reference(image).unwrap_err();
-        assert!(why("  ").contains("empty"));
-        assert!(why("nginx latest").contains("whitespace"));
-        assert!(why(":1.27").contains("repository name is missing"));
-        assert!(why("Nginx").contains("lowercase"));
+        let error = check_project_name_at("project", "Demo").unwrap_err();
+        assert_eq!(error.path, "project");
     }
 }

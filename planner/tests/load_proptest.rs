@@ -193,7 +193,7 @@ proptest! {
         let _ = planner::normalize::parse_port(&text);
         let _ = planner::normalize::parse_duration_ns(&text);
         let _ = planner::normalize::parse_bytes(&text);
-        let _ = planner::validate::check_image_reference(&text);
+        let _ = planner::image_ref::ImageRef::parse(&text);
         let _ = planner::policy::check_host_path(std::path::Path::new(&text), &planner::policy::Policy::default(), "p");
     }
 

@@ -238,6 +238,49 @@ fn new_project_with_secret_env_never_shows_values() {
     assert!(!text.contains("tok-123") && !text.contains("hunter2"));
 }
 
+/// One key per fragment of the sensitive-key rule, in mixed case, with a value that must never show.
+fn sensitive_keys() -> Vec<(String, String)> {
+    planner::sensitive::SENSITIVE_FRAGMENTS
+        .iter()
+        .map(|fragment| (format!("App_{fragment}_x"), format!("leak-{fragment}")))
+        .chain([("DB_PASSWD".to_string(), "leak-db-passwd".to_string())])
+        .collect()
+}
+
+#[test]
+fn every_sensitive_fragment_is_masked_in_create() {
+    let mut desired = demo();
+    let web = desired.services.get_mut("web").unwrap();
+    for (key, value) in sensitive_keys() {
+        env(web, &key, &value);
+    }
+    let text = render_plan(&desired, &empty_observed("demo"), None);
+    assert!(!text.contains("leak-"), "a value leaked:\n{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn every_sensitive_fragment_is_masked_in_update() {
+    let mut before = demo();
+    let web = before.services.get_mut("web").unwrap();
+    for (key, value) in sensitive_keys() {
+        env(web, &key, &format!("{value}-old"));
+    }
+    let observed = observed_matching(&before, &ExternalDigests::default());
+    let mut after = before.clone();
+    let web = after.services.get_mut("web").unwrap();
+    for (key, value) in sensitive_keys() {
+        env(web, &key, &format!("{value}-new"));
+    }
+    let text = render_plan(&after, &observed, Some(&before));
+    assert!(!text.contains("leak-"), "a value leaked:\n{text}");
+    assert!(
+        text.contains("DB_PASSWD: (sensitive) -> (sensitive)"),
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
 #[test]
 fn schema_describes_the_plan() {
     let schema = plan_schema();

@@ -1,203 +1,69 @@
-//! Resuming a project by name: its live resources and how they drifted from the last apply.
+//! Resuming a project by name: its live resources and how they drifted from the last apply (the drift
+//! decision is `planner::drift`; this adapts the stored record to it), and the list of projects.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use planner::model::Project;
-use planner::naming;
-use planner::observed::{ContainerState, ObservedState};
+use planner::drift::{self, Recorded, RecordedResource};
+use planner::naming::LABEL_MANAGED_BY;
+use planner::observed::ObservedState;
+use planner::plan::ResourceKind;
 
 use super::{ProjectSummary, ResourceStatus};
 use crate::docker::{DockerClient, DockerError};
 use crate::state::ProjectRecord;
 
-/// Live state per resource and the drift lines, from the record (if any) and what the engine holds.
+/// Live state per resource and the drift lines, from the record (if any) and what the engine holds; the
+/// decision is `planner::drift`'s, this adapts the stored record to its inputs and its results to status.
 pub fn assess(
     record: Option<&ProjectRecord>,
     observed: &ObservedState,
 ) -> (Vec<ResourceStatus>, Vec<String>) {
-    let spec = record.map(|r| &r.spec);
-    let recorded_hash: BTreeMap<(&str, &str), Option<&str>> = record
-        .map(|r| {
-            r.resources
-                .iter()
-                .map(|res| {
-                    (
-                        (res.kind.as_str(), res.name.as_str()),
-                        res.config_hash.as_deref(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut resources = Vec::new();
-    let mut drift = Vec::new();
-
-    let expected = spec.map(expected_containers).unwrap_or_default();
-    for c in &observed.containers {
-        let in_spec = expected.contains_key(&c.name);
-        let note = if spec.is_some() && !in_spec {
-            Some("orphan: not in the last-applied spec".to_string())
-        } else if matches!(recorded_hash.get(&("container", c.name.as_str())), Some(Some(h)) if Some(*h) != c.config_hash.as_deref())
-        {
-            Some(
-                "changed: its config hash differs from the one recorded at the last apply"
-                    .to_string(),
-            )
-        } else if !c.state.is_running() {
-            Some(format!("stopped: the container is {}", state_name(c.state)))
-        } else if c.health.as_deref() == Some("unhealthy") {
-            Some("unhealthy".to_string())
-        } else {
-            None
-        };
-        if let Some(n) = &note {
-            drift.push(format!("container {}: {n}", c.name));
+    let assessment = match record {
+        Some(record) => {
+            let resources = recorded_resources(record);
+            let recorded = Recorded {
+                spec: &record.spec,
+                resources: &resources,
+            };
+            drift::assess_recorded(recorded, observed)
         }
-        resources.push(ResourceStatus {
-            kind: "container".into(),
-            name: c.name.clone(),
-            service: Some(c.service.clone()),
-            state: state_name(c.state).into(),
-            health: c.health.clone(),
-            drift: note,
-        });
-    }
-    let observed_names: BTreeSet<&str> = observed
-        .containers
+        None => drift::assess_unrecorded(observed),
+    };
+    let resources = assessment.resources.into_iter().map(status_of).collect();
+    (resources, assessment.drift)
+}
+
+/// The record's resources whose kind the planner knows, with their recorded config hashes.
+fn recorded_resources(record: &ProjectRecord) -> Vec<RecordedResource> {
+    record
+        .resources
         .iter()
-        .map(|c| c.name.as_str())
-        .collect();
-    for (name, service) in &expected {
-        if !observed_names.contains(name.as_str()) {
-            drift.push(format!(
-                "container {name}: missing: it was removed outside this tool"
-            ));
-            resources.push(missing("container", name, Some(service.clone())));
-        }
-    }
-
-    let expected_networks: BTreeMap<String, String> = spec
-        .map(|p| {
-            p.networks
-                .iter()
-                .filter(|(_, n)| !n.external)
-                .map(|(key, n)| {
-                    (
-                        n.name
-                            .clone()
-                            .unwrap_or_else(|| naming::scoped_name(&p.name, key)),
-                        key.clone(),
-                    )
-                })
-                .collect()
+        .filter_map(|res| {
+            let kind = [
+                ResourceKind::Container,
+                ResourceKind::Network,
+                ResourceKind::Volume,
+                ResourceKind::Image,
+            ]
+            .into_iter()
+            .find(|kind| kind.as_str() == res.kind)?;
+            Some(RecordedResource {
+                kind,
+                name: res.name.clone(),
+                config_hash: res.config_hash.clone(),
+            })
         })
-        .unwrap_or_default();
-    for n in &observed.networks {
-        let note = (spec.is_some() && !expected_networks.contains_key(&n.name))
-            .then(|| "orphan: not in the last-applied spec".to_string());
-        if let Some(text) = &note {
-            drift.push(format!("network {}: {text}", n.name));
-        }
-        resources.push(ResourceStatus {
-            kind: "network".into(),
-            name: n.name.clone(),
-            service: None,
-            state: "present".into(),
-            health: None,
-            drift: note,
-        });
-    }
-    for name in expected_networks.keys() {
-        if !observed.networks.iter().any(|n| &n.name == name) {
-            drift.push(format!("network {name}: missing"));
-            resources.push(missing("network", name, None));
-        }
-    }
-
-    let expected_volumes: BTreeSet<String> = spec
-        .map(|p| {
-            p.volumes
-                .iter()
-                .filter(|(_, v)| !v.external)
-                .map(|(key, v)| {
-                    v.name
-                        .clone()
-                        .unwrap_or_else(|| naming::scoped_name(&p.name, key))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    for v in &observed.volumes {
-        let note = (spec.is_some() && !expected_volumes.contains(&v.name)).then(|| {
-            "orphan: not in the last-applied spec (volumes are kept until removed explicitly)"
-                .to_string()
-        });
-        if let Some(text) = &note {
-            drift.push(format!("volume {}: {text}", v.name));
-        }
-        resources.push(ResourceStatus {
-            kind: "volume".into(),
-            name: v.name.clone(),
-            service: None,
-            state: "present".into(),
-            health: None,
-            drift: note,
-        });
-    }
-    for name in &expected_volumes {
-        if !observed.volumes.iter().any(|v| &v.name == name) {
-            drift.push(format!("volume {name}: missing"));
-            resources.push(missing("volume", name, None));
-        }
-    }
-
-    for lookalike in &observed.unmanaged_lookalikes {
-        drift.push(format!("{lookalike}: unmanaged look-alike: it has one of our names but not our labels, so it is left alone"));
-    }
-    (resources, drift)
+        .collect()
 }
 
-fn missing(kind: &str, name: &str, service: Option<String>) -> ResourceStatus {
+fn status_of(state: drift::ResourceState) -> ResourceStatus {
     ResourceStatus {
-        kind: kind.into(),
-        name: name.into(),
-        service,
-        state: "missing".into(),
-        health: None,
-        drift: Some("missing".into()),
-    }
-}
-
-/// Container name -> service, for every replica the spec asks for.
-fn expected_containers(project: &Project) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for (service_name, service) in &project.services {
-        match (&service.container_name, service.replicas) {
-            (Some(explicit), 1) => {
-                out.insert(explicit.clone(), service_name.clone());
-            }
-            _ => {
-                for n in 1..=service.replicas {
-                    out.insert(
-                        naming::container_name(&project.name, service_name, n),
-                        service_name.clone(),
-                    );
-                }
-            }
-        }
-    }
-    out
-}
-
-pub fn state_name(state: ContainerState) -> &'static str {
-    match state {
-        ContainerState::Created => "created",
-        ContainerState::Running => "running",
-        ContainerState::Paused => "paused",
-        ContainerState::Restarting => "restarting",
-        ContainerState::Removing => "removing",
-        ContainerState::Exited => "exited",
-        ContainerState::Dead => "dead",
+        kind: state.kind.as_str().into(),
+        name: state.name,
+        service: state.service,
+        state: state.state,
+        health: state.health,
+        drift: state.drift,
     }
 }
 
@@ -244,8 +110,8 @@ pub fn merge_projects(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use planner::model::ServiceSpec;
-    use planner::observed::ObservedContainer;
+    use planner::model::{Project, ServiceSpec};
+    use planner::observed::{ContainerState, ObservedContainer};
 
     use crate::state::ResourceRecord;
 

@@ -15,21 +15,10 @@ use crate::docker::containers::PortMapping;
 /// Shown instead of a value whose key looks like a secret.
 pub const MASK: &str = "********";
 
-/// Key fragments that mark a value as sensitive.
-const SECRET_KEY_PARTS: &[&str] = &[
-    "PASSWORD",
-    "PASSWD",
-    "TOKEN",
-    "SECRET",
-    "KEY",
-    "CREDENTIAL",
-    "PRIVATE",
-];
-
-/// True when an environment variable or label key looks like it holds a secret.
+/// True when an environment variable or label key looks like it holds a secret: the planner's one rule,
+/// so inspect output masks exactly what a plan masks.
 pub fn is_secret_key(key: &str) -> bool {
-    let upper = key.to_ascii_uppercase();
-    SECRET_KEY_PARTS.iter().any(|part| upper.contains(part))
+    planner::sensitive::is_sensitive_key(key)
 }
 
 /// Masks the value of a `KEY=value` environment entry when the key looks secret.

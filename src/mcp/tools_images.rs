@@ -181,7 +181,7 @@ impl DockerServer {
         context: RequestContext<RoleServer>,
         Parameters(args): Parameters<PullImageArgs>,
     ) -> Result<Json<ImageOutcome>, ToolError> {
-        let (repo, tag) = split_reference(&args.image).map_err(|e| {
+        let image = planner::image_ref::ImageRef::parse(&args.image).map_err(|e| {
             ToolError::invalid(
                 "image",
                 e,
@@ -190,7 +190,7 @@ impl DockerServer {
         })?;
         let progress = Progress::for_request(&context);
         let docker = self.docker().await?;
-        let reference = format!("{repo}:{tag}");
+        let reference = image.pulled_reference();
         let report = |line: String| progress.step(None, line);
         let platform = args.platform.clone().unwrap_or_default();
         let pulled = until_cancelled(
@@ -231,9 +231,7 @@ impl DockerServer {
         context: RequestContext<RoleServer>,
         Parameters(args): Parameters<ImageRef>,
     ) -> Result<Json<ImageOutcome>, ToolError> {
-        let (repo, tag) = split_reference(&args.image).map_err(|e| {
-            ToolError::invalid("image", e, "use a reference such as 127.0.0.1:5000/app:dev")
-        })?;
+        let (repo, tag) = push_target(&args.image)?;
         let progress = Progress::for_request(&context);
         let docker = self.docker().await?;
         let reference = format!("{repo}:{tag}");
@@ -276,7 +274,7 @@ impl DockerServer {
         Parameters(args): Parameters<BuildImageArgs>,
     ) -> Result<Json<ImageOutcome>, ToolError> {
         let spec = self.build_spec(&args)?;
-        split_reference(&args.tag)
+        planner::image_ref::ImageRef::parse(&args.tag)
             .map_err(|e| ToolError::invalid("tag", e, "use a reference such as myapp:dev"))?;
         let progress = Progress::for_request(&context);
         let docker = self.docker().await?;
@@ -411,50 +409,19 @@ impl DockerServer {
     }
 }
 
-/// Splits `repo[:tag][@digest]` into repository and tag (default `latest`); refuses what Docker would refuse.
-pub fn split_reference(reference: &str) -> Result<(String, String), String> {
-    let reference = reference.trim();
-    if reference.is_empty() {
-        return Err("the reference is empty".into());
-    }
-    if reference.len() > 255 {
-        return Err("the reference is longer than 255 characters".into());
-    }
-    if let Some(bad) = reference
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "._-/:@".contains(*c)))
-    {
-        return Err(format!(
-            "{reference:?} contains {bad:?}, which image references cannot hold"
+/// The repository and tag a push sends; a push names a tag, so a digest is refused.
+fn push_target(reference: &str) -> Result<(String, String), ToolError> {
+    let fix = "use a reference such as 127.0.0.1:5000/app:dev";
+    let image = planner::image_ref::ImageRef::parse(reference)
+        .map_err(|e| ToolError::invalid("image", e, fix))?;
+    if image.digest.is_some() {
+        return Err(ToolError::invalid(
+            "image",
+            format!("`{reference}` pins a digest, and a push sends a tag"),
+            fix,
         ));
     }
-    if reference.contains('@') {
-        return Ok((reference.to_string(), String::new()));
-    }
-    let last_slash = reference.rfind('/').map(|i| i + 1).unwrap_or(0);
-    let (repo, tag) = match reference[last_slash..].rfind(':') {
-        Some(i) => (
-            &reference[..last_slash + i],
-            &reference[last_slash + i + 1..],
-        ),
-        None => (reference, "latest"),
-    };
-    if repo.is_empty() || tag.is_empty() || repo.ends_with('/') || repo.starts_with('/') {
-        return Err(format!("{reference:?} is not an image reference"));
-    }
-    if repo[last_slash.min(repo.len())..]
-        .chars()
-        .any(|c| c.is_ascii_uppercase())
-        || repo
-            .split('/')
-            .skip(1)
-            .any(|p| p.chars().any(|c| c.is_ascii_uppercase()))
-    {
-        return Err(format!(
-            "{reference:?} has upper-case letters in the repository name"
-        ));
-    }
-    Ok((repo.to_string(), tag.to_string()))
+    Ok((image.repository(), image.tag_or_latest().to_string()))
 }
 
 /// Runs `work` unless the client cancels the request first; dropping the work stops its engine stream.
@@ -474,25 +441,5 @@ fn age(seconds: i64) -> String {
         s if s < 3600 => format!("{}m", s.max(0) / 60),
         s if s < 86400 => format!("{}h", s / 3600),
         s => format!("{}d", s / 86400),
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::split_reference;
-
-    #[test]
-    fn splits_references() {
-        assert_eq!(
-            split_reference("busybox").unwrap(),
-            ("busybox".into(), "latest".into())
-        );
-        assert_eq!(
-            split_reference("127.0.0.1:5000/a/b:1").unwrap(),
-            ("127.0.0.1:5000/a/b".into(), "1".into())
-        );
-        assert!(split_reference("Bad Name").is_err());
-        assert!(split_reference("").is_err());
     }
 }

@@ -22,14 +22,7 @@ pub const SENSITIVE: &str = "(sensitive)";
 /// What a variable passed without a value (`environment_unset`) displays as.
 pub const UNSET: &str = "(unset)";
 
-/// Key fragments that mark an environment variable as secret (matched case-insensitively as substrings).
-const SENSITIVE_FRAGMENTS: [&str; 4] = ["PASSWORD", "TOKEN", "SECRET", "KEY"];
-
-/// Whether an environment key looks like it holds a secret (`DB_PASSWORD`, `api_token`, `SSH_KEY`).
-pub fn is_sensitive_key(key: &str) -> bool {
-    let upper = key.to_ascii_uppercase();
-    SENSITIVE_FRAGMENTS.iter().any(|f| upper.contains(f))
-}
+pub use crate::sensitive::is_sensitive_key;
 
 /// The display form of one environment value, masked as described in the module doc.
 pub fn env_display(key: &str, value: &EnvValue) -> String {
