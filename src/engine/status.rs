@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use planner::drift::{self, Recorded, RecordedResource};
-use planner::naming::LABEL_MANAGED_BY;
 use planner::observed::ObservedState;
 use planner::plan::ResourceKind;
 
