@@ -229,7 +229,19 @@ fn router(
     Router::new()
         .route_service(MCP_PATH, service)
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(session_deleted_is_ok))
         .layer(axum::middleware::from_fn_with_state(token, require_token))
+}
+
+/// rmcp answers a session DELETE with 202; rmcp's client takes any 2xx, but the Python SDK's client takes only
+/// 200 or 204 and logs "Session termination failed: 202". 200 suits both.
+async fn session_deleted_is_ok(request: Request, next: Next) -> Response {
+    let is_delete = request.method() == axum::http::Method::DELETE;
+    let mut response = next.run(request).await;
+    if is_delete && response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::OK;
+    }
+    response
 }
 
 async fn not_found() -> (StatusCode, String) {

@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod http;
 pub mod mcp;
 
 /// The local test image every test container runs; it is never pulled.
