@@ -7,24 +7,14 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use common::http::{server_command, HttpServer, INITIALIZE, START_LINE};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use common::http::{failed_start_stderr, HttpServer, INITIALIZE, START_LINE};
+use common::raw::RawSession;
 
 #[tokio::test]
 async fn refuses_a_public_address_without_a_token() {
-    let state = tempfile::tempdir().unwrap();
-    let output = tokio::time::timeout(
-        Duration::from_secs(20),
-        server_command(&["--http", "0.0.0.0:0"], state.path()).output(),
-    )
-    .await
-    .expect("the server should exit at once")
-    .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = failed_start_stderr(&["--http", "0.0.0.0:0"]).await;
     assert!(stderr.contains("bearer token"), "{stderr}");
 }
 
@@ -73,22 +63,13 @@ async fn takes_the_token_from_a_file_or_the_environment() {
 
 #[tokio::test]
 async fn a_missing_token_file_is_a_clear_error() {
-    let state = tempfile::tempdir().unwrap();
     let args = [
         "--http",
         "127.0.0.1:0",
         "--token-file",
         "/nonexistent/token",
     ];
-    let output = tokio::time::timeout(
-        Duration::from_secs(20),
-        server_command(&args, state.path()).output(),
-    )
-    .await
-    .expect("the server should exit at once")
-    .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = failed_start_stderr(&args).await;
     assert!(stderr.contains("/nonexistent/token"), "{stderr}");
 }
 
@@ -138,7 +119,7 @@ async fn a_host_name_resolves_and_the_start_line_names_the_address() {
 }
 
 #[tokio::test]
-async fn deleting_a_session_gets_a_status_the_rmcp_client_accepts() {
+async fn deleting_a_session_answers_200_which_every_client_accepts() {
     let server = HttpServer::start(&["--http", "127.0.0.1:0"], &[]).await;
     let response = server.initialize(&[]).await;
     assert_eq!(response.status(), 200);
@@ -187,76 +168,34 @@ async fn sigterm_stops_the_http_server_cleanly() {
     assert!(status.success(), "{status}");
 }
 
-/// The stdio server with stderr in a file and `RUST_LOG=info`, so it logs something.
-fn stdio_server(state: &std::path::Path, stderr: std::fs::File) -> tokio::process::Child {
-    tokio::process::Command::new(common::mcp::server_binary())
-        .env("MCP_DOCKER_STATE_DIR", state)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(stderr))
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
-}
-
-/// The next stdout line as JSON, within 30s.
-async fn next_json(
-    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-) -> serde_json::Value {
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("an answer within 30s")
-        .unwrap()
-        .expect("a line");
-    serde_json::from_str(&line).unwrap()
+fn initialize_params() -> serde_json::Value {
+    serde_json::from_str::<serde_json::Value>(INITIALIZE).unwrap()["params"].clone()
 }
 
 #[tokio::test]
 async fn a_malformed_line_on_stdio_gets_a_parse_error_and_the_server_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
-    let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
-    let mut child = stdio_server(dir.path(), stderr);
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"{this is not json\n").await.unwrap();
-    stdin
-        .write_all(format!("{INITIALIZE}\n").as_bytes())
-        .await
-        .unwrap();
-    stdin.flush().await.unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let parse_error = next_json(&mut lines).await;
-    assert_eq!(parse_error["error"]["code"], -32700, "{parse_error}");
-    assert_eq!(parse_error["id"], serde_json::Value::Null, "{parse_error}");
-    let initialized = next_json(&mut lines).await;
-    assert_eq!(initialized["id"], 1, "{initialized}");
+    let mut session = RawSession::start(dir.path(), &dir.path().join("stderr.log")).await;
+    session.send_line("{this is not json").await;
+    let initialized = session.request("initialize", initialize_params()).await;
     assert_eq!(
         initialized["result"]["serverInfo"]["name"], "mcp-docker-server",
         "{initialized}"
     );
+    let lines = session.finish().await;
+    let parse_error: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(parse_error["error"]["code"], -32700, "{parse_error}");
+    assert_eq!(parse_error["id"], serde_json::Value::Null, "{parse_error}");
 }
 
 #[tokio::test]
 async fn logs_in_a_stderr_file_carry_no_colour_codes() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("stderr.log");
-    let mut child = stdio_server(dir.path(), std::fs::File::create(&log).unwrap());
-    let mut stdin = child.stdin.take().unwrap();
-    stdin
-        .write_all(format!("{INITIALIZE}\n").as_bytes())
-        .await
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("an answer within 30s")
-        .unwrap();
-    drop(stdin);
-    tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .expect("the server ends when stdin closes")
-        .unwrap();
+    let mut session = RawSession::start(dir.path(), &log).await;
+    session.request("initialize", initialize_params()).await;
+    session.finish().await;
     let logged = std::fs::read_to_string(&log).unwrap();
-    assert!(!logged.is_empty(), "RUST_LOG=info should log something");
+    assert!(!logged.is_empty(), "RUST_LOG=trace should log something");
     assert!(!logged.contains('\u{1b}'), "ANSI codes in: {logged}");
 }

@@ -27,6 +27,20 @@ pub fn server_command(args: &[&str], state: &std::path::Path) -> tokio::process:
     command
 }
 
+/// Runs the server with `args`, asserts it exits at once (within 20s) with a failure, and returns its stderr.
+pub async fn failed_start_stderr(args: &[&str]) -> String {
+    let state = tempfile::tempdir().unwrap();
+    let output = tokio::time::timeout(
+        Duration::from_secs(20),
+        server_command(args, state.path()).output(),
+    )
+    .await
+    .expect("the server should exit at once")
+    .unwrap();
+    assert!(!output.status.success());
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// A server listening on HTTP; killed when dropped.
 pub struct HttpServer {
     pub child: tokio::process::Child,

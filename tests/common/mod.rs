@@ -11,6 +11,7 @@ pub mod cli;
 pub mod engine;
 pub mod http;
 pub mod mcp;
+pub mod raw;
 
 /// The local test image every test container runs; it is never pulled.
 pub const TEST_IMAGE: &str = "mcp-docker-test/busybox:latest";
