@@ -62,7 +62,7 @@ async fn takes_the_token_from_a_file_or_the_environment() {
 }
 
 #[tokio::test]
-async fn a_missing_token_file_is_a_clear_error() {
+async fn a_missing_token_file_or_two_tokens_are_clear_errors() {
     let args = [
         "--http",
         "127.0.0.1:0",
@@ -71,6 +71,20 @@ async fn a_missing_token_file_is_a_clear_error() {
     ];
     let stderr = failed_start_stderr(&args).await;
     assert!(stderr.contains("/nonexistent/token"), "{stderr}");
+
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), "a-token").unwrap();
+    let path = file.path().to_str().unwrap();
+    let two = [
+        "--http",
+        "127.0.0.1:0",
+        "--token",
+        "other",
+        "--token-file",
+        path,
+    ];
+    let stderr = failed_start_stderr(&two).await;
+    assert!(stderr.contains("give one of them"), "{stderr}");
 }
 
 #[tokio::test]

@@ -54,7 +54,7 @@ pub struct HttpArgs {
     #[arg(long, env = "MCP_DOCKER_HTTP_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// Read the bearer token from this file (surrounding whitespace is ignored).
-    #[arg(long, value_name = "PATH", conflicts_with = "token")]
+    #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
     /// Also accept requests whose Origin is this (repeatable), e.g. https://app.example.com:443;
     /// loopback origins are always accepted.
@@ -65,6 +65,8 @@ pub struct HttpArgs {
 /// Why the HTTP transport could not start or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
+    #[error("both a token (--token or MCP_DOCKER_HTTP_TOKEN) and --token-file are given (fix: give one of them)")]
+    TwoTokens,
     #[error("cannot read the token file {path}: {source}")]
     TokenFile {
         path: PathBuf,
@@ -109,9 +111,11 @@ impl HttpArgs {
         let Some(addr) = self.http else {
             return Ok(None);
         };
-        let token = match &self.token_file {
-            Some(path) => Some(read_token_file(path)?),
-            None => self.token.filter(|t| !t.trim().is_empty()),
+        let given = self.token.filter(|t| !t.trim().is_empty());
+        let token = match (&self.token_file, given) {
+            (Some(_), Some(_)) => return Err(HttpError::TwoTokens),
+            (Some(path), None) => Some(read_token_file(path)?),
+            (None, given) => given,
         };
         for origin in &self.allowed_origins {
             check_origin(origin)?;
