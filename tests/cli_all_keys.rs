@@ -12,7 +12,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::cli::{docker, inspect, text, CliRunner};
+use common::cli::{apply_file_args, docker, inspect, text, CliRunner};
 use common::engine::{docker_cli, ProjectGuard};
 
 use serde_json::Value;
@@ -227,14 +227,7 @@ impl AllKeys {
 
     fn apply(&self) -> String {
         let file = self.file();
-        self.ok(&[
-            "apply",
-            "-p",
-            &self.name,
-            "-f",
-            file.to_str().unwrap(),
-            "--auto-approve",
-        ])
+        self.ok(&apply_file_args(&self.name, file.to_str().unwrap()))
     }
 
     fn container(&self, service: &str, number: u32) -> String {

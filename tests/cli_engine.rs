@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::cli::{docker, plan_id, text, CliRunner};
+use common::cli::{apply_file_args, docker, plan_id, text, CliRunner};
 use common::engine::ProjectGuard;
 use common::TEST_IMAGE as IMAGE;
 
@@ -105,18 +105,11 @@ volumes:
 
     fn apply_file_child(&self) -> Child {
         let file = self.file();
-        self.command(&[
-            "apply",
-            "-p",
-            &self.name,
-            "-f",
-            file.to_str().unwrap(),
-            "--auto-approve",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+        self.command(&apply_file_args(&self.name, file.to_str().unwrap()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
     }
 
     fn container(&self, service: &str) -> String {

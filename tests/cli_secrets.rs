@@ -7,7 +7,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::cli::{docker, text, CliRunner};
+use common::cli::{apply_file_args, docker, text, CliRunner};
 use common::engine::ProjectGuard;
 use common::{files_containing, unique};
 
@@ -91,7 +91,7 @@ secrets:
     let file = file.to_str().unwrap();
 
     let mut seen = String::new();
-    seen += &f.ok(&["apply", "-p", &f.name, "-f", file, "--auto-approve"]);
+    seen += &f.ok(&apply_file_args(&f.name, file));
     let env = docker(&["exec", &f.container(), "sh", "-c", "echo $TOKEN"]);
     assert_eq!(env.trim(), token);
     let mounted = docker(&["exec", &f.container(), "cat", "/run/secrets/db_pass"]);
@@ -117,7 +117,7 @@ secrets:
         "{replan}"
     );
     seen += &replan;
-    seen += &f.ok(&["apply", "-p", &f.name, "-f", file, "--auto-approve"]);
+    seen += &f.ok(&apply_file_args(&f.name, file));
     assert_ne!(
         docker(&["inspect", "--format", "{{.Id}}", &f.container()]),
         old_id

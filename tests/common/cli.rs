@@ -103,6 +103,11 @@ impl Default for CliRunner {
     }
 }
 
+/// `apply -p PROJECT -f FILE --auto-approve`: plan and apply a file at once.
+pub fn apply_file_args<'a>(project: &'a str, file: &'a str) -> [&'a str; 6] {
+    ["apply", "-p", project, "-f", file, "--auto-approve"]
+}
+
 /// The plan id a `plan` command printed.
 pub fn plan_id(output: &str) -> String {
     output
