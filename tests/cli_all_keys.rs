@@ -13,7 +13,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::cli::{apply_file_args, docker, inspect, text, CliRunner};
-use common::engine::{docker_cli, ProjectGuard};
+use common::engine::{container_ids_labelled, docker_cli, ProjectGuard};
 
 use serde_json::Value;
 
@@ -236,18 +236,7 @@ impl AllKeys {
 
     /// `name -> id` of every container carrying the project's label.
     fn containers(&self) -> std::collections::BTreeMap<String, String> {
-        docker(&[
-            "ps",
-            "-a",
-            "--filter",
-            &format!("label={LABEL}={}", self.name),
-            "--format",
-            "{{.Names}} {{.ID}}",
-        ])
-        .lines()
-        .filter_map(|l| l.split_once(' '))
-        .map(|(n, i)| (n.to_string(), i.to_string()))
-        .collect()
+        container_ids_labelled(LABEL, &self.name)
     }
 }
 

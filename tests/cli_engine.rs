@@ -15,7 +15,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::cli::{apply_file_args, docker, plan_id, text, CliRunner};
-use common::engine::ProjectGuard;
+use common::engine::{container_ids_labelled, ProjectGuard};
 use common::TEST_IMAGE as IMAGE;
 
 const LABEL: &str = "io.mcp-docker-server.project";
@@ -118,21 +118,9 @@ volumes:
 
     /// `name id` of every container with our label, sorted.
     fn containers(&self) -> Vec<(String, String)> {
-        let out = docker(&[
-            "ps",
-            "-a",
-            "--filter",
-            &format!("label={LABEL}={}", self.name),
-            "--format",
-            "{{.Names}} {{.ID}}",
-        ]);
-        let mut rows: Vec<(String, String)> = out
-            .lines()
-            .filter_map(|l| l.split_once(' '))
-            .map(|(n, i)| (n.to_string(), i.to_string()))
-            .collect();
-        rows.sort();
-        rows
+        container_ids_labelled(LABEL, &self.name)
+            .into_iter()
+            .collect()
     }
 
     fn container_id(&self, service: &str) -> String {

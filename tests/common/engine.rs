@@ -347,6 +347,29 @@ pub fn object_exists(kind: &str, name: &str) -> bool {
     inspect_object(kind, name).is_ok()
 }
 
+/// `name -> id` of the containers (any state) on the default engine carrying `label=value`.
+pub fn container_ids_labelled(
+    label: &str,
+    value: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let filter = format!("label={label}={value}");
+    lines_of(
+        None,
+        &[
+            "ps",
+            "-a",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Names}} {{.ID}}",
+        ],
+    )
+    .iter()
+    .filter_map(|l| l.split_once(' '))
+    .map(|(n, i)| (n.to_string(), i.to_string()))
+    .collect()
+}
+
 /// Names of the containers (any state) on the default engine carrying `label=value`.
 pub fn containers_labelled(label: &str, value: &str) -> Vec<String> {
     let filter = format!("label={label}={value}");
