@@ -167,6 +167,33 @@ async fn deleting_a_session_answers_200_which_every_client_accepts() {
 }
 
 #[tokio::test]
+async fn sessions_are_capped_and_a_closed_one_frees_its_place() {
+    let args = ["--http", "127.0.0.1:0", "--max-http-sessions", "3"];
+    let server = HttpServer::start(&args, &[]).await;
+    let mut sessions = Vec::new();
+    for _ in 0..3 {
+        let response = server.initialize(&[]).await;
+        assert_eq!(response.status(), 200);
+        sessions.push(response.headers()["mcp-session-id"].clone());
+    }
+    let refused = server.initialize(&[]).await;
+    assert_eq!(refused.status(), 503);
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("too many MCP sessions"));
+    let deleted = reqwest::Client::new()
+        .delete(&server.url)
+        .header("mcp-session-id", sessions.pop().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 200);
+    assert_eq!(server.initialize(&[]).await.status(), 200);
+}
+
+#[tokio::test]
 async fn sigterm_stops_the_http_server_cleanly() {
     let mut server = HttpServer::start(&["--http", "127.0.0.1:0"], &[]).await;
     assert_eq!(server.initialize(&[]).await.status(), 200);

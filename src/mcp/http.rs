@@ -40,6 +40,10 @@ const LOOPBACK_ORIGINS: [&str; 6] = [
 /// A token file larger than this is a mistake (a wrong path), not a token.
 const MAX_TOKEN_FILE_BYTES: u64 = 4096;
 
+/// Most MCP sessions open at once unless the operator says otherwise. rmcp closes a session on DELETE or after
+/// 5 minutes idle; without a cap, a client looping on `initialize` grows memory without end.
+pub const DEFAULT_MAX_SESSIONS: u16 = 64;
+
 /// How long open streams may take to finish after a shutdown signal before the server stops anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -60,6 +64,10 @@ pub struct HttpArgs {
     /// loopback origins are always accepted.
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
+    /// Most MCP sessions open at once over HTTP; more get 503 until one closes or idles out (5 minutes).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SESSIONS,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_http_sessions: u16,
 }
 
 /// Why the HTTP transport could not start or stopped.
@@ -103,6 +111,7 @@ pub struct HttpOptions {
     pub addr: String,
     pub token: Option<String>,
     pub allowed_origins: Vec<String>,
+    pub max_sessions: usize,
 }
 
 impl HttpArgs {
@@ -124,6 +133,7 @@ impl HttpArgs {
             addr,
             token,
             allowed_origins: self.allowed_origins,
+            max_sessions: usize::from(self.max_http_sessions),
         }))
     }
 }
@@ -224,17 +234,58 @@ fn router(
         // Clients reach a public address by names rmcp cannot know; the token is the defence there.
         config = config.disable_allowed_hosts();
     }
+    let sessions = Arc::new(LocalSessionManager::default());
     let service = StreamableHttpService::new(
         move || Ok(DockerServer::new(engine.clone())),
-        Arc::new(LocalSessionManager::default()),
+        sessions.clone(),
         config,
     );
     let token: Arc<Option<String>> = Arc::new(options.token.clone());
+    let session_cap = Arc::new(SessionCap {
+        sessions,
+        max: options.max_sessions,
+        opening: tokio::sync::Mutex::new(()),
+    });
     Router::new()
         .route_service(MCP_PATH, service)
         .fallback(not_found)
         .layer(axum::middleware::from_fn(session_deleted_is_ok))
+        .layer(axum::middleware::from_fn_with_state(
+            session_cap,
+            cap_sessions,
+        ))
         .layer(axum::middleware::from_fn_with_state(token, require_token))
+}
+
+/// The live sessions, and a lock that makes opening one (check the count, then create) one step.
+struct SessionCap {
+    sessions: Arc<LocalSessionManager>,
+    max: usize,
+    opening: tokio::sync::Mutex<()>,
+}
+
+/// Answers 503 to a request that would open a session (a POST without `Mcp-Session-Id`) when
+/// the most allowed are open.
+async fn cap_sessions(
+    State(cap): State<Arc<SessionCap>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let opens_session = request.method() == axum::http::Method::POST
+        && !request.headers().contains_key("mcp-session-id");
+    if !opens_session {
+        return next.run(request).await;
+    }
+    let _opening = cap.opening.lock().await;
+    if cap.sessions.sessions.read().await.len() >= cap.max {
+        let text = format!(
+            "too many MCP sessions open ({}): close one with DELETE, or wait 5 minutes for idle ones to expire \
+             (the operator sets the cap with --max-http-sessions)",
+            cap.max
+        );
+        return (StatusCode::SERVICE_UNAVAILABLE, text).into_response();
+    }
+    next.run(request).await
 }
 
 /// rmcp answers a session DELETE with 202; rmcp's client takes any 2xx, but the Python SDK's client takes only
