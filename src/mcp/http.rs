@@ -5,7 +5,7 @@
 //! With a token, every request must carry `Authorization: Bearer <token>` or gets 401. Against DNS rebinding,
 //! rmcp checks the `Host` header (loopback names only, when bound to loopback) and the `Origin` header: a request
 //! whose `Origin` is neither loopback nor one the operator allowed gets 403; requests without `Origin` (non-browser
-//! clients) pass.
+//! clients) pass. Open sessions are capped (503 beyond). At start the server prints its URL to stderr.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
