@@ -7,7 +7,6 @@ mod output;
 mod progress;
 
 use std::io::IsTerminal;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -30,12 +29,8 @@ use output::say;
 pub struct Cli {
     #[command(flatten)]
     server: ServerArgs,
-    /// Serve MCP over streamable HTTP at this address (e.g. 127.0.0.1:8080) instead of stdio.
-    #[arg(long)]
-    http: Option<SocketAddr>,
-    /// Bearer token required by the HTTP transport (required when --http binds beyond loopback).
-    #[arg(long, env = "MCP_DOCKER_HTTP_TOKEN")]
-    token: Option<String>,
+    #[command(flatten)]
+    http: crate::mcp::http::HttpArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -139,6 +134,8 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes are noise in a log file or a client's captured stderr.
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 
@@ -146,8 +143,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let engine = Engine::new(cli.server.into_config());
     let Some(command) = cli.command else {
         let engine = Arc::new(engine);
-        return match cli.http {
-            Some(addr) => crate::mcp::server::serve_http(engine, addr, cli.token).await,
+        return match cli.http.into_options()? {
+            Some(options) => crate::mcp::server::serve_http(engine, options).await,
             None => crate::mcp::server::serve_stdio(engine).await,
         };
     };

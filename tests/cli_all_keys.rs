@@ -8,12 +8,15 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a panic is the failure report
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
+
+use common::cli::{apply_file_args, docker, inspect, text, CliRunner};
+use common::engine::{container_ids_labelled, docker_cli, ProjectGuard};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mcp-docker-server");
 const LABEL: &str = "io.mcp-docker-server.project";
 
 /// The compose file; `@PROJECT@` and `@NONCE@` are substituted per run.
@@ -152,8 +155,9 @@ secrets:
 struct AllKeys {
     name: String,
     nonce: String,
-    state: tempfile::TempDir,
+    cli: CliRunner,
     dir: tempfile::TempDir,
+    _guard: ProjectGuard,
 }
 
 impl AllKeys {
@@ -163,10 +167,15 @@ impl AllKeys {
             .unwrap()
             .subsec_nanos();
         let nonce = format!("{:x}{nanos:x}", std::process::id());
+        let name = format!("allkeys-{nonce}");
         let f = AllKeys {
-            name: format!("allkeys-{nonce}"),
+            _guard: ProjectGuard::new(&name),
+            name,
             nonce,
-            state: tempfile::tempdir().unwrap(),
+            cli: CliRunner::new()
+                .env_remove("ALLKEYS_TIER")
+                .env_remove("ALLKEYS_SHM")
+                .env_remove("ALLKEYS_UNSET_VARIABLE"),
             dir: tempfile::tempdir().unwrap(),
         };
         let d = f.dir.path();
@@ -206,29 +215,9 @@ impl AllKeys {
         std::fs::write(self.file(), yaml).unwrap();
     }
 
-    fn cli(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .arg("--state-dir")
-            .arg(self.state.path())
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .env_remove("ALLKEYS_TIER")
-            .env_remove("ALLKEYS_SHM")
-            .env_remove("ALLKEYS_UNSET_VARIABLE")
-            .output()
-            .unwrap()
-    }
-
     /// Runs, asserts success, and returns stdout.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.cli(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed:\nstdout:\n{}\nstderr:\n{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        text(&out.stdout)
+        self.cli.ok(args)
     }
 
     fn plan(&self) -> String {
@@ -238,14 +227,7 @@ impl AllKeys {
 
     fn apply(&self) -> String {
         let file = self.file();
-        self.ok(&[
-            "apply",
-            "-p",
-            &self.name,
-            "-f",
-            file.to_str().unwrap(),
-            "--auto-approve",
-        ])
+        self.ok(&apply_file_args(&self.name, file.to_str().unwrap()))
     }
 
     fn container(&self, service: &str, number: u32) -> String {
@@ -254,68 +236,16 @@ impl AllKeys {
 
     /// `name -> id` of every container carrying the project's label.
     fn containers(&self) -> std::collections::BTreeMap<String, String> {
-        docker(&[
-            "ps",
-            "-a",
-            "--filter",
-            &format!("label={LABEL}={}", self.name),
-            "--format",
-            "{{.Names}} {{.ID}}",
-        ])
-        .lines()
-        .filter_map(|l| l.split_once(' '))
-        .map(|(n, i)| (n.to_string(), i.to_string()))
-        .collect()
+        container_ids_labelled(LABEL, &self.name)
     }
 }
 
 impl Drop for AllKeys {
     fn drop(&mut self) {
-        let _ = self.cli(&["destroy", "-p", &self.name, "--volumes", "--auto-approve"]);
-        let filter = format!("label={LABEL}={}", self.name);
-        for (kind, list) in [
-            ("container", vec!["ps", "-aq"]),
-            ("network", vec!["network", "ls", "-q"]),
-            ("volume", vec!["volume", "ls", "-q"]),
-        ] {
-            let mut args = list.clone();
-            args.extend(["--filter", &filter]);
-            let ids = Command::new("docker")
-                .args(&args)
-                .output()
-                .map(|o| text(&o.stdout))
-                .unwrap_or_default();
-            for id in ids.lines().filter(|l| !l.is_empty()) {
-                let _ = match kind {
-                    "container" => Command::new("docker").args(["rm", "-f", "-v", id]).output(),
-                    other => Command::new("docker").args([other, "rm", id]).output(),
-                };
-            }
-        }
-        let _ = Command::new("docker")
-            .args(["rmi", "-f", &self.image()])
-            .output();
+        self.cli.destroy(&self.name);
+        // The project guard removes what carries the project's labels; the image it built is ours to remove.
+        let _ = docker_cli(None, &["rmi", "-f", &self.image()]);
     }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-/// `docker inspect` of one container.
-fn inspect(container: &str) -> Value {
-    let v: Value = serde_json::from_str(&docker(&["inspect", container])).unwrap();
-    v[0].clone()
 }
 
 fn exec(container: &str, args: &[&str]) -> String {
@@ -584,10 +514,7 @@ fn check_db(f: &AllKeys, out: &mut Findings) {
     );
     // links resolve by name from the linking service.
     let worker = f.container("worker", 1);
-    let ping = Command::new("docker")
-        .args(["exec", &worker, "nslookup", "dbhost"])
-        .output()
-        .unwrap();
+    let ping = docker_cli(None, &["exec", &worker, "nslookup", "dbhost"]);
     out.check(
         "worker resolves the link alias dbhost",
         ping.status.success(),

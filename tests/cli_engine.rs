@@ -6,30 +6,36 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a panic is the failure report
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mcp-docker-server");
-const IMAGE: &str = "mcp-docker-test/busybox:latest";
+use common::cli::{apply_file_args, docker, plan_id, text, CliRunner};
+use common::engine::{container_ids_labelled, ProjectGuard};
+use common::TEST_IMAGE as IMAGE;
+
 const LABEL: &str = "io.mcp-docker-server.project";
 
 /// One project under test; destroys it (and anything left with its label) on drop.
 struct Project {
     name: String,
-    state: tempfile::TempDir,
+    cli: CliRunner,
     dir: tempfile::TempDir,
     port: u16,
+    _guard: ProjectGuard,
 }
 
 impl Project {
     fn new(prefix: &str) -> Project {
-        let suffix = uuid_suffix();
+        let name = common::unique(&format!("{prefix}-"));
         Project {
-            name: format!("{prefix}-{suffix}"),
-            state: tempfile::tempdir().unwrap(),
+            _guard: ProjectGuard::new(&name),
+            name,
+            cli: CliRunner::new(),
             dir: tempfile::tempdir().unwrap(),
             port: free_port(),
         }
@@ -78,54 +84,32 @@ volumes:
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("--state-dir").arg(self.state.path()).args(args);
-        cmd.env("RUST_LOG", "warn");
-        cmd
+        self.cli.command(args)
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
+        self.cli.run(args)
     }
 
     /// Runs and asserts success; returns stdout.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed:\nstdout:\n{}\nstderr:\n{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        text(&out.stdout)
+        self.cli.ok(args)
     }
 
     fn plan(&self) -> (String, String) {
         let file = self.file();
         let out = self.ok(&["plan", "-p", &self.name, "-f", file.to_str().unwrap()]);
-        let id = out
-            .lines()
-            .find_map(|l| l.strip_prefix("Plan id: "))
-            .unwrap_or_else(|| panic!("no plan id in:\n{out}"))
-            .trim()
-            .to_string();
+        let id = plan_id(&out);
         (out, id)
     }
 
     fn apply_file_child(&self) -> Child {
         let file = self.file();
-        self.command(&[
-            "apply",
-            "-p",
-            &self.name,
-            "-f",
-            file.to_str().unwrap(),
-            "--auto-approve",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+        self.command(&apply_file_args(&self.name, file.to_str().unwrap()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
     }
 
     fn container(&self, service: &str) -> String {
@@ -134,21 +118,9 @@ volumes:
 
     /// `name id` of every container with our label, sorted.
     fn containers(&self) -> Vec<(String, String)> {
-        let out = docker(&[
-            "ps",
-            "-a",
-            "--filter",
-            &format!("label={LABEL}={}", self.name),
-            "--format",
-            "{{.Names}} {{.ID}}",
-        ]);
-        let mut rows: Vec<(String, String)> = out
-            .lines()
-            .filter_map(|l| l.split_once(' '))
-            .map(|(n, i)| (n.to_string(), i.to_string()))
-            .collect();
-        rows.sort();
-        rows
+        container_ids_labelled(LABEL, &self.name)
+            .into_iter()
+            .collect()
     }
 
     fn container_id(&self, service: &str) -> String {
@@ -180,49 +152,9 @@ volumes:
 
 impl Drop for Project {
     fn drop(&mut self) {
-        let _ = self
-            .command(&["destroy", "-p", &self.name, "--volumes", "--auto-approve"])
-            .output();
-        // Whatever the tool could not remove (a test failed half-way), remove by label.
-        let filter = format!("label={LABEL}={}", self.name);
-        for (kind, list) in [
-            ("container", vec!["ps", "-aq"]),
-            ("network", vec!["network", "ls", "-q"]),
-            ("volume", vec!["volume", "ls", "-q"]),
-        ] {
-            let mut args = list.clone();
-            args.extend(["--filter", &filter]);
-            let ids = docker(&args);
-            for id in ids.lines().filter(|l| !l.is_empty()) {
-                let _ = match kind {
-                    "container" => Command::new("docker").args(["rm", "-f", id]).output(),
-                    other => Command::new("docker").args([other, "rm", id]).output(),
-                };
-            }
-        }
+        // Whatever the tool could not remove (a test failed half-way), the project guard removes by label.
+        self.cli.destroy(&self.name);
     }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-fn uuid_suffix() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{:x}{:x}", std::process::id(), nanos)
 }
 
 fn free_port() -> u16 {

@@ -3,10 +3,12 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a panic is the failure report
 
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+mod common;
+
+use common::engine::ProjectGuard;
 use mcp_docker_server::config::ServerConfig;
 use mcp_docker_server::engine::{Engine, EventSink, PlanRequest, SpecSource, StepEvent};
 use mcp_docker_server::state::PlanStatus;
@@ -40,31 +42,6 @@ fn request(project: &str) -> PlanRequest {
     }
 }
 
-/// Removes whatever carries the project's label, even when the test failed half-way.
-struct Cleanup(String);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let filter = format!("label=io.mcp-docker-server.project={}", self.0);
-        for (list, remove) in [
-            (vec!["ps", "-aq"], vec!["rm", "-f"]),
-            (vec!["network", "ls", "-q"], vec!["network", "rm"]),
-            (vec!["volume", "ls", "-q"], vec!["volume", "rm"]),
-        ] {
-            let Ok(out) = Command::new("docker")
-                .args(&list)
-                .args(["--filter", &filter])
-                .output()
-            else {
-                continue;
-            };
-            for id in String::from_utf8_lossy(&out.stdout).lines() {
-                let _ = Command::new("docker").args(&remove).arg(id).output();
-            }
-        }
-    }
-}
-
 fn quiet() -> EventSink {
     Arc::new(|_| {})
 }
@@ -73,12 +50,8 @@ fn quiet() -> EventSink {
 async fn cancelled_apply_is_recorded_and_the_next_plan_converges() {
     let state = tempfile::tempdir().unwrap();
     let engine = Engine::new(ServerConfig::with_state_dir(state.path().to_path_buf()));
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let project = format!("cli-cancel-{:x}{nanos:x}", std::process::id());
-    let _cleanup = Cleanup(project.clone());
+    let project = common::unique("cli-cancel-");
+    let _cleanup = ProjectGuard::new(&project);
 
     async {
         let planned = engine.plan(request(&project)).await.unwrap();

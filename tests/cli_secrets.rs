@@ -3,37 +3,41 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a panic is the failure report
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mcp-docker-server");
-const LABEL: &str = "io.mcp-docker-server.project";
+use std::path::PathBuf;
 
+use common::cli::{apply_file_args, docker, text, CliRunner};
+use common::engine::ProjectGuard;
+use common::{files_containing, unique};
+
+/// One project with its own state directory and operator secrets file; destroyed (and anything left with its
+/// labels removed) on drop.
 struct Fixture {
     name: String,
-    state: tempfile::TempDir,
     dir: tempfile::TempDir,
+    cli: CliRunner,
+    _guard: ProjectGuard,
 }
 
 impl Fixture {
-    fn cli(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .arg("--state-dir")
-            .arg(self.state.path())
-            .arg("--secrets-file")
-            .arg(self.secrets_file())
-            .args(args)
-            .env("RUST_LOG", "trace")
-            .output()
-            .unwrap()
+    fn new(prefix: &str) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let name = unique(prefix);
+        let cli = CliRunner::new()
+            .flag("--secrets-file", dir.path().join("server-secrets.env"))
+            .env("RUST_LOG", "trace");
+        Fixture {
+            _guard: ProjectGuard::new(&name),
+            name,
+            dir,
+            cli,
+        }
     }
 
     /// Runs, asserts success, and returns stdout and stderr together (both are searched for leaks).
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.cli(args);
-        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-        assert!(out.status.success(), "{args:?} failed:\n{all}");
-        all
+        self.cli.ok_all_output(args)
     }
 
     fn secrets_file(&self) -> PathBuf {
@@ -51,72 +55,16 @@ impl Fixture {
 
 impl Drop for Fixture {
     fn drop(&mut self) {
-        let _ = self.cli(&["destroy", "-p", &self.name, "--volumes", "--auto-approve"]);
-        let ids = Command::new("docker")
-            .args([
-                "ps",
-                "-aq",
-                "--filter",
-                &format!("label={LABEL}={}", self.name),
-            ])
-            .output()
-            .map(|o| text(&o.stdout))
-            .unwrap_or_default();
-        for id in ids.lines() {
-            let _ = Command::new("docker").args(["rm", "-f", id]).output();
-        }
-        let _ = Command::new("docker")
-            .args(["network", "rm", &format!("{}_default", self.name)])
-            .output();
+        self.cli.destroy(&self.name);
     }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-/// Every file under `dir`, searched byte-wise for `needle`.
-fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
-    let mut hits = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path) {
-                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-                    hits.push(path);
-                }
-            }
-        }
-    }
-    hits
 }
 
 #[test]
 fn secret_values_reach_the_container_and_nothing_else() {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let f = Fixture {
-        name: format!("cli-secret-{:x}{nanos:x}", std::process::id()),
-        state: tempfile::tempdir().unwrap(),
-        dir: tempfile::tempdir().unwrap(),
-    };
-    let token = format!("tok-{nanos:x}-value");
-    let password = format!("pw-{nanos:x}-value");
+    let nonce = unique("");
+    let f = Fixture::new("cli-secret-");
+    let token = format!("tok-{nonce}-value");
+    let password = format!("pw-{nonce}-value");
     std::fs::write(
         f.secrets_file(),
         format!("# operator secrets\napi_token={token}\n"),
@@ -143,7 +91,7 @@ secrets:
     let file = file.to_str().unwrap();
 
     let mut seen = String::new();
-    seen += &f.ok(&["apply", "-p", &f.name, "-f", file, "--auto-approve"]);
+    seen += &f.ok(&apply_file_args(&f.name, file));
     let env = docker(&["exec", &f.container(), "sh", "-c", "echo $TOKEN"]);
     assert_eq!(env.trim(), token);
     let mounted = docker(&["exec", &f.container(), "cat", "/run/secrets/db_pass"]);
@@ -161,7 +109,7 @@ secrets:
 
     // A new value replaces the container without showing either value.
     let old_id = docker(&["inspect", "--format", "{{.Id}}", &f.container()]);
-    let new_token = format!("tok-{nanos:x}-rotated");
+    let new_token = format!("tok-{nonce}-rotated");
     std::fs::write(f.secrets_file(), format!("api_token={new_token}\n")).unwrap();
     let replan = f.ok(&["plan", "-p", &f.name, "-f", file]);
     assert!(
@@ -169,7 +117,7 @@ secrets:
         "{replan}"
     );
     seen += &replan;
-    seen += &f.ok(&["apply", "-p", &f.name, "-f", file, "--auto-approve"]);
+    seen += &f.ok(&apply_file_args(&f.name, file));
     assert_ne!(
         docker(&["inspect", "--format", "{{.Id}}", &f.container()]),
         old_id
@@ -185,7 +133,7 @@ secrets:
             "secret value leaked into CLI output"
         );
         assert!(
-            files_containing(f.state.path(), value).is_empty(),
+            files_containing(f.cli.state_dir(), value).is_empty(),
             "secret value leaked into the state directory"
         );
     }
@@ -193,22 +141,16 @@ secrets:
 
 #[test]
 fn a_missing_secret_is_a_clear_error() {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let f = Fixture {
-        name: format!("cli-nosecret-{:x}{nanos:x}", std::process::id()),
-        state: tempfile::tempdir().unwrap(),
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let f = Fixture::new("cli-nosecret-");
     std::fs::write(f.secrets_file(), "other=1\n").unwrap();
     std::fs::write(
         f.compose(),
         "services:\n  app:\n    image: mcp-docker-test/busybox:latest\n    environment:\n      TOKEN: {secret: absent_secret_name}\n",
     )
     .unwrap();
-    let out = f.cli(&["plan", "-p", &f.name, "-f", f.compose().to_str().unwrap()]);
+    let out = f
+        .cli
+        .run(&["plan", "-p", &f.name, "-f", f.compose().to_str().unwrap()]);
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(

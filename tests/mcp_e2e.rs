@@ -3,151 +3,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap: a failure is the test failing
 
-use std::collections::HashMap;
+mod common;
+
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use bollard::query_parameters::{
-    InspectContainerOptions, ListContainersOptions, ListNetworksOptions, RemoveContainerOptions,
-    RemoveImageOptions,
+use common::cli::docker;
+use common::engine::{
+    containers_labelled, docker_cli, inspect_object, object_exists, ProjectGuard,
 };
-use bollard::Docker;
-use rmcp::model::{
-    CallToolRequestParams, CallToolResult, GetPromptRequestParams, NumberOrString,
-    ProgressNotificationParam, ProgressToken, ReadResourceRequestParams, RequestParamsMeta,
-};
-use rmcp::service::{NotificationContext, RunningService};
-use rmcp::transport::TokioChildProcess;
-use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use common::mcp::{result_text, McpServer, McpSession};
+use common::unique;
+use rmcp::model::{CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams};
 use serde_json::{json, Value};
 
-const IMAGE: &str = "mcp-docker-test/busybox:latest";
+const IMAGE: &str = common::TEST_IMAGE;
 const REGISTRY: &str = "127.0.0.1:5000";
-
-/// Counts progress notifications and keeps their messages, to check that long tools report progress.
-#[derive(Clone, Default)]
-struct ProgressCounter(Arc<AtomicUsize>, Arc<std::sync::Mutex<Vec<String>>>);
-
-impl ClientHandler for ProgressCounter {
-    async fn on_progress(
-        &self,
-        params: ProgressNotificationParam,
-        _context: NotificationContext<RoleClient>,
-    ) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        self.1
-            .lock()
-            .unwrap()
-            .push(params.message.unwrap_or_default());
-    }
-}
-
-struct Session {
-    client: RunningService<RoleClient, ProgressCounter>,
-    progress: Arc<AtomicUsize>,
-    progress_messages: Arc<std::sync::Mutex<Vec<String>>>,
-    _state: tempfile::TempDir,
-}
-
-impl Session {
-    async fn start() -> Session {
-        Self::start_with(&[]).await
-    }
-
-    async fn start_with(env: &[(&str, &str)]) -> Session {
-        let state = tempfile::tempdir().unwrap();
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-docker-server"));
-        command
-            .env("MCP_DOCKER_STATE_DIR", state.path())
-            .env("RUST_LOG", "warn");
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let (transport, _stderr) = TokioChildProcess::builder(command)
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let counter = ProgressCounter::default();
-        let progress = counter.0.clone();
-        let progress_messages = counter.1.clone();
-        let client = counter.serve(transport).await.unwrap();
-        Session {
-            client,
-            progress,
-            progress_messages,
-            _state: state,
-        }
-    }
-
-    async fn call(&self, tool: &str, args: Value) -> CallToolResult {
-        self.call_with_progress(tool, args, false).await
-    }
-
-    async fn call_with_progress(&self, tool: &str, args: Value, progress: bool) -> CallToolResult {
-        let mut params = CallToolRequestParams::new(tool.to_string());
-        if let Value::Object(map) = args {
-            params = params.with_arguments(map);
-        }
-        if progress {
-            params.set_progress_token(ProgressToken(NumberOrString::String(
-                format!("p-{tool}").into(),
-            )));
-        }
-        self.client
-            .call_tool(params)
-            .await
-            .unwrap_or_else(|e| panic!("{tool}: protocol error {e}"))
-    }
-
-    /// Calls a tool that must succeed; returns its structured content.
-    async fn ok(&self, tool: &str, args: Value) -> Value {
-        let result = self.call(tool, args.clone()).await;
-        assert_ne!(
-            result.is_error,
-            Some(true),
-            "{tool} {args} failed: {}",
-            text(&result)
-        );
-        assert!(!text(&result).is_empty(), "{tool} has no text form");
-        result
-            .structured_content
-            .unwrap_or_else(|| panic!("{tool} returned no structuredContent"))
-    }
-
-    /// Calls a tool that must fail as a tool error; returns the message.
-    async fn err(&self, tool: &str, args: Value) -> String {
-        let result = self.call(tool, args.clone()).await;
-        assert_eq!(
-            result.is_error,
-            Some(true),
-            "{tool} {args} should fail but gave {}",
-            text(&result)
-        );
-        text(&result)
-    }
-}
-
-fn text(result: &CallToolResult) -> String {
-    result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text())
-        .map(|t| t.text.clone())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn suffix() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
-}
-
-async fn docker() -> Docker {
-    let docker = Docker::connect_with_local_defaults().unwrap();
-    docker.negotiate_version().await.unwrap()
-}
 
 /// Column `name` of every row of a `Table` result.
 fn column(table: &Value, name: &str) -> Vec<String> {
@@ -161,50 +33,10 @@ fn column(table: &Value, name: &str) -> Vec<String> {
         .collect()
 }
 
-async fn remove_containers_named(docker: &Docker, prefix: &str) {
-    let filters = HashMap::from([("name".to_string(), vec![prefix.to_string()])]);
-    let list = docker
-        .list_containers(Some(ListContainersOptions {
-            all: true,
-            filters: Some(filters),
-            ..Default::default()
-        }))
-        .await
-        .unwrap_or_default();
-    for c in list {
-        let _ = docker
-            .remove_container(
-                c.id.as_deref().unwrap_or_default(),
-                Some(RemoveContainerOptions {
-                    force: true,
-                    v: true,
-                    ..Default::default()
-                }),
-            )
-            .await;
-    }
-}
-
-async fn remove_project(docker: &Docker, project: &str) {
-    remove_containers_named(docker, project).await;
-    let filters = HashMap::from([("name".to_string(), vec![project.to_string()])]);
-    for n in docker
-        .list_networks(Some(ListNetworksOptions {
-            filters: Some(filters),
-        }))
-        .await
-        .unwrap_or_default()
-    {
-        let _ = docker
-            .remove_network(n.name.as_deref().unwrap_or_default())
-            .await;
-    }
-}
-
 #[tokio::test]
 async fn lists_tools_prompts_and_resource_templates() {
-    let session = Session::start().await;
-    let tools = session.client.list_all_tools().await.unwrap();
+    let session = McpSession::start().await;
+    let tools = session.client().list_all_tools().await.unwrap();
     let names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
     for expected in [
         "list_containers",
@@ -266,7 +98,7 @@ async fn lists_tools_prompts_and_resource_templates() {
         );
     }
 
-    let prompts = session.client.list_all_prompts().await.unwrap();
+    let prompts = session.client().list_all_prompts().await.unwrap();
     let prompt = prompts
         .iter()
         .find(|p| p.name == "docker_compose")
@@ -280,7 +112,11 @@ async fn lists_tools_prompts_and_resource_templates() {
         .collect();
     assert_eq!(args, ["name", "containers"]);
 
-    let templates = session.client.list_all_resource_templates().await.unwrap();
+    let templates = session
+        .client()
+        .list_all_resource_templates()
+        .await
+        .unwrap();
     let uris: Vec<&str> = templates.iter().map(|t| t.uri_template.as_str()).collect();
     for expected in [
         "docker://containers/{id}/logs",
@@ -294,19 +130,23 @@ async fn lists_tools_prompts_and_resource_templates() {
         );
     }
 
-    let health = session.ok("get_connection_health", json!({})).await;
+    let health = session
+        .structured_ok("get_connection_health", json!({}))
+        .await;
     assert!(
         health["api_version"].as_str().unwrap().starts_with("1."),
         "{health}"
     );
-    let usage = session.ok("get_docker_disk_usage", json!({})).await;
+    let usage = session
+        .structured_ok("get_docker_disk_usage", json!({}))
+        .await;
     assert!(usage["images"]["total"].as_i64().unwrap() >= 1, "{usage}");
 }
 
 #[tokio::test]
 async fn read_only_mode_serves_only_tools_that_change_nothing() {
-    let session = Session::start_with(&[("MCP_DOCKER_READ_ONLY", "true")]).await;
-    let tools = session.client.list_all_tools().await.unwrap();
+    let session = McpSession::start_with_env(&[("MCP_DOCKER_READ_ONLY", "true")]).await;
+    let tools = session.client().list_all_tools().await.unwrap();
     assert!(!tools.is_empty());
     for tool in &tools {
         assert_eq!(
@@ -320,26 +160,28 @@ async fn read_only_mode_serves_only_tools_that_change_nothing() {
     assert!(names.contains(&"list_containers".to_string()));
     assert!(!names.contains(&"run_container".to_string()));
     let message = session
-        .err("run_container", json!({"spec": {"image": IMAGE}}))
+        .tool_error("run_container", json!({"spec": {"image": IMAGE}}))
         .await;
     assert!(message.contains("read-only"), "{message}");
-    session.ok("list_containers", json!({"limit": 1})).await;
+    session
+        .structured_ok("list_containers", json!({"limit": 1}))
+        .await;
 }
 
 #[tokio::test]
 async fn project_plan_apply_resume_and_destroy() {
-    let docker = docker().await;
-    let project = format!("mcpe2e{}", suffix());
-    let session = Session::start().await;
-    let outcome = run_project_flow(&session, &docker, &project).await;
-    remove_project(&docker, &project).await;
+    let project = unique("mcpe2e");
+    let guard = ProjectGuard::new(&project);
+    let session = McpSession::start().await;
+    let outcome = run_project_flow(&session, &project).await;
+    drop(guard);
     outcome.unwrap();
 }
 
-async fn run_project_flow(session: &Session, docker: &Docker, project: &str) -> Result<(), String> {
+async fn run_project_flow(session: &McpServer, project: &str) -> Result<(), String> {
     // A new project: the prompt says so and carries no spec.
     let prompt = session
-        .client
+        .client()
         .get_prompt(
             GetPromptRequestParams::new("docker_compose").with_arguments(
                 json!({"name": project, "containers": "a busybox web server and a db"})
@@ -376,7 +218,7 @@ async fn run_project_flow(session: &Session, docker: &Docker, project: &str) -> 
         }
     });
     let plan = session
-        .ok("plan", json!({"project": project, "spec": spec}))
+        .structured_ok("plan", json!({"project": project, "spec": spec}))
         .await;
     let plan_id = plan["plan_id"].as_str().unwrap().to_string();
     assert!(plan["summary"]["add"].as_u64().unwrap() >= 2, "{plan}");
@@ -388,55 +230,44 @@ async fn run_project_flow(session: &Session, docker: &Docker, project: &str) -> 
     // The stored plan is a resource.
     let plan_uri = format!("docker://projects/{project}/plans/{plan_id}");
     session
-        .client
+        .client()
         .read_resource(ReadResourceRequestParams::new(plan_uri))
         .await
         .map_err(|e| e.to_string())?;
 
-    let before = session.progress.load(Ordering::SeqCst);
+    let before = session.progress_count();
     let applied = session
-        .call_with_progress(
-            "apply",
-            json!({"project": project, "plan_id": plan_id}),
-            true,
-        )
+        .tool_result_with_progress("apply", json!({"project": project, "plan_id": plan_id}))
         .await;
     assert_ne!(
         applied.is_error,
         Some(true),
         "apply failed: {}",
-        text(&applied)
+        result_text(&applied)
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        session.progress.load(Ordering::SeqCst) > before,
-        "apply sent no progress"
-    );
-    let messages = session.progress_messages.lock().unwrap().clone();
+    assert!(session.progress_count() > before, "apply sent no progress");
+    let messages = session.progress_messages();
     let done = format!("create container {project}-web-1: done");
     assert!(messages.contains(&done), "no {done:?} among {messages:?}");
 
     for service in ["web", "db"] {
         let name = format!("{project}-{service}-1");
-        let info = docker
-            .inspect_container(&name, None::<InspectContainerOptions>)
-            .await
-            .map_err(|e| e.to_string())?;
+        let info = inspect_object("container", &name)?;
         assert_eq!(
-            info.state.and_then(|s| s.running),
+            info["State"]["Running"].as_bool(),
             Some(true),
             "{name} not running"
         );
-        let labels = info.config.and_then(|c| c.labels).unwrap_or_default();
         assert_eq!(
-            labels.get("com.docker.compose.project").map(String::as_str),
+            info["Config"]["Labels"]["com.docker.compose.project"].as_str(),
             Some(project)
         );
     }
 
     // Compact list by project, masked inspect.
     let list = session
-        .ok("list_containers", json!({"project": project}))
+        .structured_ok("list_containers", json!({"project": project}))
         .await;
     let mut names = column(&list, "name");
     names.sort();
@@ -445,7 +276,7 @@ async fn run_project_flow(session: &Session, docker: &Docker, project: &str) -> 
         [format!("{project}-db-1"), format!("{project}-web-1")]
     );
     let inspect = session
-        .ok(
+        .structured_ok(
             "inspect_container",
             json!({"container": format!("{project}-db-1")}),
         )
@@ -456,7 +287,7 @@ async fn run_project_flow(session: &Session, docker: &Docker, project: &str) -> 
 
     // Resuming: the prompt now carries live status and the last-applied spec.
     let prompt = session
-        .client
+        .client()
         .get_prompt(
             GetPromptRequestParams::new("docker_compose").with_arguments(
                 json!({"name": project, "containers": "add a cache"})
@@ -474,12 +305,12 @@ async fn run_project_flow(session: &Session, docker: &Docker, project: &str) -> 
 
     // Completion offers the project; list_resources lists projects; resources read.
     let values = session
-        .client
+        .client()
         .complete_prompt_simple("docker_compose", "name", &project[..6])
         .await
         .unwrap();
     assert!(values.contains(&project.to_string()), "{values:?}");
-    let resources = session.client.list_all_resources().await.unwrap();
+    let resources = session.client().list_all_resources().await.unwrap();
     let uri = format!("docker://projects/{project}");
     assert!(
         resources.iter().any(|r| r.uri == uri),
@@ -489,7 +320,7 @@ async fn run_project_flow(session: &Session, docker: &Docker, project: &str) -> 
         .iter()
         .all(|r| r.uri.starts_with("docker://projects/")));
     let project_resource = session
-        .client
+        .client()
         .read_resource(ReadResourceRequestParams::new(uri))
         .await
         .unwrap();
@@ -498,13 +329,13 @@ async fn run_project_flow(session: &Session, docker: &Docker, project: &str) -> 
         .contains("web"));
     let logs_uri = format!("docker://containers/{project}-web-1/logs");
     session
-        .client
+        .client()
         .read_resource(ReadResourceRequestParams::new(logs_uri))
         .await
         .unwrap();
     let stats_uri = format!("docker://containers/{project}-db-1/stats");
     let stats = session
-        .client
+        .client()
         .read_resource(ReadResourceRequestParams::new(stats_uri))
         .await
         .unwrap();
@@ -513,17 +344,17 @@ async fn run_project_flow(session: &Session, docker: &Docker, project: &str) -> 
         .contains("memory_bytes"));
 
     let status = session
-        .ok("project_status", json!({"project": project}))
+        .structured_ok("project_status", json!({"project": project}))
         .await;
     assert_eq!(status["known"], true, "{status}");
-    let projects = session.ok("list_projects", json!({})).await;
+    let projects = session.structured_ok("list_projects", json!({})).await;
     assert!(projects["projects"]
         .as_array()
         .unwrap()
         .iter()
         .any(|p| p["name"] == project));
     let exported = session
-        .ok("export_project", json!({"project": project}))
+        .structured_ok("export_project", json!({"project": project}))
         .await;
     assert!(
         exported["compose_yaml"].as_str().unwrap().contains("httpd"),
@@ -531,52 +362,32 @@ async fn run_project_flow(session: &Session, docker: &Docker, project: &str) -> 
     );
 
     // Destroy is a plan, then an apply.
-    let destroy = session.ok("destroy", json!({"project": project})).await;
+    let destroy = session
+        .structured_ok("destroy", json!({"project": project}))
+        .await;
     let destroy_id = destroy["plan_id"].as_str().unwrap();
     session
-        .ok("apply", json!({"project": project, "plan_id": destroy_id}))
+        .structured_ok("apply", json!({"project": project, "plan_id": destroy_id}))
         .await;
-    let left = docker
-        .list_containers(Some(ListContainersOptions {
-            all: true,
-            filters: Some(HashMap::from([(
-                "label".into(),
-                vec![format!("com.docker.compose.project={project}")],
-            )])),
-            ..Default::default()
-        }))
-        .await
-        .map_err(|e| e.to_string())?;
+    let left = containers_labelled("com.docker.compose.project", project);
     assert!(left.is_empty(), "containers left after destroy: {left:?}");
     Ok(())
 }
 
 #[tokio::test]
 async fn container_primitives_have_real_effects() {
-    let docker = docker().await;
-    let prefix = format!("mcpprim{}", suffix());
-    let session = Session::start().await;
+    let prefix = unique("mcpprim");
+    let session = McpSession::start().await;
     // Containers join a network of their own: the default bridge is not usable on every engine.
     let network = format!("{prefix}-net");
-    docker
-        .create_network(bollard::models::NetworkCreateRequest {
-            name: network.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let result = container_flow(&session, &docker, &prefix, &network).await;
-    remove_containers_named(&docker, &prefix).await;
-    let _ = docker.remove_network(&network).await;
+    let guard = ProjectGuard::new(&prefix);
+    docker(&["network", "create", &network]);
+    let result = container_flow(&session, &prefix, &network).await;
+    drop(guard);
     result.unwrap();
 }
 
-async fn container_flow(
-    session: &Session,
-    docker: &Docker,
-    prefix: &str,
-    network: &str,
-) -> Result<(), String> {
+async fn container_flow(session: &McpServer, prefix: &str, network: &str) -> Result<(), String> {
     let name = format!("{prefix}-app");
     let spec = json!({
         "image": IMAGE,
@@ -586,17 +397,13 @@ async fn container_flow(
         "networks": [network]
     });
     let run = session
-        .ok("run_container", json!({"name": name, "spec": spec}))
+        .structured_ok("run_container", json!({"name": name, "spec": spec}))
         .await;
     assert_eq!(run["state"], "running", "{run}");
-    let first_id = docker
-        .inspect_container(&name, None::<InspectContainerOptions>)
-        .await
-        .map_err(|e| e.to_string())?
-        .id;
+    let first_id = inspect_object("container", &name)?["Id"].clone();
 
     let list = session
-        .ok(
+        .structured_ok(
             "list_containers",
             json!({"label": [format!("test.suite={prefix}")]}),
         )
@@ -604,7 +411,7 @@ async fn container_flow(
     assert_eq!(column(&list, "name"), std::slice::from_ref(&name));
 
     let exec = session
-        .ok(
+        .structured_ok(
             "exec_in_container",
             json!({"container": name, "command": ["sh", "-c", "echo out; echo err >&2; exit 3"]}),
         )
@@ -615,7 +422,7 @@ async fn container_flow(
 
     tokio::time::sleep(Duration::from_millis(500)).await;
     let logs = session
-        .ok("fetch_container_logs", json!({"container": name}))
+        .structured_ok("fetch_container_logs", json!({"container": name}))
         .await;
     let lines = logs["lines"].as_array().unwrap();
     assert!(
@@ -631,14 +438,14 @@ async fn container_flow(
         "{logs}"
     );
     let grepped = session
-        .ok(
+        .structured_ok(
             "fetch_container_logs",
             json!({"container": name, "grep": "hello"}),
         )
         .await;
     assert_eq!(grepped["lines"].as_array().unwrap().len(), 2, "{grepped}");
     let tailed = session
-        .ok(
+        .structured_ok(
             "fetch_container_logs",
             json!({"container": name, "tail": 1, "since": "1h"}),
         )
@@ -646,49 +453,42 @@ async fn container_flow(
     assert_eq!(tailed["lines"].as_array().unwrap().len(), 1, "{tailed}");
 
     let stats = session
-        .ok("get_container_stats", json!({"container": name}))
+        .structured_ok("get_container_stats", json!({"container": name}))
         .await;
     assert!(stats["pids"].as_u64().unwrap() >= 1, "{stats}");
     let inspect = session
-        .ok("inspect_container", json!({"container": name}))
+        .structured_ok("inspect_container", json!({"container": name}))
         .await;
     assert_eq!(inspect["env"]["API_TOKEN"], "********");
     assert_eq!(inspect["env"]["COLOR"], "blue");
 
     session
-        .ok(
+        .structured_ok(
             "stop_container",
             json!({"container": name, "timeout_secs": 5}),
         )
         .await;
-    let state = docker
-        .inspect_container(&name, None::<InspectContainerOptions>)
-        .await
-        .map_err(|e| e.to_string())?
-        .state;
-    assert_eq!(state.and_then(|s| s.running), Some(false));
+    let state = inspect_object("container", &name)?["State"].clone();
+    assert_eq!(state["Running"].as_bool(), Some(false));
     session
-        .ok("start_container", json!({"container": name}))
+        .structured_ok("start_container", json!({"container": name}))
         .await;
 
     // A recreate whose create fails keeps the old container untouched.
     let bad = json!({"image": "mcp-docker-test/does-not-exist:latest", "networks": [network]});
     session
-        .err(
+        .tool_error(
             "recreate_container",
             json!({"container": name, "spec": bad}),
         )
         .await;
-    let still = docker
-        .inspect_container(&name, None::<InspectContainerOptions>)
-        .await
-        .map_err(|e| e.to_string())?;
-    assert_eq!(still.id, first_id);
-    assert_eq!(still.state.and_then(|s| s.running), Some(true));
+    let still = inspect_object("container", &name)?;
+    assert_eq!(still["Id"], first_id);
+    assert_eq!(still["State"]["Running"].as_bool(), Some(true));
 
     // A recreate refused by policy names the argument the caller gave, not the temporary container.
     let refused = session
-        .err(
+        .tool_error(
             "recreate_container",
             json!({"container": name, "spec": {"image": IMAGE, "privileged": true}}),
         )
@@ -699,78 +499,70 @@ async fn container_flow(
     let mut new_spec = spec.clone();
     new_spec["environment"]["COLOR"] = json!("green");
     let recreated = session
-        .ok(
+        .structured_ok(
             "recreate_container",
             json!({"container": name, "spec": new_spec}),
         )
         .await;
     assert_eq!(recreated["name"], name.as_str());
-    let now = docker
-        .inspect_container(&name, None::<InspectContainerOptions>)
-        .await
-        .map_err(|e| e.to_string())?;
-    assert_ne!(now.id, first_id);
-    assert!(now
-        .config
-        .and_then(|c| c.env)
-        .unwrap_or_default()
-        .contains(&"COLOR=green".to_string()));
-    assert!(docker
-        .inspect_container(
-            first_id.as_deref().unwrap(),
-            None::<InspectContainerOptions>
-        )
-        .await
-        .is_err());
+    let now = inspect_object("container", &name)?;
+    assert_ne!(now["Id"], first_id);
+    assert!(now["Config"]["Env"]
+        .as_array()
+        .is_some_and(|env| env.contains(&json!("COLOR=green"))));
+    assert!(!object_exists("container", first_id.as_str().unwrap()));
 
     let created_name = format!("{prefix}-created");
-    let created = session.ok("create_container", json!({"name": created_name, "spec": {"image": IMAGE, "command": ["true"], "networks": [network]}})).await;
+    let created = session.structured_ok("create_container", json!({"name": created_name, "spec": {"image": IMAGE, "command": ["true"], "networks": [network]}})).await;
     assert_eq!(created["state"], "created");
     session
-        .ok("remove_container", json!({"container": created_name}))
+        .structured_ok("remove_container", json!({"container": created_name}))
         .await;
-    assert!(docker
-        .inspect_container(&created_name, None::<InspectContainerOptions>)
-        .await
-        .is_err());
+    assert!(!object_exists("container", &created_name));
     session
-        .ok(
+        .structured_ok(
             "remove_container",
             json!({"container": name, "force": true}),
         )
         .await;
-    assert!(docker
-        .inspect_container(&name, None::<InspectContainerOptions>)
-        .await
-        .is_err());
+    assert!(!object_exists("container", &name));
     Ok(())
 }
 
 #[tokio::test]
 async fn network_and_volume_primitives_have_real_effects() {
-    let docker = docker().await;
-    let session = Session::start().await;
-    let network = format!("mcpnet{}", suffix());
-    let volume = format!("mcpvol{}", suffix());
+    let session = McpSession::start().await;
+    let network = unique("mcpnet");
+    let volume = unique("mcpvol");
 
     session
-        .ok(
+        .structured_ok(
             "create_network",
             json!({"name": network, "labels": {"test": "mcp"}}),
         )
         .await;
-    docker.inspect_network(&network, None).await.unwrap();
-    let networks = session.ok("list_networks", json!({"name": network})).await;
+    inspect_object("network", &network).unwrap();
+    let networks = session
+        .structured_ok("list_networks", json!({"name": network}))
+        .await;
     assert_eq!(column(&networks, "name"), std::slice::from_ref(&network));
-    session.ok("remove_network", json!({"name": network})).await;
-    assert!(docker.inspect_network(&network, None).await.is_err());
+    session
+        .structured_ok("remove_network", json!({"name": network}))
+        .await;
+    assert!(!object_exists("network", &network));
 
-    session.ok("create_volume", json!({"name": volume})).await;
-    docker.inspect_volume(&volume).await.unwrap();
-    let volumes = session.ok("list_volumes", json!({"name": volume})).await;
+    session
+        .structured_ok("create_volume", json!({"name": volume}))
+        .await;
+    inspect_object("volume", &volume).unwrap();
+    let volumes = session
+        .structured_ok("list_volumes", json!({"name": volume}))
+        .await;
     assert_eq!(column(&volumes, "name"), std::slice::from_ref(&volume));
-    session.ok("remove_volume", json!({"name": volume})).await;
-    assert!(docker.inspect_volume(&volume).await.is_err());
+    session
+        .structured_ok("remove_volume", json!({"name": volume}))
+        .await;
+    assert!(!object_exists("volume", &volume));
 }
 
 /// Makes sure a registry answers on 127.0.0.1:5000; starts `docker-registry` when none does.
@@ -808,11 +600,10 @@ async fn ensure_registry() -> Option<tokio::process::Child> {
 
 #[tokio::test]
 async fn image_build_push_pull_remove() {
-    let docker = docker().await;
     let _registry = ensure_registry().await;
-    let session = Session::start().await;
+    let session = McpSession::start().await;
     let context = tempfile::tempdir().unwrap();
-    let marker = suffix();
+    let marker = unique("");
     std::fs::write(
         context.path().join("hello.txt"),
         format!("hello {marker}\n"),
@@ -825,78 +616,71 @@ async fn image_build_push_pull_remove() {
     .unwrap();
     let tag = format!("{REGISTRY}/mcp-test/build{marker}:1");
 
-    let result = image_flow(&session, &docker, context.path(), &tag).await;
-    let _ = docker
-        .remove_image(
-            &tag,
-            Some(RemoveImageOptions {
-                force: true,
-                ..Default::default()
-            }),
-            None,
-        )
-        .await;
+    let result = image_flow(&session, context.path(), &tag).await;
+    let _ = docker_cli(None, &["rmi", "-f", &tag]);
     result.unwrap();
 }
 
-async fn image_flow(
-    session: &Session,
-    docker: &Docker,
-    context: &Path,
-    tag: &str,
-) -> Result<(), String> {
-    let before = session.progress.load(Ordering::SeqCst);
+async fn image_flow(session: &McpServer, context: &Path, tag: &str) -> Result<(), String> {
+    let before = session.progress_count();
     let built = session
-        .call_with_progress(
+        .tool_result_with_progress(
             "build_image",
             json!({"context": context.to_str().unwrap(), "tag": tag}),
-            true,
         )
         .await;
-    assert_ne!(built.is_error, Some(true), "build failed: {}", text(&built));
-    docker.inspect_image(tag).await.map_err(|e| e.to_string())?;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        session.progress.load(Ordering::SeqCst) > before,
-        "build sent no progress"
+    assert_ne!(
+        built.is_error,
+        Some(true),
+        "build failed: {}",
+        result_text(&built)
     );
+    inspect_object("image", tag)?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(session.progress_count() > before, "build sent no progress");
 
-    let listed = session.ok("list_images", json!({"name": tag})).await;
+    let listed = session
+        .structured_ok("list_images", json!({"name": tag}))
+        .await;
     assert_eq!(listed["rows"].as_array().unwrap().len(), 1, "{listed}");
 
     let pushed = session
-        .call_with_progress("push_image", json!({"image": tag}), true)
+        .tool_result_with_progress("push_image", json!({"image": tag}))
         .await;
     assert_ne!(
         pushed.is_error,
         Some(true),
         "push failed: {}",
-        text(&pushed)
+        result_text(&pushed)
     );
 
-    session.ok("remove_image", json!({"image": tag})).await;
+    session
+        .structured_ok("remove_image", json!({"image": tag}))
+        .await;
     assert!(
-        docker.inspect_image(tag).await.is_err(),
+        !object_exists("image", tag),
         "image still present after remove_image"
     );
 
     let pulled = session
-        .call_with_progress("pull_image", json!({"image": tag}), true)
+        .tool_result_with_progress("pull_image", json!({"image": tag}))
         .await;
     assert_ne!(
         pulled.is_error,
         Some(true),
         "pull failed: {}",
-        text(&pulled)
+        result_text(&pulled)
     );
-    docker.inspect_image(tag).await.map_err(|e| e.to_string())?;
-    session.ok("remove_image", json!({"image": tag})).await;
+    inspect_object("image", tag)?;
+    session
+        .structured_ok("remove_image", json!({"image": tag}))
+        .await;
     Ok(())
 }
 
 #[tokio::test]
 async fn bad_arguments_are_tool_errors_and_the_server_keeps_answering() {
-    let session = Session::start().await;
+    let session = McpSession::start().await;
     let cases: Vec<(&str, Value, &str)> = vec![
         ("list_containers", json!({"limit": "ten"}), "limit"),
         ("list_containers", json!({"status": "sleeping"}), "status"),
@@ -957,26 +741,28 @@ async fn bad_arguments_are_tool_errors_and_the_server_keeps_answering() {
         ("no_such_tool", json!({}), "no_such_tool"),
     ];
     for (tool, args, needle) in cases {
-        let message = session.err(tool, args.clone()).await;
+        let message = session.tool_error(tool, args.clone()).await;
         assert!(
             message.contains(needle),
             "{tool} {args}: message {message:?} does not mention {needle:?}"
         );
     }
-    session.ok("list_containers", json!({"limit": 1})).await;
+    session
+        .structured_ok("list_containers", json!({"limit": 1}))
+        .await;
 }
 
 #[tokio::test]
 async fn cancelling_an_apply_stops_it_between_steps_and_records_it() {
-    let docker = docker().await;
-    let project = format!("mcpcancel{}", suffix());
-    let session = Session::start().await;
-    let outcome = cancel_flow(&session, &docker, &project).await;
-    remove_project(&docker, &project).await;
+    let project = unique("mcpcancel");
+    let guard = ProjectGuard::new(&project);
+    let session = McpSession::start().await;
+    let outcome = cancel_flow(&session, &project).await;
+    drop(guard);
     outcome.unwrap();
 }
 
-async fn cancel_flow(session: &Session, docker: &Docker, project: &str) -> Result<(), String> {
+async fn cancel_flow(session: &McpServer, project: &str) -> Result<(), String> {
     // `web` waits for `db` to be healthy, which never happens: the apply sits between steps until cancelled.
     let spec = json!({
         "services": {
@@ -993,10 +779,10 @@ async fn cancel_flow(session: &Session, docker: &Docker, project: &str) -> Resul
         }
     });
     let plan = session
-        .ok("plan", json!({"project": project, "spec": spec}))
+        .structured_ok("plan", json!({"project": project, "spec": spec}))
         .await;
     let plan_id = plan["plan_id"].as_str().unwrap().to_string();
-    let peer = session.client.peer().clone();
+    let peer = session.client().peer().clone();
     let params = CallToolRequestParams::new("apply").with_arguments(
         json!({"project": project, "plan_id": plan_id})
             .as_object()
@@ -1012,7 +798,7 @@ async fn cancel_flow(session: &Session, docker: &Docker, project: &str) -> Resul
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let stored = session
-            .client
+            .client()
             .read_resource(ReadResourceRequestParams::new(uri.clone()))
             .await
             .unwrap();
@@ -1032,16 +818,14 @@ async fn cancel_flow(session: &Session, docker: &Docker, project: &str) -> Resul
         status, "cancelled",
         "the plan should be recorded as cancelled"
     );
-    let web = docker
-        .inspect_container(&format!("{project}-web-1"), None::<InspectContainerOptions>)
-        .await;
+    let web = inspect_object("container", &format!("{project}-web-1"));
     assert!(
         web.is_err(),
         "web was created although the apply was cancelled before it"
     );
     // The server still answers.
     session
-        .ok("project_status", json!({"project": project}))
+        .structured_ok("project_status", json!({"project": project}))
         .await;
     Ok(())
 }

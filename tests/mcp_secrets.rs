@@ -10,9 +10,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::engine::ProjectGuard;
+use common::engine::{inspect_object, ProjectGuard};
+use common::files_containing;
 use common::mcp::{McpServer, ServerSetup};
 use serde_json::{json, Value};
 
@@ -48,28 +49,6 @@ fn boundary(text: &str, mut at: usize) -> usize {
         at -= 1;
     }
     at
-}
-
-/// Every file under `dir` whose raw bytes hold `needle`.
-fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
-    let mut hits = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path) {
-                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-                    hits.push(path);
-                }
-            }
-        }
-    }
-    hits
 }
 
 fn random_value(prefix: &str) -> String {
@@ -204,12 +183,9 @@ impl Session {
 }
 
 fn container_id(name: &str) -> String {
-    let out = std::process::Command::new("docker")
-        .args(["inspect", "--format", "{{.Id}}", name])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "no container {name}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let container =
+        inspect_object("container", name).unwrap_or_else(|e| panic!("no container {name}: {e}"));
+    container["Id"].as_str().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,10 +203,7 @@ async fn secret_values_reach_the_container_and_no_output_of_the_session() {
     std::fs::write(dir.join("db_pass.txt"), &file_value).unwrap();
 
     let project = common::unique("mcpsecret");
-    let _guard = ProjectGuard {
-        host: None,
-        project: project.clone(),
-    };
+    let _guard = ProjectGuard::new(&project);
     let server = McpServer::start(
         ServerSetup::new(&state)
             .env(

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use common::engine::{project_containers, running_as_root, PrivateEngine, ProjectGuard};
 use common::mcp::{McpServer, Reply, ServerSetup};
+use common::raw::{structured, RawSession};
 use common::{unique, TEST_IMAGE};
 
 /// Held for a whole test; tokio's mutex is not poisoned when a test fails while holding it.
@@ -570,10 +571,7 @@ async fn port_in_use_fails_clearly_then_converges() {
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().join("state");
     let project = unique("sfd");
-    let _guard = ProjectGuard {
-        host: None,
-        project: project.clone(),
-    };
+    let _guard = ProjectGuard::new(&project);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let web = format!(
@@ -658,12 +656,9 @@ async fn stdout_carries_only_json_rpc_under_trace_logging() {
     let _serial = SERIAL.lock().await;
     let tmp = tempfile::tempdir().unwrap();
     let project = unique("sfe");
-    let _guard = ProjectGuard {
-        host: None,
-        project: project.clone(),
-    };
+    let _guard = ProjectGuard::new(&project);
     let stderr_path = tmp.path().join("stderr.log");
-    let mut session = raw::RawSession::start(&tmp.path().join("state"), &stderr_path).await;
+    let mut session = RawSession::start(&tmp.path().join("state"), &stderr_path).await;
 
     let init = session
         .request(
@@ -688,7 +683,7 @@ async fn stdout_carries_only_json_rpc_under_trace_logging() {
     let plan = session
         .call_tool("plan", json!({"project": project, "compose_yaml": compose}))
         .await;
-    let plan_id = raw::structured(&plan)["plan_id"]
+    let plan_id = structured(&plan)["plan_id"]
         .as_str()
         .unwrap_or_else(|| panic!("plan: {plan}"))
         .to_string();
@@ -696,7 +691,7 @@ async fn stdout_carries_only_json_rpc_under_trace_logging() {
         .call_tool("apply", json!({"project": project, "plan_id": plan_id}))
         .await;
     assert_eq!(
-        raw::structured(&applied)["succeeded"],
+        structured(&applied)["succeeded"],
         json!(true),
         "apply: {applied}"
     );
@@ -709,7 +704,7 @@ async fn stdout_carries_only_json_rpc_under_trace_logging() {
     let destroy = session
         .call_tool("destroy", json!({"project": project, "volumes": true}))
         .await;
-    let destroy_id = raw::structured(&destroy)["plan_id"]
+    let destroy_id = structured(&destroy)["plan_id"]
         .as_str()
         .unwrap_or_else(|| panic!("destroy: {destroy}"))
         .to_string();
@@ -717,7 +712,7 @@ async fn stdout_carries_only_json_rpc_under_trace_logging() {
         .call_tool("apply", json!({"project": project, "plan_id": destroy_id}))
         .await;
     assert_eq!(
-        raw::structured(&destroyed)["succeeded"],
+        structured(&destroyed)["succeeded"],
         json!(true),
         "destroy apply: {destroyed}"
     );
@@ -760,131 +755,4 @@ async fn stdout_carries_only_json_rpc_under_trace_logging() {
             || stderr.lines().count() > 5,
         "RUST_LOG=trace produced no logs on stderr, so this test proved little: {stderr}"
     );
-}
-
-/// A line-based JSON-RPC client over the child's raw stdio, keeping every stdout line it saw.
-mod raw {
-    use std::path::Path;
-    use std::process::Stdio;
-    use std::time::Duration;
-
-    use serde_json::{json, Value};
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    use tokio::process::{Child, ChildStdin};
-    use tokio::sync::mpsc;
-
-    pub struct RawSession {
-        child: Child,
-        stdin: Option<ChildStdin>,
-        lines: mpsc::UnboundedReceiver<String>,
-        seen: Vec<String>,
-        next_id: u64,
-    }
-
-    /// The structured content of a tool call response (or its text parsed as JSON).
-    pub fn structured(response: &Value) -> Value {
-        let result = &response["result"];
-        if result["structuredContent"].is_object() {
-            return result["structuredContent"].clone();
-        }
-        result["content"][0]["text"]
-            .as_str()
-            .and_then(|t| serde_json::from_str(t).ok())
-            .unwrap_or(Value::Null)
-    }
-
-    impl RawSession {
-        pub async fn start(state_dir: &Path, stderr_log: &Path) -> RawSession {
-            let mut child = tokio::process::Command::new(super::common::mcp::server_binary())
-                .env("MCP_DOCKER_STATE_DIR", state_dir)
-                .env("RUST_LOG", "trace")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::from(std::fs::File::create(stderr_log).unwrap()))
-                .kill_on_drop(true)
-                .spawn()
-                .unwrap();
-            let stdout = child.stdout.take().unwrap();
-            let stdin = child.stdin.take();
-            let (tx, lines) = mpsc::unbounded_channel();
-            tokio::spawn(async move {
-                let mut reader = BufReader::new(stdout).lines();
-                while let Ok(Some(line)) = reader.next_line().await {
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-            RawSession {
-                child,
-                stdin,
-                lines,
-                seen: Vec::new(),
-                next_id: 1,
-            }
-        }
-
-        async fn send(&mut self, message: Value) {
-            let stdin = self.stdin.as_mut().expect("stdin open");
-            let mut line = serde_json::to_string(&message).unwrap();
-            line.push('\n');
-            stdin.write_all(line.as_bytes()).await.unwrap();
-            stdin.flush().await.unwrap();
-        }
-
-        pub async fn notify(&mut self, method: &str, params: Value) {
-            self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}))
-                .await;
-        }
-
-        /// Sends a request and waits (bounded) for the response with its id; other lines are kept.
-        pub async fn request(&mut self, method: &str, params: Value) -> Value {
-            let id = self.next_id;
-            self.next_id += 1;
-            self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-                .await;
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
-            loop {
-                let line = tokio::time::timeout_at(deadline, self.lines.recv())
-                    .await
-                    .unwrap_or_else(|_| panic!("no response to {method} (id {id}) within 180s"))
-                    .unwrap_or_else(|| panic!("stdout closed while waiting for {method}"));
-                self.seen.push(line.clone());
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    if v.get("id") == Some(&json!(id)) && v.get("method").is_none() {
-                        return v;
-                    }
-                }
-            }
-        }
-
-        /// A `tools/call` with a progress token, so progress notifications flow on stdout too.
-        pub async fn call_tool(&mut self, name: &str, arguments: Value) -> Value {
-            let token = format!("progress-{}", self.next_id);
-            self.request(
-                "tools/call",
-                json!({"name": name, "arguments": arguments, "_meta": {"progressToken": token}}),
-            )
-            .await
-        }
-
-        /// Closes stdin, waits (bounded) for the server to exit, and returns every stdout line.
-        pub async fn finish(mut self) -> Vec<String> {
-            drop(self.stdin.take());
-            let exited = tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await;
-            if exited.is_err() {
-                let _ = self.child.kill().await;
-            }
-            while let Ok(Some(line)) =
-                tokio::time::timeout(Duration::from_secs(2), self.lines.recv()).await
-            {
-                self.seen.push(line);
-            }
-            assert!(
-                exited.is_ok(),
-                "the server did not exit within 20s of stdin closing"
-            );
-            self.seen
-        }
-    }
 }

@@ -1,7 +1,6 @@
 //! The MCP server: tool routing (with read-only mode), the prompt, completion, resources, and transports.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -253,17 +252,16 @@ impl ServerHandler for DockerServer {
 /// Serves MCP over stdin/stdout until the client disconnects.
 pub async fn serve_stdio(engine: Arc<Engine>) -> anyhow::Result<()> {
     let service = DockerServer::new(engine)
-        .serve(rmcp::transport::stdio())
+        .serve(super::stdio::stdio())
         .await?;
     service.waiting().await?;
     Ok(())
 }
 
-/// Serves MCP over streamable HTTP at `addr` (path `/mcp`); see `http` for the binding and token rules.
+/// Serves MCP over streamable HTTP (path `/mcp`); see `http` for the binding, token and origin rules.
 pub async fn serve_http(
     engine: Arc<Engine>,
-    addr: SocketAddr,
-    token: Option<String>,
+    options: super::http::HttpOptions,
 ) -> anyhow::Result<()> {
-    super::http::serve(engine, addr, token).await
+    Ok(super::http::serve(engine, options).await?)
 }

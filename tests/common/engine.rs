@@ -276,19 +276,23 @@ pub fn project_containers(host: Option<&str>, project: &str) -> Vec<(String, Str
     .collect()
 }
 
-/// Removes everything of compose project `project` from an engine; for cleanup after a failed test.
+/// The labels that mark a project's resources: compose's, and the server's own.
+const PROJECT_LABELS: [&str; 2] = ["com.docker.compose.project", "io.mcp-docker-server.project"];
+
+/// Removes everything of project `project` from an engine: resources carrying either project label, and
+/// containers and networks whose names contain the (unique) project name; for cleanup after a failed test.
 pub fn purge_project(host: Option<&str>, project: &str) {
-    let filter = format!("label=com.docker.compose.project={project}");
+    for label in PROJECT_LABELS {
+        purge_filtered(host, &format!("label={label}={project}"));
+    }
+    purge_filtered(host, &format!("name={project}"));
+}
+
+fn purge_filtered(host: Option<&str>, filter: &str) {
     for (kind, list) in [
-        ("container", vec!["ps", "-aq", "--filter", filter.as_str()]),
-        (
-            "network",
-            vec!["network", "ls", "-q", "--filter", filter.as_str()],
-        ),
-        (
-            "volume",
-            vec!["volume", "ls", "-q", "--filter", filter.as_str()],
-        ),
+        ("container", vec!["ps", "-aq", "--filter", filter]),
+        ("network", vec!["network", "ls", "-q", "--filter", filter]),
+        ("volume", vec!["volume", "ls", "-q", "--filter", filter]),
     ] {
         let ids = lines_of(host, &list);
         if ids.is_empty() {
@@ -304,16 +308,75 @@ pub fn purge_project(host: Option<&str>, project: &str) {
     }
 }
 
-/// Removes a compose project's resources from an engine when dropped, so a failing test leaves nothing.
+/// Removes a project's resources from an engine when dropped (see [`purge_project`]), so a failing test leaves
+/// nothing. Tests that drive a server destroy the project through it first; the guard removes what is left.
 pub struct ProjectGuard {
     pub host: Option<String>,
     pub project: String,
+}
+
+impl ProjectGuard {
+    /// A guard for `project` on the default engine.
+    pub fn new(project: &str) -> ProjectGuard {
+        ProjectGuard {
+            host: None,
+            project: project.to_string(),
+        }
+    }
 }
 
 impl Drop for ProjectGuard {
     fn drop(&mut self) {
         purge_project(self.host.as_deref(), &self.project);
     }
+}
+
+/// `docker inspect --type KIND NAME` on the default engine: the object as JSON, or the CLI's error.
+pub fn inspect_object(kind: &str, name: &str) -> Result<serde_json::Value, String> {
+    let out = docker_cli(None, &["inspect", "--type", kind, name]);
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    let all: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("docker inspect output: {e}"))?;
+    Ok(all[0].clone())
+}
+
+/// Whether the default engine holds an object of this kind and name.
+pub fn object_exists(kind: &str, name: &str) -> bool {
+    inspect_object(kind, name).is_ok()
+}
+
+/// `name -> id` of the containers (any state) on the default engine carrying `label=value`.
+pub fn container_ids_labelled(
+    label: &str,
+    value: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let filter = format!("label={label}={value}");
+    lines_of(
+        None,
+        &[
+            "ps",
+            "-a",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Names}} {{.ID}}",
+        ],
+    )
+    .iter()
+    .filter_map(|l| l.split_once(' '))
+    .map(|(n, i)| (n.to_string(), i.to_string()))
+    .collect()
+}
+
+/// Names of the containers (any state) on the default engine carrying `label=value`.
+pub fn containers_labelled(label: &str, value: &str) -> Vec<String> {
+    let filter = format!("label={label}={value}");
+    lines_of(
+        None,
+        &["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"],
+    )
 }
 
 /// Whether the tests run as root, where starting a private `dockerd` must work (CI).

@@ -1,16 +1,22 @@
 //! An rmcp client driving the real `mcp-docker-server` binary over stdio.
 //!
 //! Tool calls come back as [`Reply`]; a JSON-RPC error (which bad tool arguments must never produce) or a
-//! dead transport comes back as `Err` with its text, so a test can report it as a finding.
+//! dead transport comes back as `Err` with its text, so a test can report it as a finding. The `tool_*` calls
+//! give rmcp's own `CallToolResult` for tests that check its fields; the client keeps every progress
+//! notification it receives. [`McpSession`] is a server with a state directory of its own.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rmcp::model::{CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams};
-use rmcp::service::RunningService;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, GetPromptRequestParams, NumberOrString,
+    ProgressNotificationParam, ProgressToken, ReadResourceRequestParams, RequestParamsMeta,
+};
+use rmcp::service::{NotificationContext, RunningService};
 use rmcp::transport::TokioChildProcess;
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::Value;
 
 /// Longest any single call may take; applies of small busybox projects finish well within it.
@@ -50,9 +56,28 @@ impl Reply {
     }
 }
 
+/// The client's handler: keeps the message of every progress notification, to check that long tools report
+/// progress.
+#[derive(Clone, Default)]
+pub struct ProgressLog(Arc<Mutex<Vec<String>>>);
+
+impl ClientHandler for ProgressLog {
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(params.message.unwrap_or_default());
+    }
+}
+
 /// One running server process and the client session talking to it.
 pub struct McpServer {
-    client: RunningService<RoleClient, ()>,
+    client: RunningService<RoleClient, ProgressLog>,
+    progress: ProgressLog,
     pub pid: u32,
     pub stderr_log: PathBuf,
 }
@@ -112,8 +137,9 @@ impl McpServer {
             .spawn()
             .unwrap();
         let pid = transport.id().unwrap();
+        let progress = ProgressLog::default();
         let Ok(initialized) =
-            tokio::time::timeout(Duration::from_secs(60), ().serve(transport)).await
+            tokio::time::timeout(Duration::from_secs(60), progress.clone().serve(transport)).await
         else {
             panic!(
                 "server did not answer initialize within 60s (stderr: {})",
@@ -126,6 +152,7 @@ impl McpServer {
         };
         McpServer {
             client,
+            progress,
             pid,
             stderr_log,
         }
@@ -274,6 +301,70 @@ impl McpServer {
         self.client.peer().clone()
     }
 
+    /// The rmcp client session, for requests the helpers here do not wrap.
+    pub fn client(&self) -> &RunningService<RoleClient, ProgressLog> {
+        &self.client
+    }
+
+    /// How many progress notifications arrived so far.
+    pub fn progress_count(&self) -> usize {
+        self.progress.0.lock().unwrap().len()
+    }
+
+    /// The messages of the progress notifications so far.
+    pub fn progress_messages(&self) -> Vec<String> {
+        self.progress.0.lock().unwrap().clone()
+    }
+
+    /// Calls a tool and returns rmcp's result; panics on a protocol error.
+    pub async fn tool_result(&self, tool: &str, args: Value) -> CallToolResult {
+        self.send_tool_call(tool, tool_params(tool, args)).await
+    }
+
+    /// Like [`McpServer::tool_result`], asking for progress notifications with a token.
+    pub async fn tool_result_with_progress(&self, tool: &str, args: Value) -> CallToolResult {
+        let mut params = tool_params(tool, args);
+        params.set_progress_token(ProgressToken(NumberOrString::String(
+            format!("p-{tool}").into(),
+        )));
+        self.send_tool_call(tool, params).await
+    }
+
+    async fn send_tool_call(&self, tool: &str, params: CallToolRequestParams) -> CallToolResult {
+        match tokio::time::timeout(CALL_TIMEOUT, self.client.call_tool(params)).await {
+            Err(_) => panic!("no answer to {tool} within {}s", CALL_TIMEOUT.as_secs()),
+            Ok(Err(e)) => panic!("{tool}: protocol error {e}"),
+            Ok(Ok(result)) => result,
+        }
+    }
+
+    /// Calls a tool that must succeed with a text form; returns its structured content.
+    pub async fn structured_ok(&self, tool: &str, args: Value) -> Value {
+        let result = self.tool_result(tool, args.clone()).await;
+        assert_ne!(
+            result.is_error,
+            Some(true),
+            "{tool} {args} failed: {}",
+            result_text(&result)
+        );
+        assert!(!result_text(&result).is_empty(), "{tool} has no text form");
+        result
+            .structured_content
+            .unwrap_or_else(|| panic!("{tool} returned no structuredContent"))
+    }
+
+    /// Calls a tool that must fail as a tool error; returns the message.
+    pub async fn tool_error(&self, tool: &str, args: Value) -> String {
+        let result = self.tool_result(tool, args.clone()).await;
+        assert_eq!(
+            result.is_error,
+            Some(true),
+            "{tool} {args} should fail but gave {}",
+            result_text(&result)
+        );
+        result_text(&result)
+    }
+
     /// SIGKILL, as a crash or an OOM kill would end it.
     pub fn kill9(&self) {
         let _ = std::process::Command::new("kill")
@@ -299,5 +390,56 @@ impl McpServer {
 
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+    }
+}
+
+fn tool_params(tool: &str, args: Value) -> CallToolRequestParams {
+    let params = CallToolRequestParams::new(tool.to_string());
+    match args {
+        Value::Object(map) => params.with_arguments(map),
+        _ => params,
+    }
+}
+
+/// All text content blocks of a tool result, joined by newlines.
+pub fn result_text(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text())
+        .map(|t| t.text.clone())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A server with a fresh state directory of its own, removed with it.
+pub struct McpSession {
+    server: McpServer,
+    _dir: tempfile::TempDir,
+}
+
+impl McpSession {
+    pub async fn start() -> McpSession {
+        McpSession::start_with_env(&[]).await
+    }
+
+    /// Starts the server with extra environment variables.
+    pub async fn start_with_env(env: &[(&str, &str)]) -> McpSession {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        std::fs::create_dir_all(&state).unwrap();
+        let mut setup = ServerSetup::new(&state).env("RUST_LOG", "warn");
+        for (k, v) in env {
+            setup = setup.env(k, *v);
+        }
+        let server = McpServer::start(setup).await;
+        McpSession { server, _dir: dir }
+    }
+}
+
+impl std::ops::Deref for McpSession {
+    type Target = McpServer;
+    fn deref(&self) -> &McpServer {
+        &self.server
     }
 }
