@@ -22,6 +22,7 @@ pub mod observed;
 pub mod plan;
 pub mod policy;
 pub mod render;
+pub mod report;
 pub mod validate;
 
 pub use error::{ErrorKind, SpecError, SpecErrors};

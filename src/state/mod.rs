@@ -10,6 +10,7 @@ pub mod store;
 
 pub use lock::ProjectLock;
 pub use records::{
-    HistoryEntry, HistoryKind, JournalEntry, PlanStatus, ProjectRecord, ResourceRecord, StoredPlan,
+    HistoryEntry, HistoryKind, JournalEntry, PlanStatus, ProjectRecord, RecordChange,
+    ResourceRecord, StoredPlan,
 };
 pub use store::{StateError, Store};

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::records::{HistoryEntry, JournalEntry, PlanStatus, ProjectRecord, StoredPlan};
+use super::records::{
+    HistoryEntry, JournalEntry, PlanStatus, ProjectRecord, RecordChange, StoredPlan,
+};
 
 /// The record format this build writes and reads.
 pub const FORMAT_VERSION: u64 = 1;
@@ -275,8 +277,7 @@ impl Store {
         project: &str,
         plan_id: &str,
         status: PlanStatus,
-        record: Option<&ProjectRecord>,
-        remove_record: bool,
+        change: &RecordChange,
         history: &HistoryEntry,
     ) -> Result<(), StateError> {
         self.with_db(|db| {
@@ -294,7 +295,7 @@ impl Store {
                 Ok(())
             };
             mark(&key, status)?;
-            if status == PlanStatus::Applied || record.is_some() {
+            if status == PlanStatus::Applied || matches!(change, RecordChange::Write(_)) {
                 let others: Vec<String> = pending
                     .scan_prefix(format!("{project}/").as_bytes())
                     .keys()
@@ -306,12 +307,14 @@ impl Store {
                 }
             }
             let projects = self.tree(db, TREE_PROJECTS)?;
-            if remove_record {
-                projects
-                    .remove(project.as_bytes())
-                    .map_err(|e| self.db_error(e))?;
-            } else if let Some(record) = record {
-                self.put(&projects, project, record)?;
+            match change {
+                RecordChange::Keep => {}
+                RecordChange::Write(record) => self.put(&projects, project, record)?,
+                RecordChange::Remove => {
+                    projects
+                        .remove(project.as_bytes())
+                        .map_err(|e| self.db_error(e))?;
+                }
             }
             self.put_history(db, project, history)
         })
@@ -513,8 +516,7 @@ mod tests {
                 "p",
                 "a",
                 PlanStatus::Applied,
-                Some(&record),
-                false,
+                &RecordChange::Write(record),
                 &entry("applied"),
             )
             .unwrap();
