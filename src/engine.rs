@@ -149,6 +149,10 @@ pub enum EngineError {
     Internal(String),
 }
 
+/// Most store operations running at once: sled serves concurrent readers from one open database, and a bound
+/// keeps a burst of calls from spreading over hundreds of blocking threads (each with its own allocator arena).
+const STATE_CONCURRENCY: usize = 4;
+
 /// How long an apply waits for another apply of the same project to finish.
 const LOCK_PATIENCE: Duration = Duration::from_secs(900);
 
@@ -158,6 +162,7 @@ pub struct Engine {
     docker: DockerConnector,
     runtime: Arc<dyn Runtime>,
     store: Arc<Store>,
+    state_slots: Arc<tokio::sync::Semaphore>,
     host: SystemHost,
 }
 
@@ -185,6 +190,7 @@ impl Engine {
             docker,
             runtime,
             store,
+            state_slots: Arc::new(tokio::sync::Semaphore::new(STATE_CONCURRENCY)),
             host: SystemHost,
         }
     }
@@ -696,13 +702,23 @@ impl Engine {
         .map_err(EngineError::from)
     }
 
-    /// Runs a store operation on the blocking pool (sled may wait for another process).
+    /// Runs a store operation on the blocking pool (sled may wait for another process), at most
+    /// [`STATE_CONCURRENCY`] at once.
     async fn state<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Store) -> Result<T, StateError> + Send + 'static,
     ) -> Result<T, EngineError> {
+        let slot = self
+            .state_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || work(&store))
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            work(&store)
+        })
             .await
             .map_err(|e| EngineError::Internal(e.to_string()))?
             .map_err(EngineError::from)
