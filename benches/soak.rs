@@ -178,9 +178,13 @@ async fn main() {
         .await
         .expect("the setup plan");
     let plan_id = planned["plan_id"].as_str().unwrap_or_default().to_string();
-    call(&admin, "apply", json!({"project": &*project, "plan_id": plan_id}))
-        .await
-        .expect("the setup apply");
+    call(
+        &admin,
+        "apply",
+        json!({"project": &*project, "plan_id": plan_id}),
+    )
+    .await
+    .expect("the setup apply");
 
     let mut clients = Vec::new();
     for _ in 0..settings.sessions {
@@ -239,10 +243,20 @@ async fn main() {
             let _ = client.cancel().await;
         }
     }
-    let destroy = call(&admin, "destroy", json!({"project": &*project, "volumes": true})).await;
+    let destroy = call(
+        &admin,
+        "destroy",
+        json!({"project": &*project, "volumes": true}),
+    )
+    .await;
     if let Ok(planned) = destroy {
         let id = planned["plan_id"].as_str().unwrap_or_default().to_string();
-        let _ = call(&admin, "apply", json!({"project": &*project, "plan_id": id})).await;
+        let _ = call(
+            &admin,
+            "apply",
+            json!({"project": &*project, "plan_id": id}),
+        )
+        .await;
     }
     let _ = admin.cancel().await;
     drop(child);

@@ -719,9 +719,9 @@ impl Engine {
             let _slot = slot;
             work(&store)
         })
-            .await
-            .map_err(|e| EngineError::Internal(e.to_string()))?
-            .map_err(EngineError::from)
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(EngineError::from)
     }
 
     /// The state directory in use.

@@ -105,10 +105,10 @@ pub fn new_record(
     }
     if !succeeded {
         if let Some(previous) = previous {
-            return RecordChange::Write(ProjectRecord {
+            return RecordChange::Write(Box::new(ProjectRecord {
                 complete: false,
                 ..previous
-            });
+            }));
         }
     }
     let record = ProjectRecord {
@@ -120,7 +120,7 @@ pub fn new_record(
         complete: succeeded,
         resources: resource_records(&stored.plan, report, observed),
     };
-    RecordChange::Write(record)
+    RecordChange::Write(Box::new(record))
 }
 
 /// The resources the project holds after the apply: new ones from their targets, kept ones as observed.

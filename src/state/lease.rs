@@ -201,7 +201,7 @@ impl Shared {
 /// holder only lets go when idle, which still bounds the wait).
 fn mark_waiting(path: &Path) -> Option<File> {
     let file = open_waiters(path)?;
-    file.lock_shared().ok()?;
+    FileExt::lock_shared(&file).ok()?;
     Some(file)
 }
 
@@ -210,7 +210,7 @@ fn others_waiting(path: &Path) -> bool {
     let Some(file) = open_waiters(path) else {
         return false;
     };
-    match file.try_lock_exclusive() {
+    match FileExt::try_lock_exclusive(&file) {
         Ok(()) => {
             let _ = FileExt::unlock(&file);
             false

@@ -42,7 +42,7 @@ pub enum RecordChange {
     /// Leave it as it is (the plan was refused before anything ran).
     Keep,
     /// Store this record; the project's other pending plans become stale.
-    Write(ProjectRecord),
+    Write(Box<ProjectRecord>),
     /// Forget the project (a full destroy succeeded).
     Remove,
 }

@@ -83,6 +83,9 @@ impl Store {
             db.flush().map_err(|e| self.db_error(e))?;
             Ok(value)
         });
+        // Let go of this clone first: an open waiting under the lease's lock needs every clone of a
+        // database the lease already dropped to be gone.
+        drop(db);
         self.lease.touch();
         result
     }
@@ -475,7 +478,7 @@ mod tests {
                 "p",
                 "a",
                 PlanStatus::Applied,
-                &RecordChange::Write(record),
+                &RecordChange::Write(Box::new(record)),
                 &entry("applied"),
             )
             .unwrap();
