@@ -7,6 +7,9 @@
 mod export;
 mod journal;
 mod outcome;
+pub mod runtime;
+#[cfg(test)]
+mod seam_tests;
 mod secrets;
 mod status;
 
@@ -18,22 +21,23 @@ use planner::load::LoadOptions;
 use planner::model::{Project, ServiceSpec};
 use planner::observed::ObservedState;
 use planner::plan::{ExternalDigests, PlanOptions, Summary};
+use planner::report::ApplyReport;
 use planner::SpecErrors;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ServerConfig;
-use crate::docker::execute::{ApplyReport, ExecOptions};
 use crate::docker::{DockerConnector, DockerError};
 use crate::host::SystemHost;
 use crate::state::store::now_rfc3339;
 use crate::state::{
-    HistoryEntry, HistoryKind, PlanStatus, ProjectLock, StateError, Store, StoredPlan,
+    HistoryEntry, HistoryKind, PlanStatus, ProjectLock, RecordChange, StateError, Store, StoredPlan,
 };
+use runtime::{DockerRuntime, ExecRequest, Runtime};
 
-pub use crate::docker::execute::{EventSink, StepEvent};
 pub use export::project_to_compose_yaml;
+pub use planner::report::{EventSink, StepEvent};
 
 /// What to plan: a project name and its spec.
 #[derive(Debug, Clone)]
@@ -134,7 +138,7 @@ pub enum EngineError {
     #[error("{0}")]
     Secret(String),
     #[error("state store: {0}")]
-    State(String),
+    State(#[from] StateError),
     #[error("{0}")]
     Busy(String),
     #[error(
@@ -145,11 +149,9 @@ pub enum EngineError {
     Internal(String),
 }
 
-impl From<StateError> for EngineError {
-    fn from(e: StateError) -> Self {
-        EngineError::State(e.to_string())
-    }
-}
+/// Most store operations running at once: sled serves concurrent readers from one open database, and a bound
+/// keeps a burst of calls from spreading over hundreds of blocking threads (each with its own allocator arena).
+const STATE_CONCURRENCY: usize = 4;
 
 /// How long an apply waits for another apply of the same project to finish.
 const LOCK_PATIENCE: Duration = Duration::from_secs(900);
@@ -158,7 +160,9 @@ const LOCK_PATIENCE: Duration = Duration::from_secs(900);
 pub struct Engine {
     config: ServerConfig,
     docker: DockerConnector,
+    runtime: Arc<dyn Runtime>,
     store: Arc<Store>,
+    state_slots: Arc<tokio::sync::Semaphore>,
     host: SystemHost,
 }
 
@@ -166,11 +170,27 @@ impl Engine {
     /// Never fails: the engine and the state directory are reached lazily, on first use.
     pub fn new(config: ServerConfig) -> Self {
         let docker = DockerConnector::from_env(config.docker_host.clone());
+        let runtime = Arc::new(DockerRuntime {
+            connector: docker.clone(),
+            concurrency: config.concurrency,
+            dependency_timeout: config.dependency_timeout,
+        });
+        Self::with_runtime(config, docker, runtime)
+    }
+
+    /// An engine that observes and executes through `runtime` (tests use a scripted one).
+    pub fn with_runtime(
+        config: ServerConfig,
+        docker: DockerConnector,
+        runtime: Arc<dyn Runtime>,
+    ) -> Self {
         let store = Arc::new(Store::new(config.state_dir.clone()));
         Engine {
             config,
             docker,
+            runtime,
             store,
+            state_slots: Arc::new(tokio::sync::Semaphore::new(STATE_CONCURRENCY)),
             host: SystemHost,
         }
     }
@@ -219,8 +239,14 @@ impl Engine {
             remove_orphans: req.remove_orphans,
             remove_volumes: false,
         };
-        self.plan_against(desired, source, digests, plan_options, false)
-            .await
+        self.plan_against(
+            desired,
+            source,
+            digests,
+            plan_options,
+            PlanPurpose::Converge,
+        )
+        .await
     }
 
     /// A plan that removes the project's containers and networks, and its volumes when `volumes` is set.
@@ -251,7 +277,7 @@ impl Engine {
             String::new(),
             ExternalDigests::default(),
             options,
-            true,
+            PlanPurpose::Destroy,
         )
         .await
     }
@@ -262,8 +288,9 @@ impl Engine {
         source: String,
         digests: ExternalDigests,
         options: PlanOptions,
-        destroy: bool,
+        purpose: PlanPurpose,
     ) -> Result<Planned, EngineError> {
+        let destroy = purpose == PlanPurpose::Destroy;
         let project = desired.name.clone();
         let observed = self
             .observe(&project, if destroy { None } else { Some(&desired) })
@@ -348,7 +375,7 @@ impl Engine {
             project: project.to_string(),
             plan_id: plan_id.to_string(),
         })?;
-        self.apply_stored(stored, previous, None, events, cancel)
+        self.apply_stored(stored, previous, Observation::Recheck, events, cancel)
             .await
     }
 
@@ -399,7 +426,7 @@ impl Engine {
             .apply_stored(
                 planned.stored,
                 planned.last,
-                Some(planned.observed),
+                Observation::Fresh(planned.observed),
                 events,
                 cancel,
             )
@@ -407,13 +434,13 @@ impl Engine {
         Ok((planned.outcome, applied))
     }
 
-    /// Runs a plan; the caller holds the project lock. `fresh` is an observation made under that same hold
+    /// Runs a plan; the caller holds the project lock. A fresh observation was made under that same hold
     /// (the plan was just computed from it), which makes the staleness check's re-observation unnecessary.
     async fn apply_stored(
         &self,
         stored: StoredPlan,
         previous: Option<crate::state::ProjectRecord>,
-        fresh: Option<ObservedState>,
+        observation: Observation,
         events: EventSink,
         cancel: CancellationToken,
     ) -> Result<ApplyOutcome, EngineError> {
@@ -429,15 +456,14 @@ impl Engine {
                 })
             }
         }
-        let docker = self.docker.client().await?;
         let values = secrets::resolve(
             &stored.spec,
             &self.host,
             self.config.secrets_file.as_deref(),
         )?;
-        let observed = match fresh {
-            Some(observed) => observed,
-            None => {
+        let observed = match observation {
+            Observation::Fresh(observed) => observed,
+            Observation::Recheck => {
                 let observed = self
                     .observe(
                         &project,
@@ -460,7 +486,13 @@ impl Engine {
                         summary: "refused: plan is stale".into(),
                     };
                     self.state(move |s| {
-                        s.finish_plan(&project, &plan_id, PlanStatus::Stale, None, false, &history)
+                        s.finish_plan(
+                            &project,
+                            &plan_id,
+                            PlanStatus::Stale,
+                            &RecordChange::Keep,
+                            &history,
+                        )
                     })
                     .await?;
                     return Err(EngineError::StalePlan);
@@ -471,27 +503,21 @@ impl Engine {
 
         let report = if stored.plan.has_changes() {
             let journal = journal::JournalWriter::start(self.store.clone(), &project, &plan_id);
-            let options = ExecOptions {
-                engine_host: self.docker.host_description(),
-                concurrency: self.config.concurrency.max(1),
-                dependency_timeout: self.config.dependency_timeout,
+            let request = ExecRequest {
                 secrets: values.secrets,
                 configs: values.configs,
                 cancel,
                 events: journal.sink(events),
             };
-            let report =
-                crate::docker::execute::execute_plan(&docker, &stored.plan, &options).await;
-            drop(options);
+            let report = self.runtime.execute(&stored.plan, request).await;
             journal.finish().await;
-            report
+            report?
         } else {
             ApplyReport::default()
         };
 
         let outcome = outcome::assess(&stored, &report);
-        let (record, remove_record) =
-            outcome::new_record(&stored, &report, &observed, previous, &outcome);
+        let change = outcome::new_record(&stored, &report, &observed, previous, &outcome);
         let history = HistoryEntry {
             at: now_rfc3339(),
             kind: if stored.destroy {
@@ -503,10 +529,8 @@ impl Engine {
             summary: outcome.message.clone(),
         };
         let (p, id, status) = (project.clone(), plan_id.clone(), outcome.status);
-        self.state(move |s| {
-            s.finish_plan(&p, &id, status, record.as_ref(), remove_record, &history)
-        })
-        .await?;
+        self.state(move |s| s.finish_plan(&p, &id, status, &change, &history))
+            .await?;
         Ok(ApplyOutcome {
             project,
             plan_id,
@@ -587,15 +611,6 @@ impl Engine {
         self.state(move |s| s.journal(&p, &id)).await
     }
 
-    pub fn get_plan(&self, project: &str, plan_id: &str) -> Result<StoredPlan, EngineError> {
-        self.store
-            .plan(project, plan_id)?
-            .ok_or_else(|| EngineError::PlanNotFound {
-                project: project.to_string(),
-                plan_id: plan_id.to_string(),
-            })
-    }
-
     /// One service spec under the server's policy, for the primitive container tools.
     pub fn load_service(
         &self,
@@ -630,7 +645,12 @@ impl Engine {
             .map_err(|e| EngineError::Busy(e.to_string()))
     }
 
-    async fn fetch_plan(&self, project: &str, plan_id: &str) -> Result<StoredPlan, EngineError> {
+    /// A stored plan of `project`.
+    pub async fn fetch_plan(
+        &self,
+        project: &str,
+        plan_id: &str,
+    ) -> Result<StoredPlan, EngineError> {
         let (p, id) = (project.to_string(), plan_id.to_string());
         self.state(move |s| s.plan(&p, &id))
             .await?
@@ -645,18 +665,7 @@ impl Engine {
         project: &str,
         desired: Option<&Project>,
     ) -> Result<ObservedState, EngineError> {
-        let docker = self.docker.client().await?;
-        match crate::docker::observe::observe(
-            &docker,
-            &self.docker.host_description(),
-            project,
-            desired,
-        )
-        .await
-        {
-            Ok(observed) => Ok(observed),
-            Err(e) => Err(self.docker.note_error(e).await.into()),
-        }
+        self.runtime.observe(project, desired).await
     }
 
     /// Digests of everything outside the spec that shapes containers: secret and config values, build inputs.
@@ -693,22 +702,47 @@ impl Engine {
         .map_err(EngineError::from)
     }
 
-    /// Runs a store operation on the blocking pool (sled may wait for another process).
+    /// Runs a store operation on the blocking pool (sled may wait for another process), at most
+    /// [`STATE_CONCURRENCY`] at once.
     async fn state<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Store) -> Result<T, StateError> + Send + 'static,
     ) -> Result<T, EngineError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || work(&store))
+        let slot = self
+            .state_slots
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(|e| EngineError::Internal(e.to_string()))?
-            .map_err(EngineError::from)
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            work(&store)
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(EngineError::from)
     }
 
     /// The state directory in use.
     pub fn state_dir(&self) -> &Path {
         self.store.dir()
     }
+}
+
+/// What a plan is computed for: converging on a spec, or removing the project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PlanPurpose {
+    Converge,
+    Destroy,
+}
+
+/// How apply learns the engine's state before it executes a plan.
+enum Observation {
+    /// Observed under the current hold of the project lock, when the plan was just computed from it.
+    Fresh(ObservedState),
+    /// The plan was computed earlier: observe again and refuse it if the fingerprint moved.
+    Recheck,
 }
 
 /// A plan just computed, with what it was computed from.

@@ -75,7 +75,7 @@ async fn cancelled_apply_is_recorded_and_the_next_plan_converges() {
         assert!(applied.report.cancelled, "{:?}", applied.report);
         assert!(!applied.report.skipped.is_empty(), "{:?}", applied.report);
         assert!(applied.message.contains("cancelled"), "{}", applied.message);
-        let stored = engine.get_plan(&project, &planned.plan_id).unwrap();
+        let stored = engine.fetch_plan(&project, &planned.plan_id).await.unwrap();
         assert_eq!(stored.status, PlanStatus::Cancelled);
         let history = engine.history(&project).await.unwrap();
         assert!(

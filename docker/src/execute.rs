@@ -5,14 +5,12 @@
 //! Cancellation is honoured between steps; the step in flight finishes (or its dependency wait ends).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::Docker;
 use futures_util::stream::{self, StreamExt};
 use planner::plan::{Action, Op, ResourceRef};
 use planner::Plan;
-use serde::{Deserialize, Serialize};
 
 use super::client::DockerClient;
 use super::steps::run_action;
@@ -20,38 +18,7 @@ use super::steps::run_action;
 /// Secret and config contents by name, resolved by the engine layer; never logged or returned.
 pub type SecretValues = BTreeMap<String, Vec<u8>>;
 
-/// A step's life, reported as it happens so the engine can journal it and surfaces can show progress.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum StepEvent {
-    Started {
-        action_id: usize,
-        resource: ResourceRef,
-        op: Op,
-    },
-    /// Free-form progress within a step (pull layers, build output, waiting for health).
-    Progress { action_id: usize, message: String },
-    Done {
-        action_id: usize,
-        resource: ResourceRef,
-        op: Op,
-        engine_id: Option<String>,
-    },
-    Failed {
-        action_id: usize,
-        resource: ResourceRef,
-        op: Op,
-        error: String,
-    },
-    Skipped {
-        action_id: usize,
-        resource: ResourceRef,
-        op: Op,
-        reason: String,
-    },
-}
-
-pub type EventSink = Arc<dyn Fn(StepEvent) + Send + Sync>;
+pub use planner::report::{ApplyReport, EventSink, StepEvent, StepOutcome};
 
 pub struct ExecOptions {
     /// The engine's address as the connector describes it (`unix:///var/run/docker.sock`), named in errors
@@ -67,31 +34,6 @@ pub struct ExecOptions {
     /// Checked between steps: once cancelled, remaining steps are skipped with reason "cancelled".
     pub cancel: tokio_util::sync::CancellationToken,
     pub events: EventSink,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, PartialEq)]
-pub struct StepOutcome {
-    pub action_id: usize,
-    pub resource: ResourceRef,
-    pub op: Op,
-    /// Docker's own message for failures, the reason for skips, a short note for successes.
-    pub message: String,
-    #[serde(default)]
-    pub engine_id: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema, PartialEq)]
-pub struct ApplyReport {
-    pub done: Vec<StepOutcome>,
-    pub failed: Vec<StepOutcome>,
-    pub skipped: Vec<StepOutcome>,
-    pub cancelled: bool,
-}
-
-impl ApplyReport {
-    pub fn succeeded(&self) -> bool {
-        self.failed.is_empty() && self.skipped.is_empty() && !self.cancelled
-    }
 }
 
 /// Why an action did not run: the step that failed first along its dependencies, or cancellation.

@@ -26,6 +26,7 @@ pub mod plan;
 pub mod policy;
 pub mod render;
 pub mod sensitive;
+pub mod report;
 pub mod validate;
 
 pub use error::{ErrorKind, SpecError, SpecErrors};

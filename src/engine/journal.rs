@@ -9,9 +9,9 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::docker::execute::{EventSink, StepEvent};
 use crate::state::store::now_rfc3339;
 use crate::state::{JournalEntry, Store};
+use planner::report::{EventSink, StepEvent};
 
 pub struct JournalWriter {
     tx: mpsc::UnboundedSender<Message>,

@@ -3,10 +3,11 @@
 use planner::naming::LABEL_CONFIG_HASH;
 use planner::observed::ObservedState;
 use planner::plan::{Action, Op, Plan, ResourceKind, Target};
+use planner::report::{ApplyReport, StepOutcome};
 
-use crate::docker::execute::{self, ApplyReport, StepOutcome};
+use crate::docker::execute;
 use crate::state::store::now_rfc3339;
-use crate::state::{PlanStatus, ProjectRecord, ResourceRecord, StoredPlan};
+use crate::state::{PlanStatus, ProjectRecord, RecordChange, ResourceRecord, StoredPlan};
 
 pub struct Assessment {
     pub status: PlanStatus,
@@ -86,7 +87,8 @@ pub fn assess(stored: &StoredPlan, report: &ApplyReport) -> Assessment {
     }
 }
 
-/// The record after an apply, and whether to drop the project's record altogether (a full destroy).
+/// What the apply does to the project's record: a new one, the previous one marked incomplete, or none at all
+/// after a full destroy.
 ///
 /// A successful apply records its spec. A failed one keeps the previous spec (marked incomplete) so the next
 /// plan explains changes against what was last fully applied; the live state is re-observed anyway.
@@ -96,20 +98,17 @@ pub fn new_record(
     observed: &ObservedState,
     previous: Option<ProjectRecord>,
     assessment: &Assessment,
-) -> (Option<ProjectRecord>, bool) {
+) -> RecordChange {
     let succeeded = assessment.status == PlanStatus::Applied;
     if succeeded && stored.destroy && stored.options.remove_volumes {
-        return (None, true);
+        return RecordChange::Remove;
     }
     if !succeeded {
         if let Some(previous) = previous {
-            return (
-                Some(ProjectRecord {
-                    complete: false,
-                    ..previous
-                }),
-                false,
-            );
+            return RecordChange::Write(Box::new(ProjectRecord {
+                complete: false,
+                ..previous
+            }));
         }
     }
     let record = ProjectRecord {
@@ -121,7 +120,7 @@ pub fn new_record(
         complete: succeeded,
         resources: resource_records(&stored.plan, report, observed),
     };
-    (Some(record), false)
+    RecordChange::Write(Box::new(record))
 }
 
 /// The resources the project holds after the apply: new ones from their targets, kept ones as observed.
@@ -157,7 +156,7 @@ fn target_record(action: &Action, id: Option<String>) -> ResourceRecord {
         _ => None,
     };
     ResourceRecord {
-        kind: action.resource.kind.as_str().to_string(),
+        kind: action.resource.kind,
         name: action.resource.name.clone(),
         key: action.resource.key.clone(),
         id,
@@ -167,7 +166,7 @@ fn target_record(action: &Action, id: Option<String>) -> ResourceRecord {
 
 fn observed_record(action: &Action, observed: &ObservedState) -> Option<ResourceRecord> {
     let r = &action.resource;
-    let kind = r.kind.as_str().to_string();
+    let kind = r.kind;
     match r.kind {
         ResourceKind::Container => observed
             .containers

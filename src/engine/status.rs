@@ -153,7 +153,7 @@ mod tests {
         let resources = ["web", "db", "cache"]
             .iter()
             .map(|s| ResourceRecord {
-                kind: "container".into(),
+                kind: planner::plan::ResourceKind::Container,
                 name: format!("demo-{s}-1"),
                 key: s.to_string(),
                 id: None,

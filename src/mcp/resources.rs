@@ -70,7 +70,7 @@ impl DockerServer {
             return match parts.as_slice() {
                 [name] if !name.is_empty() => self.read_project(uri, name).await,
                 [name, "plans", plan_id] if !name.is_empty() && !plan_id.is_empty() => {
-                    let plan = self.engine.get_plan(name, plan_id).map_err(|e| ReadError(e.to_string()))?;
+                    let plan = self.engine.fetch_plan(name, plan_id).await.map_err(|e| ReadError(e.to_string()))?;
                     let value = serde_json::to_string_pretty(&plan).map_err(|e| ReadError(e.to_string()))?;
                     Ok(ResourceContents::text(value, uri).with_mime_type("application/json"))
                 }

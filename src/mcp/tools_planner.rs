@@ -203,7 +203,8 @@ impl DockerServer {
         // Each action reports its start and its end; the total lets clients draw a bar.
         let total = self
             .engine
-            .get_plan(&args.project, &args.plan_id)
+            .fetch_plan(&args.project, &args.plan_id)
+            .await
             .ok()
             .map(|stored| {
                 (stored

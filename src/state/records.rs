@@ -1,11 +1,10 @@
 //! The record types the store keeps, one per kind of fact about a project.
 
 use planner::model::Project;
-use planner::plan::{ExternalDigests, Plan, PlanOptions};
+use planner::plan::{ExternalDigests, Plan, PlanOptions, ResourceKind};
+use planner::report::StepEvent;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-
-use crate::docker::execute::StepEvent;
 
 /// What the last successful apply left behind, so the next plan can explain changes and status can spot drift.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -26,8 +25,8 @@ pub struct ProjectRecord {
 /// One engine resource the apply created or kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ResourceRecord {
-    /// `container`, `network`, `volume` or `image`.
-    pub kind: String,
+    /// Serialized as `container`, `network`, `volume` or `image`, the strings earlier stores hold.
+    pub kind: ResourceKind,
     pub name: String,
     /// Compose key: service, network or volume key.
     pub key: String,
@@ -35,6 +34,17 @@ pub struct ResourceRecord {
     pub id: Option<String>,
     #[serde(default)]
     pub config_hash: Option<String>,
+}
+
+/// What finishing a plan does to the project's last-applied record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordChange {
+    /// Leave it as it is (the plan was refused before anything ran).
+    Keep,
+    /// Store this record; the project's other pending plans become stale.
+    Write(Box<ProjectRecord>),
+    /// Forget the project (a full destroy succeeded).
+    Remove,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -105,4 +115,19 @@ pub struct HistoryEntry {
     pub plan_id: String,
     /// A one-line outcome: the plan summary or the apply result.
     pub summary: String,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_kinds_read_and_write_the_strings_earlier_stores_hold() {
+        let json = r#"{"kind":"network","name":"demo_default","key":"default"}"#;
+        let record: ResourceRecord = serde_json::from_str(json).unwrap();
+        assert_eq!(record.kind, ResourceKind::Network);
+        let written = serde_json::to_value(&record).unwrap();
+        assert_eq!(written["kind"], "network");
+    }
 }

@@ -1,18 +1,19 @@
-//! The sled-backed store: opened briefly per operation so several server processes can share one directory.
+//! The sled-backed store: typed records over the database that [`Lease`] holds open.
 //!
-//! sled takes an exclusive lock on its directory for as long as a `Db` is open. Holding it for a whole session
-//! would lock out a second chat's server, so every operation opens the database, does its work, flushes and
-//! drops it; a process that finds the lock held retries with backoff for a few seconds. Every record is wrapped
-//! as `{"v": 1, "data": ...}` so a future format is recognised instead of misread.
+//! Each operation checks the database out of the process's lease, does its work and flushes, so a
+//! `kill -9` loses nothing written; the lease lets the directory go when idle or when another server process
+//! waits, so two chats can share one state directory. Every record is wrapped as `{"v": 1, "data": ...}` so a
+//! future format is recognised instead of misread.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::records::{HistoryEntry, JournalEntry, PlanStatus, ProjectRecord, StoredPlan};
+use super::lease::Lease;
+use super::records::{
+    HistoryEntry, JournalEntry, PlanStatus, ProjectRecord, RecordChange, StoredPlan,
+};
 
 /// The record format this build writes and reads.
 pub const FORMAT_VERSION: u64 = 1;
@@ -27,9 +28,6 @@ const TREE_PLAN_ORDER: &str = "plan_order";
 /// Plans kept per project; older ones (and their journals) are dropped when a new plan is saved.
 pub const PLANS_KEPT: usize = 200;
 const TREE_HISTORY: &str = "history";
-
-/// How long an operation waits for another process to release the database.
-const OPEN_PATIENCE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -52,19 +50,18 @@ pub enum StateError {
     Corrupt { key: String, message: String },
 }
 
-/// Handle on the state directory; cheap to keep, opens sled only inside each call.
+/// Handle on the state directory; opens sled on first use and lets it go when idle.
 #[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
-    /// Serializes this process's own opens, so its threads queue instead of spinning on the directory lock.
-    local: Mutex<()>,
+    lease: Lease,
 }
 
 impl Store {
     pub fn new(dir: PathBuf) -> Self {
         Store {
+            lease: Lease::new(dir.clone()),
             dir,
-            local: Mutex::new(()),
         }
     }
 
@@ -76,49 +73,21 @@ impl Store {
         self.dir.join("db")
     }
 
-    /// Opens the database, runs `work`, flushes and closes it.
+    /// Runs `work` on the process's open database and flushes what it wrote.
     fn with_db<T>(
         &self,
         work: impl FnOnce(&sled::Db) -> Result<T, StateError>,
     ) -> Result<T, StateError> {
-        let _local = self
-            .local
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        std::fs::create_dir_all(&self.dir).map_err(|source| StateError::CreateDir {
-            path: self.dir.display().to_string(),
-            source,
-        })?;
-        let path = self.db_path();
-        let started = Instant::now();
-        let mut backoff = Duration::from_millis(5);
-        let db = loop {
-            match sled::Config::new().path(&path).flush_every_ms(None).open() {
-                Ok(db) => break db,
-                Err(sled::Error::Io(e)) if !is_lock_held(&e) => {
-                    return Err(StateError::Db {
-                        path: path.display().to_string(),
-                        message: format!("{e} (fix: check that the state directory is writable)"),
-                    })
-                }
-                Err(sled::Error::Io(e)) if started.elapsed() < OPEN_PATIENCE => {
-                    tracing::debug!(error = %e, "state database busy; retrying");
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_millis(200));
-                }
-                Err(sled::Error::Io(e)) => {
-                    return Err(StateError::Locked {
-                        path: path.display().to_string(),
-                        secs: OPEN_PATIENCE.as_secs(),
-                        message: e.to_string(),
-                    })
-                }
-                Err(e) => return Err(self.db_error(e)),
-            }
-        };
-        let result = work(&db)?;
-        db.flush().map_err(|e| self.db_error(e))?;
-        Ok(result)
+        let db = self.lease.checkout()?;
+        let result = work(&db).and_then(|value| {
+            db.flush().map_err(|e| self.db_error(e))?;
+            Ok(value)
+        });
+        // Let go of this clone first: an open waiting under the lease's lock needs every clone of a
+        // database the lease already dropped to be gone.
+        drop(db);
+        self.lease.touch();
+        result
     }
 
     fn db_error(&self, e: sled::Error) -> StateError {
@@ -275,8 +244,7 @@ impl Store {
         project: &str,
         plan_id: &str,
         status: PlanStatus,
-        record: Option<&ProjectRecord>,
-        remove_record: bool,
+        change: &RecordChange,
         history: &HistoryEntry,
     ) -> Result<(), StateError> {
         self.with_db(|db| {
@@ -294,7 +262,7 @@ impl Store {
                 Ok(())
             };
             mark(&key, status)?;
-            if status == PlanStatus::Applied || record.is_some() {
+            if status == PlanStatus::Applied || matches!(change, RecordChange::Write(_)) {
                 let others: Vec<String> = pending
                     .scan_prefix(format!("{project}/").as_bytes())
                     .keys()
@@ -306,12 +274,14 @@ impl Store {
                 }
             }
             let projects = self.tree(db, TREE_PROJECTS)?;
-            if remove_record {
-                projects
-                    .remove(project.as_bytes())
-                    .map_err(|e| self.db_error(e))?;
-            } else if let Some(record) = record {
-                self.put(&projects, project, record)?;
+            match change {
+                RecordChange::Keep => {}
+                RecordChange::Write(record) => self.put(&projects, project, record)?,
+                RecordChange::Remove => {
+                    projects
+                        .remove(project.as_bytes())
+                        .map_err(|e| self.db_error(e))?;
+                }
             }
             self.put_history(db, project, history)
         })
@@ -374,11 +344,6 @@ impl Store {
             self.scan(&history, &format!("{project}/"))
         })
     }
-}
-
-/// sled reports a directory locked by another process as an I/O error with this wording.
-fn is_lock_held(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
 }
 
 fn plan_key(project: &str, plan_id: &str) -> String {
@@ -513,8 +478,7 @@ mod tests {
                 "p",
                 "a",
                 PlanStatus::Applied,
-                Some(&record),
-                false,
+                &RecordChange::Write(Box::new(record)),
                 &entry("applied"),
             )
             .unwrap();

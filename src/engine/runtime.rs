@@ -1,0 +1,89 @@
+//! The engine's seam to Docker: observing a project and executing a plan.
+//!
+//! Plan, apply, staleness, locking and records are the engine's own logic; only these two calls touch Docker.
+//! Keeping them behind [`Runtime`] lets that logic be tested in milliseconds against a scripted runtime, beside
+//! the end-to-end tests that run it against a real engine through [`DockerRuntime`].
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use planner::model::Project;
+use planner::observed::ObservedState;
+use planner::report::{ApplyReport, EventSink};
+use planner::Plan;
+use tokio_util::sync::CancellationToken;
+
+use super::EngineError;
+use crate::docker::execute::{ExecOptions, SecretValues};
+use crate::docker::DockerConnector;
+
+/// What an apply hands the runtime besides the plan: resolved values, cancellation and the event sink.
+pub struct ExecRequest {
+    pub secrets: SecretValues,
+    pub configs: SecretValues,
+    pub cancel: CancellationToken,
+    pub events: EventSink,
+}
+
+/// What the engine needs from a container engine.
+pub trait Runtime: Send + Sync {
+    /// The project's resources as the engine holds them; `desired` lets observation resolve its images.
+    fn observe<'a>(
+        &'a self,
+        project: &'a str,
+        desired: Option<&'a Project>,
+    ) -> BoxFuture<'a, Result<ObservedState, EngineError>>;
+
+    /// Runs `plan`; fails only when the engine cannot be reached at all (step failures are in the report).
+    fn execute<'a>(
+        &'a self,
+        plan: &'a Plan,
+        request: ExecRequest,
+    ) -> BoxFuture<'a, Result<ApplyReport, EngineError>>;
+}
+
+/// The real runtime: bollard through the shared connector.
+pub struct DockerRuntime {
+    pub connector: DockerConnector,
+    /// Most actions running at once inside one wave.
+    pub concurrency: usize,
+    /// How long to wait for a `depends_on` condition.
+    pub dependency_timeout: Duration,
+}
+
+impl Runtime for DockerRuntime {
+    fn observe<'a>(
+        &'a self,
+        project: &'a str,
+        desired: Option<&'a Project>,
+    ) -> BoxFuture<'a, Result<ObservedState, EngineError>> {
+        Box::pin(async move {
+            let docker = self.connector.client().await?;
+            let host = self.connector.host_description();
+            match crate::docker::observe::observe(&docker, &host, project, desired).await {
+                Ok(observed) => Ok(observed),
+                Err(e) => Err(self.connector.note_error(e).await.into()),
+            }
+        })
+    }
+
+    fn execute<'a>(
+        &'a self,
+        plan: &'a Plan,
+        request: ExecRequest,
+    ) -> BoxFuture<'a, Result<ApplyReport, EngineError>> {
+        Box::pin(async move {
+            let docker = self.connector.client().await?;
+            let options = ExecOptions {
+                engine_host: self.connector.host_description(),
+                concurrency: self.concurrency.max(1),
+                dependency_timeout: self.dependency_timeout,
+                secrets: request.secrets,
+                configs: request.configs,
+                cancel: request.cancel,
+                events: request.events,
+            };
+            Ok(crate::docker::execute::execute_plan(&docker, plan, &options).await)
+        })
+    }
+}

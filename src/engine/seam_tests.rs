@@ -1,0 +1,264 @@
+//! Engine-free tests of plan/apply logic: staleness, the apply lock and records, against a scripted runtime.
+//!
+//! The real-engine tests in `tests/` cover the same paths end to end; these pin the engine's own decisions and
+//! run in milliseconds.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use planner::observed::{ContainerState, ObservedContainer, ObservedState};
+use planner::plan::{Op, ResourceKind};
+use planner::report::{ApplyReport, StepOutcome};
+use planner::{Plan, Project};
+use tokio_util::sync::CancellationToken;
+
+use super::runtime::{ExecRequest, Runtime};
+use super::{Engine, EngineError, PlanRequest, SpecSource};
+use crate::config::ServerConfig;
+use crate::docker::DockerConnector;
+use crate::state::PlanStatus;
+
+/// A runtime that reports a scripted world and records how it was asked to execute.
+#[derive(Default)]
+struct ScriptedRuntime {
+    observed: Mutex<ObservedState>,
+    /// Fail every step instead of doing it.
+    fail_steps: Mutex<bool>,
+    executions: AtomicUsize,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+}
+
+impl Runtime for ScriptedRuntime {
+    fn observe<'a>(
+        &'a self,
+        _project: &'a str,
+        _desired: Option<&'a Project>,
+    ) -> BoxFuture<'a, Result<ObservedState, EngineError>> {
+        let observed = self.observed.lock().unwrap().clone();
+        Box::pin(async move { Ok(observed) })
+    }
+
+    fn execute<'a>(
+        &'a self,
+        plan: &'a Plan,
+        _request: ExecRequest,
+    ) -> BoxFuture<'a, Result<ApplyReport, EngineError>> {
+        Box::pin(async move {
+            self.executions.fetch_add(1, Ordering::SeqCst);
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            Ok(self.report(plan))
+        })
+    }
+}
+
+impl ScriptedRuntime {
+    fn report(&self, plan: &Plan) -> ApplyReport {
+        let steps = plan
+            .actions
+            .iter()
+            .filter(|a| a.op != Op::NoOp)
+            .map(|a| StepOutcome {
+                action_id: a.id,
+                resource: a.resource.clone(),
+                op: a.op,
+                message: "scripted".into(),
+                engine_id: Some(format!("id-{}", a.id)),
+            })
+            .collect();
+        if *self.fail_steps.lock().unwrap() {
+            ApplyReport {
+                failed: steps,
+                ..ApplyReport::default()
+            }
+        } else {
+            ApplyReport {
+                done: steps,
+                ..ApplyReport::default()
+            }
+        }
+    }
+
+    /// Something appears under the project's label behind the plan's back.
+    fn add_container(&self, name: &str) {
+        self.observed
+            .lock()
+            .unwrap()
+            .containers
+            .push(ObservedContainer {
+                id: format!("id-{name}"),
+                name: name.into(),
+                service: "other".into(),
+                number: 1,
+                config_hash: None,
+                state: ContainerState::Running,
+                health: None,
+                image: "busybox".into(),
+                restart: Default::default(),
+                resources: Default::default(),
+                labels: Default::default(),
+            });
+    }
+}
+
+fn engine(dir: &tempfile::TempDir) -> (Arc<Engine>, Arc<ScriptedRuntime>) {
+    let runtime = Arc::new(ScriptedRuntime::default());
+    let config = ServerConfig::with_state_dir(dir.path().to_path_buf());
+    // Never contacted: the scripted runtime stands in for every engine call these tests make.
+    let docker = DockerConnector::from_env(Some("tcp://127.0.0.1:1".into()));
+    let engine = Engine::with_runtime(config, docker, runtime.clone());
+    (Arc::new(engine), runtime)
+}
+
+fn request(project: &str, image: &str) -> PlanRequest {
+    PlanRequest {
+        project: project.into(),
+        spec: SpecSource::Yaml(format!("services:\n  web:\n    image: {image}\n")),
+        project_dir: Some(std::env::temp_dir()),
+        remove_orphans: false,
+        profiles: Vec::new(),
+    }
+}
+
+fn no_events() -> super::EventSink {
+    Arc::new(|_| {})
+}
+
+async fn status_of(engine: &Engine, project: &str, plan_id: &str) -> PlanStatus {
+    engine.fetch_plan(project, plan_id).await.unwrap().status
+}
+
+#[tokio::test]
+async fn applying_records_the_project_and_supersedes_other_plans() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, runtime) = engine(&dir);
+    let first = engine.plan(request("seam", "busybox:1")).await.unwrap();
+    let second = engine.plan(request("seam", "busybox:2")).await.unwrap();
+    let applied = engine
+        .apply(
+            "seam",
+            &first.plan_id,
+            no_events(),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert!(applied.succeeded, "{}", applied.message);
+    assert_eq!(runtime.executions.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        status_of(&engine, "seam", &first.plan_id).await,
+        PlanStatus::Applied
+    );
+    assert_eq!(
+        status_of(&engine, "seam", &second.plan_id).await,
+        PlanStatus::Stale
+    );
+    let late = engine
+        .apply(
+            "seam",
+            &second.plan_id,
+            no_events(),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(late, EngineError::StalePlan), "{late}");
+    let record = engine.store.last_applied("seam").unwrap().unwrap();
+    assert!(record.complete);
+    assert!(record
+        .resources
+        .iter()
+        .any(|r| r.kind == ResourceKind::Container && r.name == "seam-web-1"));
+}
+
+#[tokio::test]
+async fn a_plan_whose_world_moved_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, runtime) = engine(&dir);
+    let planned = engine.plan(request("moved", "busybox")).await.unwrap();
+    runtime.add_container("moved-other-1");
+    let err = engine
+        .apply(
+            "moved",
+            &planned.plan_id,
+            no_events(),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::StalePlan), "{err}");
+    assert_eq!(runtime.executions.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        status_of(&engine, "moved", &planned.plan_id).await,
+        PlanStatus::Stale
+    );
+    assert!(engine.store.last_applied("moved").unwrap().is_none());
+}
+
+#[tokio::test]
+async fn applies_of_one_project_run_one_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, runtime) = engine(&dir);
+    let on_plan = |_: &super::PlanOutcome| {};
+    let runs = (0..3).map(|_| {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            engine
+                .plan_and_apply(
+                    request("locked", "busybox"),
+                    &on_plan,
+                    no_events(),
+                    CancellationToken::new(),
+                )
+                .await
+                .map(|(_, applied)| applied.succeeded)
+        })
+    });
+    for run in futures_util::future::join_all(runs).await {
+        assert!(run.unwrap().unwrap());
+    }
+    assert_eq!(runtime.executions.load(Ordering::SeqCst), 3);
+    assert_eq!(runtime.most_in_flight.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_failed_apply_keeps_the_previous_spec_marked_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, runtime) = engine(&dir);
+    let first = engine.plan(request("partial", "busybox:1")).await.unwrap();
+    engine
+        .apply(
+            "partial",
+            &first.plan_id,
+            no_events(),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    *runtime.fail_steps.lock().unwrap() = true;
+    let second = engine.plan(request("partial", "busybox:2")).await.unwrap();
+    let applied = engine
+        .apply(
+            "partial",
+            &second.plan_id,
+            no_events(),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert!(!applied.succeeded);
+    assert_eq!(
+        status_of(&engine, "partial", &second.plan_id).await,
+        PlanStatus::Failed
+    );
+    let record = engine.store.last_applied("partial").unwrap().unwrap();
+    assert!(!record.complete);
+    assert_eq!(record.plan_id, first.plan_id);
+}

@@ -1,0 +1,274 @@
+//! One open sled database per process, held while calls come and let go when idle or when another process
+//! waits for it.
+//!
+//! sled locks its directory for as long as a `Db` is open, and two server processes (two chats) must share
+//! one state directory. Opening the database for every operation kept that promise but cost a fresh sled
+//! instance (page cache, log reader, threads' allocator arenas) per call, so memory grew with concurrency.
+//! A lease keeps one `Db` for the whole process instead, shared by every operation running at once, and
+//! closes it when no call came for [`IDLE_CLOSE`]. A process that finds the directory locked marks itself in
+//! a waiters file (a shared `flock`) while it retries; the holder sees the mark within [`TICK`] and lets go
+//! after holding at least [`LEASE_MIN`], then gives the waiter up to [`YIELD_WAIT`] before taking it back.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use fs2::FileExt;
+
+use super::store::StateError;
+
+/// How long an unused database stays open.
+pub const IDLE_CLOSE: Duration = Duration::from_millis(500);
+/// How often the holder looks for idleness and waiters.
+pub const TICK: Duration = Duration::from_millis(20);
+/// The least a process holds the database before it yields to a waiter, so each turn does some work.
+pub const LEASE_MIN: Duration = Duration::from_millis(50);
+/// How long a process that yielded lets the waiter go first.
+pub const YIELD_WAIT: Duration = Duration::from_millis(250);
+/// How long an open waits for another process to let go.
+pub const OPEN_PATIENCE: Duration = Duration::from_secs(30);
+/// sled's page cache; what we store is small, and sled's default (1 GiB) would let it grow far past that.
+pub const CACHE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The process's handle on the database directory.
+#[derive(Debug)]
+pub struct Lease {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    dir: PathBuf,
+    held: Mutex<Held>,
+}
+
+#[derive(Debug, Default)]
+struct Held {
+    db: Option<sled::Db>,
+    opened_at: Option<Instant>,
+    last_used: Option<Instant>,
+    /// When this process last let go for a waiter.
+    yielded_at: Option<Instant>,
+}
+
+impl Lease {
+    pub fn new(dir: PathBuf) -> Self {
+        Lease {
+            shared: Arc::new(Shared {
+                dir,
+                held: Mutex::new(Held::default()),
+            }),
+        }
+    }
+
+    /// The open database, opening it (and waiting for another process) when this process does not hold it.
+    pub fn checkout(&self) -> Result<sled::Db, StateError> {
+        let mut held = self.shared.lock();
+        let now = Instant::now();
+        if let Some(db) = &held.db {
+            let db = db.clone();
+            held.last_used = Some(now);
+            return Ok(db);
+        }
+        if let Some(yielded) = held.yielded_at.take() {
+            self.shared.let_waiter_go_first(yielded);
+        }
+        let db = self.shared.open()?;
+        held.db = Some(db.clone());
+        held.opened_at = Some(Instant::now());
+        held.last_used = held.opened_at;
+        drop(held);
+        let shared = self.shared.clone();
+        std::thread::Builder::new()
+            .name("state-lease".into())
+            .spawn(move || shared.watch())
+            .map_err(|source| StateError::Db {
+                path: self.shared.db_path().display().to_string(),
+                message: format!("cannot start the state watcher thread: {source}"),
+            })?;
+        Ok(db)
+    }
+
+    /// Marks the end of a use, so idleness counts from the last call, not the first.
+    pub fn touch(&self) {
+        self.shared.lock().last_used = Some(Instant::now());
+    }
+
+    /// True while this process holds the database open.
+    pub fn is_held(&self) -> bool {
+        self.shared.lock().db.is_some()
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Held> {
+        self.held
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn db_path(&self) -> PathBuf {
+        self.dir.join("db")
+    }
+
+    fn waiters_path(&self) -> PathBuf {
+        self.dir.join("db.waiters")
+    }
+
+    /// Runs on its own thread while the database is held; drops this process's handle when it is idle or
+    /// another process waits. Operations in flight keep their clones, so sled closes when the last ends.
+    fn watch(&self) {
+        loop {
+            std::thread::sleep(TICK);
+            let mut held = self.lock();
+            let (Some(opened), Some(used)) = (held.opened_at, held.last_used) else {
+                held.db = None;
+                return;
+            };
+            let idle = used.elapsed() >= IDLE_CLOSE;
+            let waited_on = opened.elapsed() >= LEASE_MIN && others_waiting(&self.waiters_path());
+            if idle || waited_on {
+                held.db = None;
+                held.opened_at = None;
+                held.last_used = None;
+                if waited_on {
+                    held.yielded_at = Some(Instant::now());
+                }
+                return;
+            }
+        }
+    }
+
+    /// After yielding, waits (bounded) until the waiter has had its turn.
+    fn let_waiter_go_first(&self, yielded: Instant) {
+        let path = self.waiters_path();
+        while yielded.elapsed() < YIELD_WAIT && others_waiting(&path) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Opens sled, retrying with a bound while another process holds it, marked as a waiter meanwhile.
+    fn open(&self) -> Result<sled::Db, StateError> {
+        std::fs::create_dir_all(&self.dir).map_err(|source| StateError::CreateDir {
+            path: self.dir.display().to_string(),
+            source,
+        })?;
+        let path = self.db_path();
+        let started = Instant::now();
+        let mut backoff = Duration::from_millis(2);
+        let mut waiting: Option<File> = None;
+        loop {
+            let config = sled::Config::new()
+                .path(&path)
+                .cache_capacity(CACHE_BYTES)
+                .flush_every_ms(None);
+            match config.open() {
+                Ok(db) => return Ok(db),
+                Err(sled::Error::Io(e)) if !is_lock_held(&e) => {
+                    return Err(StateError::Db {
+                        path: path.display().to_string(),
+                        message: format!("{e} (fix: check that the state directory is writable)"),
+                    })
+                }
+                Err(sled::Error::Io(e)) if started.elapsed() < OPEN_PATIENCE => {
+                    tracing::debug!(error = %e, "state database busy; retrying");
+                    if waiting.is_none() {
+                        waiting = mark_waiting(&self.waiters_path());
+                    }
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_millis(20));
+                }
+                Err(sled::Error::Io(e)) => {
+                    return Err(StateError::Locked {
+                        path: path.display().to_string(),
+                        secs: OPEN_PATIENCE.as_secs(),
+                        message: e.to_string(),
+                    })
+                }
+                Err(e) => {
+                    return Err(StateError::Db {
+                        path: path.display().to_string(),
+                        message: e.to_string(),
+                    })
+                }
+            }
+        }
+    }
+}
+
+/// Holds a shared lock on the waiters file until dropped; `None` when the file cannot be opened (then the
+/// holder only lets go when idle, which still bounds the wait).
+fn mark_waiting(path: &Path) -> Option<File> {
+    let file = open_waiters(path)?;
+    FileExt::lock_shared(&file).ok()?;
+    Some(file)
+}
+
+/// True when some other handle holds the waiters file's shared lock.
+fn others_waiting(path: &Path) -> bool {
+    let Some(file) = open_waiters(path) else {
+        return false;
+    };
+    match FileExt::try_lock_exclusive(&file) {
+        Ok(()) => {
+            let _ = FileExt::unlock(&file);
+            false
+        }
+        Err(_) => true,
+    }
+}
+
+fn open_waiters(path: &Path) -> Option<File> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)
+        .ok()
+}
+
+/// sled reports a directory locked by another process as an I/O error with this wording.
+fn is_lock_held(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_idle_database_is_let_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let lease = Lease::new(dir.path().to_path_buf());
+        drop(lease.checkout().unwrap());
+        assert!(lease.is_held());
+        std::thread::sleep(IDLE_CLOSE + TICK * 5);
+        assert!(!lease.is_held());
+    }
+
+    #[test]
+    fn a_busy_holder_yields_to_a_waiting_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, second) = (
+            Lease::new(dir.path().to_path_buf()),
+            Lease::new(dir.path().to_path_buf()),
+        );
+        let busy = std::thread::spawn(move || {
+            // Keep the first lease in use well past its idle time.
+            let until = Instant::now() + IDLE_CLOSE * 4;
+            while Instant::now() < until {
+                drop(first.checkout().unwrap());
+                first.touch();
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        let started = Instant::now();
+        drop(second.checkout().unwrap());
+        assert!(started.elapsed() < IDLE_CLOSE, "{:?}", started.elapsed());
+        busy.join().unwrap();
+    }
+}
