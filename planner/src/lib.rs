@@ -25,8 +25,8 @@ pub mod observed;
 pub mod plan;
 pub mod policy;
 pub mod render;
-pub mod sensitive;
 pub mod report;
+pub mod sensitive;
 pub mod validate;
 
 pub use error::{ErrorKind, SpecError, SpecErrors};

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use planner::drift::{self, Recorded, RecordedResource};
 use planner::observed::ObservedState;
-use planner::plan::ResourceKind;
 
 use super::{ProjectSummary, ResourceStatus};
 use crate::docker::{DockerClient, DockerError};
@@ -32,25 +31,15 @@ pub fn assess(
     (resources, assessment.drift)
 }
 
-/// The record's resources whose kind the planner knows, with their recorded config hashes.
+/// The record's resources with their recorded config hashes, as the planner's drift assessment takes them.
 fn recorded_resources(record: &ProjectRecord) -> Vec<RecordedResource> {
     record
         .resources
         .iter()
-        .filter_map(|res| {
-            let kind = [
-                ResourceKind::Container,
-                ResourceKind::Network,
-                ResourceKind::Volume,
-                ResourceKind::Image,
-            ]
-            .into_iter()
-            .find(|kind| kind.as_str() == res.kind)?;
-            Some(RecordedResource {
-                kind,
-                name: res.name.clone(),
-                config_hash: res.config_hash.clone(),
-            })
+        .map(|res| RecordedResource {
+            kind: res.kind,
+            name: res.name.clone(),
+            config_hash: res.config_hash.clone(),
         })
         .collect()
 }
