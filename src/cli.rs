@@ -143,7 +143,12 @@ fn init_tracing() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let engine = Engine::new(cli.server.into_config());
+    // A person at the CLI reads the environment as compose does; an MCP client sees only what is listed.
+    let config = match cli.command {
+        None => cli.server.into_config(),
+        Some(_) => cli.server.into_config().for_person(),
+    };
+    let engine = Engine::new(config);
     let Some(command) = cli.command else {
         let engine = Arc::new(engine);
         return match cli.http {

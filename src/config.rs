@@ -7,6 +7,10 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use planner::policy::limits::{self, Limits};
+
+use crate::host::EnvPolicy;
+
 /// Settings shared by the MCP server and the CLI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
@@ -26,6 +30,10 @@ pub struct ServerConfig {
     pub concurrency: usize,
     /// How long apply waits for a `depends_on` condition.
     pub dependency_timeout: Duration,
+    /// Which server variables interpolation and secret references may read.
+    pub env: EnvPolicy,
+    /// Size and count bounds on specs.
+    pub limits: Limits,
 }
 
 impl ServerConfig {
@@ -40,15 +48,39 @@ impl ServerConfig {
             secrets_file: None,
             concurrency: DEFAULT_CONCURRENCY,
             dependency_timeout: Duration::from_secs(DEFAULT_DEPENDENCY_TIMEOUT_SECS),
+            env: EnvPolicy::default(),
+            limits: Limits::default(),
         }
     }
 
-    /// The planner policy this configuration implies.
+    /// The same configuration for a person at the CLI: interpolation and secrets read the whole
+    /// environment, as compose does.
+    pub fn for_person(self) -> Self {
+        ServerConfig {
+            env: EnvPolicy::whole(),
+            ..self
+        }
+    }
+
+    /// The planner policy this configuration implies. The state directory and the secrets file are
+    /// refused as host paths whatever else is allowed.
     pub fn policy(&self) -> planner::policy::Policy {
         planner::policy::Policy {
             allowed_options: self.allowed_options.clone(),
             allowed_paths: self.allowed_paths.clone(),
+            server_paths: self.server_paths(),
+            limits: self.limits,
         }
+    }
+
+    /// The server's own files, as given and with symlinks resolved.
+    fn server_paths(&self) -> Vec<PathBuf> {
+        let own = std::iter::once(&self.state_dir).chain(self.secrets_file.as_ref());
+        own.flat_map(|path| {
+            let resolved = std::fs::canonicalize(path).ok();
+            std::iter::once(path.clone()).chain(resolved)
+        })
+        .collect()
     }
 }
 
@@ -106,6 +138,67 @@ pub struct ServerArgs {
     /// How long apply waits for a depends_on condition: seconds, or a number with s/m/h.
     #[arg(long, default_value = "120s", value_parser = parse_duration, global = true)]
     pub dependency_timeout: Duration,
+    #[command(flatten)]
+    pub boundary: BoundaryArgs,
+}
+
+/// The operator's boundary for MCP clients: which server variables they may reach and how large a spec
+/// may be. Kept in one block so other flags can be added beside it without conflicts.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BoundaryArgs {
+    /// A server variable that `${NAME}` in an MCP spec may read (repeatable or comma-separated); no other is.
+    #[arg(
+        long = "pass-env",
+        env = "MCP_DOCKER_PASS_ENV",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub pass_env: Vec<String>,
+    /// A server variable that `{secret: NAME}` in an MCP spec may resolve (repeatable or comma-separated).
+    #[arg(
+        long = "secret-env",
+        env = "MCP_DOCKER_SECRET_ENV",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub secret_env: Vec<String>,
+    /// Largest spec, in bytes.
+    #[arg(long, env = "MCP_DOCKER_MAX_SPEC_BYTES", default_value_t = limits::DEFAULT_MAX_SPEC_BYTES, global = true)]
+    pub max_spec_bytes: usize,
+    /// Most YAML nodes in a spec once its aliases are expanded.
+    #[arg(long, env = "MCP_DOCKER_MAX_YAML_NODES", default_value_t = limits::DEFAULT_MAX_YAML_NODES, global = true)]
+    pub max_yaml_nodes: usize,
+    /// Most services in one project.
+    #[arg(long, env = "MCP_DOCKER_MAX_SERVICES", default_value_t = limits::DEFAULT_MAX_SERVICES, global = true)]
+    pub max_services: usize,
+    /// Most replicas (`scale`, `deploy.replicas`) of one service.
+    #[arg(long, env = "MCP_DOCKER_MAX_REPLICAS", default_value_t = limits::DEFAULT_MAX_REPLICAS, global = true)]
+    pub max_replicas: u32,
+    /// Most containers in one project.
+    #[arg(long, env = "MCP_DOCKER_MAX_CONTAINERS", default_value_t = limits::DEFAULT_MAX_CONTAINERS, global = true)]
+    pub max_containers: u64,
+}
+
+impl BoundaryArgs {
+    fn env(&self) -> EnvPolicy {
+        let names = |list: &[String]| -> BTreeSet<String> {
+            list.iter()
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .collect()
+        };
+        EnvPolicy::listed(names(&self.pass_env), names(&self.secret_env))
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_spec_bytes: self.max_spec_bytes,
+            max_yaml_nodes: self.max_yaml_nodes,
+            max_services: self.max_services,
+            max_replicas: self.max_replicas,
+            max_containers: self.max_containers,
+        }
+    }
 }
 
 impl ServerArgs {
@@ -128,6 +221,8 @@ impl ServerArgs {
             secrets_file: self.secrets_file,
             concurrency: self.concurrency.max(1),
             dependency_timeout: self.dependency_timeout,
+            env: self.boundary.env(),
+            limits: self.boundary.limits(),
         }
     }
 }

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::ServerConfig;
 use crate::docker::execute::{ApplyReport, ExecOptions};
 use crate::docker::{DockerConnector, DockerError};
-use crate::host::SystemHost;
+use crate::host::ServerHost;
 use crate::state::store::now_rfc3339;
 use crate::state::{
     HistoryEntry, HistoryKind, PlanStatus, ProjectLock, StateError, Store, StoredPlan,
@@ -159,7 +159,7 @@ pub struct Engine {
     config: ServerConfig,
     docker: DockerConnector,
     store: Arc<Store>,
-    host: SystemHost,
+    host: ServerHost,
 }
 
 impl Engine {
@@ -167,11 +167,12 @@ impl Engine {
     pub fn new(config: ServerConfig) -> Self {
         let docker = DockerConnector::from_env(config.docker_host.clone());
         let store = Arc::new(Store::new(config.state_dir.clone()));
+        let host = ServerHost::new(config.env.clone());
         Engine {
             config,
             docker,
             store,
-            host: SystemHost,
+            host,
         }
     }
 
@@ -430,11 +431,7 @@ impl Engine {
             }
         }
         let docker = self.docker.client().await?;
-        let values = secrets::resolve(
-            &stored.spec,
-            &self.host,
-            self.config.secrets_file.as_deref(),
-        )?;
+        let values = secrets::resolve(&stored.spec, &self.host, &self.config)?;
         let observed = match fresh {
             Some(observed) => observed,
             None => {
@@ -661,7 +658,7 @@ impl Engine {
 
     /// Digests of everything outside the spec that shapes containers: secret and config values, build inputs.
     async fn digests(&self, project: &Project) -> Result<ExternalDigests, EngineError> {
-        let values = secrets::resolve(project, &self.host, self.config.secrets_file.as_deref())?;
+        let values = secrets::resolve(project, &self.host, &self.config)?;
         let mut digests = values.digests();
         digests.builds = self.build_digests(project).await?;
         Ok(digests)

@@ -154,9 +154,11 @@ fn expand_braced(
             if ok {
                 Ok(value.unwrap_or_default())
             } else {
+                // The message is shown as written, never expanded: `${NOPE:?${TOKEN}}` would otherwise
+                // put TOKEN's value into an error that the client reads.
                 Err(InterpolationError::Required {
                     variable: name.to_string(),
-                    message: expand_arg()?,
+                    message: arg.to_string(),
                 })
             }
         }
@@ -247,5 +249,16 @@ mod tests {
             interpolate("${UNSET:-a${UNSET2:-b}c}", &env).unwrap(),
             "abc"
         );
+    }
+
+    #[test]
+    fn required_message_never_echoes_a_value() {
+        let e = interpolate("${NOPE:?${SET}}", &env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "required variable `NOPE` is missing a value: ${SET}"
+        );
+        let e = interpolate("${NOPE?plain words}", &env).unwrap_err();
+        assert!(e.to_string().contains("plain words"), "{e}");
     }
 }

@@ -550,7 +550,7 @@ fn policy_refusals_name_the_allowlist() {
             &svc("volumes: [\"/run/docker.sock:/s\"]"),
             Policy,
             "services.web.volumes[0]",
-            "--allow-path /run/docker.sock",
+            "this path cannot be allowed",
         ),
         (
             &svc("volumes: [\"/:/host\"]"),
@@ -747,7 +747,14 @@ fn large_specs_load_quickly_and_without_overflow() {
     }
     assert!(yaml.len() < planner::load::MAX_SPEC_BYTES);
     let started = std::time::Instant::now();
-    let p = load_yaml(&yaml, &opts(), &MemHost::new()).unwrap();
+    // The default limits refuse 20,000 services at once; an operator may raise them.
+    let e = load_yaml(&yaml, &opts(), &MemHost::new()).unwrap_err();
+    assert_eq!(e.0[0].kind, Policy, "{e}");
+    let mut raised = opts();
+    raised.policy.limits.max_services = 20_000;
+    raised.policy.limits.max_containers = 20_000;
+    raised.policy.limits.max_yaml_nodes = 1_000_000;
+    let p = load_yaml(&yaml, &raised, &MemHost::new()).unwrap();
     assert_eq!(p.services.len(), 20_000);
     let ranges = "name: t\nservices:\n  a: {image: x, ports: [\"1-30000:1-30000\"]}\n  b: {image: x, ports: [\"1-30000:1-30000\"]}\n";
     let e = load_yaml(ranges, &opts(), &MemHost::new()).unwrap_err();
