@@ -55,7 +55,9 @@ pub fn load_yaml(text: &str, opts: &LoadOptions, host: &dyn Host) -> Result<Proj
     policy::limits::check_spec_bytes(text.len(), limits)?;
     match node_budget::count_nodes(text, limits.max_yaml_nodes) {
         node_budget::NodeCount::WithinBudget => {}
-        node_budget::NodeCount::OverBudget => return Err(policy::limits::too_many_nodes(limits).into()),
+        node_budget::NodeCount::OverBudget => {
+            return Err(policy::limits::too_many_nodes(limits).into())
+        }
         node_budget::NodeCount::Unparsable(why) => return Err(not_yaml(&why).into()),
     }
     let doc = parse_yaml(text)?;

@@ -93,14 +93,38 @@ const SENSITIVE: &[(&str, &str)] = &[
 /// Prefixes (plain text, so `/run/docker` also covers `/run/dockerd`) of the engine's own state and
 /// sockets, refused whatever the operator allows: through them a container controls the engine.
 const ENGINE_DATA: &[(&str, &str)] = &[
-    ("/var/run/docker.sock", "the Docker socket gives root on the host"),
-    ("/run/docker.sock", "the Docker socket gives root on the host"),
-    ("/var/lib/docker", "the engine's data directory gives root on the host"),
-    ("/var/lib/containerd", "containerd's data directory gives root on the host"),
-    ("/run/docker", "the engine's runtime state and sockets give root on the host"),
-    ("/run/containerd", "containerd's socket gives root on the host"),
-    ("/var/run/docker", "the engine's runtime state and sockets give root on the host"),
-    ("/var/run/containerd", "containerd's socket gives root on the host"),
+    (
+        "/var/run/docker.sock",
+        "the Docker socket gives root on the host",
+    ),
+    (
+        "/run/docker.sock",
+        "the Docker socket gives root on the host",
+    ),
+    (
+        "/var/lib/docker",
+        "the engine's data directory gives root on the host",
+    ),
+    (
+        "/var/lib/containerd",
+        "containerd's data directory gives root on the host",
+    ),
+    (
+        "/run/docker",
+        "the engine's runtime state and sockets give root on the host",
+    ),
+    (
+        "/run/containerd",
+        "containerd's socket gives root on the host",
+    ),
+    (
+        "/var/run/docker",
+        "the engine's runtime state and sockets give root on the host",
+    ),
+    (
+        "/var/run/containerd",
+        "containerd's socket gives root on the host",
+    ),
 ];
 
 /// Folder names refused wherever they appear in a path, with what they hold.
@@ -153,12 +177,8 @@ fn check_never_allowed(path: &Path, policy: &Policy, field_path: &str) -> Result
     } else {
         policy.server_paths.iter().find_map(|own| {
             let own = lexical_normalize(own);
-            (path.starts_with(&own) || own.starts_with(path)).then(|| {
-                format!(
-                    "`{}` holds this server's state or secrets",
-                    own.display()
-                )
-            })
+            (path.starts_with(&own) || own.starts_with(path))
+                .then(|| format!("`{}` holds this server's state or secrets", own.display()))
         })
     };
     match reason {

@@ -77,7 +77,12 @@ impl DigestKey {
         let bytes = std::fs::read(&path).map_err(failed)?;
         <[u8; KEY_BYTES]>::try_from(bytes.as_slice())
             .map(DigestKey)
-            .map_err(|_| EngineError::State(format!("digest key {} is damaged: remove it", path.display())))
+            .map_err(|_| {
+                EngineError::State(format!(
+                    "digest key {} is damaged: remove it",
+                    path.display()
+                ))
+            })
     }
 
     fn digest_hex(&self, value: &[u8]) -> String {

@@ -104,9 +104,15 @@ fn reserved_labels(base: &str, labels: &BTreeMap<String, String>) -> Vec<SpecErr
 /// Refuses a network name that joins the host's or a container's namespace, unless the operator allows it.
 fn namespace_network(field_path: &str, name: &str, policy: &Policy) -> Option<SpecError> {
     let (option, reason) = if name == "host" {
-        ("host_network", "it puts the container on the host's network stack")
+        (
+            "host_network",
+            "it puts the container on the host's network stack",
+        )
     } else if name.starts_with("container:") || name.starts_with("service:") {
-        ("shared_namespaces", "it joins another container's network namespace")
+        (
+            "shared_namespaces",
+            "it joins another container's network namespace",
+        )
     } else {
         return None;
     };
@@ -159,16 +165,44 @@ mod tests {
     fn namespace_network_names() {
         let none = Policy::default();
         for (project, policy, refused_at) in [
-            (with_network("host", None), &none, Some("services.web.networks.host")),
-            (with_network("container:db", None), &none, Some("services.web.networks.container:db")),
-            (with_network("service:db", None), &none, Some("services.web.networks.service:db")),
-            (with_network("back", Some(external("container:db"))), &none, Some("networks.back.name")),
-            (with_network("back", Some(external("host"))), &none, Some("networks.back.name")),
+            (
+                with_network("host", None),
+                &none,
+                Some("services.web.networks.host"),
+            ),
+            (
+                with_network("container:db", None),
+                &none,
+                Some("services.web.networks.container:db"),
+            ),
+            (
+                with_network("service:db", None),
+                &none,
+                Some("services.web.networks.service:db"),
+            ),
+            (
+                with_network("back", Some(external("container:db"))),
+                &none,
+                Some("networks.back.name"),
+            ),
+            (
+                with_network("back", Some(external("host"))),
+                &none,
+                Some("networks.back.name"),
+            ),
             (with_network("back", Some(external("shared"))), &none, None),
-            (with_network("back", Some(NetworkSpec::default())), &none, None),
+            (
+                with_network("back", Some(NetworkSpec::default())),
+                &none,
+                None,
+            ),
             (with_network("shared", None), &none, None),
             (with_network("host", None), &allowing("host_network"), None),
-            (with_network("back", Some(external("container:db"))), &allowing("shared_namespaces"), None),
+            (
+                with_network("back", Some(external("container:db"))),
+                &allowing("shared_namespaces"),
+                None,
+            ),
         ] {
             let errors = check_project(&project, policy);
             assert_eq!(
@@ -196,7 +230,11 @@ mod tests {
             volume.labels.insert(label.into(), "x".into());
             project.volumes.insert("data".into(), volume);
             let errors = check_project(&project, &Policy::default());
-            assert_eq!(errors.len(), if refused { 2 } else { 0 }, "{label}: {errors:?}");
+            assert_eq!(
+                errors.len(),
+                if refused { 2 } else { 0 },
+                "{label}: {errors:?}"
+            );
         }
     }
 }
