@@ -430,6 +430,11 @@ impl Engine {
                 })
             }
         }
+        // A stored plan is re-checked against today's policy: it may predate a stricter operator setting.
+        let refused = planner::policy::project::check_stored(&stored.spec, &self.config.policy());
+        if !refused.is_empty() {
+            return Err(SpecErrors(refused).into());
+        }
         let docker = self.docker.client().await?;
         let values = secrets::resolve(&stored.spec, &self.host, &self.config)?;
         let observed = match fresh {

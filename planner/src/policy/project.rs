@@ -7,6 +7,7 @@
 //! namespace join in disguise, so it needs the same operator option as `network_mode`.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use super::Policy;
 use crate::error::{ErrorKind, SpecError};
@@ -45,6 +46,42 @@ pub fn check_project(project: &Project, policy: &Policy) -> Vec<SpecError> {
     }
     for (key, volume) in &project.volumes {
         errors.extend(reserved_labels(&format!("volumes.{key}"), &volume.labels));
+    }
+    errors
+}
+
+/// The rules a stored plan's project is checked against again at apply: the operator's policy may have
+/// changed since the plan, and a stored plan is data that must not be trusted more than a new spec. File
+/// system facts (symlinks, sensitive folders inside a directory) were checked at plan time; the paths
+/// themselves are checked again here.
+pub fn check_stored(project: &Project, policy: &Policy) -> Vec<SpecError> {
+    let mut errors = super::limits::check_replicas(project, &policy.limits);
+    errors.extend(check_project(project, policy));
+    for (name, spec) in &project.services {
+        let base = format!("services.{name}");
+        let binds = spec
+            .mounts
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.kind == crate::model::MountKind::Bind);
+        for (i, mount) in binds {
+            if let Some(source) = &mount.source {
+                let field = format!("{base}.volumes[{i}]");
+                errors.extend(super::check_host_path(Path::new(source), policy, &field).err());
+            }
+        }
+        if let Some(build) = &spec.build {
+            let field = format!("{base}.build.context");
+            errors.extend(super::check_host_path(Path::new(&build.context), policy, &field).err());
+        }
+    }
+    for (section, files) in [("secrets", &project.secrets), ("configs", &project.configs)] {
+        for (name, source) in files {
+            if let crate::model::FileSource::File(path) = source {
+                let field = format!("{section}.{name}.file");
+                errors.extend(super::check_host_path(Path::new(path), policy, &field).err());
+            }
+        }
     }
     errors
 }
@@ -131,6 +168,7 @@ fn namespace_network(field_path: &str, name: &str, policy: &Policy) -> Option<Sp
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed assertion
 mod tests {
     use super::*;
     use crate::model::{NetworkAttachment, VolumeSpec};
@@ -211,6 +249,31 @@ mod tests {
                 "{errors:?}"
             );
         }
+    }
+
+    #[test]
+    fn stored_plans_are_checked_again() {
+        let mut project = with_network("back", Some(external("container:db")));
+        let web = project.services.get_mut("web").unwrap();
+        web.replicas = 4_000_000_000;
+        web.mounts.push(crate::model::Mount {
+            kind: crate::model::MountKind::Bind,
+            source: Some("/var/lib/docker/volumes".into()),
+            target: "/v".into(),
+            read_only: false,
+        });
+        let paths: Vec<String> = check_stored(&project, &Policy::default())
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "services.web.replicas",
+                "networks.back.name",
+                "services.web.volumes[0]"
+            ]
+        );
     }
 
     #[test]
