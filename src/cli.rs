@@ -144,9 +144,9 @@ fn init_tracing() {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     // A person at the CLI reads the environment as compose does; an MCP client sees only what is listed.
-    let config = match cli.command {
+    let config = match &cli.command {
         None => cli.server.into_config(),
-        Some(_) => cli.server.into_config().for_person(),
+        Some(command) => cli.server.into_config().for_person(compose_dir(command)),
     };
     let engine = Engine::new(config);
     let Some(command) = cli.command else {
@@ -270,6 +270,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Schema { out } => write_schemas(&out),
     }
+}
+
+/// The folder of the compose file a command reads, if any: the person chose it, so it is a workspace root.
+fn compose_dir(command: &Command) -> Option<PathBuf> {
+    let file = match command {
+        Command::Plan { file, .. } => Some(file),
+        Command::Apply { file, .. } => file.as_ref(),
+        _ => None,
+    }?;
+    let absolute = std::fs::canonicalize(file).ok()?;
+    absolute.parent().map(Path::to_path_buf)
 }
 
 fn show_plan(planned: &crate::engine::PlanOutcome) {

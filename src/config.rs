@@ -32,6 +32,8 @@ pub struct ServerConfig {
     pub dependency_timeout: Duration,
     /// Which server variables interpolation and secret references may read.
     pub env: EnvPolicy,
+    /// Directories host paths and a client's `project_dir` must lie under (symlinks resolved).
+    pub workspace_roots: Vec<PathBuf>,
     /// Size and count bounds on specs.
     pub limits: Limits,
 }
@@ -49,15 +51,20 @@ impl ServerConfig {
             concurrency: DEFAULT_CONCURRENCY,
             dependency_timeout: Duration::from_secs(DEFAULT_DEPENDENCY_TIMEOUT_SECS),
             env: EnvPolicy::default(),
+            workspace_roots: default_workspace_roots(),
             limits: Limits::default(),
         }
     }
 
     /// The same configuration for a person at the CLI: interpolation and secrets read the whole
     /// environment, as compose does.
-    pub fn for_person(self) -> Self {
+    /// The compose file's folder joins the workspace roots, since the person chose that file.
+    pub fn for_person(self, compose_dir: Option<PathBuf>) -> Self {
+        let mut workspace_roots = self.workspace_roots;
+        workspace_roots.extend(compose_dir.map(|dir| resolved(&dir)));
         ServerConfig {
             env: EnvPolicy::whole(),
+            workspace_roots,
             ..self
         }
     }
@@ -69,6 +76,7 @@ impl ServerConfig {
             allowed_options: self.allowed_options.clone(),
             allowed_paths: self.allowed_paths.clone(),
             server_paths: self.server_paths(),
+            host_paths: planner::policy::HostPathScope::UnderRoots(self.workspace_roots.clone()),
             limits: self.limits,
         }
     }
@@ -92,6 +100,29 @@ impl Default for ServerConfig {
 
 const DEFAULT_CONCURRENCY: usize = 8;
 const DEFAULT_DEPENDENCY_TIMEOUT_SECS: u64 = 120;
+
+/// The default workspace root: the server's working directory, unless that is `/` or a home folder itself
+/// (then none, and every host path is refused until the operator sets a root).
+pub fn default_workspace_roots() -> Vec<PathBuf> {
+    let Ok(cwd) = std::env::current_dir() else {
+        return Vec::new();
+    };
+    let cwd = resolved(&cwd);
+    let home = dirs::home_dir().map(|h| resolved(&h));
+    let is_home_itself = home.as_ref() == Some(&cwd)
+        || cwd.parent() == Some(std::path::Path::new("/home"))
+        || cwd == std::path::Path::new("/root");
+    if cwd == std::path::Path::new("/") || is_home_itself {
+        Vec::new()
+    } else {
+        vec![cwd]
+    }
+}
+
+/// A path with symlinks resolved when it exists, as given otherwise.
+fn resolved(path: &std::path::Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
 
 /// The per-user data directory (`~/.local/share/mcp-docker-server` on Linux).
 pub fn default_state_dir() -> PathBuf {
@@ -162,6 +193,15 @@ pub struct BoundaryArgs {
         global = true
     )]
     pub secret_env: Vec<String>,
+    /// A directory under which host paths and a client's project_dir may lie (repeatable; the env var is
+    /// colon-separated). Default: the working directory, unless it is `/` or a home folder.
+    #[arg(
+        long = "workspace-root",
+        env = "MCP_DOCKER_WORKSPACE_ROOTS",
+        value_delimiter = ':',
+        global = true
+    )]
+    pub workspace_roots: Vec<PathBuf>,
     /// Largest spec, in bytes.
     #[arg(long, env = "MCP_DOCKER_MAX_SPEC_BYTES", default_value_t = limits::DEFAULT_MAX_SPEC_BYTES, global = true)]
     pub max_spec_bytes: usize,
@@ -188,6 +228,20 @@ impl BoundaryArgs {
                 .collect()
         };
         EnvPolicy::listed(names(&self.pass_env), names(&self.secret_env))
+    }
+
+    fn workspace_roots(&self) -> Vec<PathBuf> {
+        let given: Vec<PathBuf> = self
+            .workspace_roots
+            .iter()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(|p| resolved(p))
+            .collect();
+        if given.is_empty() {
+            default_workspace_roots()
+        } else {
+            given
+        }
     }
 
     fn limits(&self) -> Limits {
@@ -222,6 +276,7 @@ impl ServerArgs {
             concurrency: self.concurrency.max(1),
             dependency_timeout: self.dependency_timeout,
             env: self.boundary.env(),
+            workspace_roots: self.boundary.workspace_roots(),
             limits: self.boundary.limits(),
         }
     }
@@ -262,6 +317,15 @@ mod tests {
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert!(parse_duration("2d").is_err());
         assert!(parse_duration("x").is_err());
+    }
+
+    #[test]
+    fn workspace_roots_default_to_a_working_directory_that_is_not_a_home() {
+        // cargo runs tests in the package directory, which is neither `/` nor a home folder.
+        let roots = default_workspace_roots();
+        assert_eq!(roots.len(), 1);
+        let person = ServerConfig::with_state_dir("/s".into()).for_person(Some("/tmp".into()));
+        assert!(person.workspace_roots.len() == 2);
     }
 
     #[test]

@@ -62,6 +62,7 @@ impl Session {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-docker-server"));
         command
             .env("MCP_DOCKER_STATE_DIR", state.path())
+            .env("MCP_DOCKER_WORKSPACE_ROOTS", std::env::temp_dir())
             .env("RUST_LOG", "warn");
         for (k, v) in env {
             command.env(k, v);

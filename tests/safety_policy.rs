@@ -118,10 +118,68 @@ fn attacks(token: &str, dir: &Path, state_dir: &Path, secrets_file: &Path) -> Ve
             expect: &["server's state or secrets"],
         },
         Attack {
+            name: "project_dir /",
+            tool: "plan",
+            args: json!({"project": p(20), "project_dir": "/", "compose_yaml": web("")}),
+            expect: &["project_dir", "workspace roots"],
+        },
+        Attack {
+            name: "bind ~/.bashrc",
+            tool: "plan",
+            args: bind(21, &format!("{home}/.bashrc")),
+            expect: &[".bashrc", "workspace roots"],
+        },
+        Attack {
+            name: "build context holding .ssh",
+            tool: "plan",
+            args: plan_yaml(
+                &p(22),
+                dir,
+                format!("services:\n  web:\n    build: ./withkeys\n    image: {token}-img:1\n"),
+            ),
+            expect: &[".ssh", "private keys"],
+        },
+        Attack {
+            name: "build_image of a folder holding .ssh",
+            tool: "build_image",
+            args: json!({"context": dir.join("withkeys"), "tag": format!("{token}-img:2")}),
+            expect: &[".ssh"],
+        },
+        Attack {
             name: "bind ~/.docker/config.json",
             tool: "plan",
             args: bind(8, &format!("{home}/.docker/config.json")),
-            expect: &[".docker", "registry credentials"],
+            expect: &["/.docker/config.json", "refused by policy"],
+        },
+        Attack {
+            name: "bind /usr/local/bin outside the workspace",
+            tool: "plan",
+            args: bind(23, "/usr/local/bin"),
+            expect: &["/usr/local/bin", "workspace roots"],
+        },
+        Attack {
+            name: "bind /opt outside the workspace",
+            tool: "plan",
+            args: bind(24, "/opt"),
+            expect: &["/opt", "workspace roots"],
+        },
+        Attack {
+            name: "bind /tmp outside the workspace",
+            tool: "plan",
+            args: bind(25, "/tmp"),
+            expect: &["/tmp", "refused by policy"],
+        },
+        Attack {
+            name: "bind /var/spool outside the workspace",
+            tool: "plan",
+            args: bind(26, "/var/spool"),
+            expect: &["/var/spool", "workspace roots"],
+        },
+        Attack {
+            name: "bind /usr/lib outside the workspace",
+            tool: "plan",
+            args: bind(27, "/usr/lib"),
+            expect: &["/usr/lib", "workspace roots"],
         },
         // 5: the token echoed through a required variable's message.
         Attack {
@@ -268,6 +326,12 @@ async fn every_attack_is_a_tool_error_and_leaks_nothing() {
     let dir = tmp.path().join("project");
     std::fs::create_dir_all(&state_dir).unwrap();
     std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(dir.join("withkeys/.ssh")).unwrap();
+    std::fs::write(
+        dir.join("withkeys/Dockerfile"),
+        format!("FROM {TEST_IMAGE}\n"),
+    )
+    .unwrap();
     let secrets_file = tmp.path().join("operator-secrets.env");
     let file_secret = unique("filesecretvalue");
     std::fs::write(&secrets_file, format!("db_url={file_secret}\n")).unwrap();
@@ -276,6 +340,10 @@ async fn every_attack_is_a_tool_error_and_leaks_nothing() {
 
     let server = McpServer::start(
         ServerSetup::new(&state_dir)
+            .env(
+                "MCP_DOCKER_WORKSPACE_ROOTS",
+                tmp.path().display().to_string(),
+            )
             .env(SERVER_SECRET_VAR, env_secret.clone())
             .env("MCP_DOCKER_HTTP_TOKEN", http_token.clone())
             .env(

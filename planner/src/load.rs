@@ -525,7 +525,10 @@ fn load_document(
         }
     }
     let raw = typed_sections(&doc, &mut errors);
-    let project_dir = match canonical_dir(&opts.project_dir, host) {
+    let project_dir = match canonical_dir(&opts.project_dir, host).and_then(|dir| {
+        policy::check_in_workspace(&dir, &opts.policy, "project_dir", "the project directory")
+            .map(|()| dir)
+    }) {
         Ok(dir) => dir,
         Err(e) => {
             errors.push(e);

@@ -25,8 +25,22 @@ pub struct Policy {
     pub allowed_paths: Vec<PathBuf>,
     /// The server's own files (state directory, secrets file): refused always, whatever is allowed.
     pub server_paths: Vec<PathBuf>,
+    /// Where host paths and the project directory may lie.
+    pub host_paths: HostPathScope,
     /// Size and count bounds.
     pub limits: limits::Limits,
+}
+
+/// Where host paths (binds, build contexts, env files, secret and config files) and a client's project
+/// directory may lie.
+#[derive(Default, Clone, Debug, PartialEq, Eq)]
+pub enum HostPathScope {
+    /// Anywhere the other rules allow: the library's default, for embedders and tests.
+    #[default]
+    Anywhere,
+    /// Only under these workspace roots set by the operator (absolute, symlinks resolved), or under an
+    /// `--allow-path` prefix. With no roots, every host path is refused.
+    UnderRoots(Vec<PathBuf>),
 }
 
 /// Every option name the allowlist understands, with what it permits.
@@ -54,6 +68,20 @@ pub const OPTIONS: &[(&str, &str)] = &[
 impl Policy {
     pub fn allows(&self, option: &str) -> bool {
         self.allowed_options.contains(option)
+    }
+
+    /// Whether `path` lies in the operator's workspace: under a root, or under an allowed prefix.
+    pub fn in_workspace(&self, path: &Path) -> bool {
+        match &self.host_paths {
+            HostPathScope::Anywhere => true,
+            HostPathScope::UnderRoots(roots) => {
+                let path = lexical_normalize(path);
+                roots
+                    .iter()
+                    .any(|root| path.starts_with(lexical_normalize(root)))
+                    || self.allows_path(&path)
+            }
+        }
     }
 
     /// Whether an operator-allowed prefix covers `path` (component-wise, after `..` resolution).
@@ -141,6 +169,7 @@ const SENSITIVE_FOLDERS: &[(&str, &str)] = &[
 pub fn check_host_path(path: &Path, policy: &Policy, field_path: &str) -> Result<(), SpecError> {
     let path = lexical_normalize(path);
     check_never_allowed(&path, policy, field_path)?;
+    check_in_workspace(&path, policy, field_path, "host path")?;
     let Some(reason) = sensitive_reason(&path) else {
         return Ok(());
     };
@@ -156,6 +185,36 @@ pub fn check_host_path(path: &Path, policy: &Policy, field_path: &str) -> Result
              `--allow-path {}` (env MCP_DOCKER_ALLOW_PATHS)",
             path.display()
         ),
+    ))
+}
+
+/// Refuses a path outside the operator's workspace roots; `what` names it in the message.
+pub fn check_in_workspace(
+    path: &Path,
+    policy: &Policy,
+    field_path: &str,
+    what: &str,
+) -> Result<(), SpecError> {
+    if policy.in_workspace(path) {
+        return Ok(());
+    }
+    let roots = match &policy.host_paths {
+        HostPathScope::UnderRoots(roots) if !roots.is_empty() => {
+            let shown: Vec<String> = roots.iter().map(|r| format!("`{}`", r.display())).collect();
+            format!("the workspace roots are {}", shown.join(", "))
+        }
+        _ => "no workspace root is set (the server's working directory is `/` or a home folder)"
+            .to_string(),
+    };
+    Err(SpecError::new(
+        ErrorKind::Policy,
+        field_path,
+        format!(
+            "{what} `{}` is refused by policy: it is outside the operator's workspace roots; {roots}",
+            path.display()
+        ),
+        "use a path inside a workspace root; the server's operator sets roots with `--workspace-root DIR` \
+         (env MCP_DOCKER_WORKSPACE_ROOTS=DIR:DIR)",
     ))
 }
 
@@ -467,6 +526,140 @@ mod tests {
             lexical_normalize(Path::new("/a/./b/")),
             PathBuf::from("/a/b")
         );
+    }
+
+    #[test]
+    fn host_paths_table() {
+        let roots = Policy {
+            host_paths: HostPathScope::UnderRoots(vec![PathBuf::from("/home/ann/work")]),
+            server_paths: vec![PathBuf::from("/home/ann/work/.state")],
+            ..Policy::default()
+        };
+        let no_roots = Policy {
+            host_paths: HostPathScope::UnderRoots(Vec::new()),
+            ..Policy::default()
+        };
+        let anywhere = Policy::default();
+        for (policy, path, refused_with) in [
+            (&roots, "/home/ann/work/app/data", None),
+            (
+                &roots,
+                "/home/ann/work/app/../../.bashrc",
+                Some("workspace roots"),
+            ),
+            (
+                &roots,
+                "/home/ann/.docker/config.json",
+                Some("workspace roots"),
+            ),
+            (
+                &roots,
+                "/home/ann/work/.docker/config.json",
+                Some("registry credentials"),
+            ),
+            (&roots, "/home/ann/work/.ssh", Some("private keys")),
+            (&roots, "/home/ann/work/.state/db", Some("server's state")),
+            (&roots, "/home/ann/work", Some("server's state")),
+            (&roots, "/usr/local/bin", Some("workspace roots")),
+            (&roots, "/opt", Some("workspace roots")),
+            (&roots, "/tmp", Some("workspace roots")),
+            (&roots, "/var/spool", Some("workspace roots")),
+            (&roots, "/usr/lib", Some("workspace roots")),
+            (
+                &no_roots,
+                "/home/ann/work/app",
+                Some("no workspace root is set"),
+            ),
+            (&anywhere, "/srv/app", None),
+            (
+                &anywhere,
+                "/run/containerd/containerd.sock",
+                Some("containerd's socket"),
+            ),
+            (&anywhere, "/run/docker", Some("the engine's runtime state")),
+            (&anywhere, "/run/docker.sock", Some("Docker socket")),
+            (&anywhere, "/var/lib/containerd", Some("containerd's data")),
+            (&anywhere, "/var/lib", Some("it contains `/var/lib/docker`")),
+            (&anywhere, "/", Some("whole host")),
+            (&anywhere, "/etc", Some("/etc holds")),
+        ] {
+            let outcome = check_host_path(Path::new(path), policy, "x");
+            match (refused_with, outcome) {
+                (None, Ok(())) => {}
+                (Some(why), Err(e)) => assert!(e.message.contains(why), "{path}: {}", e.message),
+                (expected, got) => panic!("{path}: expected {expected:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn engine_data_is_refused_even_when_allowed() {
+        let policy = Policy {
+            allowed_paths: vec![PathBuf::from("/")],
+            ..Policy::default()
+        };
+        assert!(check_host_path(Path::new("/var/lib/docker"), &policy, "x").is_err());
+        assert!(check_host_path(Path::new("/run/containerd"), &policy, "x").is_err());
+        assert!(check_host_path(Path::new("/etc"), &policy, "x").is_ok());
+    }
+
+    #[test]
+    fn security_options_table() {
+        for (opt, refused) in [
+            ("no-new-privileges", false),
+            ("no-new-privileges:true", false),
+            ("apparmor=docker-default", false),
+            ("apparmor=unconfined", true),
+            ("seccomp=unconfined", true),
+            ("seccomp=/x.json", true),
+            ("label=disable", true),
+            ("label:disable", true),
+            ("label=type:spc_t", true),
+            ("label=type:container_t", false),
+            ("systempaths=unconfined", true),
+            ("bogus", true),
+        ] {
+            assert_eq!(unconfined_reason(opt).is_some(), refused, "{opt}");
+        }
+    }
+
+    #[test]
+    fn tmpfs_and_logging_table() {
+        let policy = Policy::default();
+        for (tmpfs, logging, refused) in [
+            ("/x", "json-file", 0),
+            ("/x:size=10m,noexec", "local", 0),
+            ("/x:dev", "none", 1),
+            ("/x:suid,dev", "journald", 2),
+            ("/x", "syslog", 1),
+            ("/x", "gelf", 1),
+        ] {
+            let spec = ServiceSpec {
+                tmpfs: vec![tmpfs.into()],
+                logging: Some(crate::model::Logging {
+                    driver: logging.into(),
+                    options: Default::default(),
+                }),
+                ..ServiceSpec::default()
+            };
+            assert_eq!(
+                check_service("web", &spec, &policy).len(),
+                refused,
+                "{tmpfs} {logging}"
+            );
+        }
+        let allowed = Policy {
+            allowed_options: BTreeSet::from(["logging_driver".to_string()]),
+            ..Policy::default()
+        };
+        let spec = ServiceSpec {
+            logging: Some(crate::model::Logging {
+                driver: "syslog".into(),
+                options: Default::default(),
+            }),
+            ..ServiceSpec::default()
+        };
+        assert!(check_service("web", &spec, &allowed).is_empty());
     }
 
     #[test]
