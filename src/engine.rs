@@ -192,7 +192,21 @@ impl Engine {
     async fn plan_inner(&self, req: PlanRequest) -> Result<Planned, EngineError> {
         validate_project_name(&req.project)?;
         let project_dir = match req.project_dir.clone() {
-            Some(dir) => dir,
+            // A client's project_dir must lie in the operator's workspace; the working directory is the
+            // operator's own choice.
+            Some(dir) => {
+                let real = std::fs::canonicalize(&dir)
+                    .unwrap_or_else(|_| planner::policy::lexical_normalize(&dir));
+                let policy = self.config.policy();
+                planner::policy::check_in_workspace(
+                    &real,
+                    &policy,
+                    "project_dir",
+                    "the project directory",
+                )
+                .map_err(SpecErrors::from)?;
+                dir
+            }
             None => std::env::current_dir().map_err(|e| {
                 EngineError::Internal(format!("cannot read the current directory: {e}"))
             })?,

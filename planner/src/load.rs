@@ -525,10 +525,7 @@ fn load_document(
         }
     }
     let raw = typed_sections(&doc, &mut errors);
-    let project_dir = match canonical_dir(&opts.project_dir, host).and_then(|dir| {
-        policy::check_in_workspace(&dir, &opts.policy, "project_dir", "the project directory")
-            .map(|()| dir)
-    }) {
+    let project_dir = match canonical_dir(&opts.project_dir, host) {
         Ok(dir) => dir,
         Err(e) => {
             errors.push(e);
