@@ -1026,3 +1026,13 @@ fn a_container_path_mounted_twice_is_refused() {
         ),
     ]);
 }
+
+#[test]
+fn local_volume_driver_options_cannot_bind_host_paths() {
+    let yaml = "name: t\nservices:\n  web: {image: x, volumes: [\"data:/d\"]}\nvolumes:\n  data:\n    driver: local\n    driver_opts: {type: none, o: bind, device: /etc}\n";
+    let e = load_yaml(yaml, &opts(), &MemHost::new()).unwrap_err();
+    assert!(
+        e.0.iter().any(|e| e.path.starts_with("volumes.data.driver_opts")),
+        "{e}"
+    );
+}
