@@ -146,6 +146,16 @@ fn attacks(token: &str, dir: &Path, state_dir: &Path, secrets_file: &Path) -> Ve
             expect: &[".ssh"],
         },
         Attack {
+            name: "env_file pointing at the operator's secrets file",
+            tool: "plan",
+            args: plan_yaml(
+                &p(28),
+                dir,
+                web(&format!("env_file: [\"{}\"]", secrets_file.display())),
+            ),
+            expect: &["env_file", "server's state or secrets"],
+        },
+        Attack {
             name: "bind ~/.docker/config.json",
             tool: "plan",
             args: bind(8, &format!("{home}/.docker/config.json")),

@@ -1032,7 +1032,8 @@ fn local_volume_driver_options_cannot_bind_host_paths() {
     let yaml = "name: t\nservices:\n  web: {image: x, volumes: [\"data:/d\"]}\nvolumes:\n  data:\n    driver: local\n    driver_opts: {type: none, o: bind, device: /etc}\n";
     let e = load_yaml(yaml, &opts(), &MemHost::new()).unwrap_err();
     assert!(
-        e.0.iter().any(|e| e.path.starts_with("volumes.data.driver_opts")),
+        e.0.iter()
+            .any(|e| e.path.starts_with("volumes.data.driver_opts")),
         "{e}"
     );
 }
