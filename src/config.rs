@@ -217,6 +217,9 @@ pub struct BoundaryArgs {
     /// Most containers in one project.
     #[arg(long, env = "MCP_DOCKER_MAX_CONTAINERS", default_value_t = limits::DEFAULT_MAX_CONTAINERS, global = true)]
     pub max_containers: u64,
+    /// Most ports (`ports` and `expose`, ranges expanded) in one project.
+    #[arg(long, env = "MCP_DOCKER_MAX_PORTS", default_value_t = limits::DEFAULT_MAX_PORTS, global = true)]
+    pub max_ports: u64,
 }
 
 impl BoundaryArgs {
@@ -251,6 +254,7 @@ impl BoundaryArgs {
             max_services: self.max_services,
             max_replicas: self.max_replicas,
             max_containers: self.max_containers,
+            max_ports: self.max_ports,
         }
     }
 }

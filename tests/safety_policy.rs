@@ -49,6 +49,16 @@ fn alias_fan_out() -> String {
     format!("x-a: &a [{items}]\nx-b: [{refs}]\n{}", web(""))
 }
 
+fn port_fan_out() -> String {
+    let mut yaml = String::from("services:\n");
+    for i in 0..200 {
+        yaml.push_str(&format!(
+            "  s{i}: {{image: {TEST_IMAGE}, ports: [\"1-65535:1-65535\"]}}\n"
+        ));
+    }
+    yaml
+}
+
 fn attacks(token: &str, dir: &Path, state_dir: &Path, secrets_file: &Path) -> Vec<Attack> {
     let p = |i: usize| format!("{token}-{i}");
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
@@ -233,6 +243,12 @@ fn attacks(token: &str, dir: &Path, state_dir: &Path, secrets_file: &Path) -> Ve
             tool: "plan",
             args: plan_yaml(&p(13), dir, web("scale: 100000")),
             expect: &["replicas", "--max-replicas"],
+        },
+        Attack {
+            name: "port range fan-out (200 services x 65535 ports)",
+            tool: "plan",
+            args: plan_yaml(&p(29), dir, port_fan_out()),
+            expect: &["ports", "--max-ports"],
         },
         // 8: label forgery.
         Attack {

@@ -118,6 +118,7 @@ pub fn load_service(
     let before = errors.len();
     interpolate_value(&mut body, name, &lookup, &mut errors);
     let failed: Vec<SpecError> = errors[before..].to_vec();
+    policy::limits::check_port_count([&body], &opts.policy.limits)?;
     let raw: Option<Service> = typed(&body, name, &mut errors);
     let project_name = opts.project_name.clone().unwrap_or_default();
     let project_dir = canonical_dir(&opts.project_dir, host)?;
@@ -519,7 +520,10 @@ fn load_document(
     let name = name.unwrap_or_default();
 
     if let Some(Value::Object(services)) = doc.get("services") {
-        if let Err(e) = policy::limits::check_service_count(services.len(), &opts.policy.limits) {
+        let limits = &opts.policy.limits;
+        if let Err(e) = policy::limits::check_service_count(services.len(), limits)
+            .and_then(|()| policy::limits::check_port_count(services.values(), limits))
+        {
             errors.push(e);
             return Err(SpecErrors(errors));
         }

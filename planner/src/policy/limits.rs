@@ -19,6 +19,8 @@ pub struct Limits {
     pub max_replicas: u32,
     /// Containers of one project: the sum of every service's replicas.
     pub max_containers: u64,
+    /// Port bindings and exposed ports of one project once ranges (`8000-9000:8000-9000`) are expanded.
+    pub max_ports: u64,
 }
 
 pub const DEFAULT_MAX_SPEC_BYTES: usize = 1024 * 1024;
@@ -26,6 +28,7 @@ pub const DEFAULT_MAX_YAML_NODES: usize = 250_000;
 pub const DEFAULT_MAX_SERVICES: usize = 200;
 pub const DEFAULT_MAX_REPLICAS: u32 = 100;
 pub const DEFAULT_MAX_CONTAINERS: u64 = 500;
+pub const DEFAULT_MAX_PORTS: u64 = 5_000;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -35,6 +38,7 @@ impl Default for Limits {
             max_services: DEFAULT_MAX_SERVICES,
             max_replicas: DEFAULT_MAX_REPLICAS,
             max_containers: DEFAULT_MAX_CONTAINERS,
+            max_ports: DEFAULT_MAX_PORTS,
         }
     }
 }
@@ -94,6 +98,64 @@ pub fn check_service_count(count: usize, limits: &Limits) -> Result<(), SpecErro
         ));
     }
     Ok(())
+}
+
+/// Refuses services (`name -> body`, raw and interpolated) whose `ports` and `expose` ranges would expand
+/// to more entries than the limit. Counted on the raw text, before anything is expanded.
+pub fn check_port_count<'a>(
+    services: impl IntoIterator<Item = &'a serde_json::Value>,
+    limits: &Limits,
+) -> Result<(), SpecError> {
+    let mut total: u64 = 0;
+    for body in services {
+        for key in ["ports", "expose"] {
+            if let Some(serde_json::Value::Array(entries)) = body.get(key) {
+                total = entries
+                    .iter()
+                    .map(expanded_len)
+                    .fold(total, u64::saturating_add);
+            }
+        }
+    }
+    if total > limits.max_ports {
+        return Err(over_limit(
+            "services",
+            format!(
+                "the spec's `ports` and `expose` ranges stand for {total} ports; the limit is {}",
+                limits.max_ports
+            ),
+            "--max-ports",
+        ));
+    }
+    Ok(())
+}
+
+/// How many ports one `ports`/`expose` entry stands for: its widest `a-b` range, else 1.
+fn expanded_len(entry: &serde_json::Value) -> u64 {
+    let texts: Vec<String> = match entry {
+        serde_json::Value::String(text) => vec![text.clone()],
+        serde_json::Value::Object(long) => ["published", "target"]
+            .iter()
+            .filter_map(|k| long.get(*k))
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    texts
+        .iter()
+        .flat_map(|text| text.split(['/', ':']).map(range_len).collect::<Vec<_>>())
+        .max()
+        .unwrap_or(1)
+}
+
+fn range_len(part: &str) -> u64 {
+    let Some((low, high)) = part.trim().split_once('-') else {
+        return 1;
+    };
+    match (low.trim().parse::<u64>(), high.trim().parse::<u64>()) {
+        (Ok(low), Ok(high)) if high >= low => high - low + 1,
+        _ => 1,
+    }
 }
 
 /// Refuses a service count above the replica limit and a project above the container limit.
@@ -156,6 +218,36 @@ mod tests {
         ] {
             let errors = check_replicas(&project(&replicas), &limits);
             assert_eq!(!errors.is_empty(), refused, "{replicas:?}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn port_ranges_are_counted_before_expansion() {
+        let limits = Limits::default();
+        let service = |ports: serde_json::Value| serde_json::json!({"ports": ports});
+        for (ports, refused) in [
+            (
+                serde_json::json!(["80", "443:443", "127.0.0.1:8080:80/udp"]),
+                false,
+            ),
+            (serde_json::json!(["1000-6000:1000-6000"]), true),
+            (serde_json::json!(["1000-4999:1000-4999"]), false),
+            (serde_json::json!(["1-65535:1-65535"]), true),
+            (
+                serde_json::json!([{"published": "1-65535", "target": 80}]),
+                true,
+            ),
+            (
+                serde_json::json!([{"published": 8080, "target": 80}]),
+                false,
+            ),
+        ] {
+            let services = [service(ports.clone())];
+            assert_eq!(
+                check_port_count(services.iter(), &limits).is_err(),
+                refused,
+                "{ports}"
+            );
         }
     }
 
