@@ -250,6 +250,20 @@ fn attacks(token: &str, dir: &Path, state_dir: &Path, secrets_file: &Path) -> Ve
             args: plan_yaml(&p(29), dir, port_fan_out()),
             expect: &["ports", "--max-ports"],
         },
+        Attack {
+            name: "interpolation nested 100,000 levels deep",
+            tool: "plan",
+            args: plan_yaml(
+                &p(30),
+                dir,
+                web(&format!(
+                    "labels: {{x: \"{}x{}\"}}",
+                    "${A:-".repeat(100_000),
+                    "}".repeat(100_000)
+                )),
+            ),
+            expect: &["nested", "levels"],
+        },
         // 8: label forgery.
         Attack {
             name: "spec sets our ownership label",
