@@ -53,10 +53,16 @@ pub fn check_project(project: &Project, policy: &Policy) -> Vec<SpecError> {
 /// The rules a stored plan's project is checked against again at apply: the operator's policy may have
 /// changed since the plan, and a stored plan is data that must not be trusted more than a new spec. File
 /// system facts (symlinks, sensitive folders inside a directory) were checked at plan time; the paths
-/// themselves are checked again here.
+/// themselves are checked again here against every rule that does not depend on where the server was
+/// started: the workspace roots default to its working directory, and a person's `apply --plan ID` at the
+/// CLI has no compose file to add as a root, so they were checked when the plan was made.
 pub fn check_stored(project: &Project, policy: &Policy) -> Vec<SpecError> {
     let mut errors = super::limits::check_replicas(project, &policy.limits);
     errors.extend(check_project(project, policy));
+    let policy = &Policy {
+        host_paths: super::HostPathScope::Anywhere,
+        ..policy.clone()
+    };
     for (name, spec) in &project.services {
         let base = format!("services.{name}");
         let binds = spec
