@@ -140,7 +140,12 @@ fn init_tracing() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let engine = Engine::new(cli.server.into_config());
+    // A person at the CLI reads the environment as compose does; an MCP client sees only what is listed.
+    let config = match &cli.command {
+        None => cli.server.into_config(),
+        Some(command) => cli.server.into_config().for_person(compose_dir(command)),
+    };
+    let engine = Engine::new(config);
     let Some(command) = cli.command else {
         let engine = Arc::new(engine);
         return match cli.http.into_options()? {
@@ -262,6 +267,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Schema { out } => write_schemas(&out),
     }
+}
+
+/// The folder of the compose file a command reads, if any: the person chose it, so it is a workspace root.
+fn compose_dir(command: &Command) -> Option<PathBuf> {
+    let file = match command {
+        Command::Plan { file, .. } => Some(file),
+        Command::Apply { file, .. } => file.as_ref(),
+        _ => None,
+    }?;
+    let absolute = std::fs::canonicalize(file).ok()?;
+    absolute.parent().map(Path::to_path_buf)
 }
 
 fn show_plan(planned: &crate::engine::PlanOutcome) {

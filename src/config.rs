@@ -7,6 +7,10 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use planner::policy::limits::{self, Limits};
+
+use crate::host::EnvPolicy;
+
 /// Settings shared by the MCP server and the CLI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
@@ -26,6 +30,12 @@ pub struct ServerConfig {
     pub concurrency: usize,
     /// How long apply waits for a `depends_on` condition.
     pub dependency_timeout: Duration,
+    /// Which server variables interpolation and secret references may read.
+    pub env: EnvPolicy,
+    /// Directories host paths and a client's `project_dir` must lie under (symlinks resolved).
+    pub workspace_roots: Vec<PathBuf>,
+    /// Size and count bounds on specs.
+    pub limits: Limits,
 }
 
 impl ServerConfig {
@@ -40,15 +50,45 @@ impl ServerConfig {
             secrets_file: None,
             concurrency: DEFAULT_CONCURRENCY,
             dependency_timeout: Duration::from_secs(DEFAULT_DEPENDENCY_TIMEOUT_SECS),
+            env: EnvPolicy::default(),
+            workspace_roots: default_workspace_roots(),
+            limits: Limits::default(),
         }
     }
 
-    /// The planner policy this configuration implies.
+    /// The same configuration for a person at the CLI: interpolation and secrets read the whole
+    /// environment, as compose does.
+    /// The compose file's folder joins the workspace roots, since the person chose that file.
+    pub fn for_person(self, compose_dir: Option<PathBuf>) -> Self {
+        let mut workspace_roots = self.workspace_roots;
+        workspace_roots.extend(compose_dir.map(|dir| resolved(&dir)));
+        ServerConfig {
+            env: EnvPolicy::whole(),
+            workspace_roots,
+            ..self
+        }
+    }
+
+    /// The planner policy this configuration implies. The state directory and the secrets file are
+    /// refused as host paths whatever else is allowed.
     pub fn policy(&self) -> planner::policy::Policy {
         planner::policy::Policy {
             allowed_options: self.allowed_options.clone(),
             allowed_paths: self.allowed_paths.clone(),
+            server_paths: self.server_paths(),
+            host_paths: planner::policy::HostPathScope::UnderRoots(self.workspace_roots.clone()),
+            limits: self.limits,
         }
+    }
+
+    /// The server's own files, as given and with symlinks resolved.
+    fn server_paths(&self) -> Vec<PathBuf> {
+        let own = std::iter::once(&self.state_dir).chain(self.secrets_file.as_ref());
+        own.flat_map(|path| {
+            let resolved = std::fs::canonicalize(path).ok();
+            std::iter::once(path.clone()).chain(resolved)
+        })
+        .collect()
     }
 }
 
@@ -60,6 +100,29 @@ impl Default for ServerConfig {
 
 const DEFAULT_CONCURRENCY: usize = 8;
 const DEFAULT_DEPENDENCY_TIMEOUT_SECS: u64 = 120;
+
+/// The default workspace root: the server's working directory, unless that is `/` or a home folder itself
+/// (then none, and every host path is refused until the operator sets a root).
+pub fn default_workspace_roots() -> Vec<PathBuf> {
+    let Ok(cwd) = std::env::current_dir() else {
+        return Vec::new();
+    };
+    let cwd = resolved(&cwd);
+    let home = dirs::home_dir().map(|h| resolved(&h));
+    let is_home_itself = home.as_ref() == Some(&cwd)
+        || cwd.parent() == Some(std::path::Path::new("/home"))
+        || cwd == std::path::Path::new("/root");
+    if cwd == std::path::Path::new("/") || is_home_itself {
+        Vec::new()
+    } else {
+        vec![cwd]
+    }
+}
+
+/// A path with symlinks resolved when it exists, as given otherwise.
+fn resolved(path: &std::path::Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
 
 /// The per-user data directory (`~/.local/share/mcp-docker-server` on Linux).
 pub fn default_state_dir() -> PathBuf {
@@ -106,6 +169,94 @@ pub struct ServerArgs {
     /// How long apply waits for a depends_on condition: seconds, or a number with s/m/h.
     #[arg(long, default_value = "120s", value_parser = parse_duration, global = true)]
     pub dependency_timeout: Duration,
+    #[command(flatten)]
+    pub boundary: BoundaryArgs,
+}
+
+/// The operator's boundary for MCP clients: which server variables they may reach and how large a spec
+/// may be. Kept in one block so other flags can be added beside it without conflicts.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BoundaryArgs {
+    /// A server variable that `${NAME}` in an MCP spec may read (repeatable or comma-separated); no other is.
+    #[arg(
+        long = "pass-env",
+        env = "MCP_DOCKER_PASS_ENV",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub pass_env: Vec<String>,
+    /// A server variable that `{secret: NAME}` in an MCP spec may resolve (repeatable or comma-separated).
+    #[arg(
+        long = "secret-env",
+        env = "MCP_DOCKER_SECRET_ENV",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub secret_env: Vec<String>,
+    /// A directory under which host paths and a client's project_dir may lie (repeatable; the env var is
+    /// colon-separated). Default: the working directory, unless it is `/` or a home folder.
+    #[arg(
+        long = "workspace-root",
+        env = "MCP_DOCKER_WORKSPACE_ROOTS",
+        value_delimiter = ':',
+        global = true
+    )]
+    pub workspace_roots: Vec<PathBuf>,
+    /// Largest spec, in bytes.
+    #[arg(long, env = "MCP_DOCKER_MAX_SPEC_BYTES", default_value_t = limits::DEFAULT_MAX_SPEC_BYTES, global = true)]
+    pub max_spec_bytes: usize,
+    /// Most YAML nodes in a spec once its aliases are expanded.
+    #[arg(long, env = "MCP_DOCKER_MAX_YAML_NODES", default_value_t = limits::DEFAULT_MAX_YAML_NODES, global = true)]
+    pub max_yaml_nodes: usize,
+    /// Most services in one project.
+    #[arg(long, env = "MCP_DOCKER_MAX_SERVICES", default_value_t = limits::DEFAULT_MAX_SERVICES, global = true)]
+    pub max_services: usize,
+    /// Most replicas (`scale`, `deploy.replicas`) of one service.
+    #[arg(long, env = "MCP_DOCKER_MAX_REPLICAS", default_value_t = limits::DEFAULT_MAX_REPLICAS, global = true)]
+    pub max_replicas: u32,
+    /// Most containers in one project.
+    #[arg(long, env = "MCP_DOCKER_MAX_CONTAINERS", default_value_t = limits::DEFAULT_MAX_CONTAINERS, global = true)]
+    pub max_containers: u64,
+    /// Most ports (`ports` and `expose`, ranges expanded) in one project.
+    #[arg(long, env = "MCP_DOCKER_MAX_PORTS", default_value_t = limits::DEFAULT_MAX_PORTS, global = true)]
+    pub max_ports: u64,
+}
+
+impl BoundaryArgs {
+    fn env(&self) -> EnvPolicy {
+        let names = |list: &[String]| -> BTreeSet<String> {
+            list.iter()
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .collect()
+        };
+        EnvPolicy::listed(names(&self.pass_env), names(&self.secret_env))
+    }
+
+    fn workspace_roots(&self) -> Vec<PathBuf> {
+        let given: Vec<PathBuf> = self
+            .workspace_roots
+            .iter()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(|p| resolved(p))
+            .collect();
+        if given.is_empty() {
+            default_workspace_roots()
+        } else {
+            given
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_spec_bytes: self.max_spec_bytes,
+            max_yaml_nodes: self.max_yaml_nodes,
+            max_services: self.max_services,
+            max_replicas: self.max_replicas,
+            max_containers: self.max_containers,
+            max_ports: self.max_ports,
+        }
+    }
 }
 
 impl ServerArgs {
@@ -128,6 +279,9 @@ impl ServerArgs {
             secrets_file: self.secrets_file,
             concurrency: self.concurrency.max(1),
             dependency_timeout: self.dependency_timeout,
+            env: self.boundary.env(),
+            workspace_roots: self.boundary.workspace_roots(),
+            limits: self.boundary.limits(),
         }
     }
 }
@@ -167,6 +321,15 @@ mod tests {
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert!(parse_duration("2d").is_err());
         assert!(parse_duration("x").is_err());
+    }
+
+    #[test]
+    fn workspace_roots_default_to_a_working_directory_that_is_not_a_home() {
+        // cargo runs tests in the package directory, which is neither `/` nor a home folder.
+        let roots = default_workspace_roots();
+        assert_eq!(roots.len(), 1);
+        let person = ServerConfig::with_state_dir("/s".into()).for_person(Some("/tmp".into()));
+        assert!(person.workspace_roots.len() == 2);
     }
 
     #[test]

@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ServerConfig;
 use crate::docker::{DockerConnector, DockerError};
-use crate::host::SystemHost;
+use crate::host::ServerHost;
 use crate::state::store::now_rfc3339;
 use crate::state::{
     HistoryEntry, HistoryKind, PlanStatus, ProjectLock, RecordChange, StateError, Store, StoredPlan,
@@ -163,7 +163,7 @@ pub struct Engine {
     runtime: Arc<dyn Runtime>,
     store: Arc<Store>,
     state_slots: Arc<tokio::sync::Semaphore>,
-    host: SystemHost,
+    host: ServerHost,
 }
 
 impl Engine {
@@ -185,13 +185,14 @@ impl Engine {
         runtime: Arc<dyn Runtime>,
     ) -> Self {
         let store = Arc::new(Store::new(config.state_dir.clone()));
+        let host = ServerHost::new(config.env.clone());
         Engine {
             config,
             docker,
             runtime,
             store,
             state_slots: Arc::new(tokio::sync::Semaphore::new(STATE_CONCURRENCY)),
-            host: SystemHost,
+            host,
         }
     }
 
@@ -211,7 +212,21 @@ impl Engine {
     async fn plan_inner(&self, req: PlanRequest) -> Result<Planned, EngineError> {
         validate_project_name(&req.project)?;
         let project_dir = match req.project_dir.clone() {
-            Some(dir) => dir,
+            // A client's project_dir must lie in the operator's workspace; the working directory is the
+            // operator's own choice.
+            Some(dir) => {
+                let real = std::fs::canonicalize(&dir)
+                    .unwrap_or_else(|_| planner::policy::lexical_normalize(&dir));
+                let policy = self.config.policy();
+                planner::policy::check_in_workspace(
+                    &real,
+                    &policy,
+                    "project_dir",
+                    "the project directory",
+                )
+                .map_err(SpecErrors::from)?;
+                dir
+            }
             None => std::env::current_dir().map_err(|e| {
                 EngineError::Internal(format!("cannot read the current directory: {e}"))
             })?,
@@ -456,11 +471,12 @@ impl Engine {
                 })
             }
         }
-        let values = secrets::resolve(
-            &stored.spec,
-            &self.host,
-            self.config.secrets_file.as_deref(),
-        )?;
+        // A stored plan is re-checked against today's policy: it may predate a stricter operator setting.
+        let refused = planner::policy::project::check_stored(&stored.spec, &self.config.policy());
+        if !refused.is_empty() {
+            return Err(SpecErrors(refused).into());
+        }
+        let values = secrets::resolve(&stored.spec, &self.host, &self.config)?;
         let observed = match observation {
             Observation::Fresh(observed) => observed,
             Observation::Recheck => {
@@ -670,7 +686,7 @@ impl Engine {
 
     /// Digests of everything outside the spec that shapes containers: secret and config values, build inputs.
     async fn digests(&self, project: &Project) -> Result<ExternalDigests, EngineError> {
-        let values = secrets::resolve(project, &self.host, self.config.secrets_file.as_deref())?;
+        let values = secrets::resolve(project, &self.host, &self.config)?;
         let mut digests = values.digests();
         digests.builds = self.build_digests(project).await?;
         Ok(digests)

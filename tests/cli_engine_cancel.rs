@@ -49,7 +49,9 @@ fn quiet() -> EventSink {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelled_apply_is_recorded_and_the_next_plan_converges() {
     let state = tempfile::tempdir().unwrap();
-    let engine = Engine::new(ServerConfig::with_state_dir(state.path().to_path_buf()));
+    let mut config = ServerConfig::with_state_dir(state.path().to_path_buf());
+    config.workspace_roots = vec![std::env::temp_dir()];
+    let engine = Engine::new(config);
     let project = common::unique("cli-cancel-");
     let _cleanup = ProjectGuard::new(&project);
 

@@ -124,6 +124,74 @@ fn build_corpus(c: &mut Corpus<'_>) {
         &["alias|repetition|recursion|limit|too|labels|^a$|\"a\"|`a`|unknown"],
     );
     c.yaml(
+        "30 KB alias fan-out (6,000 items referenced 6,000 times)",
+        format!(
+            "x-a: &a [{}]\nx-b: [{}]\n{}",
+            vec!["x"; 6000].join(","),
+            vec!["*a"; 6000].join(","),
+            web_with("")
+        ),
+        &["YAML nodes", "--max-yaml-nodes"],
+    );
+    c.service(
+        "deploy.replicas 4e9",
+        "deploy: {replicas: 4000000000}",
+        &["replicas", "--max-replicas"],
+    );
+    c.service(
+        "scale 100000",
+        "scale: 100000",
+        &["replicas", "--max-replicas"],
+    );
+    c.service(
+        "spec label in the server's namespace",
+        "labels: {io.mcp-docker-server.project: other}",
+        &["io.mcp-docker-server.project", "policy"],
+    );
+    c.service(
+        "spec label in compose's namespace",
+        "labels: [com.docker.compose.service=db]",
+        &["com.docker.compose.service", "policy"],
+    );
+    c.yaml(
+        "external network named container:X",
+        format!(
+            "{}    networks: [back]\nnetworks:\n  back: {{external: true, name: \"container:x\"}}\n",
+            web_with("")
+        ),
+        &["networks.back.name", "shared_namespaces"],
+    );
+    c.service(
+        "service network host",
+        "networks: [host]",
+        &["host_network"],
+    );
+    c.service(
+        "bind of containerd's socket dir",
+        "volumes: [\"/run/containerd:/c\"]",
+        &["/run/containerd", "policy"],
+    );
+    c.service(
+        "tmpfs with suid",
+        "tmpfs: [\"/x:suid\"]",
+        &["tmpfs", "suid"],
+    );
+    c.service(
+        "security_opt label=type:spc_t",
+        "security_opt: [\"label=type:spc_t\"]",
+        &["security_opt", "policy"],
+    );
+    c.service(
+        "remote logging driver",
+        "logging: {driver: gelf, options: {gelf-address: \"udp://192.0.2.1:12201\"}}",
+        &["logging.driver", "logging_driver"],
+    );
+    c.service(
+        "required variable whose message names a server variable",
+        "labels: {x: \"${NOPE:?${MCP_DOCKER_HTTP_TOKEN}}\"}",
+        &["NOPE"],
+    );
+    c.yaml(
         "deeply nested YAML",
         format!("services: {}{}", "[".repeat(20_000), "]".repeat(20_000)),
         &["recursion|depth|nest|limit|services|expected"],

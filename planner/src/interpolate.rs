@@ -18,11 +18,29 @@ pub enum InterpolationError {
     Invalid { template: String, reason: String },
 }
 
+/// Deepest nesting of `${A:-${B:-...}}` expanded: each level recurses, and a spec nested a hundred thousand
+/// levels deep would otherwise overflow the stack and abort the server.
+pub const MAX_NESTING: usize = 32;
+
 /// Expands one string. `lookup` answers a variable's value (`None` when unset).
 pub fn interpolate(
     input: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, InterpolationError> {
+    interpolate_nested(input, lookup, 0)
+}
+
+fn interpolate_nested(
+    input: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    depth: usize,
+) -> Result<String, InterpolationError> {
+    if depth > MAX_NESTING {
+        return Err(InterpolationError::Invalid {
+            template: shortened(input),
+            reason: format!("`${{...}}` is nested more than {MAX_NESTING} levels deep"),
+        });
+    }
     let chars: Vec<char> = input.chars().collect();
     let mut out = String::with_capacity(input.len());
     let mut i = 0;
@@ -45,7 +63,7 @@ pub fn interpolate(
                 let close = matching_brace(&chars, i + 2)
                     .ok_or_else(|| invalid("`${` is never closed with `}`"))?;
                 let body: String = chars[i + 2..close].iter().collect();
-                out.push_str(&expand_braced(&body, input, lookup)?);
+                out.push_str(&expand_braced(&body, input, lookup, depth)?);
                 i = close + 1;
             }
             Some(c) if is_name_start(*c) => {
@@ -102,6 +120,7 @@ fn expand_braced(
     body: &str,
     template: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
+    depth: usize,
 ) -> Result<String, InterpolationError> {
     let name_len = body
         .char_indices()
@@ -118,7 +137,7 @@ fn expand_braced(
     let set = value.is_some();
     let non_empty = value.as_deref().is_some_and(|v| !v.is_empty());
     let (op, arg) = split_operator(rest);
-    let expand_arg = || interpolate(arg, lookup);
+    let expand_arg = || interpolate_nested(arg, lookup, depth + 1);
     match op {
         "" => Ok(value.unwrap_or_default()),
         ":-" => {
@@ -154,9 +173,11 @@ fn expand_braced(
             if ok {
                 Ok(value.unwrap_or_default())
             } else {
+                // The message is shown as written, never expanded: `${NOPE:?${TOKEN}}` would otherwise
+                // put TOKEN's value into an error that the client reads.
                 Err(InterpolationError::Required {
                     variable: name.to_string(),
-                    message: expand_arg()?,
+                    message: arg.to_string(),
                 })
             }
         }
@@ -165,6 +186,15 @@ fn expand_braced(
             reason: format!("unknown modifier in `${{{body}}}`; use one of :- - :? ? :+ +"),
         }),
     }
+}
+
+/// The first 80 characters of a template, for an error that must stay readable.
+fn shortened(template: &str) -> String {
+    let mut short: String = template.chars().take(80).collect();
+    if short.len() < template.len() {
+        short.push('…');
+    }
+    short
 }
 
 fn split_operator(rest: &str) -> (&str, &str) {
@@ -247,5 +277,32 @@ mod tests {
             interpolate("${UNSET:-a${UNSET2:-b}c}", &env).unwrap(),
             "abc"
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_quickly() {
+        let depth = 100_000;
+        let text = format!("{}x{}", "${A:-".repeat(depth), "}".repeat(depth));
+        let started = std::time::Instant::now();
+        let outcome = interpolate(&text, &env);
+        assert!(
+            started.elapsed().as_secs() < 2,
+            "took {:?}",
+            started.elapsed()
+        );
+        assert!(outcome.is_err());
+        let shallow = format!("{}x{}", "${A:-".repeat(8), "}".repeat(8));
+        assert_eq!(interpolate(&shallow, &env).unwrap(), "x");
+    }
+
+    #[test]
+    fn required_message_never_echoes_a_value() {
+        let e = interpolate("${NOPE:?${SET}}", &env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "required variable `NOPE` is missing a value: ${SET}"
+        );
+        let e = interpolate("${NOPE?plain words}", &env).unwrap_err();
+        assert!(e.to_string().contains("plain words"), "{e}");
     }
 }

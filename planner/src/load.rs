@@ -19,6 +19,8 @@ use crate::normalize::{self, dotenv, Context, Diagnostics};
 use crate::policy::{self, Policy};
 use crate::validate;
 
+mod node_budget;
+
 /// What loading may read: the server's environment and files. `src/host.rs` implements it for real;
 /// tests use an in-memory one.
 pub trait Host {
@@ -41,15 +43,23 @@ pub struct LoadOptions {
     pub policy: Policy,
 }
 
-/// Specs larger than this are refused before parsing.
-pub const MAX_SPEC_BYTES: usize = 1024 * 1024;
+/// Specs larger than this are refused before parsing (the default of `Limits::max_spec_bytes`).
+pub const MAX_SPEC_BYTES: usize = policy::limits::DEFAULT_MAX_SPEC_BYTES;
 
 /// Errors reported for one load; the rest are counted.
 pub const MAX_ERRORS: usize = 100;
 
 /// Loads a compose YAML (or JSON, which is YAML) document.
 pub fn load_yaml(text: &str, opts: &LoadOptions, host: &dyn Host) -> Result<Project, SpecErrors> {
-    check_size(text.len())?;
+    let limits = &opts.policy.limits;
+    policy::limits::check_spec_bytes(text.len(), limits)?;
+    match node_budget::count_nodes(text, limits.max_yaml_nodes) {
+        node_budget::NodeCount::WithinBudget => {}
+        node_budget::NodeCount::OverBudget => {
+            return Err(policy::limits::too_many_nodes(limits).into())
+        }
+        node_budget::NodeCount::Unparsable(why) => return Err(not_yaml(&why).into()),
+    }
     let doc = parse_yaml(text)?;
     load_document(doc, opts, host)
 }
@@ -60,7 +70,7 @@ pub fn load_json(
     opts: &LoadOptions,
     host: &dyn Host,
 ) -> Result<Project, SpecErrors> {
-    check_json_size(value)?;
+    check_json_size(value, &opts.policy.limits)?;
     load_document(value.clone(), opts, host)
 }
 
@@ -77,7 +87,7 @@ pub fn load_service(
     opts: &LoadOptions,
     host: &dyn Host,
 ) -> Result<ServiceSpec, SpecErrors> {
-    check_json_size(value)?;
+    check_json_size(value, &opts.policy.limits)?;
     let Some(body) = value.as_object() else {
         return Err(syntax(
             name,
@@ -184,24 +194,19 @@ fn named_from_container(name: &str, mut errors: Vec<SpecError>) -> Vec<SpecError
 }
 
 /// The size check for a document given as JSON: its length written out (unmeasurable counts as too large).
-fn check_json_size(value: &Value) -> Result<(), SpecErrors> {
-    check_size(
-        serde_json::to_string(value)
-            .map(|s| s.len())
-            .unwrap_or(usize::MAX),
-    )
+fn check_json_size(value: &Value, limits: &policy::limits::Limits) -> Result<(), SpecErrors> {
+    let len = serde_json::to_string(value)
+        .map(|s| s.len())
+        .unwrap_or(usize::MAX);
+    Ok(policy::limits::check_spec_bytes(len, limits)?)
 }
 
-fn check_size(len: usize) -> Result<(), SpecErrors> {
-    if len > MAX_SPEC_BYTES {
-        return Err(syntax(
-            "",
-            &format!("the spec is {len} bytes; the limit is {MAX_SPEC_BYTES} bytes (1 MiB)"),
-            "split the project or remove embedded data; put large content in files and mount them",
-        )
-        .into());
-    }
-    Ok(())
+fn not_yaml(why: &str) -> SpecError {
+    syntax(
+        "",
+        &format!("not valid YAML: {why}"),
+        "fix the YAML syntax at the line and column shown",
+    )
 }
 
 fn syntax(path: &str, message: &str, fix: &str) -> SpecError {
@@ -210,13 +215,8 @@ fn syntax(path: &str, message: &str, fix: &str) -> SpecError {
 
 /// YAML text to a JSON value, with aliases expanded and `<<` merge keys applied.
 fn parse_yaml(text: &str) -> Result<Value, SpecErrors> {
-    let mut yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
-        syntax(
-            "",
-            &format!("not valid YAML: {e}"),
-            "fix the YAML syntax at the line and column shown",
-        )
-    })?;
+    let mut yaml: serde_yaml::Value =
+        serde_yaml::from_str(text).map_err(|e| not_yaml(&e.to_string()))?;
     yaml.apply_merge().map_err(|e| {
         syntax(
             "",
@@ -541,6 +541,15 @@ fn load_document(
     }
     let name = name.unwrap_or_default();
 
+    if let Some(Value::Object(services)) = doc.get("services") {
+        let limits = &opts.policy.limits;
+        if let Err(e) = policy::limits::check_service_count(services.len(), limits)
+            .and_then(|()| policy::limits::check_port_count(services.values(), limits))
+        {
+            errors.push(e);
+            return Err(SpecErrors(errors));
+        }
+    }
     let raw = typed_sections(&doc, &mut errors);
     let project_dir = match canonical_dir(&opts.project_dir, host) {
         Ok(dir) => dir,
@@ -570,11 +579,14 @@ fn load_document(
         raw.configs,
         &mut diag,
     );
-    diag.errors.extend(validate::validate(&project, &disabled));
-    for (service, spec) in &project.services {
-        diag.errors
-            .extend(policy::check_service(service, spec, &opts.policy));
+    let over_limits = policy::limits::check_replicas(&project, &opts.policy.limits);
+    if !over_limits.is_empty() {
+        diag.errors.extend(over_limits);
+        return Err(capped(diag.errors));
     }
+    diag.errors.extend(validate::validate(&project, &disabled));
+    diag.errors
+        .extend(policy::project::check_project(&project, &opts.policy));
     if diag.errors.is_empty() {
         project.warnings = diag.warnings;
         Ok(project)

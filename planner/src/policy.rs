@@ -4,6 +4,11 @@
 //! An MCP client can ask for anything, so the spec itself can never loosen this: only the server's
 //! `--allow-option` / `MCP_DOCKER_ALLOW_OPTIONS` and `--allow-path` / `MCP_DOCKER_ALLOW_PATHS` can.
 //! Paths are checked after lexical `..` resolution and, by `normalize`, after symlink resolution too.
+//! The engine's data roots, the server's state directory and its secrets file are refused whatever the
+//! operator allows. Project-wide rules live in `project`, size bounds in `limits`.
+
+pub mod limits;
+pub mod project;
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
@@ -18,6 +23,24 @@ pub struct Policy {
     pub allowed_options: BTreeSet<String>,
     /// Host path prefixes that may be bound or read even when they would be refused.
     pub allowed_paths: Vec<PathBuf>,
+    /// The server's own files (state directory, secrets file): refused always, whatever is allowed.
+    pub server_paths: Vec<PathBuf>,
+    /// Where host paths and the project directory may lie.
+    pub host_paths: HostPathScope,
+    /// Size and count bounds.
+    pub limits: limits::Limits,
+}
+
+/// Where host paths (binds, build contexts, env files, secret and config files) and a client's project
+/// directory may lie.
+#[derive(Default, Clone, Debug, PartialEq, Eq)]
+pub enum HostPathScope {
+    /// Anywhere the other rules allow: the library's default, for embedders and tests.
+    #[default]
+    Anywhere,
+    /// Only under these workspace roots set by the operator (absolute, symlinks resolved), or under an
+    /// `--allow-path` prefix. With no roots, every host path is refused.
+    UnderRoots(Vec<PathBuf>),
 }
 
 /// Every option name the allowlist understands, with what it permits.
@@ -36,11 +59,29 @@ pub const OPTIONS: &[(&str, &str)] = &[
         "security_opt",
         "unconfined `security_opt` entries and custom seccomp profiles",
     ),
+    (
+        "logging_driver",
+        "logging drivers other than json-file, local, none and journald",
+    ),
 ];
 
 impl Policy {
     pub fn allows(&self, option: &str) -> bool {
         self.allowed_options.contains(option)
+    }
+
+    /// Whether `path` lies in the operator's workspace: under a root, or under an allowed prefix.
+    pub fn in_workspace(&self, path: &Path) -> bool {
+        match &self.host_paths {
+            HostPathScope::Anywhere => true,
+            HostPathScope::UnderRoots(roots) => {
+                let path = lexical_normalize(path);
+                roots
+                    .iter()
+                    .any(|root| path.starts_with(lexical_normalize(root)))
+                    || self.allows_path(&path)
+            }
+        }
     }
 
     /// Whether an operator-allowed prefix covers `path` (component-wise, after `..` resolution).
@@ -77,18 +118,58 @@ const SENSITIVE: &[(&str, &str)] = &[
     ("/boot", "/boot holds the host's kernel"),
 ];
 
+/// Prefixes (plain text, so `/run/docker` also covers `/run/dockerd`) of the engine's own state and
+/// sockets, refused whatever the operator allows: through them a container controls the engine.
+const ENGINE_DATA: &[(&str, &str)] = &[
+    (
+        "/var/run/docker.sock",
+        "the Docker socket gives root on the host",
+    ),
+    (
+        "/run/docker.sock",
+        "the Docker socket gives root on the host",
+    ),
+    (
+        "/var/lib/docker",
+        "the engine's data directory gives root on the host",
+    ),
+    (
+        "/var/lib/containerd",
+        "containerd's data directory gives root on the host",
+    ),
+    (
+        "/run/docker",
+        "the engine's runtime state and sockets give root on the host",
+    ),
+    (
+        "/run/containerd",
+        "containerd's socket gives root on the host",
+    ),
+    (
+        "/var/run/docker",
+        "the engine's runtime state and sockets give root on the host",
+    ),
+    (
+        "/var/run/containerd",
+        "containerd's socket gives root on the host",
+    ),
+];
+
 /// Folder names refused wherever they appear in a path, with what they hold.
 const SENSITIVE_FOLDERS: &[(&str, &str)] = &[
     (".ssh", "private keys"),
     (".gnupg", "private keys"),
     (".aws", "cloud credentials"),
     (".kube", "cluster credentials"),
+    (".docker", "registry credentials"),
 ];
 
 /// Refuses a host path that is sensitive (or contains a sensitive path), unless an allowed prefix covers it.
 /// `path` should be absolute; `..` is resolved lexically here, symlinks by the caller.
 pub fn check_host_path(path: &Path, policy: &Policy, field_path: &str) -> Result<(), SpecError> {
     let path = lexical_normalize(path);
+    check_never_allowed(&path, policy, field_path)?;
+    check_in_workspace(&path, policy, field_path, "host path")?;
     let Some(reason) = sensitive_reason(&path) else {
         return Ok(());
     };
@@ -105,6 +186,72 @@ pub fn check_host_path(path: &Path, policy: &Policy, field_path: &str) -> Result
             path.display()
         ),
     ))
+}
+
+/// Refuses a path outside the operator's workspace roots; `what` names it in the message.
+pub fn check_in_workspace(
+    path: &Path,
+    policy: &Policy,
+    field_path: &str,
+    what: &str,
+) -> Result<(), SpecError> {
+    if policy.in_workspace(path) {
+        return Ok(());
+    }
+    let roots = match &policy.host_paths {
+        HostPathScope::UnderRoots(roots) if !roots.is_empty() => {
+            let shown: Vec<String> = roots.iter().map(|r| format!("`{}`", r.display())).collect();
+            format!("the workspace roots are {}", shown.join(", "))
+        }
+        _ => "no workspace root is set (the server's working directory is `/` or a home folder)"
+            .to_string(),
+    };
+    Err(SpecError::new(
+        ErrorKind::Policy,
+        field_path,
+        format!(
+            "{what} `{}` is refused by policy: it is outside the operator's workspace roots; {roots}",
+            path.display()
+        ),
+        "use a path inside a workspace root; the server's operator sets roots with `--workspace-root DIR` \
+         (env MCP_DOCKER_WORKSPACE_ROOTS=DIR:DIR)",
+    ))
+}
+
+/// Refuses the engine's data roots and the server's own files (and any folder holding one), whatever the
+/// operator allows.
+fn check_never_allowed(path: &Path, policy: &Policy, field_path: &str) -> Result<(), SpecError> {
+    let text = path.to_string_lossy();
+    let engine = ENGINE_DATA.iter().find(|(root, _)| {
+        text.starts_with(*root) || Path::new(root).starts_with(path) && path != Path::new(root)
+    });
+    let reason = if path == Path::new("/") {
+        Some("binding `/` exposes the whole host, the engine's data with it".to_string())
+    } else if let Some((root, reason)) = engine {
+        Some(if text.starts_with(*root) {
+            (*reason).to_string()
+        } else {
+            format!("it contains `{root}`: {reason}")
+        })
+    } else {
+        policy.server_paths.iter().find_map(|own| {
+            let own = lexical_normalize(own);
+            (path.starts_with(&own) || own.starts_with(path))
+                .then(|| format!("`{}` holds this server's state or secrets", own.display()))
+        })
+    };
+    match reason {
+        None => Ok(()),
+        Some(reason) => Err(SpecError::new(
+            ErrorKind::Policy,
+            field_path,
+            format!(
+                "host path `{}` is refused by policy: {reason}",
+                path.display()
+            ),
+            "use a directory of the project or a named volume; this path cannot be allowed",
+        )),
+    }
 }
 
 fn sensitive_reason(path: &Path) -> Option<String> {
@@ -172,6 +319,7 @@ pub fn check_within(
     field_path: &str,
 ) -> Result<(), SpecError> {
     let path = lexical_normalize(path);
+    check_never_allowed(&path, policy, field_path)?;
     if path.starts_with(lexical_normalize(root)) || policy.allows_path(&path) {
         return check_host_path(&path, policy, field_path);
     }
@@ -292,6 +440,15 @@ pub fn check_service(name: &str, spec: &ServiceSpec, policy: &Policy) -> Vec<Spe
             );
         }
     }
+    if let Some(logging) = &spec.logging {
+        deny(
+            LOCAL_LOG_DRIVERS.contains(&logging.driver.as_str()),
+            "logging.driver",
+            format!("`logging.driver: {}`", logging.driver),
+            "a remote logging driver makes the engine send the container's output to another address",
+            "logging_driver",
+        );
+    }
     for (i, opt) in spec.security_opt.iter().enumerate() {
         if let Some(reason) = unconfined_reason(opt) {
             deny(
@@ -301,6 +458,35 @@ pub fn check_service(name: &str, spec: &ServiceSpec, policy: &Policy) -> Vec<Spe
                 reason,
                 "security_opt",
             );
+        }
+    }
+    errors.extend(tmpfs_errors(&base, &spec.tmpfs));
+    errors
+}
+
+/// Logging drivers that keep a container's output on this host.
+pub const LOCAL_LOG_DRIVERS: &[&str] = &["json-file", "local", "none", "journald"];
+
+/// tmpfs mount options that would let a container create device files or set-uid programs.
+const TMPFS_REFUSED: &[(&str, &str)] = &[
+    ("dev", "device files on the mount reach host devices"),
+    ("suid", "set-uid programs on the mount can gain privileges"),
+];
+
+/// Refuses `tmpfs` entries (`path:opt,opt`) with `dev` or `suid`; this is not an operator option.
+fn tmpfs_errors(base: &str, tmpfs: &[String]) -> Vec<SpecError> {
+    let mut errors = Vec::new();
+    for (i, entry) in tmpfs.iter().enumerate() {
+        let options = entry.split_once(':').map_or("", |(_, o)| o);
+        for option in options.split(',').map(str::trim) {
+            if let Some((_, reason)) = TMPFS_REFUSED.iter().find(|(o, _)| *o == option) {
+                errors.push(SpecError::new(
+                    ErrorKind::Policy,
+                    format!("{base}.tmpfs[{i}]"),
+                    format!("tmpfs option `{option}` is refused by policy: {reason}"),
+                    format!("remove `{option}` (the default `nodev,nosuid` is kept)"),
+                ));
+            }
         }
     }
     errors
@@ -316,6 +502,9 @@ fn unconfined_reason(opt: &str) -> Option<&'static str> {
         "apparmor" if value == "unconfined" => Some("it disables AppArmor confinement"),
         "apparmor" => None,
         "label" if value == "disable" => Some("it disables SELinux labelling"),
+        "label" if value.contains("spc_t") || value.contains("unconfined_t") => {
+            Some("it runs the container as an unconfined (super-privileged) SELinux type")
+        }
         "label" => None,
         "systempaths" if value == "unconfined" => Some("it unmasks /proc and /sys paths"),
         _ => Some("unknown security options are refused; only `no-new-privileges`, `apparmor=PROFILE` and `label=...` are allowed"),
@@ -337,6 +526,140 @@ mod tests {
             lexical_normalize(Path::new("/a/./b/")),
             PathBuf::from("/a/b")
         );
+    }
+
+    #[test]
+    fn host_paths_table() {
+        let roots = Policy {
+            host_paths: HostPathScope::UnderRoots(vec![PathBuf::from("/home/ann/work")]),
+            server_paths: vec![PathBuf::from("/home/ann/work/.state")],
+            ..Policy::default()
+        };
+        let no_roots = Policy {
+            host_paths: HostPathScope::UnderRoots(Vec::new()),
+            ..Policy::default()
+        };
+        let anywhere = Policy::default();
+        for (policy, path, refused_with) in [
+            (&roots, "/home/ann/work/app/data", None),
+            (
+                &roots,
+                "/home/ann/work/app/../../.bashrc",
+                Some("workspace roots"),
+            ),
+            (
+                &roots,
+                "/home/ann/.docker/config.json",
+                Some("workspace roots"),
+            ),
+            (
+                &roots,
+                "/home/ann/work/.docker/config.json",
+                Some("registry credentials"),
+            ),
+            (&roots, "/home/ann/work/.ssh", Some("private keys")),
+            (&roots, "/home/ann/work/.state/db", Some("server's state")),
+            (&roots, "/home/ann/work", Some("server's state")),
+            (&roots, "/usr/local/bin", Some("workspace roots")),
+            (&roots, "/opt", Some("workspace roots")),
+            (&roots, "/tmp", Some("workspace roots")),
+            (&roots, "/var/spool", Some("workspace roots")),
+            (&roots, "/usr/lib", Some("workspace roots")),
+            (
+                &no_roots,
+                "/home/ann/work/app",
+                Some("no workspace root is set"),
+            ),
+            (&anywhere, "/srv/app", None),
+            (
+                &anywhere,
+                "/run/containerd/containerd.sock",
+                Some("containerd's socket"),
+            ),
+            (&anywhere, "/run/docker", Some("the engine's runtime state")),
+            (&anywhere, "/run/docker.sock", Some("Docker socket")),
+            (&anywhere, "/var/lib/containerd", Some("containerd's data")),
+            (&anywhere, "/var/lib", Some("it contains `/var/lib/docker`")),
+            (&anywhere, "/", Some("whole host")),
+            (&anywhere, "/etc", Some("/etc holds")),
+        ] {
+            let outcome = check_host_path(Path::new(path), policy, "x");
+            match (refused_with, outcome) {
+                (None, Ok(())) => {}
+                (Some(why), Err(e)) => assert!(e.message.contains(why), "{path}: {}", e.message),
+                (expected, got) => panic!("{path}: expected {expected:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn engine_data_is_refused_even_when_allowed() {
+        let policy = Policy {
+            allowed_paths: vec![PathBuf::from("/")],
+            ..Policy::default()
+        };
+        assert!(check_host_path(Path::new("/var/lib/docker"), &policy, "x").is_err());
+        assert!(check_host_path(Path::new("/run/containerd"), &policy, "x").is_err());
+        assert!(check_host_path(Path::new("/etc"), &policy, "x").is_ok());
+    }
+
+    #[test]
+    fn security_options_table() {
+        for (opt, refused) in [
+            ("no-new-privileges", false),
+            ("no-new-privileges:true", false),
+            ("apparmor=docker-default", false),
+            ("apparmor=unconfined", true),
+            ("seccomp=unconfined", true),
+            ("seccomp=/x.json", true),
+            ("label=disable", true),
+            ("label:disable", true),
+            ("label=type:spc_t", true),
+            ("label=type:container_t", false),
+            ("systempaths=unconfined", true),
+            ("bogus", true),
+        ] {
+            assert_eq!(unconfined_reason(opt).is_some(), refused, "{opt}");
+        }
+    }
+
+    #[test]
+    fn tmpfs_and_logging_table() {
+        let policy = Policy::default();
+        for (tmpfs, logging, refused) in [
+            ("/x", "json-file", 0),
+            ("/x:size=10m,noexec", "local", 0),
+            ("/x:dev", "none", 1),
+            ("/x:suid,dev", "journald", 2),
+            ("/x", "syslog", 1),
+            ("/x", "gelf", 1),
+        ] {
+            let spec = ServiceSpec {
+                tmpfs: vec![tmpfs.into()],
+                logging: Some(crate::model::Logging {
+                    driver: logging.into(),
+                    options: Default::default(),
+                }),
+                ..ServiceSpec::default()
+            };
+            assert_eq!(
+                check_service("web", &spec, &policy).len(),
+                refused,
+                "{tmpfs} {logging}"
+            );
+        }
+        let allowed = Policy {
+            allowed_options: BTreeSet::from(["logging_driver".to_string()]),
+            ..Policy::default()
+        };
+        let spec = ServiceSpec {
+            logging: Some(crate::model::Logging {
+                driver: "syslog".into(),
+                options: Default::default(),
+            }),
+            ..ServiceSpec::default()
+        };
+        assert!(check_service("web", &spec, &allowed).is_empty());
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! networks and volumes take one line each (what and why); containers take a header comment, a symbol line
 //! and indented field lines. No-ops are not shown. Values come from the plan, which is already masked (see
 //! `diff::fields`), and a create shows environment keys only, so no secret value can reach the text.
+//! Every setting that widens host access is shown and marked (see `widening`).
+
+mod widening;
 
 use std::fmt::Write as _;
 
@@ -159,33 +162,40 @@ fn container_block(action: &Action) -> Vec<String> {
     match (action.op, &action.target) {
         (Op::Create, Some(Target::Container(target))) => {
             let spec = &target.spec;
-            let mut field =
-                |path: &str, value: String| lines.push(format!("{FIELD_INDENT}+ {path}: {value}"));
-            field("image", quote(&spec.image));
+            let mut marked = |path: &str, value: String, widens: bool| {
+                let mark = if widens { widening::MARK } else { "" };
+                lines.push(format!("{FIELD_INDENT}+ {path}: {value}{mark}"));
+            };
+            marked("image", quote(&spec.image), false);
             if let Some(command) = &spec.command {
-                field("command", fields::list_display(command));
+                marked("command", fields::list_display(command), false);
+            }
+            for (path, value, widens) in widening::create_fields(spec) {
+                marked(path, value, widens);
             }
             if !spec.ports.is_empty() {
-                field(
+                marked(
                     "ports",
                     fields::list_display(spec.ports.iter().map(fields::port_display)),
+                    widening::publishes_on_all_interfaces(spec),
                 );
             }
             if !spec.environment.is_empty() {
-                field("environment", fields::list_display(spec.environment.keys()));
+                let keys = fields::list_display(spec.environment.keys());
+                marked("environment", keys, false);
             }
             if !target.network_names.is_empty() {
-                field(
-                    "networks",
-                    fields::list_display(target.network_names.keys()),
-                );
+                let names = fields::list_display(target.network_names.keys());
+                marked("networks", names, false);
             }
             if !spec.mounts.is_empty() {
-                field(
+                marked(
                     "volumes",
                     fields::list_display(spec.mounts.iter().map(fields::mount_display)),
+                    widening::binds_host_paths(spec),
                 );
             }
+            let mut field = |path: &str, value: String| marked(path, value, false);
             if !spec.depends_on.is_empty() {
                 field(
                     "depends_on",
@@ -210,10 +220,11 @@ fn container_block(action: &Action) -> Vec<String> {
 
 /// `~ image: "a" -> "b"  # forces replacement`, or a line-by-line diff for multi-line values.
 fn change_lines(change: &FieldChange, lines: &mut Vec<String>) {
-    let note = if change.forces_replacement {
-        "  # forces replacement"
-    } else {
-        ""
+    let note = match (change.forces_replacement, widening::change_widens(change)) {
+        (true, true) => "  # forces replacement, widens host access",
+        (false, true) => widening::MARK,
+        (true, false) => "  # forces replacement",
+        (false, false) => "",
     };
     let path = &change.path;
     let multi_line = |v: &Option<String>| v.as_deref().is_some_and(|s| s.contains('\n'));

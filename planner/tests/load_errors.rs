@@ -550,7 +550,7 @@ fn policy_refusals_name_the_allowlist() {
             &svc("volumes: [\"/run/docker.sock:/s\"]"),
             Policy,
             "services.web.volumes[0]",
-            "--allow-path /run/docker.sock",
+            "this path cannot be allowed",
         ),
         (
             &svc("volumes: [\"/:/host\"]"),
@@ -747,10 +747,18 @@ fn large_specs_load_quickly_and_without_overflow() {
     }
     assert!(yaml.len() < planner::load::MAX_SPEC_BYTES);
     let started = std::time::Instant::now();
-    let p = load_yaml(&yaml, &opts(), &MemHost::new()).unwrap();
+    // The default limits refuse 20,000 services at once; an operator may raise them.
+    let e = load_yaml(&yaml, &opts(), &MemHost::new()).unwrap_err();
+    assert_eq!(e.0[0].kind, Policy, "{e}");
+    let mut raised = opts();
+    raised.policy.limits.max_services = 20_000;
+    raised.policy.limits.max_containers = 20_000;
+    raised.policy.limits.max_yaml_nodes = 1_000_000;
+    raised.policy.limits.max_ports = 60_000;
+    let p = load_yaml(&yaml, &raised, &MemHost::new()).unwrap();
     assert_eq!(p.services.len(), 20_000);
     let ranges = "name: t\nservices:\n  a: {image: x, ports: [\"1-30000:1-30000\"]}\n  b: {image: x, ports: [\"1-30000:1-30000\"]}\n";
-    let e = load_yaml(ranges, &opts(), &MemHost::new()).unwrap_err();
+    let e = load_yaml(ranges, &raised, &MemHost::new()).unwrap_err();
     assert_eq!(e.0.len(), planner::load::MAX_ERRORS + 1);
     assert!(e.0.last().unwrap().message.contains("29900 more problems"));
     assert!(
@@ -1018,4 +1026,33 @@ fn a_container_path_mounted_twice_is_refused() {
             "`/cache` is mounted more than once",
         ),
     ]);
+}
+
+#[test]
+fn local_volume_driver_options_cannot_bind_host_paths() {
+    let yaml = "name: t\nservices:\n  web: {image: x, volumes: [\"data:/d\"]}\nvolumes:\n  data:\n    driver: local\n    driver_opts: {type: none, o: bind, device: /etc}\n";
+    let e = load_yaml(yaml, &opts(), &MemHost::new()).unwrap_err();
+    assert!(
+        e.0.iter()
+            .any(|e| e.path.starts_with("volumes.data.driver_opts")),
+        "{e}"
+    );
+}
+
+#[test]
+fn port_range_fan_out_is_bounded() {
+    let mut yaml = String::from("name: t\nservices:\n");
+    for i in 0..200 {
+        yaml.push_str(&format!(
+            "  s{i}: {{image: x, ports: [\"1-65535:1-65535\", \"1-65535:1-65535/udp\"]}}\n"
+        ));
+    }
+    let started = std::time::Instant::now();
+    let e = load_yaml(&yaml, &opts(), &MemHost::new()).unwrap_err();
+    assert_error(&e.0, Policy, "services", "--max-ports");
+    assert!(
+        started.elapsed().as_secs() < 2,
+        "took {:?}",
+        started.elapsed()
+    );
 }

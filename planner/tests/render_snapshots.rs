@@ -338,3 +338,70 @@ fn multi_line_command_script() {
     ]);
     insta::assert_snapshot!(render_plan(&after, &observed, Some(&before)));
 }
+
+/// Every allowed widening of host access a service may hold, for the create and replace renderings.
+fn widen(web: &mut planner::model::ServiceSpec) {
+    web.privileged = true;
+    web.network_mode = Some("host".into());
+    web.pid = Some("host".into());
+    web.security_opt = vec!["seccomp=unconfined".into()];
+    web.cap_add = vec!["NET_ADMIN".into()];
+    web.devices = vec!["/dev/fuse:/dev/fuse:rwm".into()];
+    web.entrypoint = Some(vec!["/bin/sh".into(), "-c".into()]);
+    web.logging = Some(planner::model::Logging {
+        driver: "syslog".into(),
+        options: Default::default(),
+    });
+    web.mounts.push(planner::model::Mount {
+        kind: planner::model::MountKind::Bind,
+        source: Some("/srv/app".into()),
+        target: "/app".into(),
+        read_only: false,
+    });
+}
+
+#[test]
+fn create_shows_every_widening() {
+    let mut desired = demo();
+    widen(desired.services.get_mut("web").unwrap());
+    let text = render_plan(&desired, &empty_observed("demo"), None);
+    for field in [
+        "privileged: true  # widens",
+        "network_mode: \"host\"  # widens",
+        "pid: \"host\"  # widens",
+        "security_opt: [\"seccomp=unconfined\"]  # widens",
+        "cap_add: [\"NET_ADMIN\"]  # widens",
+        "devices: [",
+        "entrypoint: [\"/bin/sh\", \"-c\"]",
+        "logging.driver: \"syslog\"  # widens",
+        "/srv/app:/app\"]  # widens",
+    ] {
+        assert!(text.contains(field), "`{field}` missing:\n{text}");
+    }
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn replace_shows_every_widening() {
+    let before = demo();
+    let observed = observed_matching(&before, &ExternalDigests::default());
+    let mut after = before.clone();
+    widen(after.services.get_mut("web").unwrap());
+    let text = render_plan(&after, &observed, Some(&before));
+    for field in [
+        "privileged",
+        "network_mode",
+        "pid",
+        "security_opt",
+        "cap_add",
+        "devices",
+        "logging",
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.contains(&format!(" {field}: ")) && l.ends_with("widens host access")),
+            "`{field}` not flagged:\n{text}"
+        );
+    }
+    insta::assert_snapshot!(text);
+}

@@ -2,56 +2,115 @@
 //!
 //! A spec names secrets, never holds them: compose `secrets`/`configs` entries say where a value lives
 //! (`file:`, `environment:`, `content:`), and `{secret: NAME}` environment references resolve from a compose
-//! secret of that name, else the server's environment, else the operator's secrets file. Values go to the
-//! executor and, as sha256 digests, into config hashes; they are never stored or shown.
+//! secret of that name, else a server variable the operator named as a secret (`--secret-env`), else the
+//! operator's secrets file. Values go to the executor and, as keyed digests (HMAC-SHA256 with a random key
+//! kept in the state directory), into config hashes; they are never stored or shown. A plain hash of a short
+//! secret could be guessed offline from a plan; a keyed one cannot without the key.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 
-use planner::load::Host;
+use hmac::{Hmac, Mac};
 use planner::model::{EnvValue, FileSource, Project};
 use planner::plan::ExternalDigests;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use super::EngineError;
+use crate::config::ServerConfig;
 use crate::docker::execute::SecretValues;
+use crate::host::ServerHost;
 
-/// Secret and config contents by name.
+/// Secret and config contents by name, with the key their digests are made with.
 pub struct Resolved {
     pub secrets: SecretValues,
     pub configs: SecretValues,
+    key: DigestKey,
 }
 
 impl Resolved {
-    /// sha256 of each value, for config hashes.
+    /// The keyed digest of each value, for config hashes.
     pub fn digests(&self) -> ExternalDigests {
+        let digest_all = |values: &SecretValues| {
+            values
+                .iter()
+                .map(|(k, v)| (k.clone(), self.key.digest_hex(v)))
+                .collect()
+        };
         ExternalDigests {
             builds: BTreeMap::new(),
-            secrets: self
-                .secrets
-                .iter()
-                .map(|(k, v)| (k.clone(), sha256_hex(v)))
-                .collect(),
-            configs: self
-                .configs
-                .iter()
-                .map(|(k, v)| (k.clone(), sha256_hex(v)))
-                .collect(),
+            secrets: digest_all(&self.secrets),
+            configs: digest_all(&self.configs),
         }
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+/// The per-state-store HMAC key (32 random bytes in `STATE_DIR/digest.key`, readable by the owner only).
+pub struct DigestKey([u8; KEY_BYTES]);
+
+const KEY_BYTES: usize = 32;
+const KEY_FILE: &str = "digest.key";
+
+impl DigestKey {
+    /// Reads the state directory's key, creating it on first use.
+    pub fn load_or_create(state_dir: &Path) -> Result<DigestKey, EngineError> {
+        let path = state_dir.join(KEY_FILE);
+        let failed =
+            |e: std::io::Error| EngineError::State(format!("digest key {}: {e}", path.display()));
+        if let Ok(bytes) = std::fs::read(&path) {
+            if let Ok(key) = <[u8; KEY_BYTES]>::try_from(bytes.as_slice()) {
+                return Ok(DigestKey(key));
+            }
+        }
+        std::fs::create_dir_all(state_dir).map_err(failed)?;
+        let mut key = [0u8; KEY_BYTES];
+        getrandom::getrandom(&mut key)
+            .map_err(|e| EngineError::Internal(format!("no randomness for the digest key: {e}")))?;
+        let temp = state_dir.join(format!("{KEY_FILE}.{}", uuid::Uuid::new_v4()));
+        write_private(&temp, &key).map_err(failed)?;
+        // Two servers may race here: the first rename wins, and both then read the same file.
+        if !path.exists() {
+            std::fs::rename(&temp, &path).map_err(failed)?;
+        } else {
+            let _ = std::fs::remove_file(&temp);
+        }
+        let bytes = std::fs::read(&path).map_err(failed)?;
+        <[u8; KEY_BYTES]>::try_from(bytes.as_slice())
+            .map(DigestKey)
+            .map_err(|_| {
+                EngineError::State(format!(
+                    "digest key {} is damaged: remove it",
+                    path.display()
+                ))
+            })
+    }
+
+    fn digest_hex(&self, value: &[u8]) -> String {
+        // A key of any length is valid for HMAC; this cannot fail.
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
+            return String::new();
+        };
+        mac.update(value);
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
 }
 
 /// Resolves every secret and config the project uses.
 pub fn resolve(
     project: &Project,
-    host: &dyn Host,
-    secrets_file: Option<&Path>,
+    host: &ServerHost,
+    config: &ServerConfig,
 ) -> Result<Resolved, EngineError> {
-    let mut file = SecretsFile::new(secrets_file);
+    let key = DigestKey::load_or_create(&config.state_dir)?;
+    let mut file = SecretsFile::new(config.secrets_file.as_deref());
     let mut secrets = SecretValues::new();
     for (name, source) in &project.secrets {
         let value = read_source(source, host, &mut file)
@@ -72,7 +131,7 @@ pub fn resolve(
             if secrets.contains_key(secret) {
                 continue;
             }
-            let found = match host.var(secret) {
+            let found = match host.secret_var(secret) {
                 Some(v) => Some(v),
                 None => file.get(secret).map_err(|why| {
                     EngineError::Secret(format!("services.{service_name}.environment.{key}: {why}"))
@@ -81,32 +140,36 @@ pub fn resolve(
             let Some(found) = found else {
                 return Err(EngineError::Secret(format!(
                     "services.{service_name}.environment.{key}: secret {secret:?} has no value (fix: define {secret} \
-                     in the server's environment, add `{secret}=...` to the secrets file (--secrets-file / \
+                     in the server's environment and name it with --secret-env, add `{secret}=...` to the secrets file (--secrets-file / \
                      MCP_DOCKER_SECRETS_FILE), or declare it under top-level `secrets:` with a file or environment source)"
                 )));
             };
             secrets.insert(secret.clone(), found.into_bytes());
         }
     }
-    Ok(Resolved { secrets, configs })
+    Ok(Resolved {
+        secrets,
+        configs,
+        key,
+    })
 }
 
 fn read_source(
     source: &FileSource,
-    host: &dyn Host,
+    host: &ServerHost,
     file: &mut SecretsFile,
 ) -> Result<Vec<u8>, String> {
     match source {
         FileSource::File(path) => {
             std::fs::read(path).map_err(|e| format!("cannot read file {path}: {e} (fix: create it or correct the path)"))
         }
-        FileSource::Environment(var) => match host.var(var) {
+        FileSource::Environment(var) => match host.secret_var(var) {
             Some(v) => Ok(v.into_bytes()),
             None => match file.get(var)? {
                 Some(v) => Ok(v.into_bytes()),
                 None => Err(format!(
-                    "environment variable {var} is not set on the server (fix: set it where the server starts, or \
-                     add `{var}=...` to the secrets file)"
+                    "environment variable {var} is not set on the server or not named as a secret (fix: set it \
+                     where the server starts and name it with --secret-env, or add `{var}=...` to the secrets file)"
                 )),
             },
         },
@@ -167,6 +230,18 @@ pub fn parse_secrets_file(text: &str) -> BTreeMap<String, String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digests_are_keyed_per_state_store() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let key_a = DigestKey::load_or_create(a.path()).unwrap();
+        let again = DigestKey::load_or_create(a.path()).unwrap();
+        let key_b = DigestKey::load_or_create(b.path()).unwrap();
+        assert_eq!(key_a.digest_hex(b"pw"), again.digest_hex(b"pw"));
+        assert_ne!(key_a.digest_hex(b"pw"), key_b.digest_hex(b"pw"));
+        let plain = hex::encode(<Sha256 as sha2::Digest>::digest(b"pw"));
+        assert_ne!(key_a.digest_hex(b"pw"), plain);
+    }
 
     #[test]
     fn secrets_file_lines() {

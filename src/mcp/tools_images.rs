@@ -367,6 +367,13 @@ impl DockerServer {
             planner::policy::check_host_path(path, &policy, "context")
                 .map_err(|e| ToolError(e.to_string()))?;
         }
+        // A context holding `.ssh` (or another credential folder) would be built into the image.
+        for folder in planner::policy::sensitive_folders() {
+            if canonical.join(folder).exists() {
+                planner::policy::check_contained_folder(&canonical, folder, &policy, "context")
+                    .map_err(|e| ToolError(e.to_string()))?;
+            }
+        }
         let dockerfile = args
             .dockerfile
             .clone()

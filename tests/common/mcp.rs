@@ -126,6 +126,8 @@ impl McpServer {
         let log_file = std::fs::File::create(&stderr_log).unwrap();
         let mut cmd = tokio::process::Command::new(server_binary());
         cmd.env("MCP_DOCKER_STATE_DIR", setup.state_dir);
+        // Test projects live in temporary directories: make them the workspace (a setup's env may override).
+        cmd.env("MCP_DOCKER_WORKSPACE_ROOTS", std::env::temp_dir());
         if let Some(host) = setup.docker_host {
             cmd.env("DOCKER_HOST", host);
         }
