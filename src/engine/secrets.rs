@@ -20,6 +20,7 @@ use super::EngineError;
 use crate::config::ServerConfig;
 use crate::docker::execute::SecretValues;
 use crate::host::ServerHost;
+use crate::state::StateError;
 
 /// Secret and config contents by name, with the key their digests are made with.
 pub struct Resolved {
@@ -55,8 +56,12 @@ impl DigestKey {
     /// Reads the state directory's key, creating it on first use.
     pub fn load_or_create(state_dir: &Path) -> Result<DigestKey, EngineError> {
         let path = state_dir.join(KEY_FILE);
-        let failed =
-            |e: std::io::Error| EngineError::State(format!("digest key {}: {e}", path.display()));
+        let failed = |source: std::io::Error| {
+            EngineError::State(StateError::DigestKey {
+                path: path.display().to_string(),
+                source,
+            })
+        };
         if let Ok(bytes) = std::fs::read(&path) {
             if let Ok(key) = <[u8; KEY_BYTES]>::try_from(bytes.as_slice()) {
                 return Ok(DigestKey(key));
@@ -78,10 +83,9 @@ impl DigestKey {
         <[u8; KEY_BYTES]>::try_from(bytes.as_slice())
             .map(DigestKey)
             .map_err(|_| {
-                EngineError::State(format!(
-                    "digest key {} is damaged: remove it",
-                    path.display()
-                ))
+                EngineError::State(StateError::DigestKeyDamaged {
+                    path: path.display().to_string(),
+                })
             })
     }
 

@@ -48,6 +48,15 @@ pub enum StateError {
     FutureFormat { key: String, found: u64 },
     #[error("state record {key} is unreadable: {message}")]
     Corrupt { key: String, message: String },
+    #[error("the secret-digest key {path}: {source} (fix: make the state directory writable)")]
+    DigestKey {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "the secret-digest key {path} is damaged (fix: remove it; the next plan creates a new one)"
+    )]
+    DigestKeyDamaged { path: String },
 }
 
 /// Handle on the state directory; opens sled on first use and lets it go when idle.
