@@ -110,7 +110,9 @@ impl ScriptedRuntime {
 
 fn engine(dir: &tempfile::TempDir) -> (Arc<Engine>, Arc<ScriptedRuntime>) {
     let runtime = Arc::new(ScriptedRuntime::default());
-    let config = ServerConfig::with_state_dir(dir.path().to_path_buf());
+    let mut config = ServerConfig::with_state_dir(dir.path().to_path_buf());
+    // The specs' project directory is the temp dir: make it the workspace, as an operator would.
+    config.workspace_roots = vec![std::env::temp_dir()];
     // Never contacted: the scripted runtime stands in for every engine call these tests make.
     let docker = DockerConnector::from_env(Some("tcp://127.0.0.1:1".into()));
     let engine = Engine::with_runtime(config, docker, runtime.clone());
