@@ -30,7 +30,7 @@ pub const YIELD_WAIT: Duration = Duration::from_millis(250);
 /// How long an open waits for another process to let go.
 pub const OPEN_PATIENCE: Duration = Duration::from_secs(30);
 /// sled's page cache; what we store is small, and sled's default (1 GiB) would let it grow far past that.
-pub const CACHE_BYTES: u64 = 8 * 1024 * 1024;
+pub const CACHE_BYTES: u64 = 2 * 1024 * 1024;
 
 /// The process's handle on the database directory.
 #[derive(Debug)]
