@@ -285,8 +285,9 @@ mod tests {
         let text = format!("{}x{}", "${A:-".repeat(depth), "}".repeat(depth));
         let started = std::time::Instant::now();
         let outcome = interpolate(&text, &env);
+        // The bound for any input under 1 MiB; a debug build on a loaded CI machine needs the room.
         assert!(
-            started.elapsed().as_secs() < 2,
+            started.elapsed().as_secs() < 10,
             "took {:?}",
             started.elapsed()
         );
