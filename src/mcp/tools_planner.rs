@@ -24,21 +24,22 @@ use planner::plan::Op;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanArgs {
-    /// Project name: prefixes every resource (`{project}-{service}-1`).
+    /// Project name.
     pub project: String,
-    /// The compose document as a JSON object (`{"services": {...}}`). Give this or `compose_yaml`.
+    /// Compose as JSON; YAML text goes in `compose_yaml`.
     #[serde(default)]
+    #[schemars(extend("type" = "object"))]
     pub spec: Option<serde_json::Value>,
-    /// The compose document as YAML text. Give this or `spec`.
+    /// Compose YAML.
     #[serde(default)]
     pub compose_yaml: Option<String>,
-    /// Directory on the server that relative paths (build contexts, binds, `.env`) resolve against.
+    /// Base dir for relative paths.
     #[serde(default)]
     pub project_dir: Option<String>,
-    /// Also plan removal of project containers no longer in the spec.
+    /// Remove containers not in the spec.
     #[serde(default)]
     pub remove_orphans: bool,
-    /// Compose profiles to enable.
+    /// Profiles to enable.
     #[serde(default)]
     pub profiles: Vec<String>,
 }
@@ -46,16 +47,18 @@ pub struct PlanArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyArgs {
+    /// The project the plan is for.
     pub project: String,
-    /// The id `plan` or `destroy` returned, after the human approved the rendering.
+    /// Id from `plan` or `destroy`, once approved.
     pub plan_id: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DestroyArgs {
+    /// The project to remove.
     pub project: String,
-    /// Also delete the project's named volumes (their data is lost).
+    /// Also delete its named volumes (data is lost).
     #[serde(default)]
     pub volumes: bool,
 }
@@ -63,6 +66,7 @@ pub struct DestroyArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectRef {
+    /// Project name (see `list_projects`).
     pub project: String,
 }
 
@@ -143,9 +147,10 @@ fn report_text(report: &ApplyReport) -> String {
 
 #[tool_router(router = planner_tools, vis = "pub(crate)")]
 impl DockerServer {
-    /// Plan a compose project (Terraform-style): validates the spec, compares it with what runs, and returns a
-    /// plan id plus a rendering to show the user. Changes nothing.
-    #[tool(annotations(
+    /// Plan a compose project; returns a plan id and a rendering to show the user.
+    #[tool(
+        output_schema = plan_output_schema(),
+        annotations(
         title = "Plan project",
         read_only_hint = true,
         destructive_hint = false,
@@ -163,6 +168,13 @@ impl DockerServer {
                         "spec",
                         "both `spec` and `compose_yaml` were given",
                         "give only one of them",
+                    ))
+                }
+                (Some(serde_json::Value::String(_)), None) => {
+                    return Err(ToolError::invalid(
+                        "spec",
+                        "it is a string, and `spec` takes the compose document as a JSON object",
+                        "pass YAML text in `compose_yaml` instead, or `spec` as an object like {\"services\": {...}}",
                     ))
                 }
                 (Some(value), None) => SpecSource::Json(value),
@@ -185,9 +197,10 @@ impl DockerServer {
         Ok(Json::new(outcome, text))
     }
 
-    /// Apply a plan the user approved. Refused when the project changed since the plan (plan again then).
-    /// Sends progress notifications per step; cancelling the request stops between steps.
-    #[tool(annotations(
+    /// Apply a plan after the user approved it. Refused if the project changed since (plan again).
+    #[tool(
+        output_schema = apply_output_schema(),
+        annotations(
         title = "Apply plan",
         read_only_hint = false,
         destructive_hint = true,
@@ -244,9 +257,10 @@ impl DockerServer {
         }
     }
 
-    /// Plan the removal of everything the project owns (containers and networks; volumes only when asked).
-    /// Returns a plan to show the user and then `apply`.
-    #[tool(annotations(
+    /// Plan removing a project (volumes only if asked); show the plan, then `apply` it.
+    #[tool(
+        output_schema = plan_output_schema(),
+        annotations(
         title = "Plan destroy",
         read_only_hint = true,
         destructive_hint = false,
@@ -265,7 +279,7 @@ impl DockerServer {
         Ok(Json::new(outcome, text))
     }
 
-    /// Live status of a project: each resource's state and health, drift from the last apply.
+    /// A project's resources: state, health, drift from the last apply.
     #[tool(annotations(
         title = "Project status",
         read_only_hint = true,
@@ -282,7 +296,7 @@ impl DockerServer {
         Ok(Json::new(status, text))
     }
 
-    /// Projects this server applied or that run with compose labels, with container counts.
+    /// Projects applied here or running with compose labels, with container counts.
     #[tool(annotations(
         title = "List projects",
         read_only_hint = true,
@@ -327,6 +341,48 @@ impl DockerServer {
         };
         Ok(Json::new(exported, yaml))
     }
+}
+
+/// `plan`'s and `destroy`'s output schema, written by hand to keep `plan` under the per-tool byte budget:
+/// the fields a client acts on (the summary's counts are in the rendering too). The
+/// `plan_output_schema_names_real_fields` test keeps it true to `PlanOutcome`.
+fn plan_output_schema() -> Arc<rmcp::model::JsonObject> {
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": {
+            "plan_id": {"type": "string"},
+            "has_changes": {"type": "boolean"},
+            "summary": {"type": "object"},
+            "rendering": {"type": "string"},
+            "warnings": {"type": "array"}
+        }
+    });
+    Arc::new(schema.as_object().cloned().unwrap_or_default())
+}
+
+/// `apply`'s output schema, written by hand: schemars' one for `ApplyOutcome` spells out every step field
+/// three times over, and the tool list is paid in every chat. It names the fields a client reads; the
+/// `apply_output_schema_names_real_fields` test keeps it true to the type.
+fn apply_output_schema() -> Arc<rmcp::model::JsonObject> {
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": {
+            "succeeded": {"type": "boolean"},
+            "message": {"type": "string"},
+            "report": {"type": "object", "properties": {
+                "done": {"$ref": "#/$defs/steps"},
+                "failed": {"$ref": "#/$defs/steps"},
+                "skipped": {"$ref": "#/$defs/steps"},
+                "cancelled": {"type": "boolean"}
+            }}
+        },
+        "$defs": {"steps": {"type": "array", "items": {"type": "object", "properties": {
+            "resource": {"type": "object"},
+            "op": {"type": "string"},
+            "message": {"type": "string"}
+        }}}}
+    });
+    Arc::new(schema.as_object().cloned().unwrap_or_default())
 }
 
 /// One line per resource, for people.
@@ -385,6 +441,69 @@ mod tests {
             op,
             message: message.into(),
             engine_id: None,
+        }
+    }
+
+    /// Every property the hand-written schema names exists in a serialized `ApplyOutcome`, at its place.
+    #[test]
+    fn apply_output_schema_names_real_fields() {
+        let step = step(0, ResourceKind::Network, "n", Op::Create, "ok");
+        let outcome = ApplyOutcome {
+            project: "p".into(),
+            plan_id: "x".into(),
+            succeeded: true,
+            message: "m".into(),
+            report: ApplyReport {
+                done: vec![step.clone()],
+                failed: vec![step.clone()],
+                skipped: vec![step],
+                cancelled: false,
+            },
+        };
+        let value = serde_json::to_value(&outcome).unwrap_or_default();
+        let schema = serde_json::Value::Object((*apply_output_schema()).clone());
+        assert_named_fields_exist(&schema, &schema, &value, "");
+    }
+
+    #[test]
+    fn plan_output_schema_names_real_fields() {
+        let outcome = PlanOutcome {
+            plan_id: "x".into(),
+            project: "p".into(),
+            summary: planner::plan::Summary::default(),
+            has_changes: false,
+            rendering: String::new(),
+            warnings: vec![],
+        };
+        let value = serde_json::to_value(&outcome).unwrap_or_default();
+        let schema = serde_json::Value::Object((*plan_output_schema()).clone());
+        assert_named_fields_exist(&schema, &schema, &value, "");
+    }
+
+    fn assert_named_fields_exist(
+        root: &serde_json::Value,
+        schema: &serde_json::Value,
+        value: &serde_json::Value,
+        path: &str,
+    ) {
+        if let Some(name) = schema["$ref"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("#/$defs/"))
+        {
+            return assert_named_fields_exist(root, &root["$defs"][name], value, path);
+        }
+        if let (Some(items), Some(first)) = (schema.get("items"), value.get(0)) {
+            assert_named_fields_exist(root, items, first, &format!("{path}[0]"));
+        }
+        for (key, property) in schema["properties"].as_object().into_iter().flatten() {
+            let field = value.get(key);
+            assert!(
+                field.is_some(),
+                "schema names {path}.{key}, which the output lacks"
+            );
+            if let Some(field) = field {
+                assert_named_fields_exist(root, property, field, &format!("{path}.{key}"));
+            }
         }
     }
 
