@@ -12,6 +12,7 @@ pub mod progress;
 pub mod prompt;
 pub mod resources;
 pub mod server;
+pub mod spec_hints;
 pub mod stdio;
 pub mod time_args;
 pub mod tool_schema;

@@ -15,6 +15,7 @@ use super::args::Parameters;
 use super::output::{Json, ToolError};
 use super::progress::Progress;
 use super::server::DockerServer;
+use super::spec_hints;
 use crate::docker::execute::{step_label, ApplyReport, EventSink, StepEvent};
 use crate::engine::{
     ApplyOutcome, PlanOutcome, PlanRequest, ProjectStatus, ProjectSummary, SpecSource,
@@ -185,6 +186,7 @@ impl DockerServer {
                     "pass the compose document as `spec` (JSON object) or `compose_yaml` (text)",
                 )),
             };
+        let sent = spec.clone();
         let request = PlanRequest {
             project: args.project,
             spec,
@@ -192,7 +194,17 @@ impl DockerServer {
             remove_orphans: args.remove_orphans,
             profiles: args.profiles,
         };
-        let outcome = self.engine.plan(request).await?;
+        let mut outcome = self.engine.plan(request).await?;
+        // Read the document again only now: the engine accepted it, so its YAML node count is bounded.
+        let document = match sent {
+            SpecSource::Json(value) => Some(value),
+            SpecSource::Yaml(text) => spec_hints::parse_yaml(&text),
+        };
+        if let Some(document) = &document {
+            outcome
+                .warnings
+                .extend(spec_hints::literal_secret_warnings(document));
+        }
         let text = plan_text(&outcome);
         Ok(Json::new(outcome, text))
     }
