@@ -110,30 +110,6 @@ async fn every_tool_keeps_its_annotations_description_and_output_schema() {
 }
 
 #[tokio::test]
-async fn plan_spec_has_a_schema_hint_and_a_yaml_string_is_redirected() {
-    let session = McpSession::start().await;
-    let tools = session.client().list_all_tools().await.unwrap();
-    let plan = tools.iter().find(|t| t.name == "plan").expect("plan tool");
-    let input = Value::Object((*plan.input_schema).clone());
-    assert_eq!(
-        input["properties"]["spec"]["type"],
-        json!("object"),
-        "{input}"
-    );
-    let message = session
-        .tool_error(
-            "plan",
-            json!({"project": "yamlasspec", "spec": "services:\n  web:\n    image: busybox\n"}),
-        )
-        .await;
-    assert!(
-        message.contains("`spec`") && message.contains("compose_yaml"),
-        "{message}"
-    );
-    drop(session);
-}
-
-#[tokio::test]
 async fn toolsets_serve_a_subset_and_every_tool_is_in_one() {
     let all = names(&listed(&[]).await);
     let mut covered = BTreeSet::new();

@@ -31,7 +31,7 @@ const COVERED_ELSEWHERE: &[(&str, &str)] = &[
     ),
     (
         "claude mcp add docker-remote -e DOCKER_HOST=ssh://build-box -- mcp-docker-server",
-        "Claude Code's own command; ssh hosts are covered by the docker layer's ssh tests",
+        "Claude Code's own command; no ssh host here, docker/src/ssh_transport.rs tests parse the address",
     ),
 ];
 

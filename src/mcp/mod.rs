@@ -13,6 +13,7 @@ pub mod prompt;
 pub mod resources;
 pub mod server;
 pub mod spec_hints;
+pub mod stale_plan;
 pub mod stdio;
 pub mod time_args;
 pub mod tool_schema;

@@ -15,10 +15,10 @@ use super::args::Parameters;
 use super::output::{Json, ToolError};
 use super::progress::Progress;
 use super::server::DockerServer;
-use super::spec_hints;
+use super::{spec_hints, stale_plan};
 use crate::docker::execute::{step_label, ApplyReport, EventSink, StepEvent};
 use crate::engine::{
-    ApplyOutcome, PlanOutcome, PlanRequest, ProjectStatus, ProjectSummary, SpecSource,
+    ApplyOutcome, EngineError, PlanOutcome, PlanRequest, ProjectStatus, ProjectSummary, SpecSource,
 };
 use planner::plan::Op;
 
@@ -242,10 +242,16 @@ impl DockerServer {
             });
         let events: EventSink =
             Arc::new(move |event: StepEvent| progress.step(total, describe_event(&event)));
-        let outcome = self
+        let outcome = match self
             .engine
             .apply(&args.project, &args.plan_id, events, context.ct.clone())
-            .await?;
+            .await
+        {
+            Err(EngineError::StalePlan) => {
+                return Err(self.stale_refusal(&args.project, &args.plan_id).await)
+            }
+            other => other?,
+        };
         let mut text = format!(
             "{} ({} done, {} failed, {} skipped{})",
             outcome.message,
@@ -395,6 +401,20 @@ fn apply_output_schema() -> Arc<rmcp::model::JsonObject> {
         }}}}
     });
     Arc::new(schema.as_object().cloned().unwrap_or_default())
+}
+
+impl DockerServer {
+    /// The stale-plan refusal with what moved, read from the stored plan and the project's live status.
+    async fn stale_refusal(&self, project: &str, plan_id: &str) -> ToolError {
+        let stored = self.engine.fetch_plan(project, plan_id).await.ok();
+        let status = self.engine.status(project).await.ok();
+        let moved = match (&stored, &status) {
+            (Some(stored), Some(status)) => stale_plan::what_moved(&stored.plan, status),
+            _ => Vec::new(),
+        };
+        let is_destroy = stored.as_ref().is_some_and(|s| s.destroy);
+        ToolError(stale_plan::refusal(plan_id, is_destroy, &moved))
+    }
 }
 
 /// One line per resource, for people.
