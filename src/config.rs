@@ -10,6 +10,7 @@ use std::time::Duration;
 use planner::policy::limits::{self, Limits};
 
 use crate::host::EnvPolicy;
+use crate::mcp::toolsets::{Toolset, ToolsetChoice};
 
 /// Settings shared by the MCP server and the CLI.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +25,8 @@ pub struct ServerConfig {
     pub allowed_paths: Vec<PathBuf>,
     /// Serve only tools that change nothing.
     pub read_only: bool,
+    /// Which tools the MCP server lists (`--toolsets`); read-only filtering applies on top.
+    pub toolsets: ToolsetChoice,
     /// `KEY=VALUE` lines resolving `{secret: NAME}` references the server environment does not define.
     pub secrets_file: Option<PathBuf>,
     /// Most plan actions running at once within one wave.
@@ -47,6 +50,7 @@ impl ServerConfig {
             allowed_options: BTreeSet::new(),
             allowed_paths: Vec::new(),
             read_only: false,
+            toolsets: ToolsetChoice::All,
             secrets_file: None,
             concurrency: DEFAULT_CONCURRENCY,
             dependency_timeout: Duration::from_secs(DEFAULT_DEPENDENCY_TIMEOUT_SECS),
@@ -160,6 +164,15 @@ pub struct ServerArgs {
     /// Serve only tools that change nothing.
     #[arg(long, env = "MCP_DOCKER_READ_ONLY", global = true)]
     pub read_only: bool,
+    /// Serve only these toolsets (comma-separated): plan, containers, images, networks, system. Default: all.
+    #[arg(
+        long,
+        env = "MCP_DOCKER_TOOLSETS",
+        value_enum,
+        value_delimiter = ',',
+        global = true
+    )]
+    pub toolsets: Vec<Toolset>,
     /// File of KEY=VALUE lines that resolves `{secret: NAME}` references.
     #[arg(long, env = "MCP_DOCKER_SECRETS_FILE", global = true)]
     pub secrets_file: Option<PathBuf>,
@@ -276,6 +289,7 @@ impl ServerArgs {
                 .filter(|p| !p.as_os_str().is_empty())
                 .collect(),
             read_only: self.read_only,
+            toolsets: ToolsetChoice::from_flag(self.toolsets),
             secrets_file: self.secrets_file,
             concurrency: self.concurrency.max(1),
             dependency_timeout: self.dependency_timeout,

@@ -16,7 +16,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 
 use super::output::ToolError;
-use super::{prompt, resources};
+use super::{prompt, resources, tool_schema};
 use crate::docker::{DockerClient, DockerError};
 use crate::engine::Engine;
 
@@ -40,19 +40,19 @@ impl DockerServer {
             + Self::network_tools()
             + Self::system_tools()
             + Self::planner_tools();
-        let mut withheld = BTreeSet::new();
-        if engine.config().read_only {
-            for tool in tools.list_all() {
-                if !is_read_only(&tool) {
-                    withheld.insert(tool.name.to_string());
-                    tools.remove_route(&tool.name);
-                }
+        for route in tools.map.values_mut() {
+            tool_schema::compact_tool(&mut route.attr);
+        }
+        for tool in tools.list_all() {
+            if !engine.config().toolsets.serves(&tool.name) {
+                tools.remove_route(&tool.name);
             }
         }
+        let withheld = Arc::new(withhold_writers(&mut tools, engine.config().read_only));
         DockerServer {
             engine,
             tools,
-            withheld: Arc::new(withheld),
+            withheld,
         }
     }
 
@@ -79,6 +79,20 @@ impl DockerServer {
     pub(crate) fn policy(&self) -> planner::policy::Policy {
         self.engine.config().policy()
     }
+}
+
+/// In read-only mode, removes every tool that may change something and returns their names.
+fn withhold_writers(tools: &mut ToolRouter<DockerServer>, read_only: bool) -> BTreeSet<String> {
+    let mut withheld = BTreeSet::new();
+    if read_only {
+        for tool in tools.list_all() {
+            if !is_read_only(&tool) {
+                withheld.insert(tool.name.to_string());
+                tools.remove_route(&tool.name);
+            }
+        }
+    }
+    withheld
 }
 
 /// True when the tool's annotations promise it changes nothing.

@@ -27,22 +27,22 @@ const SPEC_ARGUMENT: &str = "spec";
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListContainersArgs {
-    /// Include stopped containers (default true).
+    /// Include stopped ones (default true).
     #[serde(default)]
     pub all: Option<bool>,
-    /// Only containers of this compose/plan project.
+    /// Only this project's.
     #[serde(default)]
     pub project: Option<String>,
-    /// Label filters, `key` or `key=value`; all must match.
+    /// `key` or `key=value`; all must match.
     #[serde(default)]
     pub label: Vec<String>,
-    /// Substring of the container name.
+    /// Name substring.
     #[serde(default)]
     pub name: Option<String>,
-    /// One of created, restarting, running, removing, paused, exited, dead.
+    /// A state: running, exited, created, paused...
     #[serde(default)]
     pub status: Option<String>,
-    /// Most rows to return (default 100).
+    /// Most rows (default 100).
     #[serde(default)]
     pub limit: Option<usize>,
 }
@@ -50,28 +50,26 @@ pub struct ListContainersArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateContainerArgs {
-    /// Container name (letters, digits, `_`, `.`, `-`); Docker picks one when absent.
+    /// Container name; Docker picks one when absent.
     #[serde(default)]
     pub name: Option<String>,
-    /// The container, written exactly like one service under `services:` in a compose file (image, command,
-    /// environment, ports, volumes, networks, restart, healthcheck, labels, init, ...). The same validation and
-    /// safety policy as `plan` apply.
+    /// One compose service as a JSON object (`{"image": "nginx", "ports": ["8080:80"]}`).
     pub spec: serde_json::Value,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecreateContainerArgs {
-    /// Id or name of the container to replace.
+    /// Container to replace (id or name).
     pub container: String,
-    /// The new compose service spec for it (same form as `create_container`).
+    /// Its new compose service, as in `create_container`.
     pub spec: serde_json::Value,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContainerRef {
-    /// Container id (or unique prefix) or name.
+    /// Container id or name.
     pub container: String,
 }
 
@@ -80,7 +78,7 @@ pub struct ContainerRef {
 pub struct StopContainerArgs {
     /// Container id or name.
     pub container: String,
-    /// Seconds to wait for a clean exit before killing (default: the container's own stop timeout).
+    /// Seconds before SIGKILL (default: the container's stop timeout).
     #[serde(default)]
     pub timeout_secs: Option<u32>,
 }
@@ -90,10 +88,10 @@ pub struct StopContainerArgs {
 pub struct RemoveContainerArgs {
     /// Container id or name.
     pub container: String,
-    /// Remove even when running (kills it).
+    /// Kill it if running.
     #[serde(default)]
     pub force: bool,
-    /// Also remove its anonymous volumes.
+    /// Also remove anonymous volumes.
     #[serde(default)]
     pub volumes: bool,
 }
@@ -106,13 +104,13 @@ pub struct LogsArgs {
     /// Last N lines (default 100).
     #[serde(default)]
     pub tail: Option<u32>,
-    /// Only lines after this time: RFC 3339 (`2024-05-01T10:00:00Z`), unix seconds, or a relative age as a Go duration (`10m`, `1m30s`, `2h`) or days (`1d`).
+    /// Lines after: RFC 3339, unix seconds, or an age (`10m`, `2h`, `1d`).
     #[serde(default)]
     pub since: Option<String>,
-    /// Only lines before this time (same forms as `since`).
+    /// Lines before (forms as `since`).
     #[serde(default)]
     pub until: Option<String>,
-    /// Keep only lines containing this text.
+    /// Only lines containing this text.
     #[serde(default)]
     pub grep: Option<String>,
 }
@@ -203,7 +201,7 @@ impl DockerServer {
 
 #[tool_router(router = container_tools, vis = "pub(crate)")]
 impl DockerServer {
-    /// List containers compactly: short id, name, image, state, status, ports, project.
+    /// List containers, with filters.
     #[tool(annotations(
         title = "List containers",
         read_only_hint = true,
@@ -261,7 +259,7 @@ impl DockerServer {
         Ok(Json::new(table, text))
     }
 
-    /// Create (not start) a container from a compose service spec; same validation and policy as `plan`.
+    /// Create, not start, one container from a compose service (policy as `plan`). For projects use `plan`.
     #[tool(annotations(
         title = "Create container",
         read_only_hint = false,
@@ -290,7 +288,7 @@ impl DockerServer {
         Ok(Json::new(action, text))
     }
 
-    /// Create and start a container from a compose service spec; same validation and policy as `plan`.
+    /// Create and start one container from a compose service (policy as `plan`). For projects use `plan`.
     #[tool(annotations(
         title = "Run container",
         read_only_hint = false,
@@ -316,8 +314,7 @@ impl DockerServer {
         Ok(Json::new(action, text))
     }
 
-    /// Replace a container with one made from a new spec, keeping its name. The new container is created
-    /// before the old one is touched, so a spec that fails to create leaves the old container as it was.
+    /// Replace a container with one from a new spec, same name; the old one stays if the new fails.
     #[tool(annotations(
         title = "Recreate container",
         read_only_hint = false,
@@ -420,7 +417,7 @@ impl DockerServer {
         Ok(Json::new(action, text))
     }
 
-    /// Fetch a container's logs: last `tail` lines, optionally between `since` and `until`, filtered by `grep`.
+    /// A container's last log lines, optionally by time and text.
     #[tool(annotations(
         title = "Fetch container logs",
         read_only_hint = true,

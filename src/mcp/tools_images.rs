@@ -25,19 +25,19 @@ use crate::docker::images;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListImagesArgs {
-    /// Reference filter such as `busybox` or `myrepo/*:1.*`.
+    /// Reference filter (`busybox`, `repo/*:1.*`).
     #[serde(default)]
     pub name: Option<String>,
-    /// Label filters, `key` or `key=value`.
+    /// `key` or `key=value`.
     #[serde(default)]
     pub label: Vec<String>,
-    /// Only images built for this plan project.
+    /// Only this project's.
     #[serde(default)]
     pub project: Option<String>,
-    /// Only untagged (`true`) or only tagged (`false`) images.
+    /// Only untagged (true) or tagged (false).
     #[serde(default)]
     pub dangling: Option<bool>,
-    /// Most rows to return (default 100).
+    /// Most rows (default 100).
     #[serde(default)]
     pub limit: Option<usize>,
 }
@@ -45,16 +45,16 @@ pub struct ListImagesArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImageRef {
-    /// Image reference, e.g. `busybox:latest` or `127.0.0.1:5000/team/app:1.2`.
+    /// Image reference (`registry/repo:tag`).
     pub image: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PullImageArgs {
-    /// Image reference; `:latest` when no tag is given.
+    /// Image reference (default tag `latest`).
     pub image: String,
-    /// Platform such as `linux/amd64`.
+    /// e.g. `linux/amd64`.
     #[serde(default)]
     pub platform: Option<String>,
 }
@@ -64,7 +64,7 @@ pub struct PullImageArgs {
 pub struct RemoveImageArgs {
     /// Image reference or id.
     pub image: String,
-    /// Remove even when containers use it, or when it has several tags.
+    /// Even if used or multi-tagged.
     #[serde(default)]
     pub force: bool,
 }
@@ -72,26 +72,26 @@ pub struct RemoveImageArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BuildImageArgs {
-    /// Absolute path of the build context directory on the server's machine.
+    /// Context dir on the server.
     pub context: String,
-    /// Tag for the result, e.g. `myapp:dev`.
+    /// Tag, e.g. `app:dev`.
     pub tag: String,
-    /// Dockerfile path relative to the context (default `Dockerfile`).
+    /// Default `Dockerfile`.
     #[serde(default)]
     pub dockerfile: Option<String>,
-    /// Build arguments (`ARG`).
+    /// `ARG` values.
     #[serde(default)]
     pub build_args: BTreeMap<String, String>,
-    /// Target stage of a multi-stage Dockerfile.
+    /// Build stage.
     #[serde(default)]
     pub target: Option<String>,
-    /// Labels for the image.
+    /// Labels.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
-    /// Ignore the build cache.
+    /// No cache.
     #[serde(default)]
     pub no_cache: bool,
-    /// Always try to pull newer base images.
+    /// Pull base images.
     #[serde(default)]
     pub pull: bool,
 }
@@ -117,7 +117,7 @@ pub struct RemovedImage {
 
 #[tool_router(router = image_tools, vis = "pub(crate)")]
 impl DockerServer {
-    /// List images compactly: short id, tags, size, age, containers using it.
+    /// List images.
     #[tool(annotations(
         title = "List images",
         read_only_hint = true,
@@ -168,7 +168,7 @@ impl DockerServer {
         Ok(Json::new(table, text))
     }
 
-    /// Pull an image from its registry (credentials from the user's Docker config when present).
+    /// Pull an image (credentials from the Docker config).
     #[tool(annotations(
         title = "Pull image",
         read_only_hint = false,
@@ -218,7 +218,7 @@ impl DockerServer {
         Ok(Json::new(outcome, text))
     }
 
-    /// Push a local image to its registry (credentials from the user's Docker config when present).
+    /// Push a local image (credentials from the Docker config).
     #[tool(annotations(
         title = "Push image",
         read_only_hint = false,
@@ -260,7 +260,7 @@ impl DockerServer {
         Ok(Json::new(outcome, text))
     }
 
-    /// Build an image from a context directory on the server's machine (subject to the server's path policy).
+    /// Build an image from a directory on the server.
     #[tool(annotations(
         title = "Build image",
         read_only_hint = false,
@@ -301,7 +301,7 @@ impl DockerServer {
         Ok(Json::new(outcome, text))
     }
 
-    /// Remove an image (untag, and delete it when no tag is left).
+    /// Untag an image; deleted when no tag is left.
     #[tool(annotations(
         title = "Remove image",
         read_only_hint = false,

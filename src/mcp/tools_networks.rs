@@ -17,16 +17,16 @@ use crate::docker::volumes;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListArgs {
-    /// Only objects of this plan/compose project.
+    /// Only this project's.
     #[serde(default)]
     pub project: Option<String>,
-    /// Label filters, `key` or `key=value`.
+    /// `key` or `key=value`.
     #[serde(default)]
     pub label: Vec<String>,
-    /// Substring of the name.
+    /// Name substring.
     #[serde(default)]
     pub name: Option<String>,
-    /// Most rows to return (default 100).
+    /// Most rows (default 100).
     #[serde(default)]
     pub limit: Option<usize>,
 }
@@ -34,6 +34,7 @@ pub struct ListArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateNetworkArgs {
+    /// Network name.
     pub name: String,
     /// Driver (default `bridge`).
     #[serde(default)]
@@ -41,6 +42,7 @@ pub struct CreateNetworkArgs {
     /// No route to the outside world.
     #[serde(default)]
     pub internal: bool,
+    /// Network labels.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
 }
@@ -48,10 +50,12 @@ pub struct CreateNetworkArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateVolumeArgs {
+    /// Volume name.
     pub name: String,
     /// Driver (default `local`).
     #[serde(default)]
     pub driver: Option<String>,
+    /// Volume labels.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
 }
@@ -66,8 +70,9 @@ pub struct NameRef {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemoveVolumeArgs {
+    /// Volume name.
     pub name: String,
-    /// Remove even if Docker considers it in use by a stopped container.
+    /// Even if a stopped container uses it.
     #[serde(default)]
     pub force: bool,
 }
@@ -115,7 +120,7 @@ fn check_name(field: &str, name: &str) -> Result<(), ToolError> {
 
 #[tool_router(router = network_tools, vis = "pub(crate)")]
 impl DockerServer {
-    /// List networks compactly: short id, name, driver, scope, internal, project.
+    /// List networks.
     #[tool(annotations(
         title = "List networks",
         read_only_hint = true,
@@ -194,7 +199,7 @@ impl DockerServer {
         Ok(Json::new(action, text))
     }
 
-    /// Remove a network (it must have no containers attached).
+    /// Remove a network with no containers attached.
     #[tool(annotations(
         title = "Remove network",
         read_only_hint = false,
@@ -226,7 +231,7 @@ impl DockerServer {
         Ok(Json::new(action, text))
     }
 
-    /// List volumes compactly: name, driver, project.
+    /// List volumes.
     #[tool(annotations(
         title = "List volumes",
         read_only_hint = true,

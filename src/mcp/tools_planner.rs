@@ -15,30 +15,32 @@ use super::args::Parameters;
 use super::output::{Json, ToolError};
 use super::progress::Progress;
 use super::server::DockerServer;
+use super::{spec_hints, stale_plan};
 use crate::docker::execute::{step_label, ApplyReport, EventSink, StepEvent};
 use crate::engine::{
-    ApplyOutcome, PlanOutcome, PlanRequest, ProjectStatus, ProjectSummary, SpecSource,
+    ApplyOutcome, EngineError, PlanOutcome, PlanRequest, ProjectStatus, ProjectSummary, SpecSource,
 };
 use planner::plan::Op;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanArgs {
-    /// Project name: prefixes every resource (`{project}-{service}-1`).
+    /// Project name.
     pub project: String,
-    /// The compose document as a JSON object (`{"services": {...}}`). Give this or `compose_yaml`.
+    /// Compose as JSON; YAML text goes in `compose_yaml`.
     #[serde(default)]
+    #[schemars(extend("type" = "object"))]
     pub spec: Option<serde_json::Value>,
-    /// The compose document as YAML text. Give this or `spec`.
+    /// Compose YAML.
     #[serde(default)]
     pub compose_yaml: Option<String>,
-    /// Directory on the server that relative paths (build contexts, binds, `.env`) resolve against.
+    /// Base dir for relative paths.
     #[serde(default)]
     pub project_dir: Option<String>,
-    /// Also plan removal of project containers no longer in the spec.
+    /// Remove containers not in the spec.
     #[serde(default)]
     pub remove_orphans: bool,
-    /// Compose profiles to enable.
+    /// Profiles to enable.
     #[serde(default)]
     pub profiles: Vec<String>,
 }
@@ -46,16 +48,18 @@ pub struct PlanArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyArgs {
+    /// The project the plan is for.
     pub project: String,
-    /// The id `plan` or `destroy` returned, after the human approved the rendering.
+    /// Id from `plan` or `destroy`, once approved.
     pub plan_id: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DestroyArgs {
+    /// The project to remove.
     pub project: String,
-    /// Also delete the project's named volumes (their data is lost).
+    /// Also delete its named volumes (data is lost).
     #[serde(default)]
     pub volumes: bool,
 }
@@ -63,6 +67,7 @@ pub struct DestroyArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectRef {
+    /// Project name (see `list_projects`).
     pub project: String,
 }
 
@@ -143,9 +148,10 @@ fn report_text(report: &ApplyReport) -> String {
 
 #[tool_router(router = planner_tools, vis = "pub(crate)")]
 impl DockerServer {
-    /// Plan a compose project (Terraform-style): validates the spec, compares it with what runs, and returns a
-    /// plan id plus a rendering to show the user. Changes nothing.
-    #[tool(annotations(
+    /// Plan a compose project; returns a plan id and a rendering to show the user.
+    #[tool(
+        output_schema = plan_output_schema(),
+        annotations(
         title = "Plan project",
         read_only_hint = true,
         destructive_hint = false,
@@ -165,6 +171,13 @@ impl DockerServer {
                         "give only one of them",
                     ))
                 }
+                (Some(serde_json::Value::String(_)), None) => {
+                    return Err(ToolError::invalid(
+                        "spec",
+                        "it is a string, and `spec` takes the compose document as a JSON object",
+                        "pass YAML text in `compose_yaml` instead, or `spec` as an object like {\"services\": {...}}",
+                    ))
+                }
                 (Some(value), None) => SpecSource::Json(value),
                 (None, Some(yaml)) => SpecSource::Yaml(yaml),
                 (None, None) => return Err(ToolError::invalid(
@@ -173,6 +186,7 @@ impl DockerServer {
                     "pass the compose document as `spec` (JSON object) or `compose_yaml` (text)",
                 )),
             };
+        let sent = spec.clone();
         let request = PlanRequest {
             project: args.project,
             spec,
@@ -180,14 +194,25 @@ impl DockerServer {
             remove_orphans: args.remove_orphans,
             profiles: args.profiles,
         };
-        let outcome = self.engine.plan(request).await?;
+        let mut outcome = self.engine.plan(request).await?;
+        // Read the document again only now: the engine accepted it, so its YAML node count is bounded.
+        let document = match sent {
+            SpecSource::Json(value) => Some(value),
+            SpecSource::Yaml(text) => spec_hints::parse_yaml(&text),
+        };
+        if let Some(document) = &document {
+            outcome
+                .warnings
+                .extend(spec_hints::literal_secret_warnings(document));
+        }
         let text = plan_text(&outcome);
         Ok(Json::new(outcome, text))
     }
 
-    /// Apply a plan the user approved. Refused when the project changed since the plan (plan again then).
-    /// Sends progress notifications per step; cancelling the request stops between steps.
-    #[tool(annotations(
+    /// Apply a plan after the user approved it. Refused if the project changed since (plan again).
+    #[tool(
+        output_schema = apply_output_schema(),
+        annotations(
         title = "Apply plan",
         read_only_hint = false,
         destructive_hint = true,
@@ -217,10 +242,16 @@ impl DockerServer {
             });
         let events: EventSink =
             Arc::new(move |event: StepEvent| progress.step(total, describe_event(&event)));
-        let outcome = self
+        let outcome = match self
             .engine
             .apply(&args.project, &args.plan_id, events, context.ct.clone())
-            .await?;
+            .await
+        {
+            Err(EngineError::StalePlan) => {
+                return Err(self.stale_refusal(&args.project, &args.plan_id).await)
+            }
+            other => other?,
+        };
         let mut text = format!(
             "{} ({} done, {} failed, {} skipped{})",
             outcome.message,
@@ -244,9 +275,10 @@ impl DockerServer {
         }
     }
 
-    /// Plan the removal of everything the project owns (containers and networks; volumes only when asked).
-    /// Returns a plan to show the user and then `apply`.
-    #[tool(annotations(
+    /// Plan removing a project (volumes only if asked); show the plan, then `apply` it.
+    #[tool(
+        output_schema = plan_output_schema(),
+        annotations(
         title = "Plan destroy",
         read_only_hint = true,
         destructive_hint = false,
@@ -265,7 +297,7 @@ impl DockerServer {
         Ok(Json::new(outcome, text))
     }
 
-    /// Live status of a project: each resource's state and health, drift from the last apply.
+    /// A project's resources: state, health, drift from the last apply.
     #[tool(annotations(
         title = "Project status",
         read_only_hint = true,
@@ -282,7 +314,7 @@ impl DockerServer {
         Ok(Json::new(status, text))
     }
 
-    /// Projects this server applied or that run with compose labels, with container counts.
+    /// Projects applied here or running with compose labels, with container counts.
     #[tool(annotations(
         title = "List projects",
         read_only_hint = true,
@@ -326,6 +358,62 @@ impl DockerServer {
             compose_yaml: yaml.clone(),
         };
         Ok(Json::new(exported, yaml))
+    }
+}
+
+/// `plan`'s and `destroy`'s output schema, written by hand to keep `plan` under the per-tool byte budget:
+/// the fields a client acts on (the summary's counts are in the rendering too). The
+/// `plan_output_schema_names_real_fields` test keeps it true to `PlanOutcome`.
+fn plan_output_schema() -> Arc<rmcp::model::JsonObject> {
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": {
+            "plan_id": {"type": "string"},
+            "has_changes": {"type": "boolean"},
+            "summary": {"type": "object"},
+            "rendering": {"type": "string"},
+            "warnings": {"type": "array"}
+        }
+    });
+    Arc::new(schema.as_object().cloned().unwrap_or_default())
+}
+
+/// `apply`'s output schema, written by hand: schemars' one for `ApplyOutcome` spells out every step field
+/// three times over, and the tool list is paid in every chat. It names the fields a client reads; the
+/// `apply_output_schema_names_real_fields` test keeps it true to the type.
+fn apply_output_schema() -> Arc<rmcp::model::JsonObject> {
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": {
+            "succeeded": {"type": "boolean"},
+            "message": {"type": "string"},
+            "report": {"type": "object", "properties": {
+                "done": {"$ref": "#/$defs/steps"},
+                "failed": {"$ref": "#/$defs/steps"},
+                "skipped": {"$ref": "#/$defs/steps"},
+                "cancelled": {"type": "boolean"}
+            }}
+        },
+        "$defs": {"steps": {"type": "array", "items": {"type": "object", "properties": {
+            "resource": {"type": "object"},
+            "op": {"type": "string"},
+            "message": {"type": "string"}
+        }}}}
+    });
+    Arc::new(schema.as_object().cloned().unwrap_or_default())
+}
+
+impl DockerServer {
+    /// The stale-plan refusal with what moved, read from the stored plan and the project's live status.
+    async fn stale_refusal(&self, project: &str, plan_id: &str) -> ToolError {
+        let stored = self.engine.fetch_plan(project, plan_id).await.ok();
+        let status = self.engine.status(project).await.ok();
+        let moved = match (&stored, &status) {
+            (Some(stored), Some(status)) => stale_plan::what_moved(&stored.plan, status),
+            _ => Vec::new(),
+        };
+        let is_destroy = stored.as_ref().is_some_and(|s| s.destroy);
+        ToolError(stale_plan::refusal(plan_id, is_destroy, &moved))
     }
 }
 
@@ -385,6 +473,69 @@ mod tests {
             op,
             message: message.into(),
             engine_id: None,
+        }
+    }
+
+    /// Every property the hand-written schema names exists in a serialized `ApplyOutcome`, at its place.
+    #[test]
+    fn apply_output_schema_names_real_fields() {
+        let step = step(0, ResourceKind::Network, "n", Op::Create, "ok");
+        let outcome = ApplyOutcome {
+            project: "p".into(),
+            plan_id: "x".into(),
+            succeeded: true,
+            message: "m".into(),
+            report: ApplyReport {
+                done: vec![step.clone()],
+                failed: vec![step.clone()],
+                skipped: vec![step],
+                cancelled: false,
+            },
+        };
+        let value = serde_json::to_value(&outcome).unwrap_or_default();
+        let schema = serde_json::Value::Object((*apply_output_schema()).clone());
+        assert_named_fields_exist(&schema, &schema, &value, "");
+    }
+
+    #[test]
+    fn plan_output_schema_names_real_fields() {
+        let outcome = PlanOutcome {
+            plan_id: "x".into(),
+            project: "p".into(),
+            summary: planner::plan::Summary::default(),
+            has_changes: false,
+            rendering: String::new(),
+            warnings: vec![],
+        };
+        let value = serde_json::to_value(&outcome).unwrap_or_default();
+        let schema = serde_json::Value::Object((*plan_output_schema()).clone());
+        assert_named_fields_exist(&schema, &schema, &value, "");
+    }
+
+    fn assert_named_fields_exist(
+        root: &serde_json::Value,
+        schema: &serde_json::Value,
+        value: &serde_json::Value,
+        path: &str,
+    ) {
+        if let Some(name) = schema["$ref"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("#/$defs/"))
+        {
+            return assert_named_fields_exist(root, &root["$defs"][name], value, path);
+        }
+        if let (Some(items), Some(first)) = (schema.get("items"), value.get(0)) {
+            assert_named_fields_exist(root, items, first, &format!("{path}[0]"));
+        }
+        for (key, property) in schema["properties"].as_object().into_iter().flatten() {
+            let field = value.get(key);
+            assert!(
+                field.is_some(),
+                "schema names {path}.{key}, which the output lacks"
+            );
+            if let Some(field) = field {
+                assert_named_fields_exist(root, property, field, &format!("{path}.{key}"));
+            }
         }
     }
 

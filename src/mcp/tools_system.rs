@@ -27,20 +27,20 @@ pub enum Command {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecArgs {
-    /// Container id or name (must be running).
+    /// Container id or name.
     pub container: String,
-    /// `["ls", "-l", "/"]`, or a string run with `sh -c`.
+    /// argv list, or a string for `sh -c`.
     pub command: Command,
-    /// Working directory inside the container.
+    /// Working directory.
     #[serde(default)]
     pub workdir: Option<String>,
-    /// User to run as (`uid[:gid]` or name).
+    /// `uid[:gid]` or name.
     #[serde(default)]
     pub user: Option<String>,
-    /// Extra environment variables.
+    /// Extra variables.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
-    /// Seconds before giving up on the command (default 60).
+    /// Default 60.
     #[serde(default)]
     pub timeout_secs: Option<u64>,
 }
@@ -81,7 +81,7 @@ pub struct ContainerDetails {
 
 #[tool_router(router = system_tools, vis = "pub(crate)")]
 impl DockerServer {
-    /// Run a command in a running container; returns stdout and stderr separately and the exit code.
+    /// Run a command in a running container: stdout, stderr, exit code.
     #[tool(annotations(
         title = "Exec in container",
         read_only_hint = false,
@@ -136,7 +136,7 @@ impl DockerServer {
         Ok(Json::new(outcome, text))
     }
 
-    /// Inspect one container: state, image, command, env (secrets masked), labels, ports, mounts, networks.
+    /// Inspect a container (env secrets masked).
     #[tool(annotations(
         title = "Inspect container",
         read_only_hint = true,
@@ -163,7 +163,7 @@ impl DockerServer {
         Ok(Json::new(details, text))
     }
 
-    /// One sample of a running container's CPU, memory, network, block I/O and process count.
+    /// One sample of a running container's CPU, memory, network, block I/O, pids.
     #[tool(annotations(
         title = "Container stats",
         read_only_hint = true,
@@ -225,7 +225,7 @@ impl DockerServer {
         Ok(Json::new(usage, text))
     }
 
-    /// Whether the Docker engine answers: host, engine version, API version and round-trip latency.
+    /// Whether the engine answers: host, versions, latency.
     #[tool(annotations(
         title = "Connection health",
         read_only_hint = true,
