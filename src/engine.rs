@@ -7,6 +7,7 @@
 mod export;
 mod journal;
 mod outcome;
+mod progress;
 pub mod runtime;
 #[cfg(test)]
 mod seam_tests;
@@ -32,12 +33,14 @@ use crate::docker::{DockerConnector, DockerError};
 use crate::host::ServerHost;
 use crate::state::store::now_rfc3339;
 use crate::state::{
-    HistoryEntry, HistoryKind, PlanStatus, ProjectLock, RecordChange, StateError, Store, StoredPlan,
+    ApplyFailure, HistoryEntry, HistoryKind, PlanStatus, ProjectLock, RecordChange, StateError,
+    Store, StoredPlan,
 };
 use runtime::{DockerRuntime, ExecRequest, Runtime};
 
 pub use export::project_to_compose_yaml;
 pub use planner::report::{EventSink, StepEvent};
+pub use progress::StepMeter;
 
 /// What to plan: a project name and its spec.
 #[derive(Debug, Clone)]
@@ -86,6 +89,10 @@ pub struct ProjectStatus {
     /// The last-applied spec as compose YAML (secret references only, never values).
     pub last_applied_yaml: Option<String>,
     pub last_applied_at: Option<String>,
+    /// Set when the last apply did not complete: each failed step and its error. The record then holds
+    /// what the steps did, not what that plan intended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_apply_failure: Option<ApplyFailure>,
     pub resources: Vec<ResourceStatus>,
     /// Differences between the record and the engine: missing, stopped, changed, orphans, look-alikes.
     pub drift: Vec<String>,
@@ -576,6 +583,7 @@ impl Engine {
                 None => None,
             },
             last_applied_at: record.as_ref().map(|r| r.applied_at.clone()),
+            last_apply_failure: record.as_ref().and_then(|r| r.failure.clone()),
             resources,
             drift,
         })
