@@ -329,6 +329,9 @@ impl Engine {
             &digests,
             options,
         );
+        if !destroy {
+            self.refuse_certain_failures(&plan).await?;
+        }
         let rendering = planner::render::render(&plan);
         let mut warnings = desired.warnings.clone();
         warnings.extend(plan.warnings.iter().cloned());
@@ -373,6 +376,18 @@ impl Engine {
             observed,
             last,
         })
+    }
+
+    /// Refuses a plan with a step that would certainly fail on the host as it is (a host port another
+    /// container publishes), before anything is stored or created.
+    async fn refuse_certain_failures(&self, plan: &planner::Plan) -> Result<(), EngineError> {
+        let facts = self.runtime.host_facts().await?;
+        let refused = planner::preflight::certain_failures(plan, &facts);
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(SpecErrors(refused).into())
+        }
     }
 
     /// Executes a stored plan after checking that the engine still looks as it did when the plan was made.

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::engine::ProjectGuard;
+use common::engine::{docker_cli, project_containers, ProjectGuard};
 use common::mcp::McpSession;
 use common::unique;
 use serde_json::{json, Value};
@@ -164,4 +164,59 @@ async fn a_resumed_project_with_dollar_dollar_plans_no_changes() {
         .contains("No changes"));
 
     session.destroy(&project).await;
+}
+
+/// Removes a container made with the docker CLI when dropped.
+struct ContainerGuard(String);
+
+impl Drop for ContainerGuard {
+    fn drop(&mut self) {
+        let _ = docker_cli(None, &["rm", "-f", &self.0]);
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn a_host_port_another_container_publishes_is_refused_at_plan_time() {
+    let project = unique("truthport");
+    let _guard = ProjectGuard::new(&project);
+    let holder = unique("truthholder");
+    let _holder_guard = ContainerGuard(holder.clone());
+    let port = free_port();
+    let published = format!("127.0.0.1:{port}:80");
+    let run = docker_cli(
+        None,
+        &[
+            "run", "-d", "--init", "--name", &holder, "-p", &published, IMAGE, "sleep", "600",
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    let session = McpSession::start().await;
+    let spec = format!(
+        "services:\n  web:\n    image: {IMAGE}\n    init: true\n    command: [\"sleep\", \"600\"]\n    ports: [\"{published}\"]\n"
+    );
+    let error = session
+        .tool_error("plan", json!({"project": project, "compose_yaml": spec}))
+        .await;
+    assert!(
+        error.contains(&format!("`{holder}`")),
+        "the holder is named: {error}"
+    );
+    assert!(
+        error.contains("services.web.ports[0]"),
+        "the field is named: {error}"
+    );
+    assert!(
+        project_containers(None, &project).is_empty(),
+        "nothing was created"
+    );
 }

@@ -374,7 +374,7 @@ pub fn status_text(status: &ProjectStatus) -> String {
 mod tests {
     use super::*;
     use crate::docker::execute::StepOutcome;
-    use planner::plan::{ResourceKind, ResourceRef};
+    use planner::plan::{Op, ResourceKind, ResourceRef};
 
     fn step(id: usize, kind: ResourceKind, name: &str, op: Op, message: &str) -> StepOutcome {
         StepOutcome {
