@@ -115,7 +115,7 @@ pub fn main() -> anyhow::Result<()> {
         .context("starting the runtime")?;
     if let Err(e) = runtime.block_on(run(cli)) {
         // The chain, not a backtrace: people read this, and scripts only need the exit code.
-        eprintln!("Error: {e:#}");
+        eprintln!("Error: {}", output::error_text(&e));
         std::process::exit(1);
     }
     Ok(())

@@ -7,6 +7,7 @@
 mod export;
 mod journal;
 mod outcome;
+mod progress;
 pub mod runtime;
 #[cfg(test)]
 mod seam_tests;
@@ -32,12 +33,14 @@ use crate::docker::{DockerConnector, DockerError};
 use crate::host::ServerHost;
 use crate::state::store::now_rfc3339;
 use crate::state::{
-    HistoryEntry, HistoryKind, PlanStatus, ProjectLock, RecordChange, StateError, Store, StoredPlan,
+    ApplyFailure, HistoryEntry, HistoryKind, PlanStatus, ProjectLock, RecordChange, StateError,
+    Store, StoredPlan,
 };
 use runtime::{DockerRuntime, ExecRequest, Runtime};
 
 pub use export::project_to_compose_yaml;
 pub use planner::report::{EventSink, StepEvent};
+pub use progress::StepMeter;
 
 /// What to plan: a project name and its spec.
 #[derive(Debug, Clone)]
@@ -86,6 +89,10 @@ pub struct ProjectStatus {
     /// The last-applied spec as compose YAML (secret references only, never values).
     pub last_applied_yaml: Option<String>,
     pub last_applied_at: Option<String>,
+    /// Set when the last apply did not complete: each failed step and its error. The record then holds
+    /// what the steps did, not what that plan intended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_apply_failure: Option<ApplyFailure>,
     pub resources: Vec<ResourceStatus>,
     /// Differences between the record and the engine: missing, stopped, changed, orphans, look-alikes.
     pub drift: Vec<String>,
@@ -322,6 +329,9 @@ impl Engine {
             &digests,
             options,
         );
+        if !destroy {
+            self.refuse_certain_failures(&plan).await?;
+        }
         let rendering = planner::render::render(&plan);
         let mut warnings = desired.warnings.clone();
         warnings.extend(plan.warnings.iter().cloned());
@@ -366,6 +376,18 @@ impl Engine {
             observed,
             last,
         })
+    }
+
+    /// Refuses a plan with a step that would certainly fail on the host as it is (a host port another
+    /// container publishes), before anything is stored or created.
+    async fn refuse_certain_failures(&self, plan: &planner::Plan) -> Result<(), EngineError> {
+        let facts = self.runtime.host_facts().await?;
+        let refused = planner::preflight::certain_failures(plan, &facts);
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(SpecErrors(refused).into())
+        }
     }
 
     /// Executes a stored plan after checking that the engine still looks as it did when the plan was made.
@@ -576,6 +598,7 @@ impl Engine {
                 None => None,
             },
             last_applied_at: record.as_ref().map(|r| r.applied_at.clone()),
+            last_apply_failure: record.as_ref().and_then(|r| r.failure.clone()),
             resources,
             drift,
         })

@@ -24,6 +24,7 @@ pub mod normalize;
 pub mod observed;
 pub mod plan;
 pub mod policy;
+pub mod preflight;
 pub mod render;
 pub mod report;
 pub mod sensitive;

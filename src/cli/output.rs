@@ -9,6 +9,23 @@ pub fn say(text: &str) {
     println!("{text}");
 }
 
+/// The error and its causes, each said once: a wrapper whose message already quotes its source (an engine error
+/// around a planner error) would otherwise print the same text twice, as `X: X`.
+pub fn error_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let message = cause.to_string();
+        if text.contains(&message) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&message);
+    }
+    text
+}
+
 pub fn plan_text(plan: &PlanOutcome) -> String {
     let mut text = plan.rendering.trim_end().to_string();
     for warning in &plan.warnings {
@@ -20,13 +37,20 @@ pub fn plan_text(plan: &PlanOutcome) -> String {
 }
 
 pub fn status_text(status: &ProjectStatus) -> String {
-    let mut lines = vec![match &status.last_applied_at {
-        Some(at) => format!("Project {} (last applied {at})", status.project),
-        None => format!(
-            "Project {} (no recorded apply; found by its labels)",
-            status.project
-        ),
-    }];
+    let mut lines = vec![
+        match (&status.last_apply_failure, &status.last_applied_at) {
+            (Some(failure), _) => format!(
+                "Project {} ({}; it holds what the steps did)",
+                status.project,
+                failure.describe()
+            ),
+            (None, Some(at)) => format!("Project {} (last applied {at})", status.project),
+            (None, None) => format!(
+                "Project {} (no recorded apply; found by its labels)",
+                status.project
+            ),
+        },
+    ];
     if status.resources.is_empty() {
         lines.push("  no resources on the engine".into());
     }
@@ -141,4 +165,36 @@ pub fn journal_text(journal: &[JournalEntry]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("invalid spec: services.a.bogus: unknown key")]
+    struct Inner;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct Quoting(#[source] Inner);
+
+    #[test]
+    fn a_wrapper_that_quotes_its_source_is_said_once() {
+        let error = anyhow::Error::new(Quoting(Inner));
+        assert_eq!(
+            error_text(&error),
+            "invalid spec: services.a.bogus: unknown key"
+        );
+    }
+
+    #[test]
+    fn context_and_a_distinct_cause_both_appear() {
+        let error = anyhow::Error::new(std::io::Error::other("no such file"))
+            .context("cannot read the compose file x.yml");
+        assert_eq!(
+            error_text(&error),
+            "cannot read the compose file x.yml: no such file"
+        );
+    }
 }

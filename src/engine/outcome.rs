@@ -1,5 +1,8 @@
 //! What an apply means afterwards: its status, its human message, and the record the next plan builds on.
 
+use std::collections::BTreeSet;
+
+use planner::model::{Project, ServiceSpec};
 use planner::naming::LABEL_CONFIG_HASH;
 use planner::observed::ObservedState;
 use planner::plan::{Action, Op, Plan, ResourceKind, Target};
@@ -7,7 +10,9 @@ use planner::report::{ApplyReport, StepOutcome};
 
 use crate::docker::execute;
 use crate::state::store::now_rfc3339;
-use crate::state::{PlanStatus, ProjectRecord, RecordChange, ResourceRecord, StoredPlan};
+use crate::state::{
+    ApplyFailure, FailedStep, PlanStatus, ProjectRecord, RecordChange, ResourceRecord, StoredPlan,
+};
 
 pub struct Assessment {
     pub status: PlanStatus,
@@ -87,11 +92,11 @@ pub fn assess(stored: &StoredPlan, report: &ApplyReport) -> Assessment {
     }
 }
 
-/// What the apply does to the project's record: a new one, the previous one marked incomplete, or none at all
-/// after a full destroy.
+/// What the apply does to the project's record: a new one, or none at all after a full destroy.
 ///
-/// A successful apply records its spec. A failed one keeps the previous spec (marked incomplete) so the next
-/// plan explains changes against what was last fully applied; the live state is re-observed anyway.
+/// The record tracks what each step did, not what the plan intended: after a failed apply, a service whose
+/// steps did not all finish keeps its previous definition (or is left out when it had none), and the failed
+/// steps are kept for status to name. The next plan then explains its changes against what is live.
 pub fn new_record(
     stored: &StoredPlan,
     report: &ApplyReport,
@@ -103,24 +108,88 @@ pub fn new_record(
     if succeeded && stored.destroy && stored.options.remove_volumes {
         return RecordChange::Remove;
     }
-    if !succeeded {
-        if let Some(previous) = previous {
-            return RecordChange::Write(Box::new(ProjectRecord {
-                complete: false,
-                ..previous
-            }));
-        }
-    }
+    let applied_at = now_rfc3339();
+    let (spec, failure) = if succeeded {
+        (stored.spec.clone(), None)
+    } else {
+        let previous_spec = previous.as_ref().map(|p| &p.spec);
+        let failure = ApplyFailure {
+            at: applied_at.clone(),
+            plan_id: stored.id.clone(),
+            steps: report.failed.iter().map(failed_step).collect(),
+        };
+        (
+            spec_as_applied(stored, report, previous_spec),
+            Some(failure),
+        )
+    };
     let record = ProjectRecord {
         project: stored.project.clone(),
-        spec: stored.spec.clone(),
+        spec,
         source: stored.source.clone(),
-        applied_at: now_rfc3339(),
+        applied_at,
         plan_id: stored.id.clone(),
         complete: succeeded,
         resources: resource_records(&stored.plan, report, observed),
+        failure,
     };
     RecordChange::Write(Box::new(record))
+}
+
+fn failed_step(step: &StepOutcome) -> FailedStep {
+    FailedStep {
+        step: step_label(step),
+        error: step.message.clone(),
+    }
+}
+
+/// The spec the project runs after a partial apply: each service whose container steps all finished takes
+/// its new definition; one with a failed, skipped or cancelled step keeps its previous one, or is left out
+/// when it had none (with the networks and volumes it needs from before).
+fn spec_as_applied(
+    stored: &StoredPlan,
+    report: &ApplyReport,
+    previous: Option<&Project>,
+) -> Project {
+    let mut spec = stored.spec.clone();
+    for service in unfinished_services(&stored.plan, report) {
+        match previous.and_then(|p| p.services.get(&service).map(|old| (p, old))) {
+            Some((previous, old)) => restore_service(&mut spec, previous, &service, old),
+            None => {
+                spec.services.remove(&service);
+            }
+        }
+    }
+    spec
+}
+
+/// Puts back a service's previous definition, with the networks and volumes it used that the new spec dropped.
+fn restore_service(spec: &mut Project, previous: &Project, service: &str, old: &ServiceSpec) {
+    for key in planner::hash::service_network_keys(previous, old) {
+        if let Some(network) = previous.networks.get(key) {
+            spec.networks
+                .entry(key.to_string())
+                .or_insert_with(|| network.clone());
+        }
+    }
+    for key in planner::hash::service_volume_keys(previous, old) {
+        if let Some(volume) = previous.volumes.get(key) {
+            spec.volumes
+                .entry(key.to_string())
+                .or_insert_with(|| volume.clone());
+        }
+    }
+    spec.services.insert(service.to_string(), old.clone());
+}
+
+/// Services with a container step that did not finish.
+fn unfinished_services(plan: &Plan, report: &ApplyReport) -> BTreeSet<String> {
+    plan.actions
+        .iter()
+        .filter(|a| a.resource.kind == ResourceKind::Container && a.op != Op::NoOp)
+        .filter(|a| !report.done.iter().any(|d| d.action_id == a.id))
+        .map(|a| a.resource.key.clone())
+        .collect()
 }
 
 /// The resources the project holds after the apply: new ones from their targets, kept ones as observed.

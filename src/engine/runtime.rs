@@ -7,13 +7,16 @@
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use planner::model::Project;
+use planner::model::{Project, Protocol};
+use planner::naming::LABEL_PROJECT;
 use planner::observed::ObservedState;
+use planner::preflight::{HostFacts, PublishedPort};
 use planner::report::{ApplyReport, EventSink};
 use planner::Plan;
 use tokio_util::sync::CancellationToken;
 
 use super::EngineError;
+use crate::docker::containers::{ContainerFilter, ContainerSummary};
 use crate::docker::execute::{ExecOptions, SecretValues};
 use crate::docker::DockerConnector;
 
@@ -33,6 +36,9 @@ pub trait Runtime: Send + Sync {
         project: &'a str,
         desired: Option<&'a Project>,
     ) -> BoxFuture<'a, Result<ObservedState, EngineError>>;
+
+    /// Facts about the host the plan's certain failures are predicted from: the host ports containers publish.
+    fn host_facts(&self) -> BoxFuture<'_, Result<HostFacts, EngineError>>;
 
     /// Runs `plan`; fails only when the engine cannot be reached at all (step failures are in the report).
     fn execute<'a>(
@@ -67,6 +73,17 @@ impl Runtime for DockerRuntime {
         })
     }
 
+    fn host_facts(&self) -> BoxFuture<'_, Result<HostFacts, EngineError>> {
+        Box::pin(async move {
+            let docker = self.connector.client().await?;
+            let running = ContainerFilter::default();
+            match crate::docker::containers::list(&docker, &running).await {
+                Ok(containers) => Ok(host_facts_of(&containers)),
+                Err(e) => Err(self.connector.note_error(e).await.into()),
+            }
+        })
+    }
+
     fn execute<'a>(
         &'a self,
         plan: &'a Plan,
@@ -85,5 +102,32 @@ impl Runtime for DockerRuntime {
             };
             Ok(crate::docker::execute::execute_plan(&docker, plan, &options).await)
         })
+    }
+}
+
+/// The host ports running containers publish, as the planner's preflight takes them.
+fn host_facts_of(containers: &[ContainerSummary]) -> HostFacts {
+    let published = containers
+        .iter()
+        .flat_map(|c| {
+            c.ports.iter().filter_map(move |p| {
+                Some(PublishedPort {
+                    container: c.name.clone(),
+                    project: c.labels.get(LABEL_PROJECT).cloned(),
+                    host_ip: p.ip.clone(),
+                    port: p.public_port?,
+                    protocol: protocol_of(&p.protocol),
+                })
+            })
+        })
+        .collect();
+    HostFacts { published }
+}
+
+fn protocol_of(name: &str) -> Protocol {
+    match name {
+        "udp" => Protocol::Udp,
+        "sctp" => Protocol::Sctp,
+        _ => Protocol::Tcp,
     }
 }

@@ -10,8 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use planner::model::Protocol;
 use planner::observed::{ContainerState, ObservedContainer, ObservedState};
 use planner::plan::{Op, ResourceKind};
+use planner::preflight::{HostFacts, PublishedPort};
 use planner::report::{ApplyReport, StepOutcome};
 use planner::{Plan, Project};
 use tokio_util::sync::CancellationToken;
@@ -26,6 +28,7 @@ use crate::state::PlanStatus;
 #[derive(Default)]
 struct ScriptedRuntime {
     observed: Mutex<ObservedState>,
+    host: Mutex<HostFacts>,
     /// Fail every step instead of doing it.
     fail_steps: Mutex<bool>,
     executions: AtomicUsize,
@@ -41,6 +44,11 @@ impl Runtime for ScriptedRuntime {
     ) -> BoxFuture<'a, Result<ObservedState, EngineError>> {
         let observed = self.observed.lock().unwrap().clone();
         Box::pin(async move { Ok(observed) })
+    }
+
+    fn host_facts(&self) -> BoxFuture<'_, Result<HostFacts, EngineError>> {
+        let facts = self.host.lock().unwrap().clone();
+        Box::pin(async move { Ok(facts) })
     }
 
     fn execute<'a>(
@@ -123,7 +131,7 @@ fn request(project: &str, image: &str) -> PlanRequest {
     PlanRequest {
         project: project.into(),
         spec: SpecSource::Yaml(format!("services:\n  web:\n    image: {image}\n")),
-        project_dir: Some(std::env::temp_dir()),
+        project_dir: None,
         remove_orphans: false,
         profiles: Vec::new(),
     }
@@ -231,7 +239,7 @@ async fn applies_of_one_project_run_one_at_a_time() {
 }
 
 #[tokio::test]
-async fn a_failed_apply_keeps_the_previous_spec_marked_incomplete() {
+async fn a_failed_apply_records_what_its_steps_did_and_why_it_failed() {
     let dir = tempfile::tempdir().unwrap();
     let (engine, runtime) = engine(&dir);
     let first = engine.plan(request("partial", "busybox:1")).await.unwrap();
@@ -244,6 +252,7 @@ async fn a_failed_apply_keeps_the_previous_spec_marked_incomplete() {
         )
         .await
         .unwrap();
+    let before = engine.store.last_applied("partial").unwrap().unwrap();
     *runtime.fail_steps.lock().unwrap() = true;
     let second = engine.plan(request("partial", "busybox:2")).await.unwrap();
     let applied = engine
@@ -262,5 +271,54 @@ async fn a_failed_apply_keeps_the_previous_spec_marked_incomplete() {
     );
     let record = engine.store.last_applied("partial").unwrap().unwrap();
     assert!(!record.complete);
-    assert_eq!(record.plan_id, first.plan_id);
+    // The failed replace did not happen: the service is recorded as it was, and the failure is kept.
+    assert_eq!(record.spec.services["web"], before.spec.services["web"]);
+    let failure = record.failure.unwrap();
+    assert_eq!(failure.plan_id, second.plan_id);
+    assert!(
+        failure.steps.iter().any(|s| s.error == "scripted"),
+        "{failure:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_create_of_a_new_service_is_not_recorded_as_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, runtime) = engine(&dir);
+    *runtime.fail_steps.lock().unwrap() = true;
+    let planned = engine.plan(request("fresh", "busybox")).await.unwrap();
+    let applied = engine
+        .apply(
+            "fresh",
+            &planned.plan_id,
+            no_events(),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert!(!applied.succeeded);
+    let record = engine.store.last_applied("fresh").unwrap().unwrap();
+    assert!(record.spec.services.is_empty(), "{:?}", record.spec);
+    assert!(record.failure.is_some());
+}
+
+#[tokio::test]
+async fn a_host_port_another_container_publishes_refuses_the_plan_and_names_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, runtime) = engine(&dir);
+    runtime.host.lock().unwrap().published.push(PublishedPort {
+        container: "someone-else-1".into(),
+        project: None,
+        host_ip: Some("0.0.0.0".into()),
+        port: 18080,
+        protocol: Protocol::Tcp,
+    });
+    let mut request = request("ported", "busybox");
+    request.spec = SpecSource::Yaml(
+        "services:\n  web:\n    image: busybox\n    ports: [\"18080:80\"]\n".into(),
+    );
+    let err = engine.plan(request).await.unwrap_err().to_string();
+    assert!(err.contains("services.web.ports[0]"), "{err}");
+    assert!(err.contains("`someone-else-1`"), "{err}");
+    assert!(engine.store.last_applied("ported").unwrap().is_none());
 }

@@ -157,6 +157,7 @@ mod tests {
             plan_id: "p".into(),
             complete: true,
             resources,
+            failure: None,
         }
     }
 

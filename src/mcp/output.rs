@@ -16,6 +16,14 @@ use crate::engine::EngineError;
 pub struct Json<T> {
     pub value: T,
     pub text: String,
+    outcome: ResultKind,
+}
+
+/// Whether the client sees the result as a success or as a tool error (`isError`) with its structure kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResultKind {
+    Success,
+    Failure,
 }
 
 impl<T> Json<T> {
@@ -23,6 +31,16 @@ impl<T> Json<T> {
         Json {
             value,
             text: text.into(),
+            outcome: ResultKind::Success,
+        }
+    }
+
+    /// A failed operation whose structured report the client still needs (a failed apply's steps).
+    pub fn failure(value: T, text: impl Into<String>) -> Self {
+        Json {
+            value,
+            text: text.into(),
+            outcome: ResultKind::Failure,
         }
     }
 }
@@ -32,7 +50,11 @@ impl<T: Serialize + schemars::JsonSchema + 'static> IntoCallToolResult for Json<
         let value = serde_json::to_value(&self.value).map_err(|e| {
             rmcp::ErrorData::internal_error(format!("cannot serialize the tool result: {e}"), None)
         })?;
-        let mut result = CallToolResult::success(vec![ContentBlock::text(self.text)]);
+        let content = vec![ContentBlock::text(self.text)];
+        let mut result = match self.outcome {
+            ResultKind::Success => CallToolResult::success(content),
+            ResultKind::Failure => CallToolResult::error(content),
+        };
         result.structured_content = Some(value);
         Ok(result.into())
     }

@@ -12,7 +12,14 @@ use tokio::sync::mpsc;
 /// Sends progress for one request; a no-op when the request carried no progress token.
 #[derive(Clone)]
 pub struct Progress {
-    sender: Option<mpsc::UnboundedSender<(Option<f64>, String)>>,
+    sender: Option<mpsc::UnboundedSender<Report>>,
+}
+
+/// One notification: `value` is absolute when the caller measures progress itself, else one more than the last.
+struct Report {
+    value: Option<f64>,
+    total: Option<f64>,
+    message: String,
 }
 
 impl Progress {
@@ -30,7 +37,22 @@ impl Progress {
     pub fn step(&self, total: Option<f64>, message: impl Into<String>) {
         if let Some(sender) = &self.sender {
             // The receiver lives as long as the request; a closed channel only means the client went away.
-            let _ = sender.send((total, message.into()));
+            let _ = sender.send(Report {
+                value: None,
+                total,
+                message: message.into(),
+            });
+        }
+    }
+
+    /// Reports progress measured by the caller (`value` of `total`, both known before the first step).
+    pub fn at(&self, value: f64, total: f64, message: impl Into<String>) {
+        if let Some(sender) = &self.sender {
+            let _ = sender.send(Report {
+                value: Some(value),
+                total: Some(total),
+                message: message.into(),
+            });
         }
     }
 
@@ -39,18 +61,19 @@ impl Progress {
     }
 }
 
-fn spawn_sender(
-    peer: Peer<RoleServer>,
-    token: ProgressToken,
-) -> mpsc::UnboundedSender<(Option<f64>, String)> {
-    let (sender, mut receiver) = mpsc::unbounded_channel::<(Option<f64>, String)>();
+fn spawn_sender(peer: Peer<RoleServer>, token: ProgressToken) -> mpsc::UnboundedSender<Report> {
+    let (sender, mut receiver) = mpsc::unbounded_channel::<Report>();
     tokio::spawn(async move {
         let mut count = 0.0_f64;
-        while let Some((total, message)) = receiver.recv().await {
-            count += 1.0;
+        while let Some(report) = receiver.recv().await {
+            let value = report.value.unwrap_or(count + 1.0);
+            if value <= count {
+                continue;
+            }
+            count = value;
             let mut param =
-                ProgressNotificationParam::new(token.clone(), count).with_message(message);
-            if let Some(total) = total {
+                ProgressNotificationParam::new(token.clone(), count).with_message(report.message);
+            if let Some(total) = report.total {
                 param = param.with_total(total.max(count));
             }
             if let Err(err) = peer.notify_progress(param).await {

@@ -19,8 +19,8 @@ use super::{spec_hints, stale_plan};
 use crate::docker::execute::{step_label, ApplyReport, EventSink, StepEvent};
 use crate::engine::{
     ApplyOutcome, EngineError, PlanOutcome, PlanRequest, ProjectStatus, ProjectSummary, SpecSource,
+    StepMeter,
 };
-use planner::plan::Op;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -225,23 +225,25 @@ impl DockerServer {
         Parameters(args): Parameters<ApplyArgs>,
     ) -> Result<Json<ApplyOutcome>, ToolError> {
         let progress = Progress::for_request(&context);
-        // Each action reports its start and its end; the total lets clients draw a bar.
-        let total = self
+        // The total is the plan's step count, known before the first step; each event moves toward it.
+        let meter = self
             .engine
             .fetch_plan(&args.project, &args.plan_id)
             .await
             .ok()
-            .map(|stored| {
-                (stored
-                    .plan
-                    .actions
-                    .iter()
-                    .filter(|a| a.op != Op::NoOp)
-                    .count()
-                    * 2) as f64
-            });
-        let events: EventSink =
-            Arc::new(move |event: StepEvent| progress.step(total, describe_event(&event)));
+            .map(|stored| StepMeter::for_plan(&stored.plan));
+        let meter = std::sync::Mutex::new(meter);
+        let events: EventSink = Arc::new(move |event: StepEvent| {
+            let mut meter = meter.lock().unwrap_or_else(|p| p.into_inner());
+            match meter.as_mut() {
+                Some(meter) => {
+                    if let Some(value) = meter.advance(&event) {
+                        progress.at(value, meter.total(), describe_event(&event));
+                    }
+                }
+                None => progress.step(None, describe_event(&event)),
+            }
+        });
         let outcome = match self
             .engine
             .apply(&args.project, &args.plan_id, events, context.ct.clone())
@@ -268,10 +270,9 @@ impl DockerServer {
         if outcome.succeeded {
             Ok(Json::new(outcome, text))
         } else {
-            Err(ToolError(format!(
-                "apply of plan {} did not complete: {text}",
-                args.plan_id
-            )))
+            // The per-step report stays structured: an error result that still carries structuredContent.
+            let text = format!("apply of plan {} did not complete: {text}", args.plan_id);
+            Ok(Json::failure(outcome, text))
         }
     }
 
@@ -419,20 +420,23 @@ impl DockerServer {
 
 /// One line per resource, for people.
 pub fn status_text(status: &ProjectStatus) -> String {
-    let mut text = format!(
-        "Project {}: {}{}",
-        status.project,
-        if status.known {
-            "applied"
-        } else {
-            "not applied by this server"
-        },
-        status
-            .last_applied_at
-            .as_deref()
-            .map(|t| format!(" at {t}"))
-            .unwrap_or_default()
-    );
+    let mut text = match &status.last_apply_failure {
+        Some(failure) => format!("Project {}: {}", status.project, failure.describe()),
+        None => format!(
+            "Project {}: {}{}",
+            status.project,
+            if status.known {
+                "applied"
+            } else {
+                "not applied by this server"
+            },
+            status
+                .last_applied_at
+                .as_deref()
+                .map(|t| format!(" at {t}"))
+                .unwrap_or_default()
+        ),
+    };
     for r in &status.resources {
         text.push_str(&format!(
             "\n{} {}: {}{}{}",
@@ -459,7 +463,7 @@ pub fn status_text(status: &ProjectStatus) -> String {
 mod tests {
     use super::*;
     use crate::docker::execute::StepOutcome;
-    use planner::plan::{ResourceKind, ResourceRef};
+    use planner::plan::{Op, ResourceKind, ResourceRef};
 
     fn step(id: usize, kind: ResourceKind, name: &str, op: Op, message: &str) -> StepOutcome {
         StepOutcome {

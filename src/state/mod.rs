@@ -12,7 +12,7 @@ pub mod store;
 
 pub use lock::ProjectLock;
 pub use records::{
-    HistoryEntry, HistoryKind, JournalEntry, PlanStatus, ProjectRecord, RecordChange,
-    ResourceRecord, StoredPlan,
+    ApplyFailure, FailedStep, HistoryEntry, HistoryKind, JournalEntry, PlanStatus, ProjectRecord,
+    RecordChange, ResourceRecord, StoredPlan,
 };
 pub use store::{StateError, Store};

@@ -20,6 +20,45 @@ pub struct ProjectRecord {
     /// False when the apply that wrote this record failed part-way.
     pub complete: bool,
     pub resources: Vec<ResourceRecord>,
+    /// The steps that failed when the apply that wrote this record did not complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<ApplyFailure>,
+}
+
+/// Why the last apply did not complete: each failed step with the engine's error, for status to name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ApplyFailure {
+    /// RFC 3339 time the apply ended.
+    pub at: String,
+    pub plan_id: String,
+    pub steps: Vec<FailedStep>,
+}
+
+impl ApplyFailure {
+    /// `the last apply (plan p1) failed at T: create container demo-web-1: pull access denied`.
+    pub fn describe(&self) -> String {
+        let steps: Vec<String> = self
+            .steps
+            .iter()
+            .map(|s| format!("{}: {}", s.step, s.error))
+            .collect();
+        let steps = if steps.is_empty() {
+            "it was cancelled part-way".to_string()
+        } else {
+            steps.join("; ")
+        };
+        format!(
+            "the last apply (plan {}) failed at {}: {steps}",
+            self.plan_id, self.at
+        )
+    }
+}
+
+/// One failed step: `create container demo-web-1` and the engine's message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FailedStep {
+    pub step: String,
+    pub error: String,
 }
 
 /// One engine resource the apply created or kept.

@@ -481,6 +481,7 @@ mod tests {
             plan_id: "a".into(),
             complete: true,
             resources: vec![],
+            failure: None,
         };
         store
             .finish_plan(

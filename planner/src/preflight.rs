@@ -1,0 +1,215 @@
+//! Failures predicted at plan time: the engine gathers facts about the host (which container publishes which
+//! host port), and this decides, without I/O, which of the plan's steps would certainly fail on them.
+//!
+//! A host port published by a container the plan does not remove makes the create that wants it fail at
+//! start, after the container was created: refusing the plan instead leaves nothing half-made behind.
+
+use crate::error::{ErrorKind, SpecError};
+use crate::model::Protocol;
+use crate::plan::{Op, Plan, ResourceKind, Target};
+
+/// A host port that a running container publishes, as the engine lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedPort {
+    /// The holder's name, without Docker's leading `/`.
+    pub container: String,
+    /// The holder's compose project label, when it has one.
+    pub project: Option<String>,
+    /// The host address it is bound to; `None`, `0.0.0.0` or `::` mean every address.
+    pub host_ip: Option<String>,
+    pub port: u16,
+    pub protocol: Protocol,
+}
+
+/// What the engine knows about the host before apply.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostFacts {
+    pub published: Vec<PublishedPort>,
+}
+
+/// The plan's steps that would certainly fail, as spec errors naming the field, the holder and the fix.
+pub fn certain_failures(plan: &Plan, facts: &HostFacts) -> Vec<SpecError> {
+    let freed = containers_the_plan_removes(plan);
+    let mut errors = Vec::new();
+    for action in &plan.actions {
+        if !matches!(action.op, Op::Create | Op::Replace | Op::Start) {
+            continue;
+        }
+        let Some(Target::Container(target)) = &action.target else {
+            continue;
+        };
+        for (index, binding) in target.spec.ports.iter().enumerate() {
+            let Some(port) = binding.published else {
+                continue;
+            };
+            let wanted = Wanted {
+                host_ip: binding.host_ip.as_deref(),
+                port,
+                protocol: binding.protocol,
+            };
+            let holder = facts.published.iter().find(|held| {
+                held.container != target.name
+                    && !freed.contains(&held.container.as_str())
+                    && wanted.collides_with(held)
+            });
+            if let Some(holder) = holder {
+                errors.push(port_taken(&target.service, index, &wanted, holder));
+            }
+        }
+    }
+    errors
+}
+
+/// Containers this plan deletes or replaces: the ports they hold are free by the time they are needed.
+fn containers_the_plan_removes(plan: &Plan) -> Vec<&str> {
+    plan.actions
+        .iter()
+        .filter(|a| a.resource.kind == ResourceKind::Container)
+        .filter(|a| matches!(a.op, Op::Delete | Op::Replace))
+        .map(|a| a.resource.name.as_str())
+        .collect()
+}
+
+struct Wanted<'a> {
+    host_ip: Option<&'a str>,
+    port: u16,
+    protocol: Protocol,
+}
+
+impl Wanted<'_> {
+    fn collides_with(&self, held: &PublishedPort) -> bool {
+        held.port == self.port
+            && held.protocol == self.protocol
+            && addresses_overlap(self.host_ip, held.host_ip.as_deref())
+    }
+}
+
+fn is_every_address(ip: Option<&str>) -> bool {
+    matches!(ip, None | Some("" | "0.0.0.0" | "::" | "[::]"))
+}
+
+fn addresses_overlap(a: Option<&str>, b: Option<&str>) -> bool {
+    is_every_address(a) || is_every_address(b) || a == b
+}
+
+fn port_taken(service: &str, index: usize, wanted: &Wanted, holder: &PublishedPort) -> SpecError {
+    let owner = match &holder.project {
+        Some(project) => format!(" (project `{project}`)"),
+        None => String::new(),
+    };
+    let address = holder.host_ip.as_deref().unwrap_or("0.0.0.0");
+    SpecError {
+        kind: ErrorKind::Invalid,
+        path: format!("services.{service}.ports[{index}]"),
+        message: format!(
+            "host port {}/{} is already published on {address} by container `{}`{owner}; the container \
+             would be created and then fail to start",
+            wanted.port,
+            wanted.protocol.as_str(),
+            holder.container,
+        ),
+        fix: format!(
+            "publish another host port, or stop or remove container `{}` first",
+            holder.container
+        ),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::model::{PortBinding, ServiceSpec};
+    use crate::plan::{Action, ContainerTarget, ResourceRef};
+
+    fn create(name: &str, op: Op, port: u16, host_ip: Option<&str>) -> Action {
+        let spec = ServiceSpec {
+            ports: vec![PortBinding {
+                target: 80,
+                published: Some(port),
+                host_ip: host_ip.map(str::to_string),
+                protocol: Protocol::Tcp,
+            }],
+            ..ServiceSpec::default()
+        };
+        let target = ContainerTarget {
+            service: "web".into(),
+            number: 1,
+            name: name.into(),
+            spec,
+            labels: Default::default(),
+            config_hash: "h".into(),
+            network_names: Default::default(),
+            volume_names: Default::default(),
+            wait_for: Vec::new(),
+        };
+        let mut action: Action = serde_json::from_value(serde_json::json!({
+            "id": 0,
+            "resource": {"kind": "container", "name": name, "key": "web"},
+            "op": "create",
+        }))
+        .unwrap();
+        action.op = op;
+        action.resource = ResourceRef {
+            kind: ResourceKind::Container,
+            name: name.into(),
+            key: "web".into(),
+            number: Some(1),
+        };
+        action.target = Some(Target::Container(target));
+        action
+    }
+
+    fn plan(actions: Vec<Action>) -> Plan {
+        let mut plan: Plan = serde_json::from_value(serde_json::json!({
+            "project": "demo", "actions": [], "waves": [], "summary": {"add": 0, "change": 0, "destroy": 0},
+            "fingerprint": "", "warnings": []
+        }))
+        .unwrap();
+        plan.actions = actions;
+        plan
+    }
+
+    fn holder(name: &str, port: u16, host_ip: Option<&str>) -> HostFacts {
+        HostFacts {
+            published: vec![PublishedPort {
+                container: name.into(),
+                project: Some("other".into()),
+                host_ip: host_ip.map(str::to_string),
+                port,
+                protocol: Protocol::Tcp,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_port_another_container_publishes_is_refused_with_the_holder_named() {
+        let plan = plan(vec![create("demo-web-1", Op::Create, 8080, None)]);
+        let errors = certain_failures(&plan, &holder("other-db-1", 8080, Some("0.0.0.0")));
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].path, "services.web.ports[0]");
+        assert!(errors[0].message.contains("`other-db-1`"), "{}", errors[0]);
+        assert!(
+            errors[0].message.contains("project `other`"),
+            "{}",
+            errors[0]
+        );
+    }
+
+    #[test]
+    fn a_port_held_by_a_container_the_plan_replaces_or_on_another_address_is_free() {
+        let replaced = plan(vec![create("demo-web-1", Op::Replace, 8080, None)]);
+        assert!(certain_failures(&replaced, &holder("demo-web-1", 8080, None)).is_empty());
+        let elsewhere = plan(vec![create(
+            "demo-web-1",
+            Op::Create,
+            8080,
+            Some("127.0.0.1"),
+        )]);
+        let facts = holder("other-db-1", 8080, Some("127.0.0.2"));
+        assert!(certain_failures(&elsewhere, &facts).is_empty());
+        let other_port = holder("other-db-1", 8081, None);
+        let create = plan(vec![create("demo-web-1", Op::Create, 8080, None)]);
+        assert!(certain_failures(&create, &other_port).is_empty());
+    }
+}
