@@ -98,6 +98,7 @@ mod tests {
             known: true,
             last_applied_yaml: None,
             last_applied_at: None,
+            last_apply_failure: None,
             resources: resources
                 .into_iter()
                 .map(|(name, state)| ResourceStatus {
