@@ -323,9 +323,8 @@ impl Engine {
             options,
         );
         let rendering = planner::render::render(&plan);
-        let mut warnings = desired.warnings.clone();
-        warnings.extend(plan.warnings.iter().cloned());
-        warnings.dedup();
+        // The plan's warnings already hold the load's: each warning once.
+        let warnings = plan.warnings.clone();
         let stored = StoredPlan {
             id: new_plan_id(),
             project: project.clone(),

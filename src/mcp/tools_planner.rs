@@ -85,9 +85,7 @@ fn plan_text(outcome: &PlanOutcome) -> String {
         outcome.project,
         outcome.rendering.trim_end()
     );
-    for warning in &outcome.warnings {
-        text.push_str(&format!("\nwarning: {warning}"));
-    }
+    // The rendering lists the warnings already; `outcome.warnings` carries them as data.
     if outcome.has_changes {
         text.push_str(&format!(
             "\nShow this plan to the user; after they approve, call apply with plan_id \"{}\".",
