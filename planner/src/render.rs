@@ -252,9 +252,12 @@ fn container_block(group: &[&Action]) -> Vec<String> {
     lines
 }
 
-/// `a-web-1, a-web-2`, or `a-web-1 … a-web-30` for more than three.
+/// `"a-web-1", "a-web-2"`, or `"a-web-1" … "a-web-30"` for more than three; quoted like a single container.
 fn replica_names(group: &[&Action]) -> String {
-    let names: Vec<&str> = group.iter().map(|a| a.resource.name.as_str()).collect();
+    let names: Vec<String> = group
+        .iter()
+        .map(|a| format!("\"{}\"", a.resource.name))
+        .collect();
     match names.as_slice() {
         [first, .., last] if names.len() > 3 => format!("{first} … {last}"),
         _ => names.join(", "),

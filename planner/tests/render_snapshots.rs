@@ -534,7 +534,7 @@ fn thirty_replicas_render_once_with_their_names() {
     desired.services.get_mut("web").unwrap().replicas = 30;
     let text = render_plan(&desired, &empty_observed("shop"), None);
     assert!(
-        text.contains("+ container × 30: shop-web-1 … shop-web-30"),
+        text.contains("+ container × 30: \"shop-web-1\" … \"shop-web-30\""),
         "{text}"
     );
     assert_eq!(text.matches("+ image: \"nginx:1.27\"").count(), 1, "{text}");
