@@ -35,7 +35,8 @@ pub struct PlanArgs {
     /// Directory on the server that relative paths (build contexts, binds, `.env`) resolve against.
     #[serde(default)]
     pub project_dir: Option<String>,
-    /// Also plan removal of project containers no longer in the spec.
+    /// Also delete orphans: containers and networks labelled for this project that no apply of it made.
+    /// (A service removed from the spec is deleted without this.)
     #[serde(default)]
     pub remove_orphans: bool,
     /// Compose profiles to enable.
