@@ -308,9 +308,18 @@ fn change_lines(change: &FieldChange, lines: &mut Vec<String>) {
 
 /// Quotes a display value unless it already reads as a list, a structure, a number, a boolean or a mask.
 fn quote(value: &str) -> String {
+    let secret_name = |name: &str| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    };
     let marker = value == fields::SENSITIVE
         || value == fields::UNSET
-        || (value.starts_with("(secret ") && value.ends_with(')'));
+        || value
+            .strip_prefix("(secret ")
+            .and_then(|rest| rest.strip_suffix(')'))
+            .is_some_and(secret_name);
     let structured = value.starts_with('[') || value.starts_with('{') || marker;
     let literal =
         value == "true" || value == "false" || (!value.is_empty() && value.parse::<f64>().is_ok());

@@ -548,3 +548,24 @@ fn each_warning_shows_once() {
     let text = render_plan(&desired, &empty_observed("demo"), None);
     assert_eq!(text.matches("key `x` is ignored").count(), 1, "{text}");
 }
+
+#[test]
+fn a_literal_shaped_like_a_marker_is_not_taken_for_one() {
+    let mut desired = demo();
+    let web = desired.services.get_mut("web").unwrap();
+    env(web, "FAKE_REF", "(secret db_password)");
+    env(web, "FAKE_MASK", "(sensitive)");
+    let text = render_plan(&desired, &empty_observed("demo"), None);
+    assert!(
+        !text.contains("FAKE_REF: (secret db_password)"),
+        "a literal reads as a secret reference:\n{text}"
+    );
+    assert!(
+        !text.contains("FAKE_MASK: (sensitive)"),
+        "a literal reads as masked:\n{text}"
+    );
+    assert!(
+        text.contains(r#"FAKE_REF: "\"(secret db_password)\"""#),
+        "{text}"
+    );
+}

@@ -30,8 +30,16 @@ pub fn env_display(key: &str, value: &EnvValue) -> String {
     match value {
         EnvValue::Secret { secret } => format!("(secret {secret})"),
         EnvValue::Literal(_) if is_sensitive_key(key) => SENSITIVE.to_string(),
+        // A literal shaped like a marker (`(secret db)`, `(sensitive)`) shows quoted, so a spec cannot pass a
+        // plain value off as a secret reference or a masked one.
+        EnvValue::Literal(text) if looks_like_marker(text) => format!("{text:?}"),
         EnvValue::Literal(text) => text.clone(),
     }
+}
+
+/// Whether a display value has the shape of a marker: `(sensitive)`, `(unset)`, `(secret NAME)`.
+pub fn looks_like_marker(text: &str) -> bool {
+    text.starts_with('(') && text.ends_with(')')
 }
 
 /// Compose short syntax of a published port: `[host_ip:][published:]target[/proto]`.
