@@ -333,9 +333,8 @@ impl Engine {
             self.refuse_certain_failures(&plan).await?;
         }
         let rendering = planner::render::render(&plan);
-        let mut warnings = desired.warnings.clone();
-        warnings.extend(plan.warnings.iter().cloned());
-        warnings.dedup();
+        // The plan's warnings already hold the load's: each warning once.
+        let warnings = plan.warnings.clone();
         let stored = StoredPlan {
             id: new_plan_id(),
             project: project.clone(),

@@ -7,8 +7,11 @@
 //! - a container whose hash matches but whose restart policy or limits differ is updated in place;
 //! - a stopped container whose hash matches is started; a missing one is created;
 //! - replicas are `{project}-{service}-1..N`: scaling creates or deletes the highest numbers only;
-//! - orphans (project-labelled resources no longer in the spec) are listed, and deleted only when asked;
-//!   volumes only with `remove_volumes`, with a data-loss warning; external resources are never touched.
+//! - a service, network or volume the last-applied record holds and the spec no longer does is deleted,
+//!   with the reason "removed from the spec", as Terraform does; a volume's data only with
+//!   `remove_volumes` (with a data-loss warning), otherwise the plan warns that it is kept;
+//! - orphans (project-labelled resources the record never held) are listed, and deleted only when asked;
+//!   external resources are never touched.
 //!
 //! A network whose config changed is recreated: Docker can neither change a network nor remove one still in
 //! use, so the plan deletes the containers on it, deletes the network, creates it again and creates those
@@ -28,6 +31,9 @@
 
 pub mod fields;
 
+/// The reason a resource the last-applied record holds, and the spec no longer does, is deleted.
+pub const REMOVED_FROM_SPEC: &str = "removed from the spec";
+
 mod containers;
 mod images;
 mod order;
@@ -45,8 +51,9 @@ use crate::plan::{
     Target, VolumeTarget,
 };
 
-/// Computes the plan that brings `observed` to `desired`. `last_applied` only improves explanations; the
-/// decisions come from the config hashes the observed resources carry.
+/// Computes the plan that brings `observed` to `desired`. `last_applied` tells what was removed from the
+/// spec (deleted) from what was never in it (orphans) and explains replaces; the other decisions come from
+/// the config hashes the observed resources carry.
 pub fn plan(
     desired: &Project,
     observed: &ObservedState,
@@ -148,14 +155,21 @@ impl<'a> Planner<'a> {
             let resource = scoped_ref(ResourceKind::Network, &observed.name, &observed.key);
             let desired = project.networks.get(&observed.key).filter(|n| !n.external);
             let Some(spec) = desired else {
-                self.orphans.push(resource.clone());
-                if self.options.remove_orphans {
+                let applied = self.was_applied(|p| p.networks.contains_key(&observed.key));
+                if !applied {
+                    self.orphans.push(resource.clone());
+                }
+                if applied || self.options.remove_orphans {
                     let action = self.push(resource, Op::Delete);
                     action.existing_id = Some(observed.id.clone());
-                    action.reason = Some(format!(
-                        "network \"{}\" is no longer in the spec",
-                        observed.key
-                    ));
+                    action.reason = Some(if applied {
+                        REMOVED_FROM_SPEC.into()
+                    } else {
+                        format!(
+                            "orphan: network \"{}\" was never applied from this project's spec",
+                            observed.key
+                        )
+                    });
                 }
                 continue;
             };
@@ -226,21 +240,7 @@ impl<'a> Planner<'a> {
                     let action = self.push(resource, Op::NoOp);
                     action.existing_id = Some(observed.name.clone());
                 }
-                _ => {
-                    self.orphans.push(resource.clone());
-                    if self.options.remove_volumes {
-                        self.warnings.push(format!(
-                            "volume \"{}\" will be deleted: all data in it will be lost",
-                            observed.name
-                        ));
-                        let action = self.push(resource, Op::Delete);
-                        action.existing_id = Some(observed.name.clone());
-                        action.reason = Some(format!(
-                            "volume \"{}\" is no longer in the spec",
-                            observed.key
-                        ));
-                    }
-                }
+                _ => self.volume_not_in_spec(resource, &observed.name, &observed.key),
             }
         }
         for (key, spec) in &project.volumes {
@@ -264,6 +264,37 @@ impl<'a> Planner<'a> {
             let action = self.push(scoped_ref(ResourceKind::Volume, &name, key), Op::Create);
             action.target = Some(target);
         }
+    }
+
+    /// A volume the spec does not hold: deleted only with `remove_volumes` (its data is lost, and the plan
+    /// warns); otherwise kept, and the plan says so when the last-applied record held it.
+    fn volume_not_in_spec(&mut self, resource: ResourceRef, name: &str, key: &str) {
+        let applied = self.was_applied(|p| p.volumes.contains_key(key));
+        if !applied {
+            self.orphans.push(resource.clone());
+        }
+        if self.options.remove_volumes {
+            self.warnings.push(format!(
+                "volume \"{name}\" will be deleted: all data in it will be lost"
+            ));
+            let action = self.push(resource, Op::Delete);
+            action.existing_id = Some(name.to_string());
+            action.reason = Some(if applied {
+                REMOVED_FROM_SPEC.into()
+            } else {
+                format!("orphan: volume \"{key}\" was never applied from this project's spec")
+            });
+        } else if applied {
+            self.warnings.push(format!(
+                "volume \"{name}\" was removed from the spec and is kept with its data; delete it with the \
+                 remove_volume tool, or destroy the project with volumes: true"
+            ));
+        }
+    }
+
+    /// Whether the last-applied record holds what `held` looks for.
+    fn was_applied(&self, held: impl Fn(&Project) -> bool) -> bool {
+        self.last_applied.is_some_and(held)
     }
 
     /// Sorts the actions, numbers them, links each to what it needs, and adds waves, summary and fingerprint.

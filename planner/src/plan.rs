@@ -13,10 +13,12 @@ use crate::model::{BuildSpec, DependsCondition, ServiceSpec};
 /// Switches a user gives to `plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 pub struct PlanOptions {
-    /// Delete project-labelled containers and networks that are no longer in the spec.
+    /// Delete orphans: project-labelled containers and networks that the last-applied record never held.
+    /// (What the record holds and the spec no longer does is deleted without asking.)
     #[serde(default)]
     pub remove_orphans: bool,
-    /// Delete project volumes that are no longer in the spec (data loss; the plan warns).
+    /// Delete project volumes that are not in the spec (data loss; the plan warns). Without it they are
+    /// kept, and the plan says so.
     #[serde(default)]
     pub remove_volumes: bool,
 }
@@ -48,7 +50,8 @@ pub struct Plan {
     pub summary: Summary,
     #[serde(default)]
     pub warnings: Vec<String>,
-    /// Project-labelled resources no longer in the spec. Deleted only with `remove_orphans`.
+    /// Project-labelled resources that the last-applied record never held. Deleted only with
+    /// `remove_orphans` (volumes only with `remove_volumes`).
     #[serde(default)]
     pub orphans: Vec<ResourceRef>,
 }

@@ -2,36 +2,96 @@
 //!
 //! Symbols: `+` create, `~` update in place / start / refresh an image, `-` delete, `-/+` replace. Images,
 //! networks and volumes take one line each (what and why); containers take a header comment, a symbol line
-//! and indented field lines. No-ops are not shown. Values come from the plan, which is already masked (see
-//! `diff::fields`), and a create shows environment keys only, so no secret value can reach the text.
-//! Every setting that widens host access is shown and marked (see `widening`).
+//! and indented field lines. No-ops are not shown. A create shows every field the apply sets, from the same
+//! masked display fields the diff uses (see `diff::fields`: secret-looking values are `(sensitive)`, secret
+//! references `(secret NAME)`), so no secret value can reach the text. Replicas of one service that share
+//! one operation and config show as one block with their count and names. Every setting that widens host
+//! access is shown and marked (see `widening`).
 
 mod widening;
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use similar::{ChangeTag, TextDiff};
 
 use crate::diff::fields;
-use crate::model::RestartPolicy;
-use crate::plan::{Action, FieldChange, Op, Plan, ResourceKind, Target};
+use crate::model::ServiceSpec;
+use crate::plan::{Action, FieldChange, Op, Plan, ResourceKind, ResourceRef, Target};
 
 /// Indentation of a container's field lines.
 const FIELD_INDENT: &str = "      ";
 
 /// The plan as text: changed resources, then the summary line, then warnings and orphans left in place.
 pub fn render(plan: &Plan) -> String {
-    let mut blocks: Vec<Vec<String>> = Vec::new();
-    for action in plan.actions.iter().filter(|a| a.op != Op::NoOp) {
-        blocks.push(match action.resource.kind {
-            ResourceKind::Container => container_block(action),
-            _ => vec![scoped_line(action)],
-        });
-    }
     let mut out = String::new();
+    push_blocks(&mut out, &action_blocks(plan));
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    let kept = orphans_left(plan);
+    summary_line(plan, kept.len(), &mut out);
+    if !plan.warnings.is_empty() {
+        out.push_str("\nWarnings:\n");
+        for warning in &plan.warnings {
+            let _ = writeln!(out, "  - {warning}");
+        }
+    }
+    if !kept.is_empty() {
+        out.push_str(ORPHANS_HEADING);
+        for orphan in kept {
+            let _ = writeln!(out, "  - {} \"{}\"", orphan.kind.as_str(), orphan.name);
+        }
+    }
+    out
+}
+
+/// Names only options that exist: `remove_orphans` on `plan`, the `remove_volume` tool, `volumes` on
+/// `destroy`.
+const ORPHANS_HEADING: &str = "\nOrphans (labelled for this project, never applied from its spec; plan with \
+     remove_orphans: true to delete containers and networks; volumes keep their data unless removed with \
+     the remove_volume tool):\n";
+
+/// One block per resource, or per group of replicas that share one service, operation and config.
+fn action_blocks(plan: &Plan) -> Vec<Vec<String>> {
+    let mut groups: Vec<Vec<&Action>> = Vec::new();
+    for action in plan.actions.iter().filter(|a| a.op != Op::NoOp) {
+        match groups.last_mut() {
+            Some(group) if same_replica_block(group[0], action) => group.push(action),
+            _ => groups.push(vec![action]),
+        }
+    }
+    groups
+        .iter()
+        .map(|group| match group[0].resource.kind {
+            ResourceKind::Container => container_block(group),
+            _ => vec![scoped_line(group[0])],
+        })
+        .collect()
+}
+
+/// Whether two container actions would render the same block but for the replica's name.
+fn same_replica_block(first: &Action, next: &Action) -> bool {
+    first.resource.kind == ResourceKind::Container
+        && next.resource.kind == ResourceKind::Container
+        && first.resource.key == next.resource.key
+        && first.op == next.op
+        && first.reason == next.reason
+        && first.changes == next.changes
+        && container_spec(first) == container_spec(next)
+}
+
+fn container_spec(action: &Action) -> Option<&ServiceSpec> {
+    match &action.target {
+        Some(Target::Container(target)) => Some(&target.spec),
+        _ => None,
+    }
+}
+
+/// One-line blocks stack together; a multi-line block is set apart by blank lines.
+fn push_blocks(out: &mut String, blocks: &[Vec<String>]) {
     let mut previous_was_single = false;
-    for block in &blocks {
-        // One-line blocks stack together; a multi-line block is set apart by blank lines.
+    for block in blocks {
         let single = block.len() == 1;
         if !(out.is_empty() || single && previous_was_single) {
             out.push('\n');
@@ -42,15 +102,24 @@ pub fn render(plan: &Plan) -> String {
         }
         previous_was_single = single;
     }
-    if !out.is_empty() {
-        out.push('\n');
-    }
+}
+
+/// `Plan: …` or `No changes. …`; never "No changes" while orphans are left, since the project then does not
+/// match its spec.
+fn summary_line(plan: &Plan, orphans: usize, out: &mut String) {
     if plan.has_changes() {
         let s = plan.summary;
         let _ = writeln!(
             out,
             "Plan: {} to add, {} to change, {} to destroy.",
             s.add, s.change, s.destroy
+        );
+    } else if orphans > 0 {
+        let _ = writeln!(
+            out,
+            "Plan: 0 to add, 0 to change, 0 to destroy. Project {} holds {orphans} orphan{} (listed below).",
+            plan.project,
+            if orphans == 1 { "" } else { "s" }
         );
     } else {
         let _ = writeln!(
@@ -59,33 +128,20 @@ pub fn render(plan: &Plan) -> String {
             plan.project
         );
     }
-    if !plan.warnings.is_empty() {
-        out.push_str("\nWarnings:\n");
-        for warning in &plan.warnings {
-            let _ = writeln!(out, "  - {warning}");
-        }
-    }
-    let deleted: std::collections::HashSet<(ResourceKind, &str)> = plan
+}
+
+/// Orphans the plan does not delete.
+fn orphans_left(plan: &Plan) -> Vec<&ResourceRef> {
+    let deleted: HashSet<(ResourceKind, &str)> = plan
         .actions
         .iter()
         .filter(|a| a.op == Op::Delete)
         .map(|a| (a.resource.kind, a.resource.name.as_str()))
         .collect();
-    let kept: Vec<_> = plan
-        .orphans
+    plan.orphans
         .iter()
         .filter(|o| !deleted.contains(&(o.kind, o.name.as_str())))
-        .collect();
-    if !kept.is_empty() {
-        out.push_str(
-            "\nOrphans left in place (no longer in the spec; plan with remove_orphans to delete containers and \
-             networks, remove_volumes to delete volumes):\n",
-        );
-        for orphan in kept {
-            let _ = writeln!(out, "  - {} \"{}\"", orphan.kind.as_str(), orphan.name);
-        }
-    }
-    out
+        .collect()
 }
 
 /// The JSON Schema of `Plan`, for clients that read plans as data.
@@ -152,61 +208,39 @@ fn scoped_line(action: &Action) -> String {
     line
 }
 
-fn container_block(action: &Action) -> Vec<String> {
-    let name = &action.resource.name;
-    let mut header = format!("  # container {name} {}", verb(action.op));
+/// A container's block: header comment, symbol line, field lines. A group of replicas shows once, with its
+/// count and names.
+fn container_block(group: &[&Action]) -> Vec<String> {
+    let action = group[0];
+    let (subject, what) = match group {
+        [single] => (
+            format!("container {}", single.resource.name),
+            format!("container \"{}\"", single.resource.name),
+        ),
+        _ => (
+            format!(
+                "{} containers of service {}",
+                group.len(),
+                action.resource.key
+            ),
+            format!("container × {}: {}", group.len(), replica_names(group)),
+        ),
+    };
+    let mut header = format!("  # {subject} {}", verb(action.op));
     if let Some(reason) = &action.reason {
         let _ = write!(header, ": {reason}");
     }
-    let mut lines = vec![header, format!("{} container \"{name}\"", symbol(action))];
+    let mut lines = vec![header, format!("{} {what}", symbol(action))];
     match (action.op, &action.target) {
         (Op::Create, Some(Target::Container(target))) => {
-            let spec = &target.spec;
-            let mut marked = |path: &str, value: String, widens: bool| {
-                let mark = if widens { widening::MARK } else { "" };
-                lines.push(format!("{FIELD_INDENT}+ {path}: {value}{mark}"));
-            };
-            marked("image", quote(&spec.image), false);
-            if let Some(command) = &spec.command {
-                marked("command", fields::list_display(command), false);
-            }
-            for (path, value, widens) in widening::create_fields(spec) {
-                marked(path, value, widens);
-            }
-            if !spec.ports.is_empty() {
-                marked(
-                    "ports",
-                    fields::list_display(spec.ports.iter().map(fields::port_display)),
-                    widening::publishes_on_all_interfaces(spec),
-                );
-            }
-            if !spec.environment.is_empty() {
-                let keys = fields::list_display(spec.environment.keys());
-                marked("environment", keys, false);
-            }
-            if !target.network_names.is_empty() {
-                let names = fields::list_display(target.network_names.keys());
-                marked("networks", names, false);
-            }
-            if !spec.mounts.is_empty() {
-                marked(
-                    "volumes",
-                    fields::list_display(spec.mounts.iter().map(fields::mount_display)),
-                    widening::binds_host_paths(spec),
-                );
-            }
-            let mut field = |path: &str, value: String| marked(path, value, false);
-            if !spec.depends_on.is_empty() {
-                field(
-                    "depends_on",
-                    fields::list_display(fields::depends_display(spec)),
-                );
-            }
-            if let Some(check) = &spec.healthcheck {
-                field("healthcheck", fields::healthcheck_display(check));
-            }
-            if spec.restart != RestartPolicy::No {
-                field("restart", quote(&spec.restart.to_compose()));
+            for (path, field) in fields::create_fields(&target.spec) {
+                let set = FieldChange {
+                    path,
+                    before: None,
+                    after: Some(field.value),
+                    forces_replacement: false,
+                };
+                change_lines(&set, &mut lines);
             }
         }
         _ => {
@@ -216,6 +250,18 @@ fn container_block(action: &Action) -> Vec<String> {
         }
     }
     lines
+}
+
+/// `"a-web-1", "a-web-2"`, or `"a-web-1" … "a-web-30"` for more than three; quoted like a single container.
+fn replica_names(group: &[&Action]) -> String {
+    let names: Vec<String> = group
+        .iter()
+        .map(|a| format!("\"{}\"", a.resource.name))
+        .collect();
+    match names.as_slice() {
+        [first, .., last] if names.len() > 3 => format!("{first} … {last}"),
+        _ => names.join(", "),
+    }
 }
 
 /// `~ image: "a" -> "b"  # forces replacement`, or a line-by-line diff for multi-line values.
@@ -262,7 +308,19 @@ fn change_lines(change: &FieldChange, lines: &mut Vec<String>) {
 
 /// Quotes a display value unless it already reads as a list, a structure, a number, a boolean or a mask.
 fn quote(value: &str) -> String {
-    let structured = value.starts_with('[') || value.starts_with('{') || value == fields::SENSITIVE;
+    let secret_name = |name: &str| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    };
+    let marker = value == fields::SENSITIVE
+        || value == fields::UNSET
+        || value
+            .strip_prefix("(secret ")
+            .and_then(|rest| rest.strip_suffix(')'))
+            .is_some_and(secret_name);
+    let structured = value.starts_with('[') || value.starts_with('{') || marker;
     let literal =
         value == "true" || value == "false" || (!value.is_empty() && value.parse::<f64>().is_ok());
     if structured || literal {

@@ -259,19 +259,35 @@ fn missing_container_is_created_with_a_reason() {
 }
 
 #[test]
-fn orphans_are_listed_and_deleted_only_when_asked() {
+fn a_service_removed_from_the_spec_is_deleted() {
     let mut before = demo();
     before.services.insert("cache".into(), service("redis:7"));
     let observed = observed_matching(&before, &ExternalDigests::default());
     let after = demo();
     let plan = plan_simple(&after, &observed, Some(&before));
+    let cache = action(&plan, "demo-cache-1");
+    assert_eq!(cache.op, Op::Delete);
+    assert_eq!(cache.reason.as_deref(), Some(diff::REMOVED_FROM_SPEC));
+    assert_eq!(cache.existing_id.as_deref(), Some("id-demo-cache-1"));
+    assert!(plan.orphans.is_empty(), "{:?}", plan.orphans);
+    assert_eq!(plan.summary.destroy, 1);
+}
+
+#[test]
+fn orphans_are_listed_and_deleted_only_when_asked() {
+    let mut labelled = demo();
+    labelled.services.insert("cache".into(), service("redis:7"));
+    let observed = observed_matching(&labelled, &ExternalDigests::default());
+    let after = demo();
+    // The record never held `cache`: its container is an orphan, not a removal.
+    let plan = plan_simple(&after, &observed, Some(&after));
     assert!(!plan.has_changes());
     assert_eq!(plan.orphans.len(), 1);
     assert_eq!(plan.orphans[0].name, "demo-cache-1");
     let plan = diff::plan(
         &after,
         &observed,
-        Some(&before),
+        Some(&after),
         &ExternalDigests::default(),
         PlanOptions {
             remove_orphans: true,
@@ -282,6 +298,23 @@ fn orphans_are_listed_and_deleted_only_when_asked() {
     assert_eq!(cache.op, Op::Delete);
     assert_eq!(cache.existing_id.as_deref(), Some("id-demo-cache-1"));
     assert_eq!(plan.summary.destroy, 1);
+}
+
+#[test]
+fn a_network_removed_from_the_spec_is_deleted() {
+    let mut before = demo();
+    before
+        .networks
+        .insert("extra".into(), planner::model::NetworkSpec::default());
+    let observed = observed_matching(&before, &ExternalDigests::default());
+    let plan = plan_simple(&demo(), &observed, Some(&before));
+    let extra = plan
+        .actions
+        .iter()
+        .find(|a| a.resource.kind == ResourceKind::Network && a.resource.key == "extra")
+        .unwrap();
+    assert_eq!(extra.op, Op::Delete);
+    assert_eq!(extra.reason.as_deref(), Some(diff::REMOVED_FROM_SPEC));
 }
 
 #[test]
@@ -306,8 +339,11 @@ fn volumes_are_deleted_only_with_remove_volumes_and_warn() {
         .actions
         .iter()
         .all(|a| a.resource.kind != ResourceKind::Volume));
-    assert!(keep.orphans.iter().any(|o| o.name == "demo_data"));
-    assert!(keep.warnings.is_empty());
+    // The record held the volume: it is no orphan, and the plan says it is kept and how to delete it.
+    assert!(keep.orphans.is_empty(), "{:?}", keep.orphans);
+    assert!(keep.warnings.iter().any(|w| w.contains("demo_data")
+        && w.contains("kept")
+        && w.contains("remove_volume tool")));
     let remove = diff::plan(
         &after,
         &observed,

@@ -118,24 +118,57 @@ fn missing() {
     insta::assert_snapshot!(render_plan(&desired, &observed, Some(&desired)));
 }
 
+/// The demo project's containers plus a `cache` container that carries the project's labels.
+fn observed_with_cache() -> planner::ObservedState {
+    let mut labelled = demo();
+    labelled.services.insert("cache".into(), service("redis:7"));
+    observed_matching(&labelled, &ExternalDigests::default())
+}
+
 #[test]
 fn orphan_listed_not_removed() {
-    let mut before = demo();
-    before.services.insert("cache".into(), service("redis:7"));
-    let observed = observed_matching(&before, &ExternalDigests::default());
-    insta::assert_snapshot!(render_plan(&demo(), &observed, Some(&before)));
+    // The record never held `cache`: an orphan, listed, and the plan does not read "No changes".
+    let text = render_plan(&demo(), &observed_with_cache(), Some(&demo()));
+    assert!(!text.contains("No changes"), "{text}");
+    assert!(text.contains("remove_orphans: true"), "{text}");
+    insta::assert_snapshot!(text);
 }
 
 #[test]
 fn orphan_removed() {
-    let mut before = demo();
-    before.services.insert("cache".into(), service("redis:7"));
-    let observed = observed_matching(&before, &ExternalDigests::default());
     let options = PlanOptions {
         remove_orphans: true,
         remove_volumes: false,
     };
-    insta::assert_snapshot!(with_options(&demo(), &observed, Some(&before), options));
+    insta::assert_snapshot!(with_options(
+        &demo(),
+        &observed_with_cache(),
+        Some(&demo()),
+        options
+    ));
+}
+
+#[test]
+fn service_removed_from_the_spec_is_deleted() {
+    let mut before = demo();
+    before.services.insert("cache".into(), service("redis:7"));
+    let text = render_plan(&demo(), &observed_with_cache(), Some(&before));
+    assert!(text.contains("demo-cache-1 will be destroyed: removed from the spec"));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn volume_removed_from_the_spec_is_kept_and_said_so() {
+    let before = demo();
+    let observed = observed_matching(&before, &ExternalDigests::default());
+    let mut after = demo();
+    after.services.get_mut("db").unwrap().mounts.clear();
+    after.volumes.clear();
+    let text = render_plan(&after, &observed, Some(&before));
+    assert!(!text.contains("volume \"demo_data\" (removed"), "{text}");
+    assert!(text.contains("kept with its data"), "{text}");
+    assert_eq!(text.matches("kept with its data").count(), 1, "{text}");
+    insta::assert_snapshot!(text);
 }
 
 #[test]
@@ -222,7 +255,7 @@ fn secret_masking() {
     ] {
         assert!(!text.contains(value), "{value} leaked:\n{text}");
     }
-    assert!(text.contains("{secret: db_password}"));
+    assert!(text.contains("(secret db_password)"));
     insta::assert_snapshot!(text);
 }
 
@@ -395,7 +428,7 @@ fn replace_shows_every_widening() {
         "security_opt",
         "cap_add",
         "devices",
-        "logging",
+        "logging.driver",
     ] {
         assert!(
             text.lines()
@@ -404,4 +437,135 @@ fn replace_shows_every_widening() {
         );
     }
     insta::assert_snapshot!(text);
+}
+
+#[test]
+fn create_shows_env_values_labels_expose_and_secret_references() {
+    let mut desired = demo();
+    let web = desired.services.get_mut("web").unwrap();
+    env(web, "GREETING", "hello");
+    web.environment.insert(
+        "DB_PASSWORD".into(),
+        EnvValue::Secret {
+            secret: "db_password".into(),
+        },
+    );
+    env(web, "API_TOKEN", "tok-123");
+    web.labels.insert("team".into(), "shop".into());
+    web.expose = vec!["8080".into()];
+    web.entrypoint = Some(vec!["/docker-entrypoint.sh".into()]);
+    web.resources.memory_bytes = Some(64 * 1024 * 1024);
+    web.stop_grace_period_secs = Some(90);
+    let text = render_plan(&desired, &empty_observed("demo"), None);
+    for line in [
+        "+ environment.GREETING: \"hello\"",
+        "+ environment.DB_PASSWORD: (secret db_password)",
+        "+ environment.API_TOKEN: (sensitive)",
+        "+ labels.team: \"shop\"",
+        "+ expose: [\"8080\"]",
+        "+ entrypoint: [\"/docker-entrypoint.sh\"]",
+        "+ mem_limit: \"64MiB\"",
+        "+ stop_grace_period: \"1m30s\"",
+    ] {
+        assert!(text.contains(line), "`{line}` missing:\n{text}");
+    }
+    assert!(!text.contains("tok-123"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn nested_values_change_field_by_field() {
+    use planner::model::{Healthcheck, Logging, Ulimit};
+    let mut before = demo();
+    let web = before.services.get_mut("web").unwrap();
+    web.healthcheck = Some(Healthcheck {
+        test: vec!["CMD".into(), "true".into()],
+        interval_ns: Some(10_000_000_000),
+        timeout_ns: Some(5_000_000_000),
+        retries: Some(3),
+        start_period_ns: None,
+    });
+    web.logging = Some(Logging {
+        driver: "json-file".into(),
+        options: [("max-size".to_string(), "10m".to_string())].into(),
+    });
+    web.ulimits.insert(
+        "nofile".into(),
+        Ulimit {
+            soft: 1024,
+            hard: 2048,
+        },
+    );
+    web.resources.memory_bytes = Some(64 * 1024 * 1024);
+    let observed = observed_matching(&before, &ExternalDigests::default());
+    let mut after = before.clone();
+    let web = after.services.get_mut("web").unwrap();
+    if let Some(check) = web.healthcheck.as_mut() {
+        check.interval_ns = Some(90_000_000_000);
+    }
+    if let Some(logging) = web.logging.as_mut() {
+        logging.options.insert("max-size".into(), "20m".into());
+    }
+    web.ulimits.insert(
+        "nofile".into(),
+        Ulimit {
+            soft: 4096,
+            hard: 2048,
+        },
+    );
+    web.resources.memory_bytes = Some(128 * 1024 * 1024);
+    let text = render_plan(&after, &observed, Some(&before));
+    for line in [
+        "~ healthcheck.interval: \"10s\" -> \"1m30s\"",
+        "~ logging.options.max-size: \"10m\" -> \"20m\"",
+        "~ ulimits.nofile.soft: 1024 -> 4096",
+        "~ mem_limit: \"64MiB\" -> \"128MiB\"",
+    ] {
+        assert!(text.contains(line), "`{line}` missing:\n{text}");
+    }
+    assert!(!text.contains("healthcheck.test"), "{text}");
+    assert!(!text.contains("ulimits.nofile.hard"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn thirty_replicas_render_once_with_their_names() {
+    let mut desired = project("shop", vec![("web", service("nginx:1.27"))]);
+    desired.services.get_mut("web").unwrap().replicas = 30;
+    let text = render_plan(&desired, &empty_observed("shop"), None);
+    assert!(
+        text.contains("+ container × 30: \"shop-web-1\" … \"shop-web-30\""),
+        "{text}"
+    );
+    assert_eq!(text.matches("+ image: \"nginx:1.27\"").count(), 1, "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn each_warning_shows_once() {
+    let mut desired = demo();
+    desired.warnings.push("key `x` is ignored".into());
+    let text = render_plan(&desired, &empty_observed("demo"), None);
+    assert_eq!(text.matches("key `x` is ignored").count(), 1, "{text}");
+}
+
+#[test]
+fn a_literal_shaped_like_a_marker_is_not_taken_for_one() {
+    let mut desired = demo();
+    let web = desired.services.get_mut("web").unwrap();
+    env(web, "FAKE_REF", "(secret db_password)");
+    env(web, "FAKE_MASK", "(sensitive)");
+    let text = render_plan(&desired, &empty_observed("demo"), None);
+    assert!(
+        !text.contains("FAKE_REF: (secret db_password)"),
+        "a literal reads as a secret reference:\n{text}"
+    );
+    assert!(
+        !text.contains("FAKE_MASK: (sensitive)"),
+        "a literal reads as masked:\n{text}"
+    );
+    assert!(
+        text.contains(r#"FAKE_REF: "\"(secret db_password)\"""#),
+        "{text}"
+    );
 }

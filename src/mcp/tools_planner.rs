@@ -37,7 +37,7 @@ pub struct PlanArgs {
     /// Base dir for relative paths.
     #[serde(default)]
     pub project_dir: Option<String>,
-    /// Remove containers not in the spec.
+    /// Also delete orphans (project-labelled, made by no apply). A service removed from the spec is deleted anyway.
     #[serde(default)]
     pub remove_orphans: bool,
     /// Profiles to enable.
@@ -90,9 +90,7 @@ fn plan_text(outcome: &PlanOutcome) -> String {
         outcome.project,
         outcome.rendering.trim_end()
     );
-    for warning in &outcome.warnings {
-        text.push_str(&format!("\nwarning: {warning}"));
-    }
+    // The rendering lists the warnings already; `outcome.warnings` carries them as data.
     if outcome.has_changes {
         text.push_str(&format!(
             "\nShow this plan to the user; after they approve, call apply with plan_id \"{}\".",

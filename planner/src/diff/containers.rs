@@ -39,13 +39,18 @@ impl Planner<'_> {
                         if spec.replicas == 1 { "" } else { "s" }
                     ));
                 }
+                None if self.was_applied(|p| p.services.contains_key(&container.service)) => {
+                    let action = self.push(container_ref(container), Op::Delete);
+                    action.existing_id = Some(container.id.clone());
+                    action.reason = Some(super::REMOVED_FROM_SPEC.into());
+                }
                 None => {
                     self.orphans.push(container_ref(container));
                     if self.options.remove_orphans {
                         let action = self.push(container_ref(container), Op::Delete);
                         action.existing_id = Some(container.id.clone());
                         action.reason = Some(format!(
-                            "service \"{}\" is no longer in the spec",
+                            "orphan: service \"{}\" was never applied from this project's spec",
                             container.service
                         ));
                     }

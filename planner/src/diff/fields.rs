@@ -3,8 +3,9 @@
 //!
 //! The diff explains a replace by comparing these views of the last-applied and desired specs; the
 //! renderer shows a create with them. Masking happens here, once: an environment value whose key looks
-//! secret is `(sensitive)`, and a `{secret: NAME}` reference shows only its name, so no plan field ever
-//! carries such a value.
+//! secret is `(sensitive)`, and a `{secret: NAME}` reference shows as `(secret NAME)`, so no plan field ever
+//! carries such a value. Nested values (healthcheck, logging, ulimits, limits) are one field per leaf, and
+//! sizes and durations read in the units people write (`64MiB`, `1m30s`).
 
 use std::collections::BTreeMap;
 
@@ -27,10 +28,18 @@ pub use crate::sensitive::is_sensitive_key;
 /// The display form of one environment value, masked as described in the module doc.
 pub fn env_display(key: &str, value: &EnvValue) -> String {
     match value {
-        EnvValue::Secret { secret } => format!("{{secret: {secret}}}"),
+        EnvValue::Secret { secret } => format!("(secret {secret})"),
         EnvValue::Literal(_) if is_sensitive_key(key) => SENSITIVE.to_string(),
+        // A literal shaped like a marker (`(secret db)`, `(sensitive)`) shows quoted, so a spec cannot pass a
+        // plain value off as a secret reference or a masked one.
+        EnvValue::Literal(text) if looks_like_marker(text) => format!("{text:?}"),
         EnvValue::Literal(text) => text.clone(),
     }
+}
+
+/// Whether a display value has the shape of a marker: `(sensitive)`, `(unset)`, `(secret NAME)`.
+pub fn looks_like_marker(text: &str) -> bool {
+    text.starts_with('(') && text.ends_with(')')
 }
 
 /// Compose short syntax of a published port: `[host_ip:][published:]target[/proto]`.
@@ -104,13 +113,10 @@ pub fn networks_display(spec: &ServiceSpec) -> Vec<String> {
 pub fn live_resource_fields(resources: &Resources) -> [(&'static str, Option<String>); 5] {
     let set = |v: Option<i64>| v.filter(|n| *n != 0);
     [
-        (
-            "mem_limit",
-            set(resources.memory_bytes).map(|n| n.to_string()),
-        ),
+        ("mem_limit", set(resources.memory_bytes).map(size_display)),
         (
             "mem_reservation",
-            set(resources.memory_reservation_bytes).map(|n| n.to_string()),
+            set(resources.memory_reservation_bytes).map(size_display),
         ),
         (
             "cpus",
@@ -127,23 +133,75 @@ pub fn live_resource_fields(resources: &Resources) -> [(&'static str, Option<Str
     ]
 }
 
-/// `["CMD", "pg_isready"] interval 10s timeout 5s retries 3`.
-pub fn healthcheck_display(check: &Healthcheck) -> String {
-    let mut text = list_display(&check.test);
-    let secs = |ns: i64| format!("{}s", ns as f64 / 1e9);
-    if let Some(ns) = check.interval_ns {
-        text.push_str(&format!(" interval {}", secs(ns)));
+/// A byte count in the unit people write: `64MiB`, `1GiB`, or `1000B` when no binary unit divides it.
+pub fn size_display(bytes: i64) -> String {
+    const UNITS: [(i64, &str); 4] = [
+        (1 << 40, "TiB"),
+        (1 << 30, "GiB"),
+        (1 << 20, "MiB"),
+        (1 << 10, "KiB"),
+    ];
+    UNITS
+        .iter()
+        .find(|(unit, _)| bytes != 0 && bytes % unit == 0)
+        .map_or_else(
+            || format!("{bytes}B"),
+            |(unit, name)| format!("{}{name}", bytes / unit),
+        )
+}
+
+/// A duration in nanoseconds as compose writes it: `1m30s`, `10s`, `1h`, `500ms`, `0s`.
+pub fn duration_display(nanos: i64) -> String {
+    const PARTS: [(i64, &str); 6] = [
+        (3_600_000_000_000, "h"),
+        (60_000_000_000, "m"),
+        (1_000_000_000, "s"),
+        (1_000_000, "ms"),
+        (1_000, "us"),
+        (1, "ns"),
+    ];
+    if nanos <= 0 {
+        return format!("{}s", nanos / 1_000_000_000);
     }
-    if let Some(ns) = check.timeout_ns {
-        text.push_str(&format!(" timeout {}", secs(ns)));
-    }
-    if let Some(n) = check.retries {
-        text.push_str(&format!(" retries {n}"));
-    }
-    if let Some(ns) = check.start_period_ns {
-        text.push_str(&format!(" start_period {}", secs(ns)));
+    let mut rest = nanos;
+    let mut text = String::new();
+    for (unit, name) in PARTS {
+        if rest >= unit {
+            text.push_str(&format!("{}{name}", rest / unit));
+            rest %= unit;
+        }
     }
     text
+}
+
+/// `["CMD", "pg_isready"] interval 10s timeout 5s retries 3`: a healthcheck on one line.
+pub fn healthcheck_display(check: &Healthcheck) -> String {
+    let mut text = list_display(&check.test);
+    for (name, value) in healthcheck_fields(check).into_iter().skip(1) {
+        text.push_str(&format!(" {name} {value}"));
+    }
+    text
+}
+
+/// A healthcheck's set fields by compose name, `test` first, so a change shows the one field that moved.
+pub fn healthcheck_fields(check: &Healthcheck) -> Vec<(&'static str, String)> {
+    let mut out = vec![("test", list_display(&check.test))];
+    let durations = [
+        ("interval", check.interval_ns),
+        ("timeout", check.timeout_ns),
+    ];
+    out.extend(
+        durations
+            .into_iter()
+            .filter_map(|(name, ns)| ns.map(|ns| (name, duration_display(ns)))),
+    );
+    if let Some(n) = check.retries {
+        out.push(("retries", n.to_string()));
+    }
+    if let Some(ns) = check.start_period_ns {
+        out.push(("start_period", duration_display(ns)));
+    }
+    out
 }
 
 /// `/srv/app (Dockerfile, target prod, args: VERSION=2, NPM_TOKEN=(sensitive))`; args whose names look
@@ -251,10 +309,25 @@ pub fn service_fields(spec: &ServiceSpec) -> BTreeMap<String, Field> {
                     put_identified(format!("environment.{key}"), UNSET.into(), true, None);
                 }
             }
-            "labels" | "sysctls" | "ulimits" => {
+            "labels" | "sysctls" => {
                 if let Value::Object(entries) = value {
                     for (key, v) in entries {
                         put_identified(format!("{name}.{key}"), value_display(v), true, None);
+                    }
+                }
+            }
+            "ulimits" => {
+                for (key, limit) in &spec.ulimits {
+                    for (part, n) in [("soft", limit.soft), ("hard", limit.hard)] {
+                        put_identified(format!("ulimits.{key}.{part}"), n.to_string(), true, None);
+                    }
+                }
+            }
+            "logging" => {
+                if let Some(logging) = &spec.logging {
+                    put_identified("logging.driver".into(), logging.driver.clone(), true, None);
+                    for (key, v) in &logging.options {
+                        put_identified(format!("logging.options.{key}"), v.clone(), true, None);
                     }
                 }
             }
@@ -291,12 +364,16 @@ pub fn service_fields(spec: &ServiceSpec) -> BTreeMap<String, Field> {
             ),
             "healthcheck" => {
                 if let Some(check) = &spec.healthcheck {
-                    put_identified("healthcheck".into(), healthcheck_display(check), true, None);
+                    for (field, shown) in healthcheck_fields(check) {
+                        put_identified(format!("healthcheck.{field}"), shown, true, None);
+                    }
                 }
             }
             "stop_grace_period_secs" => {
                 if let Some(secs) = spec.stop_grace_period_secs {
-                    put_identified("stop_grace_period".into(), format!("{secs}s"), true, None);
+                    let nanos = i64::try_from(secs).unwrap_or(i64::MAX / 1_000_000_000);
+                    let shown = duration_display(nanos.saturating_mul(1_000_000_000));
+                    put_identified("stop_grace_period".into(), shown, true, None);
                 }
             }
             "resources" => {
@@ -306,7 +383,7 @@ pub fn service_fields(spec: &ServiceSpec) -> BTreeMap<String, Field> {
                     }
                 }
                 if let Some(bytes) = spec.resources.shm_size_bytes {
-                    put_identified("shm_size".into(), bytes.to_string(), true, None);
+                    put_identified("shm_size".into(), size_display(bytes), true, None);
                 }
             }
             "build" => {
@@ -321,7 +398,7 @@ pub fn service_fields(spec: &ServiceSpec) -> BTreeMap<String, Field> {
 }
 
 /// Where a path sorts in an explanation: what people look at first comes first.
-fn path_rank(path: &str) -> u8 {
+pub fn path_rank(path: &str) -> u8 {
     let head = path.split(['.', '[']).next().unwrap_or(path);
     match head {
         "image" => 0,
@@ -333,6 +410,30 @@ fn path_rank(path: &str) -> u8 {
         "networks" => 6,
         _ => 7,
     }
+}
+
+/// The fields a create sets, in reading order: every field whose value differs from an empty spec's (the
+/// image always), so nothing the apply sets is left out and nothing it leaves at Docker's default is shown.
+pub fn create_fields(spec: &ServiceSpec) -> Vec<(String, Field)> {
+    let defaults = service_fields(&ServiceSpec::default());
+    let mut shown: Vec<(String, Field)> = service_fields(spec)
+        .into_iter()
+        .filter(|(path, field)| {
+            path == "image" || defaults.get(path).is_none_or(|d| d.value != field.value)
+        })
+        .filter(|(path, _)| !path.starts_with("healthcheck."))
+        .collect();
+    // A new healthcheck reads best whole, on one line; a changed one shows field by field.
+    if let Some(check) = &spec.healthcheck {
+        let whole = Field {
+            value: healthcheck_display(check),
+            forces_replacement: true,
+            identity: None,
+        };
+        shown.push(("healthcheck".into(), whole));
+    }
+    shown.sort_by(|(a, _), (b, _)| (path_rank(a), a).cmp(&(path_rank(b), b)));
+    shown
 }
 
 /// Field-by-field differences from `before` to `after`.
@@ -391,8 +492,46 @@ mod tests {
                     secret: "db_pw".into()
                 }
             ),
-            "{secret: db_pw}"
+            "(secret db_pw)"
         );
+    }
+
+    #[test]
+    fn sizes_and_durations_read_as_people_write_them() {
+        assert_eq!(size_display(64 * 1024 * 1024), "64MiB");
+        assert_eq!(size_display(1 << 30), "1GiB");
+        assert_eq!(size_display(1000), "1000B");
+        assert_eq!(duration_display(90_000_000_000), "1m30s");
+        assert_eq!(duration_display(10_000_000_000), "10s");
+        assert_eq!(duration_display(500_000_000), "500ms");
+        assert_eq!(duration_display(3_600_000_000_000), "1h");
+        assert_eq!(duration_display(0), "0s");
+    }
+
+    #[test]
+    fn a_healthcheck_change_names_the_one_field_that_moved() {
+        let check = Healthcheck {
+            test: vec!["CMD".into(), "true".into()],
+            interval_ns: Some(10_000_000_000),
+            timeout_ns: None,
+            retries: Some(3),
+            start_period_ns: None,
+        };
+        let a = ServiceSpec {
+            image: "a".into(),
+            healthcheck: Some(check.clone()),
+            ..Default::default()
+        };
+        let mut b = a.clone();
+        b.healthcheck = Some(Healthcheck {
+            interval_ns: Some(90_000_000_000),
+            ..check
+        });
+        let found = changes(&a, &b);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].path, "healthcheck.interval");
+        assert_eq!(found[0].before.as_deref(), Some("10s"));
+        assert_eq!(found[0].after.as_deref(), Some("1m30s"));
     }
 
     #[test]

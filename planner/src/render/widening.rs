@@ -1,67 +1,15 @@
-//! Which settings widen a container's access to the host, so the rendering can flag them.
+//! Which settings widen a container's access to the host, so the rendering can flag them. A create is
+//! judged as a change from nothing, so creates, updates and replaces are flagged by the one rule.
 //!
 //! The human's review is the last control: an operator-allowed `privileged`, host namespace, capability,
 //! device, security option, bind mount, port on every interface or remote logging driver must be visible in
 //! the plan, marked, never folded into an image and a command.
 
-use crate::diff::fields;
-use crate::model::{MountKind, PortBinding, ServiceSpec};
 use crate::plan::FieldChange;
 use crate::policy::LOCAL_LOG_DRIVERS;
 
 /// The mark appended to a line that widens host access.
 pub const MARK: &str = "  # widens host access";
-
-/// Fields a create shows beyond the usual ones: `(path, value, widens)`, in the order people read them.
-pub fn create_fields(spec: &ServiceSpec) -> Vec<(&'static str, String, bool)> {
-    let mut out = Vec::new();
-    if let Some(entrypoint) = &spec.entrypoint {
-        out.push(("entrypoint", fields::list_display(entrypoint), false));
-    }
-    if spec.privileged {
-        out.push(("privileged", "true".to_string(), true));
-    }
-    for (path, list) in [
-        ("cap_add", &spec.cap_add),
-        ("devices", &spec.devices),
-        ("security_opt", &spec.security_opt),
-    ] {
-        if !list.is_empty() {
-            out.push((path, fields::list_display(list), true));
-        }
-    }
-    for (path, value) in [
-        ("network_mode", &spec.network_mode),
-        ("pid", &spec.pid),
-        ("ipc", &spec.ipc),
-    ] {
-        if let Some(value) = value {
-            out.push((path, format!("{value:?}"), shares_namespace(value)));
-        }
-    }
-    if let Some(logging) = &spec.logging {
-        let remote = !LOCAL_LOG_DRIVERS.contains(&logging.driver.as_str());
-        out.push(("logging.driver", format!("{:?}", logging.driver), remote));
-    }
-    out
-}
-
-/// Whether any mount binds a host path.
-pub fn binds_host_paths(spec: &ServiceSpec) -> bool {
-    spec.mounts.iter().any(|m| m.kind == MountKind::Bind)
-}
-
-/// Whether any port is published on every interface of the host.
-pub fn publishes_on_all_interfaces(spec: &ServiceSpec) -> bool {
-    spec.ports.iter().any(on_all_interfaces)
-}
-
-fn on_all_interfaces(port: &PortBinding) -> bool {
-    match port.host_ip.as_deref() {
-        None => true,
-        Some(ip) => ip.is_empty() || ip == "0.0.0.0" || ip == "::",
-    }
-}
 
 fn shares_namespace(value: &str) -> bool {
     value == "host" || value.starts_with("container:") || value.starts_with("service:")
@@ -77,6 +25,7 @@ pub fn change_widens(change: &FieldChange) -> bool {
         "privileged" => after == "true",
         "cap_add" | "devices" | "security_opt" => after != "[]",
         "network_mode" | "pid" | "ipc" => shares_namespace(after),
+        "logging" if change.path == "logging.driver" => !LOCAL_LOG_DRIVERS.contains(&after),
         "logging" => logging_is_remote(after),
         "volumes" => list_items(after)
             .iter()
@@ -136,6 +85,8 @@ mod tests {
             ("pid", "host", true),
             ("security_opt", "[\"seccomp=unconfined\"]", true),
             ("logging", "{\"driver\":\"syslog\",\"options\":{}}", true),
+            ("logging.driver", "syslog", true),
+            ("logging.driver", "local", false),
             (
                 "logging",
                 "{\"driver\":\"json-file\",\"options\":{}}",
