@@ -5,6 +5,7 @@
 //! stored plan can be applied; apply re-observes first and refuses a plan whose world has moved.
 
 mod export;
+mod history;
 mod journal;
 mod outcome;
 pub mod runtime;
@@ -37,6 +38,7 @@ use crate::state::{
 use runtime::{DockerRuntime, ExecRequest, Runtime};
 
 pub use export::project_to_compose_yaml;
+pub use history::{RollbackError, HISTORY_LIMIT_MAX};
 pub use planner::report::{EventSink, StepEvent};
 
 /// What to plan: a project name and its spec.
@@ -147,6 +149,8 @@ pub enum EngineError {
     ReadOnly(String),
     #[error("internal error: {0}")]
     Internal(String),
+    #[error(transparent)]
+    Rollback(#[from] RollbackError),
 }
 
 /// Most store operations running at once: sled serves concurrent readers from one open database, and a bound

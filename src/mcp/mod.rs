@@ -15,6 +15,7 @@ pub mod server;
 pub mod stdio;
 pub mod time_args;
 pub mod tools_containers;
+pub mod tools_history;
 pub mod tools_images;
 pub mod tools_networks;
 pub mod tools_planner;

@@ -39,7 +39,8 @@ impl DockerServer {
             + Self::image_tools()
             + Self::network_tools()
             + Self::system_tools()
-            + Self::planner_tools();
+            + Self::planner_tools()
+            + Self::history_tools();
         let mut withheld = BTreeSet::new();
         if engine.config().read_only {
             for tool in tools.list_all() {

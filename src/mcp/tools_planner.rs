@@ -78,7 +78,7 @@ pub struct ExportedProject {
     pub compose_yaml: String,
 }
 
-fn plan_text(outcome: &PlanOutcome) -> String {
+pub(crate) fn plan_text(outcome: &PlanOutcome) -> String {
     let mut text = format!(
         "Plan {} for project {}:\n{}",
         outcome.plan_id,

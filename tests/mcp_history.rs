@@ -1,0 +1,142 @@
+//! History and rollback through MCP against the real engine: `project_history` lists what happened, and
+//! `rollback` plans the return to an earlier apply's spec as an ordinary plan that `apply` executes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap: a failure is the test failing
+
+mod common;
+
+use common::engine::{project_containers, ProjectGuard};
+use common::mcp::McpSession;
+use common::unique;
+use serde_json::{json, Value};
+
+const IMAGE: &str = common::TEST_IMAGE;
+
+/// A spec with `web` (its GREETING set to `greeting`) and, when `with_worker`, a second service.
+fn spec(greeting: &str, with_worker: bool) -> String {
+    let mut yaml = format!(
+        "services:\n  web:\n    image: {IMAGE}\n    init: true\n    command: [\"sleep\", \"3600\"]\n    \
+         environment:\n      GREETING: {greeting}\n"
+    );
+    if with_worker {
+        yaml.push_str(&format!(
+            "  worker:\n    image: {IMAGE}\n    init: true\n    command: [\"sleep\", \"3600\"]\n"
+        ));
+    }
+    yaml
+}
+
+fn summary(reply: &Value) -> (u64, u64, u64) {
+    let s = &reply["summary"];
+    (
+        s["add"].as_u64().unwrap(),
+        s["change"].as_u64().unwrap(),
+        s["destroy"].as_u64().unwrap(),
+    )
+}
+
+fn container_names(project: &str) -> Vec<String> {
+    let mut names: Vec<String> = project_containers(None, project)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn rollback_to_the_first_of_three_applies_plans_exactly_the_difference() {
+    let project = unique("hist");
+    let _guard = ProjectGuard::new(&project);
+    let session = McpSession::start().await;
+
+    let (first, _) = session.plan_yaml(&project, &spec("one", false)).await;
+    session.apply(&project, &first).await.unwrap();
+    session.converge(&project, &spec("one", true)).await;
+    session.converge(&project, &spec("three", true)).await;
+    assert_eq!(container_names(&project).len(), 2);
+
+    let history = session
+        .structured_ok("project_history", json!({"project": project}))
+        .await;
+    let entries = history["entries"].as_array().unwrap();
+    let applies: Vec<&Value> = entries.iter().filter(|e| e["kind"] == "apply").collect();
+    assert_eq!(applies.len(), 3, "{history}");
+    assert_eq!(applies[0]["plan_id"], first.as_str());
+    assert!(
+        applies[0]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Apply complete!"),
+        "{history}"
+    );
+
+    // Back to the first spec: web's environment changes back and the worker added since goes.
+    let rollback = session
+        .structured_ok("rollback", json!({"project": project, "plan_id": first}))
+        .await;
+    let (add, change, destroy) = summary(&rollback);
+    assert_eq!((change, destroy), (1, 1), "{rollback}");
+    assert!(add <= 1, "a replaced web may count as one add: {rollback}");
+    let rendering = rollback["rendering"].as_str().unwrap();
+    assert!(rendering.contains("worker"), "{rendering}");
+    assert!(rendering.contains("GREETING"), "{rendering}");
+
+    // Nothing ran yet: rollback only plans.
+    assert_eq!(container_names(&project).len(), 2);
+    let rollback_id = rollback["plan_id"].as_str().unwrap();
+    let applied = session.apply(&project, rollback_id).await.unwrap();
+    assert!(!applied.is_error, "{}", applied.all_text());
+    assert_eq!(container_names(&project), vec![format!("{project}-web-1")]);
+
+    let (_, again) = session.plan_yaml(&project, &spec("one", false)).await;
+    assert_eq!(
+        again.field("has_changes"),
+        Some(Value::Bool(false)),
+        "{}",
+        again.all_text()
+    );
+    session.destroy(&project).await;
+}
+
+#[tokio::test]
+async fn rollback_refuses_a_plan_that_was_never_applied() {
+    let project = unique("hist");
+    let _guard = ProjectGuard::new(&project);
+    let session = McpSession::start().await;
+    let (pending, _) = session.plan_yaml(&project, &spec("one", false)).await;
+    let err = session
+        .tool_error("rollback", json!({"project": project, "plan_id": pending}))
+        .await;
+    assert!(err.contains("is pending, not applied"), "{err}");
+    assert!(err.contains("project_history"), "{err}");
+
+    let err = session
+        .tool_error(
+            "rollback",
+            json!({"project": project, "plan_id": "000000000000"}),
+        )
+        .await;
+    assert!(err.contains("not found"), "{err}");
+    assert!(container_names(&project).is_empty());
+}
+
+#[tokio::test]
+async fn history_is_bounded_by_limit_and_refuses_unknown_arguments() {
+    let project = unique("hist");
+    let session = McpSession::start().await;
+    for greeting in ["a", "b", "c"] {
+        session.plan_yaml(&project, &spec(greeting, false)).await;
+    }
+    let history = session
+        .structured_ok("project_history", json!({"project": project, "limit": 2}))
+        .await;
+    assert_eq!(history["entries"].as_array().unwrap().len(), 2, "{history}");
+    let err = session
+        .tool_error(
+            "project_history",
+            json!({"project": project, "approve": true}),
+        )
+        .await;
+    assert!(err.contains("approve"), "{err}");
+}
