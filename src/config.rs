@@ -10,6 +10,7 @@ use std::time::Duration;
 use planner::policy::limits::{self, Limits};
 
 use crate::host::EnvPolicy;
+use crate::mcp::approval::ApprovalMode;
 
 /// Settings shared by the MCP server and the CLI.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,8 @@ pub struct ServerConfig {
     pub workspace_roots: Vec<PathBuf>,
     /// Size and count bounds on specs.
     pub limits: Limits,
+    /// How `apply` over MCP gets the human's approval.
+    pub approval: ApprovalMode,
 }
 
 impl ServerConfig {
@@ -53,6 +56,7 @@ impl ServerConfig {
             env: EnvPolicy::default(),
             workspace_roots: default_workspace_roots(),
             limits: Limits::default(),
+            approval: ApprovalMode::default(),
         }
     }
 
@@ -169,6 +173,10 @@ pub struct ServerArgs {
     /// How long apply waits for a depends_on condition: seconds, or a number with s/m/h.
     #[arg(long, default_value = "120s", value_parser = parse_duration, global = true)]
     pub dependency_timeout: Duration,
+    /// How apply over MCP gets the human's approval: elicit (always ask through the client), auto (ask
+    /// when the client can) or off.
+    #[arg(long, env = "MCP_DOCKER_APPROVAL", value_enum, default_value_t = ApprovalMode::Auto, global = true)]
+    pub approval: ApprovalMode,
     #[command(flatten)]
     pub boundary: BoundaryArgs,
 }
@@ -282,6 +290,7 @@ impl ServerArgs {
             env: self.boundary.env(),
             workspace_roots: self.boundary.workspace_roots(),
             limits: self.boundary.limits(),
+            approval: self.approval,
         }
     }
 }

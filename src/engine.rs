@@ -671,6 +671,7 @@ impl Engine {
         project: &str,
         plan_id: &str,
     ) -> Result<StoredPlan, EngineError> {
+        validate_project_name(project)?;
         let (p, id) = (project.to_string(), plan_id.to_string());
         self.state(move |s| s.plan(&p, &id))
             .await?

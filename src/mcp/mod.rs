@@ -3,6 +3,7 @@
 //! Tools are grouped by what they act on (`tools_*`); each returns `output::Json<T>` (structured content with an
 //! output schema plus a short text) or `output::ToolError` (an `isError` result naming the field and the fix).
 
+pub mod approval;
 pub mod args;
 pub mod compact;
 pub mod container_spec;

@@ -11,6 +11,7 @@ use rmcp::{tool, tool_router, RoleServer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::approval;
 use super::args::Parameters;
 use super::output::{Json, ToolError};
 use super::progress::Progress;
@@ -19,6 +20,7 @@ use crate::docker::execute::{step_label, ApplyReport, EventSink, StepEvent};
 use crate::engine::{
     ApplyOutcome, PlanOutcome, PlanRequest, ProjectStatus, ProjectSummary, SpecSource,
 };
+use crate::state::PlanStatus;
 use planner::plan::Op;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -200,21 +202,19 @@ impl DockerServer {
         Parameters(args): Parameters<ApplyArgs>,
     ) -> Result<Json<ApplyOutcome>, ToolError> {
         let progress = Progress::for_request(&context);
+        let stored = self.engine.fetch_plan(&args.project, &args.plan_id).await?;
+        if stored.status == PlanStatus::Pending && stored.plan.has_changes() {
+            let mode = self.engine.config().approval;
+            approval::approve_plan(&context.peer, mode, &stored).await?;
+        }
         // Each action reports its start and its end; the total lets clients draw a bar.
-        let total = self
-            .engine
-            .fetch_plan(&args.project, &args.plan_id)
-            .await
-            .ok()
-            .map(|stored| {
-                (stored
-                    .plan
-                    .actions
-                    .iter()
-                    .filter(|a| a.op != Op::NoOp)
-                    .count()
-                    * 2) as f64
-            });
+        let steps = stored
+            .plan
+            .actions
+            .iter()
+            .filter(|a| a.op != Op::NoOp)
+            .count();
+        let total = Some((steps * 2) as f64);
         let events: EventSink =
             Arc::new(move |event: StepEvent| progress.step(total, describe_event(&event)));
         let outcome = self
