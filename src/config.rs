@@ -39,6 +39,8 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// How `apply` over MCP gets the human's approval.
     pub approval: ApprovalMode,
+    /// Whether an MCP apply that fails returns to the previous spec when the call does not say.
+    pub revert_on_failure: bool,
 }
 
 impl ServerConfig {
@@ -57,6 +59,7 @@ impl ServerConfig {
             workspace_roots: default_workspace_roots(),
             limits: Limits::default(),
             approval: ApprovalMode::default(),
+            revert_on_failure: false,
         }
     }
 
@@ -177,6 +180,10 @@ pub struct ServerArgs {
     /// when the client can) or off.
     #[arg(long, env = "MCP_DOCKER_APPROVAL", value_enum, default_value_t = ApprovalMode::Auto, global = true)]
     pub approval: ApprovalMode,
+    /// When an MCP apply fails, plan and apply the return to the previous spec (an apply's
+    /// `revert_on_failure` overrides this).
+    #[arg(long, env = "MCP_DOCKER_REVERT_ON_FAILURE", global = true)]
+    pub revert_on_failure: bool,
     #[command(flatten)]
     pub boundary: BoundaryArgs,
 }
@@ -291,6 +298,7 @@ impl ServerArgs {
             workspace_roots: self.boundary.workspace_roots(),
             limits: self.boundary.limits(),
             approval: self.approval,
+            revert_on_failure: self.revert_on_failure,
         }
     }
 }

@@ -8,6 +8,7 @@ mod export;
 mod history;
 mod journal;
 mod outcome;
+mod revert;
 pub mod runtime;
 #[cfg(test)]
 mod seam_tests;
@@ -40,6 +41,7 @@ use runtime::{DockerRuntime, ExecRequest, Runtime};
 pub use export::project_to_compose_yaml;
 pub use history::{RollbackError, HISTORY_LIMIT_MAX};
 pub use planner::report::{EventSink, StepEvent};
+pub use revert::{AppliedWithRevert, Revert};
 
 /// What to plan: a project name and its spec.
 #[derive(Debug, Clone)]

@@ -138,3 +138,58 @@ async fn history_is_bounded_by_limit_and_refuses_unknown_arguments() {
         .await;
     assert!(err.contains("approve"), "{err}");
 }
+
+#[tokio::test]
+async fn a_failing_update_with_revert_keeps_the_previous_containers_and_both_steps_in_history() {
+    let project = unique("hist");
+    let _guard = ProjectGuard::new(&project);
+    let session = McpSession::start().await;
+    session.converge(&project, &spec("one", false)).await;
+    let web = format!("{project}-web-1");
+    let web_id = common::cli::inspect(&web)["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The update adds a worker (which succeeds) and moves web to an image no registry has (which fails).
+    let broken =
+        spec("one", true).replacen(IMAGE, "127.0.0.1:5000/mcp-docker-test/missing:never", 1);
+    let (update, _) = session.plan_yaml(&project, &broken).await;
+    let err = session
+        .tool_error(
+            "apply",
+            json!({"project": project, "plan_id": update, "revert_on_failure": true}),
+        )
+        .await;
+    assert!(err.contains("did not complete"), "{err}");
+    assert!(err.contains("Reverted to the previous spec"), "{err}");
+
+    let running = common::cli::inspect(&web);
+    assert_eq!(running["Id"].as_str().unwrap(), web_id, "web was replaced");
+    assert_eq!(running["State"]["Running"], true);
+    assert_eq!(
+        container_names(&project),
+        vec![web.clone()],
+        "worker stayed"
+    );
+
+    let history = session
+        .structured_ok("project_history", json!({"project": project}))
+        .await;
+    let applies: Vec<&Value> = history["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "apply")
+        .collect();
+    assert_eq!(applies.len(), 3, "{history}");
+    assert_eq!(applies[1]["plan_id"], update.as_str(), "{history}");
+    assert!(
+        applies[2]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Apply complete!"),
+        "{history}"
+    );
+    session.destroy(&project).await;
+}

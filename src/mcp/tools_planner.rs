@@ -51,6 +51,9 @@ pub struct ApplyArgs {
     pub project: String,
     /// The id `plan` or `destroy` returned, after the human approved the rendering.
     pub plan_id: String,
+    /// On failure, plan and apply the return to the previous spec (default: the operator's setting).
+    #[serde(default)]
+    pub revert_on_failure: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -120,6 +123,24 @@ fn describe_event(event: &StepEvent) -> String {
             ..
         } => format!("{}: skipped ({reason})", step_label(resource, *op)),
     }
+}
+
+/// `Apply complete! ... (2 done, 0 failed, 0 skipped)` and one line per step.
+fn apply_text(outcome: &ApplyOutcome) -> String {
+    let mut text = format!(
+        "{} ({} done, {} failed, {} skipped{})",
+        outcome.message,
+        outcome.report.done.len(),
+        outcome.report.failed.len(),
+        outcome.report.skipped.len(),
+        if outcome.report.cancelled {
+            ", cancelled"
+        } else {
+            ""
+        }
+    );
+    text.push_str(&report_text(&outcome.report));
+    text
 }
 
 /// One line per step that failed or was skipped, then the ones done:
@@ -217,31 +238,38 @@ impl DockerServer {
         let total = Some((steps * 2) as f64);
         let events: EventSink =
             Arc::new(move |event: StepEvent| progress.step(total, describe_event(&event)));
-        let outcome = self
-            .engine
-            .apply(&args.project, &args.plan_id, events, context.ct.clone())
-            .await?;
-        let mut text = format!(
-            "{} ({} done, {} failed, {} skipped{})",
-            outcome.message,
-            outcome.report.done.len(),
-            outcome.report.failed.len(),
-            outcome.report.skipped.len(),
-            if outcome.report.cancelled {
-                ", cancelled"
-            } else {
-                ""
-            }
-        );
-        text.push_str(&report_text(&outcome.report));
-        if outcome.succeeded {
-            Ok(Json::new(outcome, text))
+        let revert = args
+            .revert_on_failure
+            .unwrap_or(self.engine.config().revert_on_failure);
+        let cancel = context.ct.clone();
+        let (outcome, reverted) = if revert {
+            let done = self
+                .engine
+                .apply_or_revert(&args.project, &args.plan_id, events, cancel)
+                .await?;
+            (done.applied, done.revert)
         } else {
-            Err(ToolError(format!(
-                "apply of plan {} did not complete: {text}",
-                args.plan_id
-            )))
+            let applied = self
+                .engine
+                .apply(&args.project, &args.plan_id, events, cancel)
+                .await?;
+            (applied, None)
+        };
+        let mut text = apply_text(&outcome);
+        if outcome.succeeded {
+            return Ok(Json::new(outcome, text));
         }
+        if let Some(revert) = reverted {
+            text.push_str(&format!(
+                "\nReverted to the previous spec with plan {}: {}",
+                revert.plan.plan_id,
+                apply_text(&revert.applied)
+            ));
+        }
+        Err(ToolError(format!(
+            "apply of plan {} did not complete: {text}",
+            args.plan_id
+        )))
     }
 
     /// Plan the removal of everything the project owns (containers and networks; volumes only when asked).
