@@ -4,6 +4,7 @@
 //! code. A plan is computed from the spec, the live engine and the last-applied record, stored, and only a
 //! stored plan can be applied; apply re-observes first and refuses a plan whose world has moved.
 
+mod drift_events;
 mod export;
 mod history;
 mod journal;
@@ -573,7 +574,10 @@ impl Engine {
         if record.is_none() && observed_is_empty(&observed) {
             return Err(EngineError::ProjectNotFound(project.to_string()));
         }
-        let (resources, drift) = status::assess(record.as_ref(), &observed);
+        let (resources, mut drift) = status::assess(record.as_ref(), &observed);
+        if let Some(record) = &record {
+            drift.extend(self.drift_explained(record).await);
+        }
         Ok(ProjectStatus {
             project: project.to_string(),
             known: record.is_some(),

@@ -1,5 +1,6 @@
 //! History and rollback through MCP against the real engine: `project_history` lists what happened, and
-//! `rollback` plans the return to an earlier apply's spec as an ordinary plan that `apply` executes.
+//! `rollback` plans the return to an earlier apply's spec as an ordinary plan that `apply` executes; status
+//! explains drift from the engine's events since the last apply.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap: a failure is the test failing
 
@@ -191,5 +192,32 @@ async fn a_failing_update_with_revert_keeps_the_previous_containers_and_both_ste
             .contains("Apply complete!"),
         "{history}"
     );
+    session.destroy(&project).await;
+}
+
+#[tokio::test]
+async fn status_explains_drift_from_the_engine_events_since_the_last_apply() {
+    let project = unique("hist");
+    let _guard = ProjectGuard::new(&project);
+    let session = McpSession::start().await;
+    session.converge(&project, &spec("one", true)).await;
+    let (web, worker) = (format!("{project}-web-1"), format!("{project}-worker-1"));
+    common::cli::docker(&["stop", "-t", "1", &web]);
+    common::cli::docker(&["rm", "-f", &worker]);
+
+    let status = session
+        .structured_ok("project_status", json!({"project": project}))
+        .await;
+    let drift: Vec<String> = serde_json::from_value(status["drift"].clone()).unwrap();
+    let said = |needle: &str| drift.iter().any(|line| line.contains(needle));
+    assert!(
+        said(&format!("container {web} stopped by `docker stop` at ")),
+        "{drift:?}"
+    );
+    assert!(
+        said(&format!("container {worker} removed (`docker rm`) at ")),
+        "{drift:?}"
+    );
+    assert!(!said("exited on its own"), "{drift:?}");
     session.destroy(&project).await;
 }
