@@ -332,6 +332,11 @@ impl Engine {
         let rendering = planner::render::render(&plan);
         let mut warnings = desired.warnings.clone();
         warnings.extend(plan.warnings.iter().cloned());
+        // Changes to plan may come from outside the tool: say what the engine saw happen, and when.
+        if let Some(record) = last.as_ref().filter(|_| plan.has_changes()) {
+            let drift = self.drift_explained(record).await;
+            warnings.extend(drift.into_iter().map(|line| format!("drift: {line}")));
+        }
         warnings.dedup();
         let stored = StoredPlan {
             id: new_plan_id(),

@@ -219,5 +219,13 @@ async fn status_explains_drift_from_the_engine_events_since_the_last_apply() {
         "{drift:?}"
     );
     assert!(!said("exited on its own"), "{drift:?}");
+
+    // The plan that repairs it says the same, as warnings beside the rendering.
+    let (_, plan) = session.plan_yaml(&project, &spec("one", true)).await;
+    let warnings = plan.field("warnings").unwrap().to_string();
+    assert!(
+        warnings.contains(&format!("drift: container {web} stopped by `docker stop`")),
+        "{warnings}"
+    );
     session.destroy(&project).await;
 }
