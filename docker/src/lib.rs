@@ -9,6 +9,7 @@ pub mod connect;
 pub(crate) mod container_config;
 pub mod containers;
 pub mod error;
+pub mod events;
 pub mod execute;
 pub mod images;
 pub mod networks;

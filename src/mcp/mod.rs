@@ -3,6 +3,7 @@
 //! Tools are grouped by what they act on (`tools_*`); each returns `output::Json<T>` (structured content with an
 //! output schema plus a short text) or `output::ToolError` (an `isError` result naming the field and the fix).
 
+pub mod approval;
 pub mod args;
 pub mod compact;
 pub mod container_spec;
@@ -18,6 +19,7 @@ pub mod stdio;
 pub mod time_args;
 pub mod tool_schema;
 pub mod tools_containers;
+pub mod tools_history;
 pub mod tools_images;
 pub mod tools_networks;
 pub mod tools_planner;

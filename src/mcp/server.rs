@@ -39,7 +39,8 @@ impl DockerServer {
             + Self::image_tools()
             + Self::network_tools()
             + Self::system_tools()
-            + Self::planner_tools();
+            + Self::planner_tools()
+            + Self::history_tools();
         for route in tools.map.values_mut() {
             tool_schema::compact_tool(&mut route.attr);
         }

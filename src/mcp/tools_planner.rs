@@ -11,6 +11,7 @@ use rmcp::{tool, tool_router, RoleServer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::approval;
 use super::args::Parameters;
 use super::output::{Json, ToolError};
 use super::progress::Progress;
@@ -21,6 +22,7 @@ use crate::engine::{
     ApplyOutcome, EngineError, PlanOutcome, PlanRequest, ProjectStatus, ProjectSummary, SpecSource,
     StepMeter,
 };
+use crate::state::PlanStatus;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -52,6 +54,9 @@ pub struct ApplyArgs {
     pub project: String,
     /// Id from `plan` or `destroy`, once approved.
     pub plan_id: String,
+    /// On failure, plan and apply the return to the previous spec (default: the operator's setting).
+    #[serde(default)]
+    pub revert_on_failure: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -83,7 +88,7 @@ pub struct ExportedProject {
     pub compose_yaml: String,
 }
 
-fn plan_text(outcome: &PlanOutcome) -> String {
+pub(crate) fn plan_text(outcome: &PlanOutcome) -> String {
     let mut text = format!(
         "Plan {} for project {}:\n{}",
         outcome.plan_id,
@@ -121,6 +126,24 @@ fn describe_event(event: &StepEvent) -> String {
             ..
         } => format!("{}: skipped ({reason})", step_label(resource, *op)),
     }
+}
+
+/// `Apply complete! ... (2 done, 0 failed, 0 skipped)` and one line per step.
+fn apply_text(outcome: &ApplyOutcome) -> String {
+    let mut text = format!(
+        "{} ({} done, {} failed, {} skipped{})",
+        outcome.message,
+        outcome.report.done.len(),
+        outcome.report.failed.len(),
+        outcome.report.skipped.len(),
+        if outcome.report.cancelled {
+            ", cancelled"
+        } else {
+            ""
+        }
+    );
+    text.push_str(&report_text(&outcome.report));
+    text
 }
 
 /// One line per step that failed or was skipped, then the ones done:
@@ -223,55 +246,54 @@ impl DockerServer {
         Parameters(args): Parameters<ApplyArgs>,
     ) -> Result<Json<ApplyOutcome>, ToolError> {
         let progress = Progress::for_request(&context);
+        let stored = self.engine.fetch_plan(&args.project, &args.plan_id).await?;
+        if stored.status == PlanStatus::Pending && stored.plan.has_changes() {
+            let mode = self.engine.config().approval;
+            approval::approve_plan(&context.peer, mode, &stored).await?;
+        }
         // The total is the plan's step count, known before the first step; each event moves toward it.
-        let meter = self
-            .engine
-            .fetch_plan(&args.project, &args.plan_id)
-            .await
-            .ok()
-            .map(|stored| StepMeter::for_plan(&stored.plan));
-        let meter = std::sync::Mutex::new(meter);
+        let meter = std::sync::Mutex::new(StepMeter::for_plan(&stored.plan));
         let events: EventSink = Arc::new(move |event: StepEvent| {
             let mut meter = meter.lock().unwrap_or_else(|p| p.into_inner());
-            match meter.as_mut() {
-                Some(meter) => {
-                    if let Some(value) = meter.advance(&event) {
-                        progress.at(value, meter.total(), describe_event(&event));
-                    }
-                }
-                None => progress.step(None, describe_event(&event)),
+            if let Some(value) = meter.advance(&event) {
+                progress.at(value, meter.total(), describe_event(&event));
             }
         });
-        let outcome = match self
-            .engine
-            .apply(&args.project, &args.plan_id, events, context.ct.clone())
-            .await
-        {
+        let revert = args
+            .revert_on_failure
+            .unwrap_or(self.engine.config().revert_on_failure);
+        let cancel = context.ct.clone();
+        let applied = if revert {
+            self.engine
+                .apply_or_revert(&args.project, &args.plan_id, events, cancel)
+                .await
+                .map(|done| (done.applied, done.revert))
+        } else {
+            self.engine
+                .apply(&args.project, &args.plan_id, events, cancel)
+                .await
+                .map(|applied| (applied, None))
+        };
+        let (outcome, reverted) = match applied {
             Err(EngineError::StalePlan) => {
                 return Err(self.stale_refusal(&args.project, &args.plan_id).await)
             }
             other => other?,
         };
-        let mut text = format!(
-            "{} ({} done, {} failed, {} skipped{})",
-            outcome.message,
-            outcome.report.done.len(),
-            outcome.report.failed.len(),
-            outcome.report.skipped.len(),
-            if outcome.report.cancelled {
-                ", cancelled"
-            } else {
-                ""
-            }
-        );
-        text.push_str(&report_text(&outcome.report));
+        let mut text = apply_text(&outcome);
         if outcome.succeeded {
-            Ok(Json::new(outcome, text))
-        } else {
-            // The per-step report stays structured: an error result that still carries structuredContent.
-            let text = format!("apply of plan {} did not complete: {text}", args.plan_id);
-            Ok(Json::failure(outcome, text))
+            return Ok(Json::new(outcome, text));
         }
+        if let Some(revert) = reverted {
+            text.push_str(&format!(
+                "\nReverted to the previous spec with plan {}: {}",
+                revert.plan.plan_id,
+                apply_text(&revert.applied)
+            ));
+        }
+        // The per-step report stays structured: an error result that still carries structuredContent.
+        let text = format!("apply of plan {} did not complete: {text}", args.plan_id);
+        Ok(Json::failure(outcome, text))
     }
 
     /// Plan removing a project (volumes only if asked); show the plan, then `apply` it.

@@ -11,10 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, GetPromptRequestParams, NumberOrString,
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ElicitRequestParams,
+    ElicitResult, ElicitationAction, ElicitationCapability, GetPromptRequestParams, NumberOrString,
     ProgressNotificationParam, ProgressToken, ReadResourceRequestParams, RequestParamsMeta,
 };
-use rmcp::service::{NotificationContext, RunningService};
+use rmcp::service::{NotificationContext, RequestContext, RunningService};
 use rmcp::transport::TokioChildProcess;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::Value;
@@ -57,9 +58,14 @@ impl Reply {
 }
 
 /// The client's handler: keeps the message of every progress notification, to check that long tools report
-/// progress.
+/// progress; with `elicit` set it declares elicitation and answers every question with that action
+/// (an accept approves), keeping each question's message.
 #[derive(Clone, Default)]
-pub struct ProgressLog(Arc<Mutex<Vec<String>>>);
+pub struct ProgressLog {
+    messages: Arc<Mutex<Vec<String>>>,
+    elicit: Option<ElicitationAction>,
+    questions: Arc<Mutex<Vec<String>>>,
+}
 
 impl ClientHandler for ProgressLog {
     async fn on_progress(
@@ -67,10 +73,37 @@ impl ClientHandler for ProgressLog {
         params: ProgressNotificationParam,
         _context: NotificationContext<RoleClient>,
     ) {
-        self.0
+        self.messages
             .lock()
             .unwrap()
             .push(params.message.unwrap_or_default());
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, rmcp::ErrorData> {
+        if let ElicitRequestParams::FormElicitationParams { message, .. } = request {
+            self.questions.lock().unwrap().push(message);
+        }
+        let action = self.elicit.clone().unwrap_or(ElicitationAction::Decline);
+        let answer = ElicitResult::new(action.clone());
+        Ok(match action {
+            ElicitationAction::Accept => answer.with_content(serde_json::json!({"approve": true})),
+            _ => answer,
+        })
+    }
+
+    fn get_info(&self) -> ClientConfig {
+        if self.elicit.is_none() {
+            return ClientConfig::default();
+        }
+        let mut capabilities = ClientCapabilities::default();
+        capabilities.elicitation = Some(ElicitationCapability::default());
+        // Before 2026-07-28, where a server may still send the client requests such as elicitation.
+        ClientConfig::new(capabilities, rmcp::model::Implementation::from_build_env())
+            .with_protocol_version(rmcp::model::ProtocolVersion::V_2025_11_25)
     }
 }
 
@@ -88,6 +121,8 @@ pub struct ServerSetup<'a> {
     /// `DOCKER_HOST` for the server; `None` keeps the test's own environment.
     pub docker_host: Option<&'a str>,
     pub env: Vec<(&'a str, String)>,
+    /// How the client answers elicitation; `None`: it does not declare elicitation at all.
+    pub elicit: Option<ElicitationAction>,
 }
 
 impl<'a> ServerSetup<'a> {
@@ -96,7 +131,14 @@ impl<'a> ServerSetup<'a> {
             state_dir,
             docker_host: None,
             env: Vec::new(),
+            elicit: None,
         }
+    }
+
+    /// A client that declares elicitation and answers every question with `action`.
+    pub fn elicit(mut self, action: ElicitationAction) -> Self {
+        self.elicit = Some(action);
+        self
     }
 
     pub fn docker_host(mut self, host: &'a str) -> Self {
@@ -139,7 +181,10 @@ impl McpServer {
             .spawn()
             .unwrap();
         let pid = transport.id().unwrap();
-        let progress = ProgressLog::default();
+        let progress = ProgressLog {
+            elicit: setup.elicit.clone(),
+            ..ProgressLog::default()
+        };
         let Ok(initialized) =
             tokio::time::timeout(Duration::from_secs(60), progress.clone().serve(transport)).await
         else {
@@ -310,12 +355,17 @@ impl McpServer {
 
     /// How many progress notifications arrived so far.
     pub fn progress_count(&self) -> usize {
-        self.progress.0.lock().unwrap().len()
+        self.progress.messages.lock().unwrap().len()
     }
 
     /// The messages of the progress notifications so far.
     pub fn progress_messages(&self) -> Vec<String> {
-        self.progress.0.lock().unwrap().clone()
+        self.progress.messages.lock().unwrap().clone()
+    }
+
+    /// Every elicitation message the server sent this client, in order.
+    pub fn elicitation_questions(&self) -> Vec<String> {
+        self.progress.questions.lock().unwrap().clone()
     }
 
     /// Calls a tool and returns rmcp's result; panics on a protocol error.
