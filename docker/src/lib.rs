@@ -11,6 +11,7 @@ pub mod containers;
 pub mod error;
 pub mod execute;
 pub mod images;
+pub(crate) mod network_config;
 pub mod networks;
 pub mod observe;
 pub(crate) mod ssh_transport;
