@@ -225,7 +225,11 @@ impl AllKeys {
 
     /// A per-run unique-local `/64` prefix.
     fn subnet6(&self) -> String {
-        format!("fd00:{:x}:{:x}", self.seed() & 0xffff, (self.seed() >> 16) & 0xffff)
+        format!(
+            "fd00:{:x}:{:x}",
+            self.seed() & 0xffff,
+            (self.seed() >> 16) & 0xffff
+        )
     }
 
     fn seed(&self) -> u64 {
@@ -562,11 +566,27 @@ fn check_db(f: &AllKeys, out: &mut Findings) {
 /// addresses, and the `ipam` of the network they lie in.
 fn check_db_new_keys(f: &AllKeys, c: &Value, out: &mut Findings) {
     let host = &c["HostConfig"];
-    out.eq("db dns_search", &host["DnsSearch"], serde_json::json!(["lan"]));
-    out.eq("db dns_opt", &host["DnsOptions"], serde_json::json!(["ndots:2"]));
-    out.eq("db group_add", &host["GroupAdd"], serde_json::json!(["1001"]));
+    out.eq(
+        "db dns_search",
+        &host["DnsSearch"],
+        serde_json::json!(["lan"]),
+    );
+    out.eq(
+        "db dns_opt",
+        &host["DnsOptions"],
+        serde_json::json!(["ndots:2"]),
+    );
+    out.eq(
+        "db group_add",
+        &host["GroupAdd"],
+        serde_json::json!(["1001"]),
+    );
     out.eq("db cgroup", &host["CgroupnsMode"], Value::from("private"));
-    out.eq("db memswap_limit", &host["MemorySwap"], Value::from(128i64 << 20));
+    out.eq(
+        "db memswap_limit",
+        &host["MemorySwap"],
+        Value::from(128i64 << 20),
+    );
     out.eq(
         "db domainname",
         &c["Config"]["Domainname"],
@@ -575,15 +595,27 @@ fn check_db_new_keys(f: &AllKeys, c: &Value, out: &mut Findings) {
     let back = &c["NetworkSettings"]["Networks"][format!("{}_back", f.name)];
     let v4 = format!("{}.10", f.subnet4());
     let v6 = format!("{}::10", f.subnet6());
-    out.eq("db ipv4_address", &back["IPAddress"], Value::from(v4.clone()));
-    out.eq("db ipv6_address", &back["GlobalIPv6Address"], Value::from(v6.clone()));
+    out.eq(
+        "db ipv4_address",
+        &back["IPAddress"],
+        Value::from(v4.clone()),
+    );
+    out.eq(
+        "db ipv6_address",
+        &back["GlobalIPv6Address"],
+        Value::from(v6.clone()),
+    );
     out.eq(
         "db IPAMConfig",
         &back["IPAMConfig"],
         serde_json::json!({"IPv4Address": v4, "IPv6Address": v6}),
     );
     let network = inspect(&format!("{}_back", f.name));
-    out.eq("back enable_ipv6", &network["EnableIPv6"], Value::from(true));
+    out.eq(
+        "back enable_ipv6",
+        &network["EnableIPv6"],
+        Value::from(true),
+    );
     let prefix = f.subnet4();
     out.eq(
         "back ipam.config",

@@ -12,8 +12,9 @@ use std::convert::Infallible;
 
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, EndpointIpamConfig, EndpointSettings, HealthConfig,
-    HostConfig, HostConfigCgroupnsModeEnum, HostConfigLogConfig, Mount, MountType, NetworkingConfig, PortBinding, ResourcesUlimits,
-    RestartPolicy as EngineRestart, RestartPolicyNameEnum,
+    HostConfig, HostConfigCgroupnsModeEnum, HostConfigLogConfig, Mount, MountType,
+    NetworkingConfig, PortBinding, ResourcesUlimits, RestartPolicy as EngineRestart,
+    RestartPolicyNameEnum,
 };
 use planner::model::{
     EnvValue, FileMount, MountKind, NetworkAttachment, RestartPolicy, ServiceSpec,

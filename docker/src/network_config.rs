@@ -8,8 +8,7 @@ pub fn engine_ipam(spec: &IpamSpec) -> Ipam {
     Ipam {
         driver: spec.driver.clone(),
         config: Some(spec.config.iter().map(engine_pool).collect()),
-        options: (!spec.options.is_empty())
-            .then(|| spec.options.clone().into_iter().collect()),
+        options: (!spec.options.is_empty()).then(|| spec.options.clone().into_iter().collect()),
     }
 }
 

@@ -16,10 +16,10 @@ mod keys;
 pub use keys::{
     check_keys, check_service_keys, KeySupport, ALL_TABLES, BUILD_KEYS, CONFIG_TOP_KEYS,
     DEPENDS_ON_KEYS, DEPLOY_KEYS, ENV_FILE_KEYS, FILE_REF_KEYS, HEALTHCHECK_KEYS, IPAM_KEYS,
-    IPAM_POOL_KEYS, LOGGING_KEYS,
-    NETWORK_TOP_KEYS, PORT_KEYS, RESOURCES_KEYS, RESOURCE_LIMIT_KEYS, RESTART_POLICY_KEYS,
-    SECRET_TOP_KEYS, SELINUX_IGNORED, SERVICE_KEYS, SERVICE_NETWORK_KEYS, TOP_LEVEL_KEYS,
-    VOLUME_BIND_KEYS, VOLUME_KEYS, VOLUME_TMPFS_KEYS, VOLUME_TOP_KEYS, VOLUME_VOLUME_KEYS,
+    IPAM_POOL_KEYS, LOGGING_KEYS, NETWORK_TOP_KEYS, PORT_KEYS, RESOURCES_KEYS, RESOURCE_LIMIT_KEYS,
+    RESTART_POLICY_KEYS, SECRET_TOP_KEYS, SELINUX_IGNORED, SERVICE_KEYS, SERVICE_NETWORK_KEYS,
+    TOP_LEVEL_KEYS, VOLUME_BIND_KEYS, VOLUME_KEYS, VOLUME_TMPFS_KEYS, VOLUME_TOP_KEYS,
+    VOLUME_VOLUME_KEYS,
 };
 
 /// A whole compose file.
@@ -41,6 +41,32 @@ pub struct ComposeFile {
     pub secrets: BTreeMap<String, TopFile>,
     #[serde(default)]
     pub configs: BTreeMap<String, TopFile>,
+    /// Other compose files whose resources join this project (resolved, and removed, while loading).
+    #[serde(default)]
+    pub include: Option<Vec<Include>>,
+}
+
+/// `- other.yaml` or the long form; paths are relative to the including file's folder.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Include {
+    Path(String),
+    Long {
+        path: StringOrList,
+        project_directory: Option<String>,
+        env_file: Option<StringOrList>,
+    },
+}
+
+/// `extends: NAME` or `extends: {service: NAME, file: ./other.yaml}` (resolved, and removed, while loading).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Extends {
+    Service(String),
+    Long {
+        service: String,
+        file: Option<String>,
+    },
 }
 
 /// A YAML scalar as compose accepts it; converted to the field's type in `normalize`.
@@ -147,6 +173,8 @@ pub struct Service {
     pub secrets: Option<Vec<FileRef>>,
     pub configs: Option<Vec<FileRef>>,
     pub profiles: Option<Vec<String>>,
+    /// Another service this one is built on, merged by compose's rules.
+    pub extends: Option<Extends>,
     /// Refused by policy unless the server allows option `privileged`.
     pub privileged: Option<Scalar>,
     /// Refused by policy unless the server allows option `cap_add`.

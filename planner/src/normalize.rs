@@ -29,8 +29,8 @@ mod units;
 mod values;
 mod volumes;
 
-use files::file_source;
 pub use addressing::{parse_cidr, subnet_contains};
+use files::file_source;
 pub use ports::parse_short as parse_port;
 pub use service::service;
 pub use shell::split_words;

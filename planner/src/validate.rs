@@ -371,7 +371,10 @@ fn fixed_addresses(project: &Project) -> Vec<SpecError> {
                 if spec.replicas > 1 {
                     errors.push(invalid(
                         path.clone(),
-                        format!("{} replicas cannot share the fixed address {address}", spec.replicas),
+                        format!(
+                            "{} replicas cannot share the fixed address {address}",
+                            spec.replicas
+                        ),
                         "run one replica, or drop the fixed address",
                     ));
                 }

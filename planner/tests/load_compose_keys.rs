@@ -94,7 +94,13 @@ fn the_new_keys_enter_the_config_hashes() {
     }
     let network_before = network_config_hash(&p, "dns_net");
     let mut changed = p.clone();
-    let ipam = changed.networks.get_mut("dns_net").unwrap().ipam.as_mut().unwrap();
+    let ipam = changed
+        .networks
+        .get_mut("dns_net")
+        .unwrap()
+        .ipam
+        .as_mut()
+        .unwrap();
     ipam.config[0].gateway = Some("172.28.0.254".into());
     assert_ne!(network_config_hash(&changed, "dns_net"), network_before);
 }
@@ -137,11 +143,36 @@ networks:
 "#;
     let errs = errors(bad);
     assert_error(&errs, ErrorKind::Invalid, "services.web.cgroup", "private");
-    assert_error(&errs, ErrorKind::Invalid, "services.web.networks.n.ipv4_address", "IPv4");
-    assert_error(&errs, ErrorKind::Invalid, "services.web.networks.m.ipv6_address", "IPv6");
-    assert_error(&errs, ErrorKind::Invalid, "networks.n.ipam.config[0].subnet", "CIDR");
-    assert_error(&errs, ErrorKind::Invalid, "networks.n.ipam.config[0].gateway", "IP address");
-    assert_error(&errs, ErrorKind::Invalid, "networks.n.ipam.config[0].aux_addresses.r", "IP address");
+    assert_error(
+        &errs,
+        ErrorKind::Invalid,
+        "services.web.networks.n.ipv4_address",
+        "IPv4",
+    );
+    assert_error(
+        &errs,
+        ErrorKind::Invalid,
+        "services.web.networks.m.ipv6_address",
+        "IPv6",
+    );
+    assert_error(
+        &errs,
+        ErrorKind::Invalid,
+        "networks.n.ipam.config[0].subnet",
+        "CIDR",
+    );
+    assert_error(
+        &errs,
+        ErrorKind::Invalid,
+        "networks.n.ipam.config[0].gateway",
+        "IP address",
+    );
+    assert_error(
+        &errs,
+        ErrorKind::Invalid,
+        "networks.n.ipam.config[0].aux_addresses.r",
+        "IP address",
+    );
 }
 
 #[test]
@@ -158,8 +189,18 @@ networks:
     ipam: {config: [{subnet: 172.28.0.0/16}]}
 "#;
     let errs = errors(outside);
-    assert_error(&errs, ErrorKind::Invalid, "services.web.networks.n.ipv4_address", "ipam subnets");
-    assert_error(&errs, ErrorKind::Invalid, "services.web.networks.n.ipv4_address", "replicas");
+    assert_error(
+        &errs,
+        ErrorKind::Invalid,
+        "services.web.networks.n.ipv4_address",
+        "ipam subnets",
+    );
+    assert_error(
+        &errs,
+        ErrorKind::Invalid,
+        "services.web.networks.n.ipv4_address",
+        "replicas",
+    );
 }
 
 #[test]
@@ -171,13 +212,23 @@ fn ipam_pools_are_bounded() {
         "name: t\nservices: {{web: {{image: x}}}}\nnetworks:\n  n:\n    ipam:\n      config:\n{pools}"
     );
     let errs = errors(&yaml);
-    assert_error(&errs, ErrorKind::Invalid, "networks.n.ipam.config", "at most 16");
+    assert_error(
+        &errs,
+        ErrorKind::Invalid,
+        "networks.n.ipam.config",
+        "at most 16",
+    );
 }
 
 #[test]
 fn host_cgroup_namespace_is_refused_by_default_policy() {
     let errs = errors("name: t\nservices: {web: {image: x, cgroup: host}}\n");
-    assert_error(&errs, ErrorKind::Policy, "services.web.cgroup", "host_cgroup");
+    assert_error(
+        &errs,
+        ErrorKind::Policy,
+        "services.web.cgroup",
+        "host_cgroup",
+    );
 }
 
 #[test]

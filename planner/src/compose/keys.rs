@@ -50,10 +50,7 @@ pub const TOP_LEVEL_KEYS: &[(&str, KeySupport)] = &[
     ("volumes", Supported),
     ("secrets", Supported),
     ("configs", Supported),
-    (
-        "include",
-        Unsupported("including other compose files is not supported yet; inline the services"),
-    ),
+    ("include", Supported),
     (
         "models",
         Unsupported("AI model definitions are not supported"),
@@ -112,6 +109,7 @@ pub const SERVICE_KEYS: &[(&str, KeySupport)] = &[
     ("secrets", Supported),
     ("configs", Supported),
     ("profiles", Supported),
+    ("extends", Supported),
     (
         "privileged",
         PolicyRefused {
@@ -221,12 +219,6 @@ pub const SERVICE_KEYS: &[(&str, KeySupport)] = &[
         Unsupported("device cgroup rules are not supported"),
     ),
     (
-        "extends",
-        Unsupported(
-            "`extends` is not supported yet; use YAML anchors and merge keys (`<<: *defaults`)",
-        ),
-    ),
-    (
         "external_links",
         Unsupported("links to containers outside the project are not supported"),
     ),
@@ -238,7 +230,9 @@ pub const SERVICE_KEYS: &[(&str, KeySupport)] = &[
     ),
     (
         "mac_address",
-        Unsupported("a fixed MAC address cannot be set through the engine API 1.41 this server speaks"),
+        Unsupported(
+            "a fixed MAC address cannot be set through the engine API 1.41 this server speaks",
+        ),
     ),
     (
         "mem_swappiness",
@@ -439,6 +433,14 @@ pub const SERVICE_NETWORK_KEYS: &[(&str, KeySupport)] = &[
     ),
 ];
 
+pub const INCLUDE_KEYS: &[(&str, KeySupport)] = &[
+    ("path", Supported),
+    ("project_directory", Supported),
+    ("env_file", Supported),
+];
+
+pub const EXTENDS_KEYS: &[(&str, KeySupport)] = &[("service", Supported), ("file", Supported)];
+
 pub const DEPENDS_ON_KEYS: &[(&str, KeySupport)] = &[
     ("condition", Supported),
     ("required", Supported),
@@ -620,6 +622,9 @@ pub fn check_keys(doc: &mut Value, errors: &mut Vec<SpecError>, warnings: &mut V
             }
         }
     }
+    for (i, item) in items(root.get_mut("include")) {
+        walk.nested(Some(item), INCLUDE_KEYS, &format!("include[{i}]"));
+    }
     for (name, body) in entries(root.get_mut("services")) {
         if let Some(service) = body.as_object_mut() {
             walk.service(service, &format!("services.{name}"));
@@ -664,6 +669,11 @@ impl Walk<'_> {
             svc.get_mut("healthcheck"),
             HEALTHCHECK_KEYS,
             &format!("{path}.healthcheck"),
+        );
+        self.nested(
+            svc.get_mut("extends"),
+            EXTENDS_KEYS,
+            &format!("{path}.extends"),
         );
         self.nested(
             svc.get_mut("logging"),
@@ -824,6 +834,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Every key table with the path prefix it applies to, for documentation and the README check.
 pub const ALL_TABLES: &[(&str, &[(&str, KeySupport)])] = &[
     ("", TOP_LEVEL_KEYS),
+    ("include[]", INCLUDE_KEYS),
     ("services.*", SERVICE_KEYS),
     ("services.*.build", BUILD_KEYS),
     ("services.*.ports[]", PORT_KEYS),
@@ -843,6 +854,7 @@ pub const ALL_TABLES: &[(&str, &[(&str, KeySupport)])] = &[
     ),
     ("services.*.deploy.restart_policy", RESTART_POLICY_KEYS),
     ("services.*.logging", LOGGING_KEYS),
+    ("services.*.extends", EXTENDS_KEYS),
     ("services.*.secrets[]", FILE_REF_KEYS),
     ("services.*.configs[]", FILE_REF_KEYS),
     ("services.*.env_file[]", ENV_FILE_KEYS),

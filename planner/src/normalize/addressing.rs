@@ -29,7 +29,12 @@ pub(super) fn ipam(raw: &IpamRaw, path: &str, diag: &mut Diagnostics) -> Ipam {
         .options
         .iter()
         .flatten()
-        .map(|(k, v)| (k.clone(), v.as_ref().map(Scalar::to_text).unwrap_or_default()))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_ref().map(Scalar::to_text).unwrap_or_default(),
+            )
+        })
         .collect();
     Ipam {
         driver: raw.driver.clone(),
@@ -44,21 +49,35 @@ pub(super) fn ipam(raw: &IpamRaw, path: &str, diag: &mut Diagnostics) -> Ipam {
 }
 
 fn ipam_pool(raw: &IpamPoolRaw, path: &str, diag: &mut Diagnostics) -> IpamPool {
-    let subnet = raw
-        .subnet
-        .as_ref()
-        .and_then(|s| checked(parse_cidr(s).map(|_| s.clone()), &format!("{path}.subnet"), diag));
+    let subnet = raw.subnet.as_ref().and_then(|s| {
+        checked(
+            parse_cidr(s).map(|_| s.clone()),
+            &format!("{path}.subnet"),
+            diag,
+        )
+    });
     let gateway = raw.gateway.as_ref().and_then(|g| {
-        checked(parse_ip(g).map(|_| g.clone()), &format!("{path}.gateway"), diag)
+        checked(
+            parse_ip(g).map(|_| g.clone()),
+            &format!("{path}.gateway"),
+            diag,
+        )
     });
     let ip_range = raw.ip_range.as_ref().and_then(|r| {
-        checked(parse_cidr(r).map(|_| r.clone()), &format!("{path}.ip_range"), diag)
+        checked(
+            parse_cidr(r).map(|_| r.clone()),
+            &format!("{path}.ip_range"),
+            diag,
+        )
     });
     let aux = raw.aux_addresses.clone().unwrap_or_default();
     if aux.len() > MAX_AUX_ADDRESSES {
         diag.invalid(
             &format!("{path}.aux_addresses"),
-            format!("{} reserved addresses, more than {MAX_AUX_ADDRESSES}", aux.len()),
+            format!(
+                "{} reserved addresses, more than {MAX_AUX_ADDRESSES}",
+                aux.len()
+            ),
             format!("reserve at most {MAX_AUX_ADDRESSES} addresses"),
         );
     }
