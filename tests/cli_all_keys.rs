@@ -94,8 +94,18 @@ services:
       retries: 30
       start_period: 1s
     restart: always
+    dns_search: [lan]
+    dns_opt: ["ndots:2"]
+    group_add: ["1001"]
+    domainname: example.internal
+    cgroup: private
+    mem_limit: 64m
+    memswap_limit: 128m
     networks:
-      back: {aliases: [database]}
+      back:
+        aliases: [database]
+        ipv4_address: @SUBNET4@.10
+        ipv6_address: "@SUBNET6@::10"
     secrets:
       - source: app_secret
         target: db_copy
@@ -137,6 +147,14 @@ networks:
   front: {}
   back:
     labels: {com.example.net: back}
+    enable_ipv6: true
+    ipam:
+      config:
+        - subnet: @SUBNET4@.0/24
+          gateway: @SUBNET4@.1
+          ip_range: @SUBNET4@.0/25
+          aux_addresses: {reserved: @SUBNET4@.5}
+        - subnet: "@SUBNET6@::/64"
 
 volumes:
   data: {}
@@ -199,6 +217,25 @@ impl AllKeys {
         format!("file-secret-{}", self.nonce)
     }
 
+    /// A per-run `/24` prefix (`10.A.B`), so parallel runs do not ask for overlapping pools.
+    fn subnet4(&self) -> String {
+        let seed = self.seed();
+        format!("10.{}.{}", 100 + seed % 150, (seed >> 8) % 250)
+    }
+
+    /// A per-run unique-local `/64` prefix.
+    fn subnet6(&self) -> String {
+        format!(
+            "fd00:{:x}:{:x}",
+            self.seed() & 0xffff,
+            (self.seed() >> 16) & 0xffff
+        )
+    }
+
+    fn seed(&self) -> u64 {
+        u64::from_str_radix(&self.nonce, 16).unwrap_or(0)
+    }
+
     fn image(&self) -> String {
         format!("{}-custom:dev", self.name)
     }
@@ -209,6 +246,8 @@ impl AllKeys {
 
     fn write_compose(&self, worker_replicas: u32) {
         let yaml = COMPOSE
+            .replace("@SUBNET4@", &self.subnet4())
+            .replace("@SUBNET6@", &self.subnet6())
             .replace("@PROJECT@", &self.name)
             .replace("@NONCE@", &self.nonce)
             .replace("replicas: 3", &format!("replicas: {worker_replicas}"));
@@ -496,6 +535,7 @@ fn check_db(f: &AllKeys, out: &mut Findings) {
         &c["State"]["Health"]["Status"],
         Value::from("healthy"),
     );
+    check_db_new_keys(f, &c, out);
     let back = strings(&c["NetworkSettings"]["Networks"][format!("{}_back", f.name)]["Aliases"]);
     out.check(
         "db aliases database (networks) and dbhost (links of worker) on back",
@@ -519,6 +559,76 @@ fn check_db(f: &AllKeys, out: &mut Findings) {
         "worker resolves the link alias dbhost",
         ping.status.success(),
         text(&ping.stdout) + &text(&ping.stderr),
+    );
+}
+
+/// The keys of issue 15: resolver and identity settings, `group_add`, `cgroup`, `memswap_limit`, fixed
+/// addresses, and the `ipam` of the network they lie in.
+fn check_db_new_keys(f: &AllKeys, c: &Value, out: &mut Findings) {
+    let host = &c["HostConfig"];
+    out.eq(
+        "db dns_search",
+        &host["DnsSearch"],
+        serde_json::json!(["lan"]),
+    );
+    out.eq(
+        "db dns_opt",
+        &host["DnsOptions"],
+        serde_json::json!(["ndots:2"]),
+    );
+    out.eq(
+        "db group_add",
+        &host["GroupAdd"],
+        serde_json::json!(["1001"]),
+    );
+    out.eq("db cgroup", &host["CgroupnsMode"], Value::from("private"));
+    out.eq(
+        "db memswap_limit",
+        &host["MemorySwap"],
+        Value::from(128i64 << 20),
+    );
+    out.eq(
+        "db domainname",
+        &c["Config"]["Domainname"],
+        Value::from("example.internal"),
+    );
+    let back = &c["NetworkSettings"]["Networks"][format!("{}_back", f.name)];
+    let v4 = format!("{}.10", f.subnet4());
+    let v6 = format!("{}::10", f.subnet6());
+    out.eq(
+        "db ipv4_address",
+        &back["IPAddress"],
+        Value::from(v4.clone()),
+    );
+    out.eq(
+        "db ipv6_address",
+        &back["GlobalIPv6Address"],
+        Value::from(v6.clone()),
+    );
+    out.eq(
+        "db IPAMConfig",
+        &back["IPAMConfig"],
+        serde_json::json!({"IPv4Address": v4, "IPv6Address": v6}),
+    );
+    let network = inspect(&format!("{}_back", f.name));
+    out.eq(
+        "back enable_ipv6",
+        &network["EnableIPv6"],
+        Value::from(true),
+    );
+    let prefix = f.subnet4();
+    out.eq(
+        "back ipam.config",
+        &network["IPAM"]["Config"],
+        serde_json::json!([
+            {
+                "Subnet": format!("{prefix}.0/24"),
+                "Gateway": format!("{prefix}.1"),
+                "IPRange": format!("{prefix}.0/25"),
+                "AuxiliaryAddresses": {"reserved": format!("{prefix}.5")},
+            },
+            {"Subnet": format!("{}::/64", f.subnet6())},
+        ]),
     );
 }
 

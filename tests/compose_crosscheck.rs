@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use planner::model::{DependsCondition, EnvValue, FileMount, MountKind, Project, ServiceSpec};
+use planner::model::{
+    DependsCondition, EnvValue, FileMount, MountKind, NetworkSpec, Project, ServiceSpec,
+};
 use serde_json::{json, Map, Value};
 use support::{corpus_env, corpus_files, expectation, options_for, Expectation, FsHost, PROJECT};
 
@@ -298,7 +300,14 @@ fn compose_side(service: &str, svc: &Value) -> Fields {
             .filter_map(text)
             .collect();
         aliases.sort();
-        networks.insert(key.clone(), json!({"aliases": aliases}));
+        networks.insert(
+            key.clone(),
+            json!({
+                "aliases": aliases,
+                "ipv4_address": attachment["ipv4_address"],
+                "ipv6_address": attachment["ipv6_address"],
+            }),
+        );
     }
     f.insert("networks", Value::Object(networks));
     let mut depends = Map::new();
@@ -388,6 +397,13 @@ fn compose_side(service: &str, svc: &Value) -> Fields {
             .map_or(Value::Null, |ns| Value::from(ns / 1_000_000_000)),
     );
     f.insert("dns", text_list(&svc["dns"]));
+    for key in ["dns_search", "dns_opt", "group_add"] {
+        f.insert(key, text_list(&svc[key]));
+    }
+    for key in ["domainname", "cgroup"] {
+        f.insert(key, svc[key].as_str().map_or(Value::Null, Value::from));
+    }
+    f.insert("memswap_limit", bytes(&svc["memswap_limit"]));
     f.insert("sysctls", text_map(&svc["sysctls"]));
     f.insert("cap_drop", text_list(&svc["cap_drop"]));
     f.insert("security_opt", text_list(&svc["security_opt"]));
@@ -497,7 +513,14 @@ fn our_side(spec: &ServiceSpec) -> Fields {
         .map(|(k, a)| {
             let mut aliases = a.aliases.clone();
             aliases.sort();
-            (k.clone(), json!({ "aliases": aliases }))
+            (
+                k.clone(),
+                json!({
+                    "aliases": aliases,
+                    "ipv4_address": a.ipv4_address,
+                    "ipv6_address": a.ipv6_address,
+                }),
+            )
         })
         .collect();
     f.insert("networks", Value::Object(networks));
@@ -572,6 +595,19 @@ fn our_side(spec: &ServiceSpec) -> Fields {
             json!(spec.dns)
         },
     );
+    let list_or_null = |items: &[String]| {
+        if items.is_empty() {
+            Value::Null
+        } else {
+            json!(items)
+        }
+    };
+    f.insert("dns_search", list_or_null(&spec.dns_search));
+    f.insert("dns_opt", list_or_null(&spec.dns_opt));
+    f.insert("group_add", list_or_null(&spec.group_add));
+    f.insert("domainname", json!(spec.domainname));
+    f.insert("cgroup", json!(spec.cgroup));
+    f.insert("memswap_limit", json!(spec.memswap_limit));
     f.insert("sysctls", json!(spec.sysctls));
     f.insert(
         "cap_drop",
@@ -666,9 +702,78 @@ fn describe(compose: &Value, ours: &Value) -> String {
     }
 }
 
+/// A top-level network's addressing as compose prints it: `enable_ipv6` and `ipam` (driver and pools;
+/// compose does not print `ipam.options`).
+fn compose_network(net: &Value) -> Value {
+    let pools: Vec<Value> = net["ipam"]["config"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|pool| {
+            json!({
+                "subnet": pool["subnet"],
+                "gateway": pool["gateway"],
+                "ip_range": pool["ip_range"],
+                "aux_addresses": pool["aux_addresses"].as_object().cloned().unwrap_or_default(),
+            })
+        })
+        .collect();
+    json!({
+        "enable_ipv6": net["enable_ipv6"] == json!(true),
+        "ipam_driver": net["ipam"]["driver"],
+        "ipam_config": pools,
+    })
+}
+
+fn our_network(net: &NetworkSpec) -> Value {
+    let ipam = net.ipam.as_ref();
+    let pools: Vec<Value> = ipam
+        .into_iter()
+        .flat_map(|i| &i.config)
+        .map(|pool| {
+            json!({
+                "subnet": pool.subnet,
+                "gateway": pool.gateway,
+                "ip_range": pool.ip_range,
+                "aux_addresses": pool.aux_addresses,
+            })
+        })
+        .collect();
+    json!({
+        "enable_ipv6": net.enable_ipv6,
+        "ipam_driver": ipam.and_then(|i| i.driver.clone()),
+        "ipam_config": pools,
+    })
+}
+
+/// Every top-level network on which compose and we disagree for one file (compose adds `default` only
+/// when a service uses it, as we do).
+fn network_differences(file: &str, compose: &Value, ours: &Project) -> Vec<Difference> {
+    let mut out = Vec::new();
+    for (key, net) in compose["networks"].as_object().into_iter().flatten() {
+        let Some(spec) = ours.networks.get(key) else {
+            out.push(Difference {
+                file: file.to_string(),
+                path: format!("networks.{key}"),
+                detail: "compose has it, we do not".into(),
+            });
+            continue;
+        };
+        let (c, o) = (compose_network(net), our_network(spec));
+        if c != o {
+            out.push(Difference {
+                file: file.to_string(),
+                path: format!("networks.{key}"),
+                detail: describe(&c, &o),
+            });
+        }
+    }
+    out
+}
+
 /// Every field of every service on which compose and we disagree for one file.
 fn differences(file: &str, compose: &Value, ours: &Project) -> Vec<Difference> {
-    let mut out = Vec::new();
+    let mut out = network_differences(file, compose, ours);
     let empty = Map::new();
     let compose_services = &add_link_aliases(compose["services"].as_object().unwrap_or(&empty));
     let theirs: Vec<&String> = compose_services.keys().collect();

@@ -317,6 +317,37 @@ fn attacks(token: &str, dir: &Path, state_dir: &Path, secrets_file: &Path) -> Ve
             ),
             expect: &["logging.driver", "logging_driver"],
         },
+        // Issue 15: every file `include` and `extends` name passes the host-path policy before it is read.
+        Attack {
+            name: "include /etc/passwd",
+            tool: "plan",
+            args: plan_yaml(&p(40), dir, format!("include: [/etc/passwd]\n{}", web(""))),
+            expect: &["include[0].path[0]", "refused by policy"],
+        },
+        Attack {
+            name: "extends a file outside the workspace",
+            tool: "plan",
+            args: plan_yaml(
+                &p(41),
+                dir,
+                web("extends: {file: ../../../../outside.yaml, service: base}"),
+            ),
+            expect: &["extends.file", "workspace roots"],
+        },
+        Attack {
+            name: "include with the operator's secrets file as env_file",
+            tool: "plan",
+            args: plan_yaml(
+                &p(42),
+                dir,
+                format!(
+                    "include:\n  - {{path: inc.yaml, env_file: \"{}\"}}\n{}",
+                    secrets_file.display(),
+                    web("")
+                ),
+            ),
+            expect: &["env_file", "server's state or secrets"],
+        },
     ]
 }
 
@@ -370,6 +401,14 @@ async fn every_attack_is_a_tool_error_and_leaks_nothing() {
     std::fs::write(
         dir.join("withkeys/Dockerfile"),
         format!("FROM {TEST_IMAGE}\n"),
+    )
+    .unwrap();
+    // An included file that would print the operator's secrets, were the secrets file its env_file.
+    std::fs::write(
+        dir.join("inc.yaml"),
+        format!(
+            "services:\n  leak: {{image: {TEST_IMAGE}, environment: {{X: \"${{db_url}}\"}}}}\n"
+        ),
     )
     .unwrap();
     let secrets_file = tmp.path().join("operator-secrets.env");

@@ -11,9 +11,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig,
-    HostConfigLogConfig, Mount, MountType, NetworkingConfig, PortBinding, ResourcesUlimits,
-    RestartPolicy as EngineRestart, RestartPolicyNameEnum,
+    ContainerCreateBody, DeviceMapping, EndpointIpamConfig, EndpointSettings, HealthConfig,
+    HostConfig, HostConfigCgroupnsModeEnum, HostConfigLogConfig, Mount, MountType,
+    NetworkingConfig, PortBinding, ResourcesUlimits, RestartPolicy as EngineRestart,
+    RestartPolicyNameEnum,
 };
 use planner::model::{
     EnvValue, FileMount, MountKind, NetworkAttachment, RestartPolicy, ServiceSpec,
@@ -98,10 +99,8 @@ pub fn primitive_create_spec(spec: &ServiceSpec) -> Result<CreateSpec, DockerErr
         .network_mode
         .clone()
         .or_else(|| networks.first().map(|(name, _)| (*name).clone()));
-    let endpoint = |attachment: &NetworkAttachment| EndpointSettings {
-        aliases: (!attachment.aliases.is_empty()).then(|| attachment.aliases.clone()),
-        ..Default::default()
-    };
+    let endpoint =
+        |attachment: &NetworkAttachment| endpoint_settings(attachment.aliases.clone(), attachment);
     let extra_networks = networks
         .iter()
         .skip(1)
@@ -174,6 +173,11 @@ pub fn service_body(
         )
         .filter(|s| !s.is_empty()),
         dns: non_empty(&spec.dns),
+        dns_search: non_empty(&spec.dns_search),
+        dns_options: non_empty(&spec.dns_opt),
+        group_add: non_empty(&spec.group_add),
+        cgroupns_mode: spec.cgroup.as_deref().map(cgroupns_mode),
+        memory_swap: spec.memswap_limit,
         cap_drop: non_empty(&spec.cap_drop),
         cap_add: non_empty(&spec.cap_add),
         privileged: spec.privileged.then_some(true),
@@ -215,6 +219,7 @@ pub fn service_body(
         user: spec.user.clone(),
         working_dir: spec.working_dir.clone(),
         hostname: spec.hostname.clone(),
+        domainname: spec.domainname.clone(),
         stop_signal: spec.stop_signal.clone(),
         stop_timeout: spec
             .stop_grace_period_secs
@@ -224,6 +229,28 @@ pub fn service_body(
         host_config: Some(host_config),
         ..Default::default()
     })
+}
+
+/// The cgroup namespace mode in engine form; normalization admits only `host` and `private`.
+fn cgroupns_mode(mode: &str) -> HostConfigCgroupnsModeEnum {
+    match mode {
+        "host" => HostConfigCgroupnsModeEnum::HOST,
+        _ => HostConfigCgroupnsModeEnum::PRIVATE,
+    }
+}
+
+/// Endpoint settings of one network: its aliases and fixed addresses.
+fn endpoint_settings(aliases: Vec<String>, attachment: &NetworkAttachment) -> EndpointSettings {
+    let fixed = attachment.ipv4_address.is_some() || attachment.ipv6_address.is_some();
+    EndpointSettings {
+        aliases: (!aliases.is_empty()).then_some(aliases),
+        ipam_config: fixed.then(|| EndpointIpamConfig {
+            ipv4_address: attachment.ipv4_address.clone(),
+            ipv6_address: attachment.ipv6_address.clone(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 /// The restart policy in engine form (also used by in-place updates).
@@ -391,13 +418,7 @@ fn networks(target: &ContainerTarget) -> Result<Networking, DockerError> {
                 .filter(|a| **a != target.service)
                 .cloned(),
         );
-        endpoints.push((
-            name,
-            EndpointSettings {
-                aliases: Some(aliases),
-                ..Default::default()
-            },
-        ));
+        endpoints.push((name, endpoint_settings(aliases, attachment)));
     }
     let mut rest = endpoints.into_iter();
     let Some((first_name, first)) = rest.next() else {
@@ -606,6 +627,7 @@ mod tests {
                     "front".to_string(),
                     NetworkAttachment {
                         aliases: vec!["www".into()],
+                        ..NetworkAttachment::default()
                     },
                 ),
                 ("back".to_string(), NetworkAttachment::default()),

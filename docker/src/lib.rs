@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod execute;
 pub mod images;
+pub(crate) mod network_config;
 pub mod networks;
 pub mod observe;
 pub(crate) mod ssh_transport;

@@ -148,6 +148,8 @@ async fn create_network(
         driver: net.driver.clone(),
         internal: net.internal.then_some(true),
         labels: Some(label_map(&net.labels)),
+        enable_ipv6: net.enable_ipv6.then_some(true),
+        ipam: net.ipam.as_ref().map(crate::network_config::engine_ipam),
         ..Default::default()
     };
     docker

@@ -100,6 +100,8 @@ fn network(id: usize, project: &str) -> Action {
         driver: None,
         internal: false,
         labels,
+        enable_ipv6: false,
+        ipam: None,
     });
     action(
         id,

@@ -15,10 +15,11 @@ mod keys;
 
 pub use keys::{
     check_keys, check_service_keys, KeySupport, ALL_TABLES, BUILD_KEYS, CONFIG_TOP_KEYS,
-    DEPENDS_ON_KEYS, DEPLOY_KEYS, ENV_FILE_KEYS, FILE_REF_KEYS, HEALTHCHECK_KEYS, LOGGING_KEYS,
-    NETWORK_TOP_KEYS, PORT_KEYS, RESOURCES_KEYS, RESOURCE_LIMIT_KEYS, RESTART_POLICY_KEYS,
-    SECRET_TOP_KEYS, SELINUX_IGNORED, SERVICE_KEYS, SERVICE_NETWORK_KEYS, TOP_LEVEL_KEYS,
-    VOLUME_BIND_KEYS, VOLUME_KEYS, VOLUME_TMPFS_KEYS, VOLUME_TOP_KEYS, VOLUME_VOLUME_KEYS,
+    DEPENDS_ON_KEYS, DEPLOY_KEYS, ENV_FILE_KEYS, FILE_REF_KEYS, HEALTHCHECK_KEYS, IPAM_KEYS,
+    IPAM_POOL_KEYS, LOGGING_KEYS, NETWORK_TOP_KEYS, PORT_KEYS, RESOURCES_KEYS, RESOURCE_LIMIT_KEYS,
+    RESTART_POLICY_KEYS, SECRET_TOP_KEYS, SELINUX_IGNORED, SERVICE_KEYS, SERVICE_NETWORK_KEYS,
+    TOP_LEVEL_KEYS, VOLUME_BIND_KEYS, VOLUME_KEYS, VOLUME_TMPFS_KEYS, VOLUME_TOP_KEYS,
+    VOLUME_VOLUME_KEYS,
 };
 
 /// A whole compose file.
@@ -40,6 +41,32 @@ pub struct ComposeFile {
     pub secrets: BTreeMap<String, TopFile>,
     #[serde(default)]
     pub configs: BTreeMap<String, TopFile>,
+    /// Other compose files whose resources join this project (resolved, and removed, while loading).
+    #[serde(default)]
+    pub include: Option<Vec<Include>>,
+}
+
+/// `- other.yaml` or the long form; paths are relative to the including file's folder.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Include {
+    Path(String),
+    Long {
+        path: StringOrList,
+        project_directory: Option<String>,
+        env_file: Option<StringOrList>,
+    },
+}
+
+/// `extends: NAME` or `extends: {service: NAME, file: ./other.yaml}` (resolved, and removed, while loading).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Extends {
+    Service(String),
+    Long {
+        service: String,
+        file: Option<String>,
+    },
 }
 
 /// A YAML scalar as compose accepts it; converted to the field's type in `normalize`.
@@ -129,11 +156,25 @@ pub struct Service {
     pub sysctls: Option<KeyValues>,
     pub ulimits: Option<BTreeMap<String, UlimitRaw>>,
     pub dns: Option<StringOrList>,
+    /// DNS search domains: one or a list.
+    pub dns_search: Option<StringOrList>,
+    /// Resolver options (`ndots:2`).
+    pub dns_opt: Option<Vec<String>>,
+    /// Supplementary groups of the container's user, by name or number.
+    pub group_add: Option<Vec<Scalar>>,
+    /// NIS domain name of the container.
+    pub domainname: Option<String>,
+    /// `private` or `host`; `host` is refused unless the server allows option `host_cgroup`.
+    pub cgroup: Option<String>,
+    /// Memory plus swap: bytes, a size such as `1g`, or `-1` for unlimited swap.
+    pub memswap_limit: Option<Scalar>,
     pub cap_drop: Option<Vec<String>>,
     pub logging: Option<LoggingRaw>,
     pub secrets: Option<Vec<FileRef>>,
     pub configs: Option<Vec<FileRef>>,
     pub profiles: Option<Vec<String>>,
+    /// Another service this one is built on, merged by compose's rules.
+    pub extends: Option<Extends>,
     /// Refused by policy unless the server allows option `privileged`.
     pub privileged: Option<Scalar>,
     /// Refused by policy unless the server allows option `cap_add`.
@@ -272,6 +313,10 @@ pub enum ServiceNetworks {
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
 pub struct ServiceNetwork {
     pub aliases: Option<Vec<String>>,
+    /// A fixed IPv4 address inside one of the network's `ipam` subnets.
+    pub ipv4_address: Option<String>,
+    /// A fixed IPv6 address; the network needs `enable_ipv6` and an IPv6 subnet.
+    pub ipv6_address: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -392,6 +437,26 @@ pub struct TopNetwork {
     pub internal: Option<Scalar>,
     pub external: Option<External>,
     pub name: Option<String>,
+    pub enable_ipv6: Option<Scalar>,
+    /// Address management: subnets, gateways and ranges.
+    pub ipam: Option<IpamRaw>,
+}
+
+/// A network's `ipam`: its driver, address pools and driver options.
+#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
+pub struct IpamRaw {
+    pub driver: Option<String>,
+    pub config: Option<Vec<IpamPoolRaw>>,
+    pub options: Option<BTreeMap<String, Option<Scalar>>>,
+}
+
+/// One address pool: `subnet` (CIDR) with an optional `gateway`, `ip_range` and reserved `aux_addresses`.
+#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
+pub struct IpamPoolRaw {
+    pub subnet: Option<String>,
+    pub gateway: Option<String>,
+    pub ip_range: Option<String>,
+    pub aux_addresses: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]

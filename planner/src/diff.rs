@@ -360,6 +360,8 @@ fn network_target(project: &Project, key: &str, spec: &NetworkSpec, config_hash:
         name: hash::network_engine_name(project, key),
         driver: spec.driver.clone(),
         internal: spec.internal,
+        enable_ipv6: spec.enable_ipv6,
+        ipam: spec.ipam.clone(),
         labels: naming::scoped_labels(
             &project.name,
             naming::LABEL_NETWORK,

@@ -63,6 +63,10 @@ fn network(spec: &NetworkSpec) -> Value {
     put_map(&mut m, "labels", &spec.labels);
     put_true(&mut m, "internal", spec.internal);
     put_true(&mut m, "external", spec.external);
+    put_true(&mut m, "enable_ipv6", spec.enable_ipv6);
+    if let Some(ipam) = &spec.ipam {
+        m.insert("ipam".into(), json!(ipam));
+    }
     Value::Object(m)
 }
 
@@ -174,10 +178,14 @@ fn put_networking(m: &mut Map<String, Value>, s: &ServiceSpec) {
             .networks
             .iter()
             .map(|(key, attachment)| {
-                let value = if attachment.aliases.is_empty() {
+                let mut long = Map::new();
+                put_list(&mut long, "aliases", &attachment.aliases);
+                put_opt(&mut long, "ipv4_address", attachment.ipv4_address.as_ref());
+                put_opt(&mut long, "ipv6_address", attachment.ipv6_address.as_ref());
+                let value = if long.is_empty() {
                     Value::Null
                 } else {
-                    json!({ "aliases": attachment.aliases })
+                    Value::Object(long)
                 };
                 (key.clone(), value)
             })
@@ -186,7 +194,10 @@ fn put_networking(m: &mut Map<String, Value>, s: &ServiceSpec) {
     }
     put_opt(m, "hostname", s.hostname.as_ref());
     put_list(m, "extra_hosts", &s.extra_hosts);
+    put_opt(m, "domainname", s.domainname.as_ref());
     put_list(m, "dns", &s.dns);
+    put_list(m, "dns_search", &s.dns_search);
+    put_list(m, "dns_opt", &s.dns_opt);
     put_opt(m, "network_mode", s.network_mode.as_ref());
 }
 
@@ -229,6 +240,7 @@ fn put_resources(m: &mut Map<String, Value>, s: &ServiceSpec) {
     put_opt(m, "cpu_shares", r.cpu_shares.as_ref());
     put_opt(m, "pids_limit", r.pids_limit.as_ref());
     put_opt(m, "shm_size", r.shm_size_bytes.as_ref());
+    put_opt(m, "memswap_limit", s.memswap_limit.as_ref());
     put_entries(
         m,
         "ulimits",
@@ -241,6 +253,7 @@ fn put_runtime(m: &mut Map<String, Value>, s: &ServiceSpec) {
     put_map(m, "labels", &s.labels);
     put_opt(m, "working_dir", s.working_dir.as_ref());
     put_opt(m, "user", s.user.as_ref());
+    put_list(m, "group_add", &s.group_add);
     put_opt(m, "container_name", s.container_name.as_ref());
     put_opt(m, "platform", s.platform.as_ref());
     put_opt(m, "runtime", s.runtime.as_ref());
@@ -263,6 +276,7 @@ fn put_security(m: &mut Map<String, Value>, s: &ServiceSpec) {
     put_list(m, "security_opt", &s.security_opt);
     put_opt(m, "pid", s.pid.as_ref());
     put_opt(m, "ipc", s.ipc.as_ref());
+    put_opt(m, "cgroup", s.cgroup.as_ref());
 }
 
 fn put_files(m: &mut Map<String, Value>, s: &ServiceSpec) {

@@ -68,12 +68,24 @@ pub fn service_config_hash(project: &Project, service: &str, digests: &ExternalD
 /// Hash of a network's configuration; a change replaces the network (and the containers on it).
 pub fn network_config_hash(project: &Project, key: &str) -> String {
     match project.networks.get(key) {
-        Some(spec) => hash_value(&json!({
-            "name": network_engine_name(project, key),
-            "driver": spec.driver,
-            "internal": spec.internal,
-            "labels": spec.labels,
-        })),
+        Some(spec) => {
+            let mut hashed = json!({
+                "name": network_engine_name(project, key),
+                "driver": spec.driver,
+                "internal": spec.internal,
+                "labels": spec.labels,
+            });
+            // Added only when set, so the hash of every network written before these keys existed is unchanged.
+            if let Some(object) = hashed.as_object_mut() {
+                if spec.enable_ipv6 {
+                    object.insert("enable_ipv6".into(), Value::Bool(true));
+                }
+                if let Some(ipam) = &spec.ipam {
+                    object.insert("ipam".into(), json!(ipam));
+                }
+            }
+            hash_value(&hashed)
+        }
         None => sha256_hex(b""),
     }
 }

@@ -1,7 +1,7 @@
 //! Loading a compose spec: text or JSON in, a validated `model::Project` (or every problem found) out.
 //!
 //! Steps, in compose's order: size limit, YAML parse with anchors and merge keys, key check (unknown and
-//! unsupported keys, `x-*` removal), interpolation, typed parse, profile selection, normalization,
+//! unsupported keys, `x-*` removal), interpolation, `extends`, typed parse, profile selection, normalization,
 //! validation and policy. All errors of a step are collected so one round trip fixes a spec.
 //! The filesystem and environment are reached only through `Host`, which keeps this crate pure.
 
@@ -19,6 +19,9 @@ use crate::normalize::{self, dotenv, Context, Diagnostics};
 use crate::policy::{self, Policy};
 use crate::validate;
 
+mod extends;
+mod include;
+mod merge;
 mod node_budget;
 
 /// What loading may read: the server's environment and files. `src/host.rs` implements it for real;
@@ -207,6 +210,60 @@ fn not_yaml(why: &str) -> SpecError {
         &format!("not valid YAML: {why}"),
         "fix the YAML syntax at the line and column shown",
     )
+}
+
+/// Reads another compose file (an `include` or an `extends.file`) that already passed the path policy: the
+/// same size and node bounds as a spec, parsed, key-checked. A missing file is an error at `field`; errors
+/// inside the file are prefixed with `prefix` (`base.yaml:`).
+fn read_compose_file(
+    host: &dyn Host,
+    policy: &Policy,
+    path: &Path,
+    (field, prefix): (&str, &str),
+    errors: &mut Vec<SpecError>,
+) -> Option<Value> {
+    let limits = &policy.limits;
+    let text = match host.read_file(path) {
+        Ok(text) => text,
+        Err(e) => {
+            errors.push(SpecError::new(
+                ErrorKind::Invalid,
+                field,
+                format!("cannot read the file: {e}"),
+                "name a compose file that exists",
+            ));
+            return None;
+        }
+    };
+    let checked = policy::limits::check_spec_bytes(text.len(), limits).map_err(SpecErrors::from);
+    let doc = checked.and_then(
+        |()| match node_budget::count_nodes(&text, limits.max_yaml_nodes) {
+            node_budget::NodeCount::OverBudget => {
+                Err(policy::limits::too_many_nodes(limits).into())
+            }
+            node_budget::NodeCount::Unparsable(why) => Err(not_yaml(&why).into()),
+            node_budget::NodeCount::WithinBudget => parse_yaml(&text),
+        },
+    );
+    let mut doc = match doc {
+        Ok(doc) => doc,
+        Err(e) => {
+            errors.extend(e.0.into_iter().map(|e| in_file(prefix, e)));
+            return None;
+        }
+    };
+    let mut found = Vec::new();
+    let mut warnings = Vec::new();
+    compose::check_keys(&mut doc, &mut found, &mut warnings);
+    let failed = !found.is_empty();
+    errors.extend(found.into_iter().map(|e| in_file(prefix, e)));
+    (!failed && doc.is_object()).then_some(doc)
+}
+
+/// An error found inside another file, its path prefixed with the file (`base.yaml:services.web`).
+fn in_file(prefix: &str, mut error: SpecError) -> SpecError {
+    error.path = format!("{prefix}{}", error.path);
+    error
 }
 
 fn syntax(path: &str, message: &str, fix: &str) -> SpecError {
@@ -511,6 +568,22 @@ fn load_document(
     let before = errors.len();
     interpolate_value(&mut doc, "", &lookup, &mut errors);
     let failed: Vec<SpecError> = errors[before..].to_vec();
+    if let Ok(project_dir) = canonical_dir(&opts.project_dir, host) {
+        let environment = |name: &str| host.var(name);
+        let included = include::Sources {
+            host,
+            policy: &opts.policy,
+            environment: &environment,
+        };
+        include::resolve(&mut doc, &project_dir, &included, &mut errors);
+        let sources = extends::Sources {
+            host,
+            policy: &opts.policy,
+            lookup: &lookup,
+            project_dir: &project_dir,
+        };
+        extends::resolve(&mut doc, &sources, &mut errors);
+    }
 
     let file_name = doc.get("name").cloned();
     let name = match (&opts.project_name, file_name) {

@@ -14,6 +14,7 @@ use crate::load::Host;
 use crate::model::{DependsCondition, DependsOn, NetworkSpec, Project, VolumeSpec};
 use crate::policy::Policy;
 
+mod addressing;
 pub mod dotenv;
 mod environment;
 mod files;
@@ -28,6 +29,7 @@ mod units;
 mod values;
 mod volumes;
 
+pub use addressing::{parse_cidr, subnet_contains};
 use files::file_source;
 pub use ports::parse_short as parse_port;
 pub use service::service;
@@ -160,10 +162,15 @@ pub fn project(
 fn network(key: &str, raw: TopNetwork, diag: &mut Diagnostics) -> NetworkSpec {
     let path = format!("networks.{key}");
     let (external, external_name) = external(raw.external.as_ref(), &path, diag);
-    if external && (raw.driver.is_some() || raw.labels.is_some() || raw.internal.is_some()) {
+    let sets_config = raw.driver.is_some()
+        || raw.labels.is_some()
+        || raw.internal.is_some()
+        || raw.ipam.is_some()
+        || raw.enable_ipv6.is_some();
+    if external && sets_config {
         diag.invalid(
             &path,
-            "an external network cannot also set driver, labels or internal",
+            "an external network cannot also set driver, labels, internal, ipam or enable_ipv6",
             "remove them, or drop `external`",
         );
     }
@@ -177,6 +184,15 @@ fn network(key: &str, raw: TopNetwork, diag: &mut Diagnostics) -> NetworkSpec {
             .unwrap_or(false),
         external,
         name: raw.name.or(external_name),
+        enable_ipv6: raw
+            .enable_ipv6
+            .as_ref()
+            .and_then(|v| to_bool(v, &format!("{path}.enable_ipv6"), diag))
+            .unwrap_or(false),
+        ipam: raw
+            .ipam
+            .as_ref()
+            .map(|ipam| addressing::ipam(ipam, &format!("{path}.ipam"), diag)),
     }
 }
 

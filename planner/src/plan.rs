@@ -203,6 +203,10 @@ pub struct NetworkTarget {
     #[serde(default)]
     pub internal: bool,
     pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enable_ipv6: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipam: Option<crate::model::Ipam>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

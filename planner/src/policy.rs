@@ -50,6 +50,7 @@ pub const OPTIONS: &[(&str, &str)] = &[
     ("devices", "`devices` (host devices)"),
     ("host_pid", "`pid: host`"),
     ("host_ipc", "`ipc: host`"),
+    ("host_cgroup", "`cgroup: host`"),
     ("host_network", "`network_mode: host`"),
     (
         "shared_namespaces",
@@ -419,6 +420,12 @@ pub fn check_service(name: &str, spec: &ServiceSpec, policy: &Policy) -> Vec<Spe
             &spec.network_mode,
             "host_network",
             "it puts the container on the host's network stack",
+        ),
+        (
+            "cgroup",
+            &spec.cgroup,
+            "host_cgroup",
+            "it shares the host's cgroup namespace",
         ),
     ] {
         let Some(value) = value else { continue };

@@ -342,6 +342,55 @@ pub fn validate(project: &Project, disabled: &BTreeSet<String>) -> Vec<SpecError
     errors.extend(dependency_cycles(project));
     errors.extend(container_name_clashes(project));
     errors.extend(host_port_clashes(project));
+    errors.extend(fixed_addresses(project));
+    errors
+}
+
+/// A fixed `ipv4_address`/`ipv6_address` must lie in one of its network's `ipam` subnets (the engine refuses
+/// it otherwise, after the network exists), and belongs to one container only. An external network's subnets
+/// are not known here, so its addresses are left to the engine.
+fn fixed_addresses(project: &Project) -> Vec<SpecError> {
+    let mut errors = Vec::new();
+    for (name, spec) in &project.services {
+        for (key, attachment) in &spec.networks {
+            let Some(network) = project.networks.get(key).filter(|n| !n.external) else {
+                continue;
+            };
+            let subnets: Vec<&str> = network
+                .ipam
+                .iter()
+                .flat_map(|ipam| &ipam.config)
+                .filter_map(|pool| pool.subnet.as_deref())
+                .collect();
+            for (field, address) in [
+                ("ipv4_address", &attachment.ipv4_address),
+                ("ipv6_address", &attachment.ipv6_address),
+            ] {
+                let Some(address) = address else { continue };
+                let path = format!("services.{name}.networks.{key}.{field}");
+                if spec.replicas > 1 {
+                    errors.push(invalid(
+                        path.clone(),
+                        format!(
+                            "{} replicas cannot share the fixed address {address}",
+                            spec.replicas
+                        ),
+                        "run one replica, or drop the fixed address",
+                    ));
+                }
+                if !subnets
+                    .iter()
+                    .any(|subnet| crate::normalize::subnet_contains(subnet, address))
+                {
+                    errors.push(invalid(
+                        path,
+                        format!("{address} is in none of network `{key}`'s ipam subnets"),
+                        format!("add a subnet holding it under `networks.{key}.ipam.config`, or pick an address inside one"),
+                    ));
+                }
+            }
+        }
+    }
     errors
 }
 

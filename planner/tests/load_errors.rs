@@ -35,14 +35,15 @@ fn unknown_and_unsupported_keys() {
         (&svc("deploy: {resources: {limits: {memroy: 1g}}}"), UnknownKey, "services.web.deploy.resources.limits.memroy", "`memory`"),
         (&svc("environment: {A: {secrte: x}}"), UnknownKey, "services.web.environment.A.secrte", "`secret`"),
         ("name: t\nservices: {}\nnetworks: {n: {drivr: bridge}}\n", UnknownKey, "networks.n.drivr", "`driver`"),
-        (&svc("extends: base"), Unsupported, "services.web.extends", "anchors"),
+        (&svc("extends: {service: web, fil: x}"), UnknownKey, "services.web.extends.fil", "did you mean `file`?"),
         (&svc("volumes_from: [other]"), Unsupported, "services.web.volumes_from", "not supported"),
         (&svc("gpus: all"), Unsupported, "services.web.gpus", "GPU"),
         (&svc("userns_mode: host"), Unsupported, "services.web.userns_mode", "not supported"),
-        (&svc("memswap_limit: 1g"), Unsupported, "services.web.memswap_limit", "swap"),
+        (&svc("mac_address: 02:42:ac:11:00:02"), Unsupported, "services.web.mac_address", "API 1.41"),
         (&svc("deploy: {resources: {limits: {devices: []}}}"), Unsupported, "services.web.deploy.resources.limits.devices", "GPU"),
-        (&svc("networks: {default: {ipv4_address: 10.0.0.2}}"), Unsupported, "services.web.networks.default.ipv4_address", "static IP"),
-        ("name: t\ninclude: [other.yml]\nservices: {}\n", Unsupported, "include", "not supported"),
+        (&svc("networks: {default: {link_local_ips: [169.254.1.1]}}"), Unsupported, "services.web.networks.default.link_local_ips", "link-local"),
+        ("name: t\ninclude: [other.yml]\nservices: {}\n", Invalid, "include[0].path[0]", "cannot read"),
+        ("name: t\ninclude: [{path: a.yml, projct_directory: .}]\nservices: {}\n", UnknownKey, "include[0].projct_directory", "`project_directory`"),
         ("name: t\nservices: {}\nvolumes: {v: {driver_opts: {type: none, device: /etc, o: bind}}}\n", Unsupported, "volumes.v.driver_opts", "host paths"),
         ("name: t\nservices: {}\nsecrets: {s: {external: true}}\n", Unsupported, "secrets.s.external", "Swarm"),
     ]);
@@ -983,7 +984,7 @@ fn a_refused_build_or_extends_is_the_only_error_for_its_service() {
             "services.web.build.context",
         ),
         (
-            "name: t\nservices:\n  base: {image: x}\n  web: {extends: {service: base}}\n",
+            "name: t\nservices:\n  base: {image: x}\n  web: {extends: {service: missing}}\n",
             "services.web.extends",
         ),
     ] {

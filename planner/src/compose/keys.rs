@@ -50,10 +50,7 @@ pub const TOP_LEVEL_KEYS: &[(&str, KeySupport)] = &[
     ("volumes", Supported),
     ("secrets", Supported),
     ("configs", Supported),
-    (
-        "include",
-        Unsupported("including other compose files is not supported yet; inline the services"),
-    ),
+    ("include", Supported),
     (
         "models",
         Unsupported("AI model definitions are not supported"),
@@ -102,11 +99,17 @@ pub const SERVICE_KEYS: &[(&str, KeySupport)] = &[
     ("sysctls", Supported),
     ("ulimits", Supported),
     ("dns", Supported),
+    ("dns_search", Supported),
+    ("dns_opt", Supported),
+    ("group_add", Supported),
+    ("domainname", Supported),
+    ("memswap_limit", Supported),
     ("cap_drop", Supported),
     ("logging", Supported),
     ("secrets", Supported),
     ("configs", Supported),
     ("profiles", Supported),
+    ("extends", Supported),
     (
         "privileged",
         PolicyRefused {
@@ -150,15 +153,18 @@ pub const SERVICE_KEYS: &[(&str, KeySupport)] = &[
         },
     ),
     (
+        "cgroup",
+        PolicyRestricted {
+            option: "host_cgroup",
+            reason: "`cgroup: host` shares the host's cgroup namespace",
+        },
+    ),
+    (
         "security_opt",
         PolicyRestricted {
             option: "security_opt",
             reason: "unconfined seccomp/apparmor or `label:disable` remove kernel confinement",
         },
-    ),
-    (
-        "memswap_limit",
-        Unsupported("swap limits are not supported yet; remove `memswap_limit`"),
     ),
     (
         "annotations",
@@ -173,10 +179,6 @@ pub const SERVICE_KEYS: &[(&str, KeySupport)] = &[
     (
         "blkio_config",
         Unsupported("block IO limits are not supported yet"),
-    ),
-    (
-        "cgroup",
-        Unsupported("cgroup namespace mode is not supported yet"),
     ),
     (
         "cgroup_parent",
@@ -216,30 +218,11 @@ pub const SERVICE_KEYS: &[(&str, KeySupport)] = &[
         "device_cgroup_rules",
         Unsupported("device cgroup rules are not supported"),
     ),
-    ("dns_opt", Unsupported("DNS options are not supported yet")),
-    (
-        "dns_search",
-        Unsupported("DNS search domains are not supported yet"),
-    ),
-    (
-        "domainname",
-        Unsupported("`domainname` is not supported yet"),
-    ),
-    (
-        "extends",
-        Unsupported(
-            "`extends` is not supported yet; use YAML anchors and merge keys (`<<: *defaults`)",
-        ),
-    ),
     (
         "external_links",
         Unsupported("links to containers outside the project are not supported"),
     ),
     ("gpus", Unsupported("GPU access is not supported")),
-    (
-        "group_add",
-        Unsupported("supplementary groups are not supported yet"),
-    ),
     ("isolation", Unsupported("Windows-only setting")),
     (
         "label_file",
@@ -247,7 +230,9 @@ pub const SERVICE_KEYS: &[(&str, KeySupport)] = &[
     ),
     (
         "mac_address",
-        Unsupported("a fixed MAC address is not supported"),
+        Unsupported(
+            "a fixed MAC address cannot be set through the engine API 1.41 this server speaks",
+        ),
     ),
     (
         "mem_swappiness",
@@ -420,14 +405,8 @@ pub const VOLUME_TMPFS_KEYS: &[(&str, KeySupport)] = &[("size", Supported), ("mo
 
 pub const SERVICE_NETWORK_KEYS: &[(&str, KeySupport)] = &[
     ("aliases", Supported),
-    (
-        "ipv4_address",
-        Unsupported("static IP addresses are not supported yet"),
-    ),
-    (
-        "ipv6_address",
-        Unsupported("static IP addresses are not supported yet"),
-    ),
+    ("ipv4_address", Supported),
+    ("ipv6_address", Supported),
     (
         "link_local_ips",
         Unsupported("link-local IPs are not supported"),
@@ -453,6 +432,14 @@ pub const SERVICE_NETWORK_KEYS: &[(&str, KeySupport)] = &[
         Unsupported("interface names are not supported"),
     ),
 ];
+
+pub const INCLUDE_KEYS: &[(&str, KeySupport)] = &[
+    ("path", Supported),
+    ("project_directory", Supported),
+    ("env_file", Supported),
+];
+
+pub const EXTENDS_KEYS: &[(&str, KeySupport)] = &[("service", Supported), ("file", Supported)];
 
 pub const DEPENDS_ON_KEYS: &[(&str, KeySupport)] = &[
     ("condition", Supported),
@@ -547,18 +534,25 @@ pub const NETWORK_TOP_KEYS: &[(&str, KeySupport)] = &[
         Unsupported("network driver options are not supported yet"),
     ),
     ("attachable", Unsupported(SWARM)),
-    (
-        "enable_ipv6",
-        Unsupported("IPv6 networks are not supported yet"),
-    ),
+    ("enable_ipv6", Supported),
     (
         "enable_ipv4",
         Unsupported("disabling IPv4 is not supported"),
     ),
-    (
-        "ipam",
-        Unsupported("custom IPAM (subnets) is not supported yet"),
-    ),
+    ("ipam", Supported),
+];
+
+pub const IPAM_KEYS: &[(&str, KeySupport)] = &[
+    ("driver", Supported),
+    ("config", Supported),
+    ("options", Supported),
+];
+
+pub const IPAM_POOL_KEYS: &[(&str, KeySupport)] = &[
+    ("subnet", Supported),
+    ("gateway", Supported),
+    ("ip_range", Supported),
+    ("aux_addresses", Supported),
 ];
 
 pub const VOLUME_TOP_KEYS: &[(&str, KeySupport)] = &[
@@ -624,8 +618,12 @@ pub fn check_keys(doc: &mut Value, errors: &mut Vec<SpecError>, warnings: &mut V
                 if let Some(ext) = obj.get_mut("external").and_then(Value::as_object_mut) {
                     walk.table(ext, EXTERNAL_KEYS, &format!("{path}.external"));
                 }
+                walk.ipam(obj.get_mut("ipam"), &format!("{path}.ipam"));
             }
         }
+    }
+    for (i, item) in items(root.get_mut("include")) {
+        walk.nested(Some(item), INCLUDE_KEYS, &format!("include[{i}]"));
     }
     for (name, body) in entries(root.get_mut("services")) {
         if let Some(service) = body.as_object_mut() {
@@ -671,6 +669,11 @@ impl Walk<'_> {
             svc.get_mut("healthcheck"),
             HEALTHCHECK_KEYS,
             &format!("{path}.healthcheck"),
+        );
+        self.nested(
+            svc.get_mut("extends"),
+            EXTENDS_KEYS,
+            &format!("{path}.extends"),
         );
         self.nested(
             svc.get_mut("logging"),
@@ -739,6 +742,17 @@ impl Walk<'_> {
                     );
                 }
             }
+        }
+    }
+
+    /// A network's `ipam` block and each of its address pools.
+    fn ipam(&mut self, value: Option<&mut Value>, path: &str) {
+        let Some(ipam) = value.and_then(Value::as_object_mut) else {
+            return;
+        };
+        self.table(ipam, IPAM_KEYS, path);
+        for (i, pool) in items(ipam.get_mut("config")) {
+            self.nested(Some(pool), IPAM_POOL_KEYS, &format!("{path}.config[{i}]"));
         }
     }
 
@@ -820,6 +834,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Every key table with the path prefix it applies to, for documentation and the README check.
 pub const ALL_TABLES: &[(&str, &[(&str, KeySupport)])] = &[
     ("", TOP_LEVEL_KEYS),
+    ("include[]", INCLUDE_KEYS),
     ("services.*", SERVICE_KEYS),
     ("services.*.build", BUILD_KEYS),
     ("services.*.ports[]", PORT_KEYS),
@@ -839,12 +854,15 @@ pub const ALL_TABLES: &[(&str, &[(&str, KeySupport)])] = &[
     ),
     ("services.*.deploy.restart_policy", RESTART_POLICY_KEYS),
     ("services.*.logging", LOGGING_KEYS),
+    ("services.*.extends", EXTENDS_KEYS),
     ("services.*.secrets[]", FILE_REF_KEYS),
     ("services.*.configs[]", FILE_REF_KEYS),
     ("services.*.env_file[]", ENV_FILE_KEYS),
     ("services.*.environment.*", SECRET_REF_KEYS),
     ("services.*.ulimits.*", ULIMIT_KEYS),
     ("networks.*", NETWORK_TOP_KEYS),
+    ("networks.*.ipam", IPAM_KEYS),
+    ("networks.*.ipam.config[]", IPAM_POOL_KEYS),
     ("volumes.*", VOLUME_TOP_KEYS),
     ("secrets.*", SECRET_TOP_KEYS),
     ("configs.*", CONFIG_TOP_KEYS),

@@ -95,15 +95,25 @@ pub fn depends_display(spec: &ServiceSpec) -> Vec<String> {
         .collect()
 }
 
-/// `front` or `front (aliases: a, b)` for each network.
+/// `front`, or `front (aliases: a, b; ipv4_address: 172.28.0.10)` for each network.
 pub fn networks_display(spec: &ServiceSpec) -> Vec<String> {
     spec.networks
         .iter()
         .map(|(key, attachment)| {
-            if attachment.aliases.is_empty() {
+            let mut details = Vec::new();
+            if !attachment.aliases.is_empty() {
+                details.push(format!("aliases: {}", attachment.aliases.join(", ")));
+            }
+            if let Some(ip) = &attachment.ipv4_address {
+                details.push(format!("ipv4_address: {ip}"));
+            }
+            if let Some(ip) = &attachment.ipv6_address {
+                details.push(format!("ipv6_address: {ip}"));
+            }
+            if details.is_empty() {
                 key.clone()
             } else {
-                format!("{key} (aliases: {})", attachment.aliases.join(", "))
+                format!("{key} ({})", details.join("; "))
             }
         })
         .collect()

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{ports, Diagnostics};
-use crate::compose::{ExtraHosts, HostAddresses, Port, Scalar, ServiceNetworks};
+use super::{addressing, ports, Diagnostics};
+use crate::compose::{ExtraHosts, HostAddresses, Port, Scalar, ServiceNetwork, ServiceNetworks};
 use crate::model::NetworkAttachment;
 
 pub(super) fn ports(
@@ -65,8 +65,8 @@ pub(super) fn expose(value: &Scalar, path: &str, diag: &mut Diagnostics) -> Vec<
 
 pub(super) fn service_networks(
     raw: Option<&ServiceNetworks>,
-    _path: &str,
-    _diag: &mut Diagnostics,
+    path: &str,
+    diag: &mut Diagnostics,
 ) -> BTreeMap<String, NetworkAttachment> {
     match raw {
         None => BTreeMap::new(),
@@ -77,13 +77,28 @@ pub(super) fn service_networks(
         Some(ServiceNetworks::Map(map)) => map
             .iter()
             .map(|(n, body)| {
-                let aliases = body
+                let attachment = body
                     .as_ref()
-                    .and_then(|b| b.aliases.clone())
+                    .map(|b| attachment(b, &format!("{path}.{n}"), diag))
                     .unwrap_or_default();
-                (n.clone(), NetworkAttachment { aliases })
+                (n.clone(), attachment)
             })
             .collect(),
+    }
+}
+
+/// One network's long form: aliases and fixed addresses.
+fn attachment(raw: &ServiceNetwork, path: &str, diag: &mut Diagnostics) -> NetworkAttachment {
+    NetworkAttachment {
+        aliases: raw.aliases.clone().unwrap_or_default(),
+        ipv4_address: raw
+            .ipv4_address
+            .as_ref()
+            .and_then(|ip| addressing::ipv4_address(ip, &format!("{path}.ipv4_address"), diag)),
+        ipv6_address: raw
+            .ipv6_address
+            .as_ref()
+            .and_then(|ip| addressing::ipv6_address(ip, &format!("{path}.ipv6_address"), diag)),
     }
 }
 

@@ -7,7 +7,7 @@ use super::lifecycle::{depends_on, healthcheck, replicas, restart};
 use super::networking::{expose, extra_hosts, ports, service_networks};
 use super::paths::build;
 use super::resources::{resources, ulimits};
-use super::values::{key_values, to_bool, to_duration_ns, words};
+use super::values::{key_values, to_bool, to_bytes, to_duration_ns, words};
 use super::volumes::{volume_mount, MountOrTmpfs};
 use super::{Context, Diagnostics, Link};
 use crate::compose::{Scalar, Service, StringOrList};
@@ -34,6 +34,10 @@ pub fn service(
     lifecycle_fields(&raw, &base, diag, &mut spec);
     process_fields(&raw, &base, diag, &mut spec);
     spec.resources = resources(&raw, &base, diag);
+    spec.memswap_limit = raw
+        .memswap_limit
+        .as_ref()
+        .and_then(|v| memswap_limit(v, &field(&base, "memswap_limit"), diag));
     filesystem_fields(&raw, &base, diag, &mut spec);
     container_fields(&raw, &base, diag, &mut spec);
     spec.sysctls = key_values(raw.sysctls.as_ref(), &field(&base, "sysctls"), diag);
@@ -181,7 +185,8 @@ fn mount_fields(
     }
 }
 
-/// `network_mode`, `networks` (`default` when neither is given), `hostname` and `dns`.
+/// `network_mode`, `networks` (`default` when neither is given), `hostname`, `domainname` and the resolver
+/// settings (`dns`, `dns_search`, `dns_opt`).
 fn network_fields(raw: &Service, base: &str, diag: &mut Diagnostics, spec: &mut ServiceSpec) {
     spec.network_mode = raw.network_mode.clone();
     spec.networks = service_networks(raw.networks.as_ref(), &field(base, "networks"), diag);
@@ -190,11 +195,28 @@ fn network_fields(raw: &Service, base: &str, diag: &mut Diagnostics, spec: &mut 
             .insert("default".into(), NetworkAttachment::default());
     }
     spec.hostname = raw.hostname.clone();
-    spec.dns = match &raw.dns {
+    spec.domainname = raw.domainname.clone();
+    spec.dns = text_list(raw.dns.as_ref());
+    spec.dns_search = text_list(raw.dns_search.as_ref());
+    spec.dns_opt = raw.dns_opt.clone().unwrap_or_default();
+}
+
+/// One string or a list of scalars, as texts.
+fn text_list(raw: Option<&StringOrList>) -> Vec<String> {
+    match raw {
         Some(StringOrList::Str(s)) => vec![s.clone()],
         Some(StringOrList::List(list)) => list.iter().map(Scalar::to_text).collect(),
         None => Vec::new(),
-    };
+    }
+}
+
+/// `memswap_limit`: a size, or `-1` for unlimited swap.
+fn memswap_limit(value: &Scalar, path: &str, diag: &mut Diagnostics) -> Option<i64> {
+    match value {
+        Scalar::Int(-1) => Some(-1),
+        Scalar::Str(s) if s.trim() == "-1" => Some(-1),
+        other => to_bytes(other, path, diag),
+    }
 }
 
 /// `depends_on`, `restart` and `healthcheck`.
@@ -207,11 +229,17 @@ fn lifecycle_fields(raw: &Service, base: &str, diag: &mut Diagnostics, spec: &mu
         .and_then(|h| healthcheck(h, &field(base, "healthcheck"), diag));
 }
 
-/// `labels`, `working_dir`, `user`, `init` and how the process is stopped.
+/// `labels`, `working_dir`, `user`, `group_add`, `init` and how the process is stopped.
 fn process_fields(raw: &Service, base: &str, diag: &mut Diagnostics, spec: &mut ServiceSpec) {
     spec.labels = key_values(raw.labels.as_ref(), &field(base, "labels"), diag);
     spec.working_dir = raw.working_dir.clone();
     spec.user = raw.user.as_ref().map(Scalar::to_text);
+    spec.group_add = raw
+        .group_add
+        .iter()
+        .flatten()
+        .map(Scalar::to_text)
+        .collect();
     spec.init = raw
         .init
         .as_ref()
@@ -244,8 +272,8 @@ fn container_fields(raw: &Service, base: &str, diag: &mut Diagnostics, spec: &mu
     spec.tty = flag(raw.tty.as_ref(), &field(base, "tty"), diag);
 }
 
-/// Capabilities, `privileged`, `devices`, `security_opt` and the `pid`/`ipc` namespaces (policy judges them
-/// later).
+/// Capabilities, `privileged`, `devices`, `security_opt` and the `pid`/`ipc`/`cgroup` namespaces (policy
+/// judges them later).
 fn privilege_fields(raw: &Service, base: &str, diag: &mut Diagnostics, spec: &mut ServiceSpec) {
     spec.cap_drop = raw.cap_drop.clone().unwrap_or_default();
     spec.cap_add = raw.cap_add.clone().unwrap_or_default();
@@ -254,6 +282,16 @@ fn privilege_fields(raw: &Service, base: &str, diag: &mut Diagnostics, spec: &mu
     spec.security_opt = raw.security_opt.clone().unwrap_or_default();
     spec.pid = raw.pid.clone();
     spec.ipc = raw.ipc.clone();
+    spec.cgroup = raw.cgroup.as_ref().and_then(|mode| {
+        let path = field(base, "cgroup");
+        let known = matches!(mode.as_str(), "host" | "private");
+        let result = if known {
+            Ok(mode.clone())
+        } else {
+            Err(format!("`{mode}` is not a cgroup namespace mode"))
+        };
+        diag.check(result, &path, "use `private` or `host`")
+    });
 }
 
 /// A device in the short form `source:target:permissions`.
