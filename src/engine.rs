@@ -4,6 +4,7 @@
 //! code. A plan is computed from the spec, the live engine and the last-applied record, stored, and only a
 //! stored plan can be applied; apply re-observes first and refuses a plan whose world has moved.
 
+mod binds;
 mod export;
 mod journal;
 mod outcome;
@@ -249,6 +250,7 @@ impl Engine {
         };
         // The request names the project; a `name:` in the file never redirects a plan to another project.
         desired.name = req.project.clone();
+        self.check_engine_binds(&desired).await?;
         let digests = self.digests(&desired).await?;
         let plan_options = PlanOptions {
             remove_orphans: req.remove_orphans,

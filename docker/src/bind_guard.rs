@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use bollard::models::MountPoint;
+use bollard::models::{ContainerSummary, MountPoint};
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use bollard::Docker;
 use planner::naming;
@@ -33,11 +33,6 @@ pub(crate) async fn check_before_start(
     if own.is_empty() {
         return Ok(());
     }
-    if host.starts_with("unix://") {
-        for bind in &own {
-            check_not_redirected(bind)?;
-        }
-    }
     let engine = engine_binds(docker, host, &id).await?;
     for (index, bind) in own.iter().enumerate() {
         let others: Vec<BindFact> = own
@@ -51,7 +46,38 @@ pub(crate) async fn check_before_start(
             return Err(refused(&holder, found.to_string()));
         }
     }
+    // Only a local engine's paths are this machine's paths.
+    if host.starts_with("unix://") {
+        for bind in &own {
+            check_not_redirected(bind)?;
+        }
+    }
     Ok(())
+}
+
+/// The writable binds of every container on the engine that is not part of `project` (whose own binds the
+/// planner checks from the desired state): the facts the planner's bind rule needs at plan time.
+pub async fn writable_binds_outside(
+    client: &crate::DockerClient,
+    project: &str,
+) -> Result<Vec<BindFact>, DockerError> {
+    let summaries = client
+        .api
+        .list_containers(Some(ListContainersOptionsBuilder::new().all(true).build()))
+        .await
+        .map_err(api(&client.host, "listing containers to check binds"))?;
+    Ok(summaries
+        .iter()
+        .filter(|s| {
+            s.labels
+                .as_ref()
+                .and_then(|l| l.get(naming::LABEL_PROJECT))
+                .map(String::as_str)
+                != Some(project)
+        })
+        .flat_map(summary_binds)
+        .filter(|b| b.writable)
+        .collect())
 }
 
 /// The bind mounts of every container on the engine but `except`.
@@ -70,28 +96,26 @@ async fn engine_binds(
     Ok(summaries
         .iter()
         .filter(|s| s.id.as_deref() != Some(except))
-        .flat_map(|s| {
-            let name = s
-                .names
-                .as_ref()
-                .and_then(|n| n.first())
-                .map(|n| n.trim_start_matches('/').to_string());
-            let holder = format!(
-                "container {}",
-                display_name(name.as_deref(), s.id.as_deref().unwrap_or_default())
-            );
-            let project = s
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(naming::LABEL_PROJECT))
-                .map(|p| format!(" of project {p}"))
-                .unwrap_or_default();
-            binds_of(
-                &format!("{holder}{project}"),
-                s.mounts.as_deref().unwrap_or_default(),
-            )
-        })
+        .flat_map(summary_binds)
         .collect())
+}
+
+/// One listed container's binds, held by its name and project.
+fn summary_binds(summary: &ContainerSummary) -> Vec<BindFact> {
+    let name = summary
+        .names
+        .as_ref()
+        .and_then(|n| n.first())
+        .map(|n| n.trim_start_matches('/').to_string());
+    let id = summary.id.as_deref().unwrap_or_default();
+    let project = summary
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(naming::LABEL_PROJECT))
+        .map(|p| format!(" of project {p}"))
+        .unwrap_or_default();
+    let holder = format!("container {}{project}", display_name(name.as_deref(), id));
+    binds_of(&holder, summary.mounts.as_deref().unwrap_or_default())
 }
 
 fn binds_of(holder: &str, mounts: &[MountPoint]) -> Vec<BindFact> {

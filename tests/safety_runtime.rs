@@ -1,0 +1,177 @@
+//! The policy at run time, attacked through rmcp's client as a prompt-injected LLM would (issue 11).
+//!
+//! The symlink swap: a container that binds a folder read-write plants a symlink to `/` below it, and a
+//! second container that binds the planted path starts afterwards. Every such start, and every plan that
+//! would set it up, must be refused with an error naming the rule and the container that writes, and the
+//! server must keep answering.
+
+#![allow(clippy::unwrap_used)] // tests may unwrap; failures carry their context
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use common::engine::docker_cli;
+use common::mcp::{McpServer, ServerSetup};
+use common::{unique, TEST_IMAGE};
+
+/// The rule's name, which every refusal must carry.
+const RULE: &str = "writable_bind_overlap";
+
+/// A container spec that sleeps under an init (so stop is quick) with `volumes`.
+fn sleeper(volumes: &[String]) -> Value {
+    json!({
+        "image": TEST_IMAGE,
+        "init": true,
+        "command": ["sleep", "300"],
+        "volumes": volumes,
+    })
+}
+
+fn bind(source: &Path, target: &str, mode: &str) -> String {
+    format!("{}:{target}:{mode}", source.display())
+}
+
+async fn still_answers(server: &McpServer) {
+    let reply = server
+        .call_with_timeout("list_projects", json!({}), Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(!reply.is_error, "{}", reply.all_text());
+}
+
+fn remove_containers(names: &[&str]) {
+    for name in names {
+        let _ = docker_cli(None, &["rm", "-f", "-v", name]);
+    }
+}
+
+fn running(name: &str) -> bool {
+    let out = docker_cli(None, &["inspect", "-f", "{{.State.Running}}", name]);
+    String::from_utf8_lossy(&out.stdout).trim() == "true"
+}
+
+/// A writable folder under the temp workspace root, with `d` inside it.
+fn shared_folder(tmp: &tempfile::TempDir) -> std::path::PathBuf {
+    let x = std::fs::canonicalize(tmp.path()).unwrap().join("x");
+    std::fs::create_dir_all(x.join("d")).unwrap();
+    x
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_symlink_cannot_redirect_a_primitive_containers_bind() {
+    let tmp = tempfile::tempdir_in(std::env::temp_dir()).unwrap();
+    let state = tmp.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let x = shared_folder(&tmp);
+    let (writer, victim) = (unique("swapa"), unique("swapb"));
+    let server = McpServer::start(ServerSetup::new(&state)).await;
+
+    server
+        .ok(
+            "run_container",
+            json!({"name": writer, "spec": sleeper(&[bind(&x, "/x", "rw")])}),
+        )
+        .await;
+    let created = server
+        .call(
+            "create_container",
+            json!({"name": victim, "spec": sleeper(&[bind(&x.join("d"), "/host", "ro")])}),
+        )
+        .await
+        .unwrap();
+    assert!(!created.is_error, "{}", created.all_text());
+    let swap = server
+        .ok(
+            "exec_in_container",
+            json!({"container": writer, "command": "rm -rf /x/d && ln -s / /x/d && ls -ld /x/d"}),
+        )
+        .await;
+    assert!(swap.all_text().contains("->"), "{}", swap.all_text());
+
+    let start = server
+        .call("start_container", json!({"container": victim}))
+        .await
+        .unwrap();
+    let text = start.all_text();
+    remove_containers(&[&writer, &victim]);
+    assert!(
+        start.is_error,
+        "start of the redirected bind was accepted: {text}"
+    );
+    assert!(text.contains(RULE), "{text}");
+    assert!(
+        text.contains(&writer),
+        "the error does not name the writer: {text}"
+    );
+    assert!(!running(&victim));
+    still_answers(&server).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_plan_cannot_bind_inside_its_own_writable_bind() {
+    let tmp = tempfile::tempdir_in(std::env::temp_dir()).unwrap();
+    let state = tmp.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let x = shared_folder(&tmp);
+    let project = unique("swapplan");
+    let server = McpServer::start(ServerSetup::new(&state)).await;
+    let yaml = format!(
+        "services:\n  a:\n    image: {TEST_IMAGE}\n    command: [sh, -c, \"rm -rf /x/d && ln -s / /x/d\"]\n    \
+         volumes: [\"{}\"]\n  b:\n    image: {TEST_IMAGE}\n    init: true\n    command: [sleep, \"300\"]\n    \
+         volumes: [\"{}\"]\n    depends_on:\n      a: {{condition: service_completed_successfully}}\n",
+        bind(&x, "/x", "rw"),
+        bind(&x.join("d"), "/host", "ro"),
+    );
+    let reply = server
+        .call(
+            "plan",
+            json!({"project": project, "compose_yaml": yaml, "project_dir": tmp.path()}),
+        )
+        .await
+        .unwrap();
+    let text = reply.all_text();
+    assert!(reply.is_error, "the plan was accepted: {text}");
+    assert!(text.contains(RULE) && text.contains("service a"), "{text}");
+    assert!(text.contains("services.b.volumes[0]"), "{text}");
+    still_answers(&server).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_cannot_bind_inside_another_containers_writable_bind() {
+    let tmp = tempfile::tempdir_in(std::env::temp_dir()).unwrap();
+    let state = tmp.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let x = shared_folder(&tmp);
+    let writer = unique("swapw");
+    let project = unique("swapp");
+    let server = McpServer::start(ServerSetup::new(&state)).await;
+    server
+        .ok(
+            "create_container",
+            json!({"name": writer, "spec": sleeper(&[bind(&x, "/x", "rw")])}),
+        )
+        .await;
+    let yaml = format!(
+        "services:\n  b:\n    image: {TEST_IMAGE}\n    volumes: [\"{}\"]\n",
+        bind(&x.join("d"), "/host", "ro"),
+    );
+    let reply = server
+        .call(
+            "plan",
+            json!({"project": project, "compose_yaml": yaml, "project_dir": tmp.path()}),
+        )
+        .await
+        .unwrap();
+    let text = reply.all_text();
+    remove_containers(&[&writer]);
+    assert!(reply.is_error, "the plan was accepted: {text}");
+    assert!(text.contains(RULE) && text.contains(&writer), "{text}");
+    still_answers(&server).await;
+    server.stop().await;
+}
