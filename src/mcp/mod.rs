@@ -4,6 +4,7 @@
 //! output schema plus a short text) or `output::ToolError` (an `isError` result naming the field and the fix).
 
 pub mod args;
+pub mod bounds;
 pub mod compact;
 pub mod container_spec;
 pub mod http;
