@@ -39,6 +39,7 @@ use runtime::{DockerRuntime, ExecRequest, Runtime};
 
 pub use export::project_to_compose_yaml;
 pub use planner::report::{EventSink, StepEvent};
+pub use secrets::parse_secrets_file;
 
 /// What to plan: a project name and its spec.
 #[derive(Debug, Clone)]

@@ -175,3 +175,93 @@ async fn a_plan_cannot_bind_inside_another_containers_writable_bind() {
     still_answers(&server).await;
     server.stop().await;
 }
+
+/// Every tool's reply and every resource, concatenated, for searching.
+async fn replies(server: &McpServer, calls: &[(&str, Value)]) -> String {
+    let mut seen = String::new();
+    for (tool, args) in calls {
+        let reply = server.call(tool, args.clone()).await.unwrap();
+        seen.push_str(&reply.all_text());
+        seen.push('\n');
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_values_never_come_back_in_a_reply() {
+    let tmp = tempfile::tempdir_in(std::env::temp_dir()).unwrap();
+    let state = tmp.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let file_secret = unique("filesecret");
+    let env_secret = unique("envsecret");
+    let project_secret = unique("projsecret");
+    let secrets_file = tmp.path().join("operator.env");
+    std::fs::write(&secrets_file, format!("db_password={file_secret}\n")).unwrap();
+    std::fs::write(tmp.path().join("api.txt"), &project_secret).unwrap();
+    let container = unique("redact");
+    let project = unique("redactp");
+    let server = McpServer::start(
+        ServerSetup::new(&state)
+            .env("MCP_DOCKER_SECRETS_FILE", secrets_file.display().to_string())
+            .env("MCP_DOCKER_SECRET_ENV", "SAFETY_RUNTIME_TOKEN")
+            .env("SAFETY_RUNTIME_TOKEN", env_secret.clone()),
+    )
+    .await;
+
+    server
+        .ok(
+            "run_container",
+            json!({"name": container, "spec": {
+                "image": TEST_IMAGE,
+                "init": true,
+                "environment": {"DB": file_secret, "TOK": env_secret},
+                "command": ["sh", "-c", "echo db=$DB tok=$TOK; sleep 300"],
+            }}),
+        )
+        .await;
+    let yaml = format!(
+        "services:\n  app:\n    image: {TEST_IMAGE}\n    init: true\n    command: [sleep, \"300\"]\n    \
+         secrets: [api_key]\n    environment:\n      DB: {{secret: db_password}}\nsecrets:\n  api_key:\n    \
+         file: ./api.txt\n"
+    );
+    let plan = server
+        .ok(
+            "plan",
+            json!({"project": project, "compose_yaml": yaml, "project_dir": tmp.path()}),
+        )
+        .await;
+    let plan_id = plan.str_field("plan_id").unwrap();
+    let applied = server.apply(&project, &plan_id).await.unwrap();
+    assert!(!applied.is_error, "{}", applied.all_text());
+    let app = format!("{project}-app-1");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let seen = replies(
+        &server,
+        &[
+            ("exec_in_container", json!({"container": container, "command": "env"})),
+            ("fetch_container_logs", json!({"container": container})),
+            ("inspect_container", json!({"container": container})),
+            ("exec_in_container", json!({"container": app, "command": "env; cat /run/secrets/api_key"})),
+            ("inspect_container", json!({"container": app})),
+            ("project_status", json!({"project": project})),
+            ("exec_in_container", json!({"container": container, "command": "no-such-command $DB"})),
+        ],
+    )
+    .await;
+    let _ = docker_cli(None, &["rm", "-f", &container]);
+    server.destroy(&project).await;
+    server.stop().await;
+    common::engine::purge_project(None, &project);
+
+    for (what, value) in [
+        ("secrets-file value", &file_secret),
+        ("secret server variable", &env_secret),
+        ("project secret file", &project_secret),
+    ] {
+        assert!(!seen.contains(value.as_str()), "the {what} came back:\n{seen}");
+    }
+    for marker in ["[secret db_password]", "[secret SAFETY_RUNTIME_TOKEN]", "[secret api_key]"] {
+        assert!(seen.contains(marker), "{marker} missing:\n{seen}");
+    }
+}

@@ -11,6 +11,7 @@ pub mod http;
 pub mod output;
 pub mod progress;
 pub mod prompt;
+pub mod redaction;
 pub mod resources;
 pub mod server;
 pub mod stdio;
