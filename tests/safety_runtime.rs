@@ -202,7 +202,10 @@ async fn secret_values_never_come_back_in_a_reply() {
     let project = unique("redactp");
     let server = McpServer::start(
         ServerSetup::new(&state)
-            .env("MCP_DOCKER_SECRETS_FILE", secrets_file.display().to_string())
+            .env(
+                "MCP_DOCKER_SECRETS_FILE",
+                secrets_file.display().to_string(),
+            )
             .env("MCP_DOCKER_SECRET_ENV", "SAFETY_RUNTIME_TOKEN")
             .env("SAFETY_RUNTIME_TOKEN", env_secret.clone()),
     )
@@ -239,13 +242,22 @@ async fn secret_values_never_come_back_in_a_reply() {
     let seen = replies(
         &server,
         &[
-            ("exec_in_container", json!({"container": container, "command": "env"})),
+            (
+                "exec_in_container",
+                json!({"container": container, "command": "env"}),
+            ),
             ("fetch_container_logs", json!({"container": container})),
             ("inspect_container", json!({"container": container})),
-            ("exec_in_container", json!({"container": app, "command": "env; cat /run/secrets/api_key"})),
+            (
+                "exec_in_container",
+                json!({"container": app, "command": "env; cat /run/secrets/api_key"}),
+            ),
             ("inspect_container", json!({"container": app})),
             ("project_status", json!({"project": project})),
-            ("exec_in_container", json!({"container": container, "command": "no-such-command $DB"})),
+            (
+                "exec_in_container",
+                json!({"container": container, "command": "no-such-command $DB"}),
+            ),
         ],
     )
     .await;
@@ -259,9 +271,16 @@ async fn secret_values_never_come_back_in_a_reply() {
         ("secret server variable", &env_secret),
         ("project secret file", &project_secret),
     ] {
-        assert!(!seen.contains(value.as_str()), "the {what} came back:\n{seen}");
+        assert!(
+            !seen.contains(value.as_str()),
+            "the {what} came back:\n{seen}"
+        );
     }
-    for marker in ["[secret db_password]", "[secret SAFETY_RUNTIME_TOKEN]", "[secret api_key]"] {
+    for marker in [
+        "[secret db_password]",
+        "[secret SAFETY_RUNTIME_TOKEN]",
+        "[secret api_key]",
+    ] {
         assert!(seen.contains(marker), "{marker} missing:\n{seen}");
     }
 }
