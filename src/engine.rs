@@ -171,6 +171,10 @@ pub struct Engine {
 impl Engine {
     /// Never fails: the engine and the state directory are reached lazily, on first use.
     pub fn new(config: ServerConfig) -> Self {
+        // The bound is process-wide: the one server configuration sets it for every build it sends.
+        crate::docker::build_context::set_max_context_bytes(
+            config.runtime_limits.max_build_context_bytes,
+        );
         let docker = DockerConnector::from_env(config.docker_host.clone());
         let runtime = Arc::new(DockerRuntime {
             connector: docker.clone(),

@@ -284,3 +284,63 @@ async fn secret_values_never_come_back_in_a_reply() {
         assert!(seen.contains(marker), "{marker} missing:\n{seen}");
     }
 }
+
+/// The server's peak resident memory, in KiB, from /proc.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_megabytes_of_logs_cost_bounded_memory_and_say_they_were_cut() {
+    let tmp = tempfile::tempdir_in(std::env::temp_dir()).unwrap();
+    let state = tmp.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let name = unique("biglog");
+    let server =
+        McpServer::start(ServerSetup::new(&state).env("MCP_DOCKER_MAX_LOG_KB", "32")).await;
+    server
+        .ok(
+            "run_container",
+            json!({"name": name, "spec": {
+                "image": TEST_IMAGE,
+                "command": ["sh", "-c", "yes 0123456789012345678901234567890123456789012345678901234567890123456789 | head -c 52428800"],
+            }}),
+        )
+        .await;
+    let waited = docker_cli(None, &["wait", &name]);
+    assert!(waited.status.success());
+    let before = peak_rss_kib(server.pid);
+    let reply = server
+        .call_with_timeout(
+            "fetch_container_logs",
+            json!({"container": name, "tail": 100000, "grep": "0123"}),
+            Duration::from_secs(120),
+        )
+        .await
+        .unwrap();
+    let peak = peak_rss_kib(server.pid);
+    remove_containers(&[&name]);
+    assert!(!reply.is_error, "{}", reply.all_text());
+    assert_eq!(reply.field("truncated"), Some(Value::Bool(true)));
+    assert!(
+        reply.text.contains("[cut: only the newest 32 KiB"),
+        "{}",
+        reply.text
+    );
+    assert!(
+        reply.text.len() < 64 * 1024,
+        "{} bytes came back",
+        reply.text.len()
+    );
+    assert!(
+        peak < 200 * 1024,
+        "peak RSS {peak} KiB (before the call: {before} KiB)"
+    );
+    still_answers(&server).await;
+    server.stop().await;
+}

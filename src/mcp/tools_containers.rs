@@ -479,6 +479,12 @@ impl DockerServer {
         if text.is_empty() {
             text = format!("No log lines from {name} match.");
         }
+        if logs.1 {
+            text.push_str(&format!(
+                "[cut: only the newest {} KiB of log text are returned; narrow with tail, since, until or grep]\n",
+                self.engine.config().runtime_limits.max_log_bytes / 1024
+            ));
+        }
         Ok(Json::new(
             Logs {
                 container: name,
@@ -506,6 +512,7 @@ impl DockerServer {
             since: since.unwrap_or(0),
             until: until.unwrap_or(0),
             grep: grep.map(str::to_string),
+            max_bytes: self.engine.config().runtime_limits.max_log_bytes,
         };
         let logs = system::logs(&docker, id, &query)
             .await
