@@ -86,7 +86,7 @@ impl Redactor {
             .filter(|(value, _)| value.len() >= MIN_SECRET_LEN)
             .map(|(value, name)| (value, format!("[secret {name}]")))
             .collect();
-        values.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        values.sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
         Redactor { values }
     }
 
@@ -123,14 +123,18 @@ impl Redactor {
                 *s = redacted;
                 changed
             }
-            Value::Array(items) => items
-                .iter_mut()
-                .fold(false, |changed, v| self.scrub_value(v) || changed),
+            Value::Array(items) => {
+                let mut changed = false;
+                for item in items {
+                    changed |= self.scrub_value(item);
+                }
+                changed
+            }
             Value::Object(map) => {
                 let entries = std::mem::take(map);
                 let mut changed = false;
                 for (key, mut v) in entries {
-                    changed = self.scrub_value(&mut v) || changed;
+                    changed |= self.scrub_value(&mut v);
                     let new_key = self.text(&key);
                     changed = changed || new_key != key;
                     map.insert(new_key, v);

@@ -117,6 +117,7 @@ pub fn check_project_binds(project: &Project, engine: &[BindFact]) -> Vec<SpecEr
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is the test's report
 mod tests {
     use super::*;
 
