@@ -44,6 +44,31 @@ pub struct ServerConfig {
     pub approval: ApprovalMode,
     /// Whether an MCP apply that fails returns to the previous spec when the call does not say.
     pub revert_on_failure: bool,
+    /// Size bounds on what the server reads at run time (logs, build contexts).
+    pub runtime_limits: RuntimeLimits,
+}
+
+/// Bounds on what the server reads at run time for a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuntimeLimits {
+    /// Most bytes of log text one `fetch_container_logs` returns (the newest; the reply says it was cut).
+    pub max_log_bytes: usize,
+    /// Largest build context (the total size of its files after `.dockerignore`).
+    pub max_build_context_bytes: u64,
+}
+
+/// `--max-log-kb` default: 64 KiB of log text.
+pub const DEFAULT_MAX_LOG_KB: usize = 64;
+/// `--max-build-context-mb` default: 512 MiB.
+pub const DEFAULT_MAX_BUILD_CONTEXT_MB: u64 = 512;
+
+impl Default for RuntimeLimits {
+    fn default() -> Self {
+        RuntimeLimits {
+            max_log_bytes: DEFAULT_MAX_LOG_KB * 1024,
+            max_build_context_bytes: DEFAULT_MAX_BUILD_CONTEXT_MB * 1024 * 1024,
+        }
+    }
 }
 
 impl ServerConfig {
@@ -64,6 +89,7 @@ impl ServerConfig {
             limits: Limits::default(),
             approval: ApprovalMode::default(),
             revert_on_failure: false,
+            runtime_limits: RuntimeLimits::default(),
         }
     }
 
@@ -248,6 +274,13 @@ pub struct BoundaryArgs {
     /// Most ports (`ports` and `expose`, ranges expanded) in one project.
     #[arg(long, env = "MCP_DOCKER_MAX_PORTS", default_value_t = limits::DEFAULT_MAX_PORTS, global = true)]
     pub max_ports: u64,
+    /// Most KiB of log text one fetch_container_logs call returns (the newest lines; the reply says it was cut).
+    #[arg(long, env = "MCP_DOCKER_MAX_LOG_KB", default_value_t = DEFAULT_MAX_LOG_KB,
+          value_parser = clap::value_parser!(usize), global = true)]
+    pub max_log_kb: usize,
+    /// Largest build context in MiB (its files after .dockerignore); a larger one is refused.
+    #[arg(long, env = "MCP_DOCKER_MAX_BUILD_CONTEXT_MB", default_value_t = DEFAULT_MAX_BUILD_CONTEXT_MB, global = true)]
+    pub max_build_context_mb: u64,
 }
 
 impl BoundaryArgs {
@@ -272,6 +305,13 @@ impl BoundaryArgs {
             default_workspace_roots()
         } else {
             given
+        }
+    }
+
+    fn runtime_limits(&self) -> RuntimeLimits {
+        RuntimeLimits {
+            max_log_bytes: self.max_log_kb.max(1).saturating_mul(1024),
+            max_build_context_bytes: self.max_build_context_mb.saturating_mul(1024 * 1024),
         }
     }
 
@@ -313,6 +353,7 @@ impl ServerArgs {
             limits: self.boundary.limits(),
             approval: self.approval,
             revert_on_failure: self.revert_on_failure,
+            runtime_limits: self.boundary.runtime_limits(),
         }
     }
 }

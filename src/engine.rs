@@ -5,6 +5,7 @@
 //! stored plan can be applied; apply re-observes first and refuses a plan whose world has moved.
 
 mod drift_events;
+mod binds;
 mod export;
 mod history;
 mod journal;
@@ -46,6 +47,7 @@ pub use history::{RollbackError, HISTORY_LIMIT_MAX};
 pub use planner::report::{EventSink, StepEvent};
 pub use progress::StepMeter;
 pub use revert::{AppliedWithRevert, Revert};
+pub use secrets::parse_secrets_file;
 
 /// What to plan: a project name and its spec.
 #[derive(Debug, Clone)]
@@ -183,6 +185,10 @@ pub struct Engine {
 impl Engine {
     /// Never fails: the engine and the state directory are reached lazily, on first use.
     pub fn new(config: ServerConfig) -> Self {
+        // The bound is process-wide: the one server configuration sets it for every build it sends.
+        crate::docker::build_context::set_max_context_bytes(
+            config.runtime_limits.max_build_context_bytes,
+        );
         let docker = DockerConnector::from_env(config.docker_host.clone());
         let runtime = Arc::new(DockerRuntime {
             connector: docker.clone(),
@@ -263,6 +269,7 @@ impl Engine {
         };
         // The request names the project; a `name:` in the file never redirects a plan to another project.
         desired.name = req.project.clone();
+        self.check_engine_binds(&desired).await?;
         let digests = self.digests(&desired).await?;
         let plan_options = PlanOptions {
             remove_orphans: req.remove_orphans,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod engine;
 pub mod host;
 pub mod mcp;
+pub mod redact;
 pub mod state;
 
 /// The Docker layer lives in its own crate so nothing else can reach bollard; `crate::docker::…` keeps working.

@@ -294,6 +294,70 @@ fn attacks(token: &str, dir: &Path, state_dir: &Path, secrets_file: &Path) -> Ve
             }}),
             expect: &["io.mcp-docker-server.project"],
         },
+        // The primitive tools, through the same rules as specs.
+        Attack {
+            name: "run_container joining another container's namespace",
+            tool: "run_container",
+            args: json!({"name": p(20), "spec": {"image": TEST_IMAGE, "networks": ["container:victim"]}}),
+            expect: &["container:victim", "shared_namespaces"],
+        },
+        Attack {
+            name: "create_container with network_mode service:x",
+            tool: "create_container",
+            args: json!({"name": p(21), "spec": {"image": TEST_IMAGE, "network_mode": "service:x"}}),
+            expect: &["network_mode", "shared_namespaces"],
+        },
+        Attack {
+            name: "run_container with network_mode host",
+            tool: "run_container",
+            args: json!({"name": p(22), "spec": {"image": TEST_IMAGE, "network_mode": "host"}}),
+            expect: &["network_mode", "host_network"],
+        },
+        Attack {
+            name: "run_container binding the server's state dir",
+            tool: "run_container",
+            args: json!({"name": p(23), "spec": {
+                "image": TEST_IMAGE,
+                "volumes": [format!("{}:/state", state_dir.display())],
+            }}),
+            expect: &["server's state or secrets"],
+        },
+        Attack {
+            name: "create_container binding the operator's secrets file",
+            tool: "create_container",
+            args: json!({"name": p(24), "spec": {
+                "image": TEST_IMAGE,
+                "volumes": [format!("{}:/s:ro", secrets_file.display())],
+            }}),
+            expect: &["server's state or secrets"],
+        },
+        Attack {
+            name: "primitive container sets a compose label",
+            tool: "run_container",
+            args: json!({"name": p(25), "spec": {
+                "image": TEST_IMAGE,
+                "labels": {"com.docker.compose.project": "other"},
+            }}),
+            expect: &["com.docker.compose.project", "refused by policy"],
+        },
+        Attack {
+            name: "stop_container with timeout_secs 4294967295",
+            tool: "stop_container",
+            args: json!({"container": p(26), "timeout_secs": 4_294_967_295_u64}),
+            expect: &["timeout_secs", "bound"],
+        },
+        Attack {
+            name: "exec_in_container with a century-long timeout",
+            tool: "exec_in_container",
+            args: json!({"container": p(27), "command": "true", "timeout_secs": u64::MAX}),
+            expect: &["timeout_secs", "bound"],
+        },
+        Attack {
+            name: "fetch_container_logs with tail 4294967295",
+            tool: "fetch_container_logs",
+            args: json!({"container": p(28), "tail": 4_294_967_295_u64}),
+            expect: &["tail", "bound"],
+        },
         // 10: the lower ones.
         Attack {
             name: "tmpfs with dev and suid",

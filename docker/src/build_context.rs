@@ -6,15 +6,29 @@
 //! `.dockerignore` follows the Docker CLI: one pattern per line, `#` comments, `*`, `?`, `[...]`, `**` for
 //! any number of directories, `!` to re-include, the last matching line wins, and a pattern that matches a
 //! directory matches everything below it.
+//! The tar is written to an anonymous temporary file and streamed from there, and a context whose files add
+//! up to more than the operator's bound (`set_max_context_bytes`) is refused before anything is read.
 
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use planner::model::BuildSpec;
 use sha2::{Digest, Sha256};
 
 use super::error::DockerError;
+
+/// Largest build context by default: 512 MiB of files.
+pub const DEFAULT_MAX_CONTEXT_BYTES: u64 = 512 * 1024 * 1024;
+
+static MAX_CONTEXT_BYTES: AtomicU64 = AtomicU64::new(DEFAULT_MAX_CONTEXT_BYTES);
+
+/// Sets the largest build context (the total size of its files) this process sends; the operator's
+/// `--max-build-context-mb`, set once at start.
+pub fn set_max_context_bytes(bytes: u64) {
+    MAX_CONTEXT_BYTES.store(bytes, Ordering::Relaxed);
+}
 
 /// One entry of the context, relative to its root with `/` separators.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,11 +73,14 @@ pub fn context_digest(build: &BuildSpec) -> Result<String, DockerError> {
     Ok(hex::encode(hasher.finalize()))
 }
 
-/// The tar sent to the engine: the same file set as the digest (the Dockerfile always included).
-pub fn context_tar(build: &BuildSpec) -> Result<Vec<u8>, DockerError> {
+/// The tar sent to the engine: the same file set as the digest (the Dockerfile always included), in an
+/// anonymous temporary file rewound to its start, so a large context never sits in memory.
+pub fn context_tar(build: &BuildSpec) -> Result<fs::File, DockerError> {
     let root = context_root(build)?;
     let entries = context_entries(&root, build)?;
-    let mut builder = tar::Builder::new(Vec::new());
+    check_context_size(&root, &entries)?;
+    let file = tempfile::tempfile().map_err(|e| io_error(&root, e))?;
+    let mut builder = tar::Builder::new(file);
     builder.follow_symlinks(false);
     builder.mode(tar::HeaderMode::Deterministic);
     for entry in &entries {
@@ -75,7 +92,35 @@ pub fn context_tar(build: &BuildSpec) -> Result<Vec<u8>, DockerError> {
             .append_path_with_name(&path, rel)
             .map_err(|e| io_error(&path, e))?;
     }
-    builder.into_inner().map_err(|e| io_error(&root, e))
+    let mut file = builder.into_inner().map_err(|e| io_error(&root, e))?;
+    file.rewind().map_err(|e| io_error(&root, e))?;
+    Ok(file)
+}
+
+/// Refuses a context whose files add up to more than the bound, naming both sizes and the flag.
+fn check_context_size(root: &Path, entries: &[Entry]) -> Result<(), DockerError> {
+    let max = MAX_CONTEXT_BYTES.load(Ordering::Relaxed);
+    let mut total: u64 = 0;
+    for entry in entries {
+        if let Entry::File { rel, .. } = entry {
+            let path = root.join(rel);
+            total += fs::symlink_metadata(&path)
+                .map_err(|e| io_error(&path, e))?
+                .len();
+        }
+        if total > max {
+            return Err(DockerError::BuildContext {
+                path: root.display().to_string(),
+                message: format!(
+                    "its files add up to more than {} MiB, the bound for a build context (fix: add the large \
+                     files to .dockerignore, build from a smaller folder, or raise --max-build-context-mb / \
+                     MCP_DOCKER_MAX_BUILD_CONTEXT_MB)",
+                    max / (1024 * 1024)
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn io_error(path: &Path, err: std::io::Error) -> DockerError {

@@ -45,6 +45,13 @@ pub enum DockerError {
     /// A build context cannot be read or would leak files outside itself.
     #[error("build context {path}: {message}")]
     BuildContext { path: String, message: String },
+    /// A container's bind could be redirected by a symlink, so it is not started.
+    #[error("not starting {container}: {why} (fix: {fix})")]
+    BindRedirect {
+        container: String,
+        why: String,
+        fix: String,
+    },
     /// A wait (dependency condition, engine answer) ran out of time.
     #[error("{0}")]
     Timeout(String),

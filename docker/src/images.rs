@@ -133,6 +133,24 @@ pub(crate) async fn image_id(docker: &Docker, reference: &str) -> Option<String>
         .and_then(|i| i.id)
 }
 
+/// The file's bytes as a stream of chunks, read as the engine takes them.
+fn file_chunks(
+    file: std::fs::File,
+) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
+    const CHUNK: usize = 256 * 1024;
+    let file = tokio::fs::File::from_std(file);
+    futures_util::stream::try_unfold(file, |mut file| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buffer = vec![0u8; CHUNK];
+        let read = file.read(&mut buffer).await?;
+        if read == 0 {
+            return Ok(None);
+        }
+        buffer.truncate(read);
+        Ok(Some((bytes::Bytes::from(buffer), file)))
+    })
+}
+
 /// Builds `build` and tags it `reference`; returns the image id.
 pub(crate) async fn build(
     docker: &Docker,
@@ -148,7 +166,8 @@ pub(crate) async fn build(
             path: build.context.clone(),
             message: e.to_string(),
         })??;
-    progress(format!("sending build context ({} KiB)", tar.len() / 1024));
+    let size = tar.metadata().map(|m| m.len()).unwrap_or_default();
+    progress(format!("sending build context ({} KiB)", size / 1024));
     let args: HashMap<String, String> = build
         .args
         .iter()
@@ -179,7 +198,7 @@ pub(crate) async fn build(
     let mut stream = docker.build_image(
         options.build(),
         Some(credentials).filter(|c| !c.is_empty()),
-        Some(bollard::body_full(tar.into())),
+        Some(bollard::body_try_stream(file_chunks(tar))),
     );
     let context = format!("building {reference}");
     let mut image_id = None;

@@ -3,6 +3,7 @@
 //! `DockerError`.
 
 pub(crate) mod auth;
+pub mod bind_guard;
 pub mod build_context;
 pub mod client;
 pub mod connect;

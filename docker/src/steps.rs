@@ -347,6 +347,7 @@ async fn replace_container(
 }
 
 pub(crate) async fn start(docker: &Docker, host: &str, container: &str) -> Result<(), DockerError> {
+    super::bind_guard::check_before_start(docker, host, container).await?;
     match docker
         .start_container(container, None::<StartContainerOptions>)
         .await

@@ -22,8 +22,8 @@ use super::error::{api, DockerError};
 /// Most bytes kept of each exec output stream.
 const MAX_EXEC_BYTES: usize = 64 * 1024;
 
-/// Most bytes of log text one call returns.
-const MAX_LOG_BYTES: usize = 64 * 1024;
+/// Most bytes of log text one call returns unless the operator sets another bound (`LogQuery::max_bytes`).
+pub const DEFAULT_MAX_LOG_BYTES: usize = 64 * 1024;
 
 /// One command to run in a running container.
 #[derive(Debug, Clone, Default)]
@@ -82,7 +82,7 @@ pub struct DiskUsage {
 }
 
 /// Which log lines to read.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LogQuery {
     /// Newest lines to keep.
     pub tail: u32,
@@ -92,6 +92,21 @@ pub struct LogQuery {
     pub until: i64,
     /// Keep only lines containing this text.
     pub grep: Option<String>,
+    /// Most bytes of log text kept (the newest ones); older lines are dropped and the result says so.
+    pub max_bytes: usize,
+}
+
+impl Default for LogQuery {
+    /// Every line (up to the default byte bound) of the whole log.
+    fn default() -> Self {
+        LogQuery {
+            tail: u32::MAX,
+            since: 0,
+            until: 0,
+            grep: None,
+            max_bytes: DEFAULT_MAX_LOG_BYTES,
+        }
+    }
 }
 
 /// One line of container output.
@@ -204,9 +219,9 @@ pub async fn logs(
         ..Default::default()
     };
     let mut stream = client.api.logs(container, Some(options));
-    // Only the newest lines within `tail` and `MAX_LOG_BYTES` are ever held, so a chatty container filtered
+    // Only the newest lines within `tail` and `max_bytes` are ever held, so a chatty container filtered
     // by `grep` (which reads the whole log) costs bounded memory.
-    let mut kept = NewestLines::new(query.tail as usize);
+    let mut kept = NewestLines::new(query.tail as usize, query.max_bytes);
     while let Some(item) = stream.next().await {
         let (stream_name, bytes) = match item.map_err(api(&client.host, "reading logs"))? {
             LogOutput::StdErr { message } => ("stderr", message),
@@ -225,9 +240,10 @@ pub async fn logs(
     Ok(kept.into_lines())
 }
 
-/// The newest log lines, at most `tail` of them and `MAX_LOG_BYTES` of text.
+/// The newest log lines, at most `tail` of them and `max_bytes` of text.
 struct NewestLines {
     tail: usize,
+    max_bytes: usize,
     lines: VecDeque<LogLine>,
     bytes: usize,
     /// True once a line was dropped for the byte bound (not for `tail`).
@@ -235,9 +251,10 @@ struct NewestLines {
 }
 
 impl NewestLines {
-    fn new(tail: usize) -> Self {
+    fn new(tail: usize, max_bytes: usize) -> Self {
         NewestLines {
             tail,
+            max_bytes,
             lines: VecDeque::new(),
             bytes: 0,
             truncated: false,
@@ -250,7 +267,7 @@ impl NewestLines {
         if self.lines.len() > self.tail {
             self.drop_oldest();
         }
-        while self.bytes > MAX_LOG_BYTES {
+        while self.bytes > self.max_bytes {
             self.drop_oldest();
             self.truncated = true;
         }
@@ -487,7 +504,7 @@ mod tests {
 
     #[test]
     fn keeps_the_newest_lines_within_tail_and_bytes() {
-        let mut kept = NewestLines::new(2);
+        let mut kept = NewestLines::new(2, DEFAULT_MAX_LOG_BYTES);
         for text in ["a", "b", "c"] {
             kept.push(line(text));
         }
@@ -495,8 +512,8 @@ mod tests {
         assert_eq!(lines.lines, vec![line("b"), line("c")]);
         assert!(!lines.truncated, "tail is not truncation");
 
-        let mut kept = NewestLines::new(1000);
-        let long = "x".repeat(MAX_LOG_BYTES / 2);
+        let mut kept = NewestLines::new(1000, DEFAULT_MAX_LOG_BYTES);
+        let long = "x".repeat(DEFAULT_MAX_LOG_BYTES / 2);
         for _ in 0..3 {
             kept.push(line(&long));
         }

@@ -71,7 +71,7 @@ fn the_digest_follows_sources_args_and_dockerignore() {
     assert_ne!(edited, context_digest(&build).unwrap(), "the target counts");
 
     let tar = context_tar(&build).unwrap();
-    let mut archive = tar::Archive::new(tar.as_slice());
+    let mut archive = tar::Archive::new(tar);
     let paths: Vec<String> = archive
         .entries()
         .unwrap()

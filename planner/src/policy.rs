@@ -7,6 +7,7 @@
 //! The engine's data roots, the server's state directory and its secrets file are refused whatever the
 //! operator allows. Project-wide rules live in `project`, size bounds in `limits`.
 
+pub mod binds;
 pub mod limits;
 pub mod project;
 

@@ -151,6 +151,10 @@ pub fn resolve(
             secrets.insert(secret.clone(), found.into_bytes());
         }
     }
+    // Every reply the MCP surface returns from now on has these values replaced by `[secret NAME]`.
+    for (name, value) in &secrets {
+        crate::redact::learn(name, value);
+    }
     Ok(Resolved {
         secrets,
         configs,

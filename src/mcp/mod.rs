@@ -5,12 +5,14 @@
 
 pub mod approval;
 pub mod args;
+pub mod bounds;
 pub mod compact;
 pub mod container_spec;
 pub mod http;
 pub mod output;
 pub mod progress;
 pub mod prompt;
+pub mod redaction;
 pub mod resources;
 pub mod server;
 pub mod spec_hints;

@@ -16,7 +16,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 
 use super::output::ToolError;
-use super::{prompt, resources, tool_schema};
+use super::{prompt, redaction, resources, tool_schema};
 use crate::docker::{DockerClient, DockerError};
 use crate::engine::Engine;
 
@@ -152,9 +152,11 @@ impl ServerHandler for DockerServer {
             return Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into());
         }
         tracing::debug!(tool = %name, "tool call");
-        self.tools
+        let reply = self
+            .tools
             .call(ToolCallContext::new(self, request, context))
-            .await
+            .await;
+        redaction::tool_reply(self.engine.config(), reply)
     }
 
     async fn list_prompts(
@@ -197,7 +199,8 @@ impl ServerHandler for DockerServer {
             ));
         }
         let containers = text_arg("containers");
-        Ok(prompt::get(&self.engine, &name, &containers).await.into())
+        let reply = prompt::get(&self.engine, &name, &containers).await.into();
+        redaction::prompt_reply(self.engine.config(), reply)
     }
 
     async fn complete(
@@ -257,10 +260,11 @@ impl ServerHandler for DockerServer {
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        match self.read_uri(&request.uri).await {
+        let reply = match self.read_uri(&request.uri).await {
             Ok(contents) => Ok(ReadResourceResult::new(vec![contents]).into()),
             Err(err) => Err(ErrorData::resource_not_found(err.0, None)),
-        }
+        };
+        redaction::resource_reply(self.engine.config(), reply)
     }
 }
 

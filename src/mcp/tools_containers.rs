@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::args::Parameters;
+use super::bounds;
 use super::compact::{format_ports, short_id, Table};
 use super::container_spec::check_primitive;
 use super::output::{Json, ToolError};
@@ -375,9 +376,13 @@ impl DockerServer {
         &self,
         Parameters(args): Parameters<StopContainerArgs>,
     ) -> Result<Json<ContainerAction>, ToolError> {
+        let timeout = args
+            .timeout_secs
+            .map(|t| bounds::at_most("timeout_secs", t, bounds::MAX_STOP_TIMEOUT_SECS))
+            .transpose()?;
         let (id, name) = self.container_identity(&args.container).await?;
         let docker = self.docker().await?;
-        containers::stop(&docker, &id, args.timeout_secs)
+        containers::stop(&docker, &id, timeout)
             .await
             .map_err(|e| self.docker_failure(e, "check the name with list_containers"))?;
         let action = self.action_result(&id, name).await;
@@ -455,15 +460,10 @@ impl DockerServer {
                 })
             })
             .transpose()?;
+        let tail = bounds::at_most("tail", args.tail.unwrap_or(100), bounds::MAX_LOG_TAIL_LINES)?;
         let (id, name) = self.container_identity(&args.container).await?;
         let logs = self
-            .read_logs(
-                &id,
-                args.tail.unwrap_or(100),
-                since,
-                until,
-                args.grep.as_deref(),
-            )
+            .read_logs(&id, tail, since, until, args.grep.as_deref())
             .await?;
         let mut text = String::new();
         for line in &logs.0 {
@@ -475,6 +475,12 @@ impl DockerServer {
         }
         if text.is_empty() {
             text = format!("No log lines from {name} match.");
+        }
+        if logs.1 {
+            text.push_str(&format!(
+                "[cut: only the newest {} KiB of log text are returned; narrow with tail, since, until or grep]\n",
+                self.engine.config().runtime_limits.max_log_bytes / 1024
+            ));
         }
         Ok(Json::new(
             Logs {
@@ -503,6 +509,7 @@ impl DockerServer {
             since: since.unwrap_or(0),
             until: until.unwrap_or(0),
             grep: grep.map(str::to_string),
+            max_bytes: self.engine.config().runtime_limits.max_log_bytes,
         };
         let logs = system::logs(&docker, id, &query)
             .await

@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::args::Parameters;
+use super::bounds;
 use super::compact::{human_bytes, is_secret_key, short_id, MASK};
 use super::output::{Json, ToolError};
 use super::server::DockerServer;
@@ -111,6 +112,11 @@ impl DockerServer {
             }
             Command::Shell(text) => vec!["sh".into(), "-c".into(), text],
         };
+        let timeout = bounds::at_most(
+            "timeout_secs",
+            args.timeout_secs.unwrap_or(60),
+            bounds::MAX_EXEC_TIMEOUT_SECS,
+        )?;
         let (id, _) = self.container_identity(&args.container).await?;
         let docker = self.docker().await?;
         let request = system::ExecRequest {
@@ -118,7 +124,7 @@ impl DockerServer {
             workdir: args.workdir.clone(),
             user: args.user.clone(),
             env: args.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-            timeout: Duration::from_secs(args.timeout_secs.unwrap_or(60).max(1)),
+            timeout: Duration::from_secs(timeout.max(1)),
         };
         let outcome = system::exec(&docker, &id, request)
             .await

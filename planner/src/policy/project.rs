@@ -47,6 +47,7 @@ pub fn check_project(project: &Project, policy: &Policy) -> Vec<SpecError> {
     for (key, volume) in &project.volumes {
         errors.extend(reserved_labels(&format!("volumes.{key}"), &volume.labels));
     }
+    errors.extend(super::binds::check_project_binds(project, &[]));
     errors
 }
 
