@@ -4,8 +4,8 @@
 //! code. A plan is computed from the spec, the live engine and the last-applied record, stored, and only a
 //! stored plan can be applied; apply re-observes first and refuses a plan whose world has moved.
 
-mod drift_events;
 mod binds;
+mod drift_events;
 mod export;
 mod history;
 mod journal;

@@ -20,6 +20,7 @@ const DEFAULT_HISTORY_LIMIT: usize = 50;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryArgs {
+    /// Project name.
     pub project: String,
     /// Newest entries to return (default 50, at most 500).
     #[serde(default)]
@@ -29,6 +30,7 @@ pub struct HistoryArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RollbackArgs {
+    /// Project name.
     pub project: String,
     /// The plan id of an earlier completed apply (from project_history).
     pub plan_id: String,

@@ -39,7 +39,7 @@ pub struct PlanArgs {
     /// Base dir for relative paths.
     #[serde(default)]
     pub project_dir: Option<String>,
-    /// Also delete orphans (project-labelled, made by no apply). A service removed from the spec is deleted anyway.
+    /// Also delete orphans (labelled, from no apply).
     #[serde(default)]
     pub remove_orphans: bool,
     /// Profiles to enable.
@@ -50,11 +50,11 @@ pub struct PlanArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyArgs {
-    /// The project the plan is for.
+    /// Project name.
     pub project: String,
-    /// Id from `plan` or `destroy`, once approved.
+    /// Id from plan/destroy, once approved.
     pub plan_id: String,
-    /// On failure, plan and apply the return to the previous spec (default: the operator's setting).
+    /// On failure, revert to the previous spec.
     #[serde(default)]
     pub revert_on_failure: Option<bool>,
 }
@@ -95,7 +95,12 @@ pub(crate) fn plan_text(outcome: &PlanOutcome) -> String {
         outcome.project,
         outcome.rendering.trim_end()
     );
-    // The rendering lists the warnings already; `outcome.warnings` carries them as data.
+    // The rendering lists the load's warnings; those added after it (spec hints, drift) go once, here.
+    for warning in &outcome.warnings {
+        if !outcome.rendering.contains(warning.as_str()) {
+            text.push_str(&format!("\nwarning: {warning}"));
+        }
+    }
     if outcome.has_changes {
         text.push_str(&format!(
             "\nShow this plan to the user; after they approve, call apply with plan_id \"{}\".",
@@ -230,7 +235,7 @@ impl DockerServer {
         Ok(Json::new(outcome, text))
     }
 
-    /// Apply a plan after the user approved it. Refused if the project changed since (plan again).
+    /// Apply a plan the user approved; refused if the project moved since (plan again).
     #[tool(
         output_schema = apply_output_schema(),
         annotations(
@@ -319,7 +324,9 @@ impl DockerServer {
     }
 
     /// A project's resources: state, health, drift from the last apply.
-    #[tool(annotations(
+    #[tool(
+        output_schema = status_output_schema(),
+        annotations(
         title = "Project status",
         read_only_hint = true,
         destructive_hint = false,
@@ -394,6 +401,32 @@ fn plan_output_schema() -> Arc<rmcp::model::JsonObject> {
             "summary": {"type": "object"},
             "rendering": {"type": "string"},
             "warnings": {"type": "array"}
+        }
+    });
+    Arc::new(schema.as_object().cloned().unwrap_or_default())
+}
+
+/// `project_status`'s output schema, written by hand to stay under the per-tool budget: the fields a client
+/// reads, with the failure kept as one object. The `status_output_schema_names_real_fields` test keeps it true.
+fn status_output_schema() -> Arc<rmcp::model::JsonObject> {
+    let optional = serde_json::json!({"type": ["string", "null"]});
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": {
+            "project": {"type": "string"},
+            "known": {"type": "boolean"},
+            "last_applied_at": optional,
+            "last_applied_yaml": optional,
+            "last_apply_failure": {"type": "object"},
+            "resources": {"type": "array", "items": {"type": "object", "properties": {
+                "kind": {"type": "string"},
+                "name": {"type": "string"},
+                "service": optional,
+                "state": {"type": "string"},
+                "health": optional,
+                "drift": optional
+            }}},
+            "drift": {"type": "array"}
         }
     });
     Arc::new(schema.as_object().cloned().unwrap_or_default())
@@ -518,6 +551,33 @@ mod tests {
         };
         let value = serde_json::to_value(&outcome).unwrap_or_default();
         let schema = serde_json::Value::Object((*apply_output_schema()).clone());
+        assert_named_fields_exist(&schema, &schema, &value, "");
+    }
+
+    #[test]
+    fn status_output_schema_names_real_fields() {
+        let status = ProjectStatus {
+            project: "p".into(),
+            known: true,
+            last_applied_yaml: Some(String::new()),
+            last_applied_at: Some(String::new()),
+            last_apply_failure: Some(crate::state::ApplyFailure {
+                at: String::new(),
+                plan_id: "x".into(),
+                steps: vec![],
+            }),
+            resources: vec![crate::engine::ResourceStatus {
+                kind: "container".into(),
+                name: "p-web-1".into(),
+                service: Some("web".into()),
+                state: "running".into(),
+                health: None,
+                drift: None,
+            }],
+            drift: vec![],
+        };
+        let value = serde_json::to_value(&status).unwrap_or_default();
+        let schema = serde_json::Value::Object((*status_output_schema()).clone());
         assert_named_fields_exist(&schema, &schema, &value, "");
     }
 
