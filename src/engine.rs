@@ -363,7 +363,8 @@ impl Engine {
             summary: outcome::summary_line(&stored.plan),
         };
         let to_save = stored.clone();
-        self.state_write(move |s| s.save_plan(&to_save, &history)).await?;
+        self.state_write(move |s| s.save_plan(&to_save, &history))
+            .await?;
         Ok(Planned {
             outcome,
             stored,
