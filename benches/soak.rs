@@ -195,6 +195,7 @@ async fn main() {
     let mut errors = 0;
     let started = Instant::now();
     let mut busy = Duration::ZERO;
+    let mut round_rss = Vec::with_capacity(settings.rounds);
     for round in 1..=settings.rounds {
         let round_started = Instant::now();
         let runs: Vec<_> = clients
@@ -216,9 +217,10 @@ async fn main() {
             errors += failed;
         }
         busy += round_started.elapsed();
+        round_rss.push(rss_mb(pid));
         println!(
             "round {round}: RSS {:.1} MB ({:.1}s)",
-            rss_mb(pid),
+            round_rss[round - 1],
             round_started.elapsed().as_secs_f64()
         );
         if round < settings.rounds {
@@ -235,6 +237,12 @@ async fn main() {
         all.len() as f64 / busy.as_secs_f64().max(0.001),
         total.as_secs_f64()
     );
+    if let (Some(first), Some(last)) = (round_rss.first(), round_rss.last()) {
+        println!(
+            "last round / first round: {:.2} (acceptance: at most 1.10, and at most 96 MB)",
+            last / first.max(0.001)
+        );
+    }
     tokio::time::sleep(settings.idle).await;
     println!("idle after: RSS {:.1} MB", rss_mb(pid));
 

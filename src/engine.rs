@@ -165,9 +165,11 @@ pub enum EngineError {
     Rollback(#[from] RollbackError),
 }
 
-/// Most store operations running at once: sled serves concurrent readers from one open database, and a bound
+/// Most store reads running at once: sled serves concurrent readers from one open database, and a bound
 /// keeps a burst of calls from spreading over hundreds of blocking threads (each with its own allocator arena).
-const STATE_CONCURRENCY: usize = 4;
+const STATE_READERS: usize = 4;
+/// Most store writes running at once, in slots of their own so reads never wait behind a write's flush.
+const STATE_WRITERS: usize = 2;
 
 /// How long an apply waits for another apply of the same project to finish.
 const LOCK_PATIENCE: Duration = Duration::from_secs(900);
@@ -178,7 +180,8 @@ pub struct Engine {
     docker: DockerConnector,
     runtime: Arc<dyn Runtime>,
     store: Arc<Store>,
-    state_slots: Arc<tokio::sync::Semaphore>,
+    state_read_slots: Arc<tokio::sync::Semaphore>,
+    state_write_slots: Arc<tokio::sync::Semaphore>,
     host: ServerHost,
 }
 
@@ -211,7 +214,8 @@ impl Engine {
             docker,
             runtime,
             store,
-            state_slots: Arc::new(tokio::sync::Semaphore::new(STATE_CONCURRENCY)),
+            state_read_slots: Arc::new(tokio::sync::Semaphore::new(STATE_READERS)),
+            state_write_slots: Arc::new(tokio::sync::Semaphore::new(STATE_WRITERS)),
             host,
         }
     }
@@ -387,7 +391,8 @@ impl Engine {
             summary: outcome::summary_line(&stored.plan),
         };
         let to_save = stored.clone();
-        self.state(move |s| s.save_plan(&to_save, &history)).await?;
+        self.state_write(move |s| s.save_plan(&to_save, &history))
+            .await?;
         Ok(Planned {
             outcome,
             stored,
@@ -541,7 +546,7 @@ impl Engine {
                         plan_id: plan_id.clone(),
                         summary: "refused: plan is stale".into(),
                     };
-                    self.state(move |s| {
+                    self.state_write(move |s| {
                         s.finish_plan(
                             &project,
                             &plan_id,
@@ -585,7 +590,7 @@ impl Engine {
             summary: outcome.message.clone(),
         };
         let (p, id, status) = (project.clone(), plan_id.clone(), outcome.status);
-        self.state(move |s| s.finish_plan(&p, &id, status, &change, &history))
+        self.state_write(move |s| s.finish_plan(&p, &id, status, &change, &history))
             .await?;
         Ok(ApplyOutcome {
             project,
@@ -763,14 +768,29 @@ impl Engine {
         .map_err(EngineError::from)
     }
 
-    /// Runs a store operation on the blocking pool (sled may wait for another process), at most
-    /// [`STATE_CONCURRENCY`] at once.
+    /// Runs a store operation that only reads on the blocking pool (sled may wait for another process), at
+    /// most [`STATE_READERS`] at once.
     async fn state<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Store) -> Result<T, StateError> + Send + 'static,
     ) -> Result<T, EngineError> {
-        let slot = self
-            .state_slots
+        self.state_in(&self.state_read_slots, work).await
+    }
+
+    /// Runs a store operation that writes, at most [`STATE_WRITERS`] at once.
+    async fn state_write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Store) -> Result<T, StateError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        self.state_in(&self.state_write_slots, work).await
+    }
+
+    async fn state_in<T: Send + 'static>(
+        &self,
+        slots: &Arc<tokio::sync::Semaphore>,
+        work: impl FnOnce(&Store) -> Result<T, StateError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        let slot = slots
             .clone()
             .acquire_owned()
             .await

@@ -122,13 +122,15 @@ impl Shared {
     fn watch(&self) {
         loop {
             std::thread::sleep(TICK);
+            // The waiters file is read before taking the lock, so a checkout never waits on file I/O.
+            let someone_waits = others_waiting(&self.waiters_path());
             let mut held = self.lock();
             let (Some(opened), Some(used)) = (held.opened_at, held.last_used) else {
                 held.db = None;
                 return;
             };
             let idle = used.elapsed() >= IDLE_CLOSE;
-            let waited_on = opened.elapsed() >= LEASE_MIN && others_waiting(&self.waiters_path());
+            let waited_on = opened.elapsed() >= LEASE_MIN && someone_waits;
             if idle || waited_on {
                 held.db = None;
                 held.opened_at = None;

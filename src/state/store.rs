@@ -1,9 +1,10 @@
 //! The sled-backed store: typed records over the database that [`Lease`] holds open.
 //!
-//! Each operation checks the database out of the process's lease, does its work and flushes, so a
-//! `kill -9` loses nothing written; the lease lets the directory go when idle or when another server process
-//! waits, so two chats can share one state directory. Every record is wrapped as `{"v": 1, "data": ...}` so a
-//! future format is recognised instead of misread.
+//! Each operation checks the database out of the process's lease and does its work; one that writes flushes
+//! before it returns, so a `kill -9` loses nothing written, while reads skip the flush. The lease lets the
+//! directory go when idle or when another server process waits, so two chats can share one state directory.
+//! Plans and history are kept with a bound per project ([`PLANS_KEPT`], [`HISTORY_KEPT`]). Every record is
+//! wrapped as `{"v": 1, "data": ...}` so a future format is recognised instead of misread.
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,9 @@ const TREE_PLAN_ORDER: &str = "plan_order";
 /// Plans kept per project; older ones (and their journals) are dropped when a new plan is saved.
 pub const PLANS_KEPT: usize = 200;
 const TREE_HISTORY: &str = "history";
+/// History entries kept per project; the oldest are dropped as new ones come. Every plan adds one, so without
+/// a bound a busy project's history (and sled's log with it) grew for as long as the server ran.
+pub const HISTORY_KEPT: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -82,8 +86,19 @@ impl Store {
         self.dir.join("db")
     }
 
-    /// Runs `work` on the process's open database and flushes what it wrote.
-    fn with_db<T>(
+    /// Runs `work`, which only reads, on the process's open database.
+    fn reading<T>(
+        &self,
+        work: impl FnOnce(&sled::Db) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        let db = self.lease.checkout()?;
+        let result = work(&db);
+        self.check_in(db);
+        result
+    }
+
+    /// Runs `work` on the process's open database and flushes what it wrote, so a `kill -9` loses nothing.
+    fn writing<T>(
         &self,
         work: impl FnOnce(&sled::Db) -> Result<T, StateError>,
     ) -> Result<T, StateError> {
@@ -92,11 +107,16 @@ impl Store {
             db.flush().map_err(|e| self.db_error(e))?;
             Ok(value)
         });
+        self.check_in(db);
+        result
+    }
+
+    /// Ends a use of the database.
+    fn check_in(&self, db: sled::Db) {
         // Let go of this clone first: an open waiting under the lease's lock needs every clone of a
         // database the lease already dropped to be gone.
         drop(db);
         self.lease.touch();
-        result
     }
 
     fn db_error(&self, e: sled::Error) -> StateError {
@@ -144,14 +164,14 @@ impl Store {
     // ---- last applied ----
 
     pub fn last_applied(&self, project: &str) -> Result<Option<ProjectRecord>, StateError> {
-        self.with_db(|db| {
+        self.reading(|db| {
             let tree = self.tree(db, TREE_PROJECTS)?;
             self.get(&tree, project)
         })
     }
 
     pub fn projects(&self) -> Result<Vec<ProjectRecord>, StateError> {
-        self.with_db(|db| {
+        self.reading(|db| {
             let tree = self.tree(db, TREE_PROJECTS)?;
             self.scan(&tree, "")
         })
@@ -160,7 +180,7 @@ impl Store {
     // ---- plans ----
 
     pub fn save_plan(&self, plan: &StoredPlan, history: &HistoryEntry) -> Result<(), StateError> {
-        self.with_db(|db| {
+        self.writing(|db| {
             let plans = self.tree(db, TREE_PLANS)?;
             let key = plan_key(&plan.project, &plan.id);
             self.put(&plans, &key, plan)?;
@@ -217,7 +237,7 @@ impl Store {
     }
 
     pub fn plan(&self, project: &str, plan_id: &str) -> Result<Option<StoredPlan>, StateError> {
-        self.with_db(|db| {
+        self.reading(|db| {
             let plans = self.tree(db, TREE_PLANS)?;
             self.get(&plans, &plan_key(project, plan_id))
         })
@@ -225,7 +245,7 @@ impl Store {
 
     /// Finds a plan id under any project, to tell "wrong project" from "no such plan".
     pub fn plan_project(&self, plan_id: &str) -> Result<Option<String>, StateError> {
-        self.with_db(|db| {
+        self.reading(|db| {
             let plans = self.tree(db, TREE_PLANS)?;
             let suffix = format!("/{plan_id}");
             for item in plans.iter() {
@@ -240,7 +260,7 @@ impl Store {
     }
 
     pub fn plans(&self, project: &str) -> Result<Vec<StoredPlan>, StateError> {
-        self.with_db(|db| {
+        self.reading(|db| {
             let plans = self.tree(db, TREE_PLANS)?;
             self.scan(&plans, &format!("{project}/"))
         })
@@ -256,7 +276,7 @@ impl Store {
         change: &RecordChange,
         history: &HistoryEntry,
     ) -> Result<(), StateError> {
-        self.with_db(|db| {
+        self.writing(|db| {
             let plans = self.tree(db, TREE_PLANS)?;
             let pending = self.tree(db, TREE_PENDING)?;
             let key = plan_key(project, plan_id);
@@ -308,7 +328,7 @@ impl Store {
         if entries.is_empty() {
             return Ok(());
         }
-        self.with_db(|db| {
+        self.writing(|db| {
             let journal = self.tree(db, TREE_JOURNAL)?;
             for (offset, entry) in entries.iter().enumerate() {
                 let key = format!(
@@ -323,7 +343,7 @@ impl Store {
     }
 
     pub fn journal(&self, project: &str, plan_id: &str) -> Result<Vec<JournalEntry>, StateError> {
-        self.with_db(|db| {
+        self.reading(|db| {
             let journal = self.tree(db, TREE_JOURNAL)?;
             self.scan(&journal, &format!("{project}/{plan_id}/"))
         })
@@ -332,7 +352,7 @@ impl Store {
     // ---- history ----
 
     pub fn record_history(&self, project: &str, entry: &HistoryEntry) -> Result<(), StateError> {
-        self.with_db(|db| self.put_history(db, project, entry))
+        self.writing(|db| self.put_history(db, project, entry))
     }
 
     fn put_history(
@@ -344,11 +364,26 @@ impl Store {
         let history = self.tree(db, TREE_HISTORY)?;
         // sled ids are unique and increasing per database, so they order entries across processes.
         let seq = db.generate_id().map_err(|e| self.db_error(e))?;
-        self.put(&history, &format!("{project}/{seq:020}"), entry)
+        self.put(&history, &format!("{project}/{seq:020}"), entry)?;
+        self.prune_history(&history, project)
+    }
+
+    /// Drops the project's oldest history entries beyond [`HISTORY_KEPT`].
+    fn prune_history(&self, history: &sled::Tree, project: &str) -> Result<(), StateError> {
+        let keys: Vec<sled::IVec> = history
+            .scan_prefix(format!("{project}/").as_bytes())
+            .keys()
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.db_error(e))?;
+        let excess = keys.len().saturating_sub(HISTORY_KEPT);
+        for key in &keys[..excess] {
+            history.remove(key).map_err(|e| self.db_error(e))?;
+        }
+        Ok(())
     }
 
     pub fn history(&self, project: &str) -> Result<Vec<HistoryEntry>, StateError> {
-        self.with_db(|db| {
+        self.reading(|db| {
             let history = self.tree(db, TREE_HISTORY)?;
             self.scan(&history, &format!("{project}/"))
         })
@@ -518,6 +553,20 @@ mod tests {
         assert!(store.plan("p", "id1").unwrap().is_none());
         assert!(store.plan("p", "id2").unwrap().is_some());
         assert_eq!(store.plans("p").unwrap().len(), PLANS_KEPT);
+    }
+
+    #[test]
+    fn old_history_is_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().to_path_buf());
+        for n in 0..HISTORY_KEPT + 3 {
+            store.record_history("p", &entry(&format!("h{n}"))).unwrap();
+        }
+        store.record_history("other", &entry("kept")).unwrap();
+        let kept = store.history("p").unwrap();
+        assert_eq!(kept.len(), HISTORY_KEPT);
+        assert_eq!(kept[0].summary, "h3");
+        assert_eq!(store.history("other").unwrap().len(), 1);
     }
 
     #[test]
