@@ -27,6 +27,7 @@ pub mod policy;
 pub mod render;
 pub mod report;
 pub mod sensitive;
+pub mod swarm;
 pub mod validate;
 
 pub use error::{ErrorKind, SpecError, SpecErrors};
