@@ -15,6 +15,8 @@ pub mod networks;
 pub mod observe;
 pub(crate) mod ssh_transport;
 pub(crate) mod steps;
+pub mod swarm;
+pub mod swarm_spec;
 pub mod system;
 pub mod volumes;
 pub(crate) mod wait;
