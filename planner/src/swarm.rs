@@ -10,6 +10,7 @@
 //! - `map`: a service, network, volume, secret or config onto those specs.
 
 pub mod deploy;
+pub mod diff;
 pub mod map;
 pub mod spec;
 

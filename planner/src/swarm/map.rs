@@ -82,6 +82,10 @@ pub fn service(input: &ServiceInput<'_>) -> Result<MappedService, SpecErrors> {
         endpoint,
         networks: networks(input, svc),
     };
+    let mut spec = spec;
+    let hash = super::diff::spec_hash(&spec);
+    spec.labels
+        .insert(super::diff::LABEL_SPEC_HASH.into(), hash);
     Ok(MappedService { spec, warnings })
 }
 

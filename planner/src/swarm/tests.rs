@@ -60,7 +60,7 @@ fn digests() -> BTreeMap<String, String> {
     ])
 }
 
-fn map_service(yaml: &str, key: &str) -> Result<map::MappedService, crate::SpecErrors> {
+pub(super) fn map_service(yaml: &str, key: &str) -> Result<map::MappedService, crate::SpecErrors> {
     let (project, raw) = load(yaml);
     let deploy = deploy_of(&raw, key);
     let digests = digests();
@@ -77,7 +77,7 @@ fn error_paths(yaml: &str, key: &str) -> Vec<String> {
     errors.0.into_iter().map(|e| e.path).collect()
 }
 
-const FULL: &str = r#"
+pub(super) const FULL: &str = r#"
 services:
   web:
     image: mcp-docker-test/busybox:latest
@@ -349,4 +349,103 @@ fn a_missing_digest_is_an_error_not_a_panic() {
 fn error_paths_helper_reports_container_name() {
     let yaml = "services:\n  web:\n    image: busybox\n    container_name: fixed\n";
     assert_eq!(error_paths(yaml, "web"), ["services.web.container_name"]);
+}
+
+mod diff_tests {
+    //! The swarm diff: rolling update, scaling, drift by removal, and "No changes".
+
+    use std::collections::BTreeMap;
+
+    use super::{map_service, FULL};
+    use crate::swarm::diff::{self, ObservedService, ServiceChange, LABEL_SPEC_HASH};
+    use crate::swarm::spec::{ServiceMode, ServiceSpec};
+
+    fn web() -> ServiceSpec {
+        map_service(FULL, "web").expect("maps").spec
+    }
+
+    fn observed(spec: &ServiceSpec, replicas: u64) -> ObservedService {
+        ObservedService {
+            name: spec.name.clone(),
+            version: 42,
+            spec_hash: spec.labels.get(LABEL_SPEC_HASH).cloned(),
+            replicas: Some(replicas),
+        }
+    }
+
+    #[test]
+    fn the_same_spec_is_no_changes() {
+        let spec = web();
+        let plans = diff::plan(&[spec.clone()], &[observed(&spec, 3)], &BTreeMap::new());
+        assert!(plans.is_empty(), "{plans:?}");
+        assert_eq!(diff::render(&plans), "No changes.");
+    }
+
+    #[test]
+    fn an_env_change_is_a_rolling_update_naming_the_field() {
+        let old = web();
+        let yaml = FULL.replace("GREETING: hello", "GREETING: bye");
+        let new = map_service(&yaml, "web").expect("maps").spec;
+        let last = BTreeMap::from([(old.name.clone(), old.clone())]);
+        let plans = diff::plan(&[new], &[observed(&old, 3)], &last);
+        assert_eq!(plans.len(), 1);
+        assert_eq!(plans[0].seen_version, Some(42));
+        assert_eq!(
+            plans[0].change,
+            ServiceChange::RollingUpdate {
+                fields: vec!["container.env".into()],
+                parallelism: 1
+            }
+        );
+        assert_eq!(
+            diff::render(&plans),
+            "~ service \"shop_web\"  rolling update, 1 at a time\n    ~ container.env\n"
+        );
+        assert!(
+            !diff::render(&plans).contains("bye"),
+            "values are not rendered"
+        );
+    }
+
+    #[test]
+    fn replicas_alone_are_scaling() {
+        let spec = web();
+        let mut five = spec.clone();
+        five.mode = ServiceMode::Replicated { replicas: 5 };
+        assert_eq!(
+            five.labels[LABEL_SPEC_HASH],
+            diff::spec_hash(&five),
+            "replicas are outside the hash"
+        );
+        let plans = diff::plan(&[five], &[observed(&spec, 3)], &BTreeMap::new());
+        assert_eq!(plans[0].change, ServiceChange::Scale { from: 3, to: 5 });
+        assert_eq!(
+            diff::render(&plans),
+            "~ service \"shop_web\"  scale 3 -> 5\n"
+        );
+    }
+
+    #[test]
+    fn scaled_outside_the_tool_plans_back_and_removed_outside_is_recreated() {
+        let spec = web();
+        let plans = diff::plan(&[spec.clone()], &[observed(&spec, 7)], &BTreeMap::new());
+        assert_eq!(plans[0].change, ServiceChange::Scale { from: 7, to: 3 });
+        let plans = diff::plan(&[spec.clone()], &[], &BTreeMap::new());
+        assert_eq!(plans[0].change, ServiceChange::Create);
+    }
+
+    #[test]
+    fn an_edited_label_or_unknown_service_is_an_update_or_removal() {
+        let spec = web();
+        let mut tampered = observed(&spec, 3);
+        tampered.spec_hash = None;
+        let plans = diff::plan(&[spec.clone()], &[tampered], &BTreeMap::new());
+        assert!(
+            matches!(&plans[0].change, ServiceChange::RollingUpdate { fields, .. } if fields == &["spec"])
+        );
+        let mut stray = observed(&spec, 1);
+        stray.name = "shop_old".into();
+        let plans = diff::plan(&[], &[stray], &BTreeMap::new());
+        assert_eq!(diff::render(&plans), "- service \"shop_old\"  remove\n");
+    }
 }
