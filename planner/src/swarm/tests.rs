@@ -376,7 +376,11 @@ mod diff_tests {
     #[test]
     fn the_same_spec_is_no_changes() {
         let spec = web();
-        let plans = diff::plan(&[spec.clone()], &[observed(&spec, 3)], &BTreeMap::new());
+        let plans = diff::plan(
+            std::slice::from_ref(&spec),
+            &[observed(&spec, 3)],
+            &BTreeMap::new(),
+        );
         assert!(plans.is_empty(), "{plans:?}");
         assert_eq!(diff::render(&plans), "No changes.");
     }
@@ -428,9 +432,13 @@ mod diff_tests {
     #[test]
     fn scaled_outside_the_tool_plans_back_and_removed_outside_is_recreated() {
         let spec = web();
-        let plans = diff::plan(&[spec.clone()], &[observed(&spec, 7)], &BTreeMap::new());
+        let plans = diff::plan(
+            std::slice::from_ref(&spec),
+            &[observed(&spec, 7)],
+            &BTreeMap::new(),
+        );
         assert_eq!(plans[0].change, ServiceChange::Scale { from: 7, to: 3 });
-        let plans = diff::plan(&[spec.clone()], &[], &BTreeMap::new());
+        let plans = diff::plan(std::slice::from_ref(&spec), &[], &BTreeMap::new());
         assert_eq!(plans[0].change, ServiceChange::Create);
     }
 
@@ -439,7 +447,7 @@ mod diff_tests {
         let spec = web();
         let mut tampered = observed(&spec, 3);
         tampered.spec_hash = None;
-        let plans = diff::plan(&[spec.clone()], &[tampered], &BTreeMap::new());
+        let plans = diff::plan(std::slice::from_ref(&spec), &[tampered], &BTreeMap::new());
         assert!(
             matches!(&plans[0].change, ServiceChange::RollingUpdate { fields, .. } if fields == &["spec"])
         );
