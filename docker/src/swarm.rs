@@ -5,7 +5,11 @@ use std::collections::HashMap;
 
 use base64::Engine as _;
 use bollard::models::{ConfigSpec, LocalNodeState, NetworkCreateRequest, SecretSpec, TaskState};
-use bollard::query_parameters::{ListTasksOptionsBuilder, UpdateServiceOptionsBuilder};
+use bollard::query_parameters::{
+    ListServicesOptionsBuilder, ListTasksOptionsBuilder, UpdateServiceOptionsBuilder,
+};
+use planner::naming::LABEL_MANAGED_BY;
+use planner::swarm::diff::{ObservedService, LABEL_SPEC_HASH};
 use planner::swarm::spec::{FileObjectSpec, NetworkSpec, ServiceSpec};
 
 use crate::swarm_spec::{service_body, ObjectIds};
@@ -186,6 +190,33 @@ pub async fn update_service(
         .await;
     updated.map_err(api_error(client, &format!("service {}", spec.name)))?;
     Ok(())
+}
+
+/// The project's services (by our ownership label) as the swarm diff reads them.
+pub async fn project_services(
+    client: &DockerClient,
+    project: &str,
+) -> Result<Vec<ObservedService>, DockerError> {
+    let label = format!("{LABEL_MANAGED_BY}={project}");
+    let filters = HashMap::from([("label", vec![label.as_str()])]);
+    let options = ListServicesOptionsBuilder::new().filters(&filters).build();
+    let services = client.api.list_services(Some(options)).await;
+    let services = services.map_err(api_error(client, &format!("services of {project}")))?;
+    Ok(services.into_iter().map(observed_service).collect())
+}
+
+fn observed_service(service: bollard::models::Service) -> ObservedService {
+    let spec = service.spec.unwrap_or_default();
+    let replicas = spec
+        .mode
+        .and_then(|m| m.replicated)
+        .and_then(|r| r.replicas);
+    ObservedService {
+        name: spec.name.unwrap_or_default(),
+        version: service.version.and_then(|v| v.index).unwrap_or_default(),
+        spec_hash: spec.labels.and_then(|mut l| l.remove(LABEL_SPEC_HASH)),
+        replicas: replicas.and_then(|n| u64::try_from(n).ok()),
+    }
 }
 
 pub async fn remove_service(client: &DockerClient, name: &str) -> Result<(), DockerError> {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use docker_layer::swarm::{self, SwarmRole, TaskView};
 use docker_layer::{DockerClient, DockerConnector};
+use planner::swarm::diff;
 use planner::swarm::map::{self, FileKind, ServiceInput};
 use planner::swarm::spec::EndpointMode;
 
@@ -165,11 +166,33 @@ async fn a_mapped_service_spreads_updates_in_place_and_refuses_a_stale_version()
             running.iter().map(|t| t.node_id.as_str()).collect();
         assert_eq!(nodes.len(), 3, "tasks spread over the 3 nodes: {running:?}");
 
+        let observed = swarm::project_services(&manager, &project_name)
+            .await
+            .unwrap();
+        let no_last = BTreeMap::new();
+        let plans = diff::plan(std::slice::from_ref(&spec), &observed, &no_last);
+        assert_eq!(
+            diff::render(&plans),
+            "No changes.",
+            "observed back as applied"
+        );
+
         let seen = swarm::service_handle(&manager, &spec.name)
             .await
             .unwrap()
             .expect("exists");
+        let old = spec.clone();
         spec.container.env = vec!["GREETING=two".into()];
+        spec.labels
+            .insert(diff::LABEL_SPEC_HASH.into(), diff::spec_hash(&spec));
+        let last = BTreeMap::from([(old.name.clone(), old)]);
+        let plans = diff::plan(std::slice::from_ref(&spec), &observed, &last);
+        let expected = format!(
+            "~ service \"{}\"  rolling update, 1 at a time\n    ~ container.env\n",
+            spec.name
+        );
+        assert_eq!(diff::render(&plans), expected);
+        assert_eq!(plans[0].seen_version, Some(seen.version));
         swarm::update_service(&manager, &spec, &ids, &seen)
             .await
             .expect("update in place");
