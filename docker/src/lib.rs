@@ -17,6 +17,7 @@ pub(crate) mod ssh_transport;
 pub(crate) mod steps;
 pub mod swarm;
 pub mod swarm_spec;
+pub mod swarm_wait;
 pub mod system;
 pub mod volumes;
 pub(crate) mod wait;

@@ -10,10 +10,12 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use docker_layer::swarm::{self, SwarmRole, TaskView};
+use docker_layer::swarm_wait::{wait_converged, Convergence};
 use docker_layer::{DockerClient, DockerConnector};
 use planner::swarm::diff;
 use planner::swarm::map::{self, FileKind, ServiceInput};
 use planner::swarm::spec::EndpointMode;
+use tokio_util::sync::CancellationToken;
 
 /// The socket of swarm node `n` (1 is the manager), from the script's env or its fixed place under target/.
 fn node_host(n: u8) -> Option<String> {
@@ -203,7 +205,18 @@ async fn a_mapped_service_spreads_updates_in_place_and_refuses_a_stale_version()
             .unwrap()
             .expect("exists");
         assert_eq!(after.id, seen.id, "updated in place, not replaced");
-        wait_running(&manager, &spec.name, 3).await;
+        let cancel = CancellationToken::new();
+        let ended = wait_converged(&manager, &spec.name, Duration::from_secs(90), &cancel).await;
+        assert_eq!(ended.expect("waits"), Convergence::Converged);
+        let tasks = swarm::service_tasks(&manager, &spec.name).await.unwrap();
+        let shut_down = tasks
+            .iter()
+            .filter(|t| t.desired_state == "shutdown")
+            .count();
+        assert_eq!(
+            shut_down, 3,
+            "each old task replaced by a new one: {tasks:?}"
+        );
     };
     outcome.await;
 
