@@ -87,7 +87,17 @@ fi
 # 5. sshd and ssh for the DOCKER_HOST=ssh:// test (it starts its own sshd on loopback).
 if ! command -v sshd >/dev/null && [ ! -x /usr/sbin/sshd ]; then apt_install openssh-server openssh-client; fi
 
-# 6. Rust toolchain and the suite.
+# 6. A 3-node swarm of extra dockerd in their own network namespaces for the swarm tests (tests/swarm_*.rs);
+# the main engine stays out of any swarm. It is taken down when the suite ends.
+if [ "$(id -u)" = 0 ]; then
+  scripts/swarm.sh up
+  trap 'scripts/swarm.sh down' EXIT
+  set -a; . target/swarm/env; set +a
+else
+  log "not root: no swarm; the swarm tests will skip"
+fi
+
+# 7. Rust toolchain and the suite.
 if ! command -v cargo >/dev/null; then
   log "cargo is missing: install Rust (rustup) first"; exit 1
 fi

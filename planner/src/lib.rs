@@ -28,6 +28,7 @@ pub mod preflight;
 pub mod render;
 pub mod report;
 pub mod sensitive;
+pub mod swarm;
 pub mod validate;
 
 pub use error::{ErrorKind, SpecError, SpecErrors};

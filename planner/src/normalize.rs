@@ -25,7 +25,7 @@ mod ports;
 mod resources;
 mod service;
 mod shell;
-mod units;
+pub(crate) mod units;
 mod values;
 mod volumes;
 

@@ -1,0 +1,165 @@
+//! Waiting for a Swarm service to converge after create, update or scaling: every desired task running
+//! (which on a swarm means healthy, where a healthcheck exists) at the service's current task spec, with the
+//! update (if any) completed. A rolled-back or paused update ends the wait with the tasks' errors.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::models::{
+    Service, ServiceUpdateStatusStateEnum, Task, TaskSpecContainerSpec,
+    TaskSpecContainerSpecDnsConfig, TaskState,
+};
+use bollard::query_parameters::ListTasksOptionsBuilder;
+use tokio_util::sync::CancellationToken;
+
+use crate::{DockerClient, DockerError};
+
+/// How often the manager is asked.
+const POLL: Duration = Duration::from_millis(250);
+/// Task errors kept in a report.
+const MAX_TASK_ERRORS: usize = 10;
+
+/// How a wait ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Convergence {
+    Converged,
+    /// The engine rolled the update back (`failure_action: rollback`); `message` is its update status.
+    RolledBack {
+        message: String,
+        task_errors: Vec<String>,
+    },
+    /// The engine paused the update (`failure_action: pause`).
+    Paused {
+        message: String,
+        task_errors: Vec<String>,
+    },
+    /// Cancelled between polls.
+    Cancelled,
+}
+
+/// Polls until the service converges, the update ends badly, `cancel` fires or `timeout` passes.
+pub async fn wait_converged(
+    client: &DockerClient,
+    name: &str,
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> Result<Convergence, DockerError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let service = inspect(client, name).await?;
+        let tasks = tasks(client, name).await?;
+        if let Some(ended) = update_ended(&service, &tasks) {
+            return Ok(ended);
+        }
+        if converged(&service, &tasks) {
+            return Ok(Convergence::Converged);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let errors = task_errors(&tasks).join("; ");
+            return Err(DockerError::Timeout(format!(
+                "service {name} did not converge within {}s (task errors: {})",
+                timeout.as_secs(),
+                if errors.is_empty() { "none" } else { &errors }
+            )));
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return Ok(Convergence::Cancelled),
+            () = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+async fn inspect(client: &DockerClient, name: &str) -> Result<Service, DockerError> {
+    let service = client.api.inspect_service(name, None).await;
+    service.map_err(|e| DockerError::from_bollard(e, &client.host, &format!("service {name}")))
+}
+
+async fn tasks(client: &DockerClient, name: &str) -> Result<Vec<Task>, DockerError> {
+    let filters = HashMap::from([("service", vec![name])]);
+    let options = ListTasksOptionsBuilder::new().filters(&filters).build();
+    let tasks = client.api.list_tasks(Some(options)).await;
+    tasks.map_err(|e| DockerError::from_bollard(e, &client.host, &format!("tasks of {name}")))
+}
+
+fn update_ended(service: &Service, tasks: &[Task]) -> Option<Convergence> {
+    let status = service.update_status.as_ref()?;
+    let message = status.message.clone().unwrap_or_default();
+    match status.state? {
+        ServiceUpdateStatusStateEnum::ROLLBACK_COMPLETED => Some(Convergence::RolledBack {
+            message,
+            task_errors: task_errors(tasks),
+        }),
+        ServiceUpdateStatusStateEnum::PAUSED | ServiceUpdateStatusStateEnum::ROLLBACK_PAUSED => {
+            Some(Convergence::Paused {
+                message,
+                task_errors: task_errors(tasks),
+            })
+        }
+        _ => None,
+    }
+}
+
+fn update_in_progress(service: &Service) -> bool {
+    let state = service.update_status.as_ref().and_then(|s| s.state);
+    matches!(
+        state,
+        Some(
+            ServiceUpdateStatusStateEnum::UPDATING | ServiceUpdateStatusStateEnum::ROLLBACK_STARTED
+        )
+    )
+}
+
+/// Every task the engine wants running is running at the service's current task spec, and there are as many
+/// as the service asks for (global services: at least one).
+fn converged(service: &Service, tasks: &[Task]) -> bool {
+    if update_in_progress(service) {
+        return false;
+    }
+    let template = service.spec.as_ref().and_then(|s| s.task_template.as_ref());
+    let template = template
+        .and_then(|t| t.container_spec.clone())
+        .map(comparable);
+    let wanted: Vec<&Task> = tasks
+        .iter()
+        .filter(|t| t.desired_state == Some(TaskState::RUNNING))
+        .collect();
+    let all_current = wanted.iter().all(|t| {
+        let running = t.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING);
+        let spec = t.spec.as_ref().and_then(|s| s.container_spec.clone());
+        running && spec.map(comparable) == template
+    });
+    let replicas = service
+        .spec
+        .as_ref()
+        .and_then(|s| s.mode.as_ref())
+        .and_then(|m| m.replicated.as_ref())
+        .and_then(|r| r.replicas);
+    let count_ok = match replicas {
+        Some(n) => i64::try_from(wanted.len()).ok() == Some(n),
+        None => !wanted.is_empty(),
+    };
+    all_current && count_ok
+}
+
+/// A container spec as both the service and its tasks hold it: the manager drops an empty DNS config from
+/// the task's copy. (Only the container spec is compared: an update of resources or placement alone counts as
+/// converged once the task count and states are right.)
+fn comparable(mut spec: TaskSpecContainerSpec) -> TaskSpecContainerSpec {
+    spec.dns_config = spec
+        .dns_config
+        .filter(|d| d != &TaskSpecContainerSpecDnsConfig::default());
+    spec
+}
+
+fn task_errors(tasks: &[Task]) -> Vec<String> {
+    let failed = tasks.iter().filter_map(|t| {
+        let status = t.status.as_ref()?;
+        let err = status.err.as_deref().filter(|e| !e.is_empty())?;
+        Some(format!(
+            "task {} on node {}: {err}",
+            t.slot.unwrap_or_default(),
+            t.node_id.as_deref().unwrap_or("?")
+        ))
+    });
+    failed.take(MAX_TASK_ERRORS).collect()
+}

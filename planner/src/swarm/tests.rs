@@ -1,0 +1,459 @@
+//! Table tests of the swarm mapping: a compose spec in, the Swarm specs (or the errors naming keys) out.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::deploy::{self, ServiceDeploy};
+use super::map::{self, FileKind, ServiceInput};
+use super::spec::{
+    EndpointMode, FailureAction, PublishMode, RestartCondition, ServiceMode, TaskMount, UpdateOrder,
+};
+use crate::load::{load_yaml, Host, LoadOptions};
+use crate::model::Project;
+
+/// Loading without a machine: no variables, no files.
+struct NoHost;
+
+impl Host for NoHost {
+    fn var(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn read_file(&self, path: &Path) -> Result<String, String> {
+        Err(format!("{} is not readable in tests", path.display()))
+    }
+    /// Only the project folder exists.
+    fn canonicalize(&self, path: &Path) -> Result<PathBuf, String> {
+        if path == Path::new("/tmp/shop") {
+            Ok(path.to_path_buf())
+        } else {
+            Err(format!("{} does not exist", path.display()))
+        }
+    }
+}
+
+fn load(yaml: &str) -> (Project, serde_json::Value) {
+    try_load(yaml).expect("spec loads")
+}
+
+fn try_load(yaml: &str) -> Result<(Project, serde_json::Value), crate::SpecErrors> {
+    let opts = LoadOptions {
+        project_name: Some("shop".into()),
+        project_dir: PathBuf::from("/tmp/shop"),
+        ..LoadOptions::default()
+    };
+    let project = load_yaml(yaml, &opts, &NoHost)?;
+    let raw: serde_json::Value = serde_yaml::from_str(yaml).expect("yaml");
+    Ok((project, raw))
+}
+
+fn deploy_of(raw: &serde_json::Value, key: &str) -> ServiceDeploy {
+    deploy::read(&raw["services"][key], &format!("services.{key}")).expect("deploy reads")
+}
+
+fn digests() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "db_password".to_string(),
+            "0123456789abcdef0123".to_string(),
+        ),
+        ("site".to_string(), "fedcba98765432100000".to_string()),
+    ])
+}
+
+pub(super) fn map_service(yaml: &str, key: &str) -> Result<map::MappedService, crate::SpecErrors> {
+    let (project, raw) = load(yaml);
+    let deploy = deploy_of(&raw, key);
+    let digests = digests();
+    map::service(&ServiceInput {
+        project: &project,
+        key,
+        deploy: &deploy,
+        digests: &digests,
+    })
+}
+
+fn error_paths(yaml: &str, key: &str) -> Vec<String> {
+    let errors = map_service(yaml, key).expect_err("mapping fails");
+    errors.0.into_iter().map(|e| e.path).collect()
+}
+
+pub(super) const FULL: &str = r#"
+services:
+  web:
+    image: mcp-docker-test/busybox:latest
+    command: ["httpd", "-f", "-p", "80"]
+    init: true
+    environment:
+      GREETING: hello
+    labels:
+      team: shop
+    networks: [front]
+    ports:
+      - target: 80
+        mode: host
+    volumes:
+      - data:/data
+    secrets: [db_password]
+    configs:
+      - source: site
+        target: /etc/site.conf
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 2s
+    deploy:
+      replicas: 3
+      endpoint_mode: dnsrr
+      labels: [tier=front]
+      placement:
+        constraints: ["node.role == worker"]
+        preferences: [{spread: node.labels.zone}]
+        max_replicas_per_node: 2
+      resources:
+        limits: {cpus: "0.5", memory: 64m, pids: 100}
+        reservations: {cpus: "0.1", memory: 16m}
+      restart_policy: {condition: on-failure, delay: 1s, max_attempts: 3, window: 30s}
+      update_config: {parallelism: 1, delay: 2s, failure_action: rollback, monitor: 5s, max_failure_ratio: 0.2, order: start-first}
+      rollback_config: {parallelism: 2}
+networks:
+  front: {}
+volumes:
+  data: {}
+secrets:
+  db_password: {environment: DB_PASSWORD}
+configs:
+  site: {content: "listen 80"}
+"#;
+
+#[test]
+fn a_full_service_maps_every_deploy_key() {
+    let mapped = map_service(FULL, "web").expect("maps");
+    let spec = mapped.spec;
+    assert_eq!(spec.name, "shop_web");
+    assert_eq!(spec.labels["com.docker.stack.namespace"], "shop");
+    assert_eq!(spec.labels["io.mcp-docker-server.project"], "shop");
+    assert_eq!(spec.labels["tier"], "front");
+    assert_eq!(spec.container.labels["team"], "shop");
+    assert_eq!(spec.container.labels["com.docker.stack.namespace"], "shop");
+    assert_eq!(spec.mode, ServiceMode::Replicated { replicas: 3 });
+    assert_eq!(spec.endpoint.mode, EndpointMode::Dnsrr);
+    assert_eq!(spec.endpoint.ports[0].mode, PublishMode::Host);
+    assert_eq!(spec.endpoint.ports[0].published, None);
+    assert_eq!(spec.placement.constraints, ["node.role == worker"]);
+    assert_eq!(spec.placement.spread, ["node.labels.zone"]);
+    assert_eq!(spec.placement.max_replicas_per_node, Some(2));
+    assert_eq!(spec.resources.limit_nano_cpus, Some(500_000_000));
+    assert_eq!(spec.resources.limit_memory_bytes, Some(64 << 20));
+    assert_eq!(spec.resources.limit_pids, Some(100));
+    assert_eq!(spec.resources.reserve_nano_cpus, Some(100_000_000));
+    assert_eq!(spec.restart.condition, RestartCondition::OnFailure);
+    assert_eq!(spec.restart.max_attempts, Some(3));
+    assert_eq!(spec.restart.window_ns, Some(30_000_000_000));
+    let update = spec.update.expect("update_config");
+    assert_eq!(update.failure_action, Some(FailureAction::Rollback));
+    assert_eq!(update.order, Some(UpdateOrder::StartFirst));
+    assert_eq!(update.monitor_ns, Some(5_000_000_000));
+    assert_eq!(spec.rollback.map(|r| r.parallelism), Some(2));
+    assert_eq!(
+        spec.container.args.as_deref(),
+        Some(&["httpd".to_string(), "-f".into(), "-p".into(), "80".into()][..])
+    );
+    assert_eq!(spec.container.env, ["GREETING=hello"]);
+    assert_eq!(spec.container.init, Some(true));
+    assert!(spec.container.healthcheck.is_some());
+    assert_eq!(spec.networks[0].name, "shop_front");
+    assert_eq!(spec.networks[0].aliases, ["web"]);
+    assert_eq!(
+        spec.container.secrets[0].name,
+        "shop_db_password_0123456789ab"
+    );
+    assert_eq!(spec.container.secrets[0].target, "/run/secrets/db_password");
+    assert_eq!(spec.container.configs[0].name, "shop_site_fedcba987654");
+    assert_eq!(spec.container.configs[0].target, "/etc/site.conf");
+    assert!(matches!(
+        &spec.container.mounts[0],
+        TaskMount::Volume { source: Some(name), .. } if name == "shop_data"
+    ));
+    assert!(mapped.warnings.is_empty(), "{:?}", mapped.warnings);
+}
+
+#[test]
+fn defaults_are_the_engines() {
+    let yaml = "services:\n  web:\n    image: busybox\n    ports: [\"8080:80\"]\n";
+    let spec = map_service(yaml, "web").expect("maps").spec;
+    assert_eq!(spec.mode, ServiceMode::Replicated { replicas: 1 });
+    assert_eq!(spec.endpoint.mode, EndpointMode::Vip);
+    assert_eq!(spec.endpoint.ports[0].mode, PublishMode::Ingress);
+    assert_eq!(spec.restart.condition, RestartCondition::Any);
+    assert!(spec.update.is_none());
+}
+
+#[test]
+fn top_level_restart_maps_like_stack_deploy() {
+    let cases = [
+        ("no", RestartCondition::None, None),
+        ("always", RestartCondition::Any, None),
+        ("unless-stopped", RestartCondition::Any, None),
+        ("on-failure:4", RestartCondition::OnFailure, Some(4)),
+    ];
+    for (restart, condition, attempts) in cases {
+        let yaml = format!("services:\n  web:\n    image: busybox\n    restart: \"{restart}\"\n");
+        let spec = map_service(&yaml, "web").expect("maps").spec;
+        assert_eq!(spec.restart.condition, condition, "{restart}");
+        assert_eq!(spec.restart.max_attempts, attempts, "{restart}");
+    }
+}
+
+#[test]
+fn keys_without_swarm_meaning_are_errors_naming_them() {
+    let cases = [
+        ("container_name: x", "services.web.container_name"),
+        ("network_mode: none", "services.web.network_mode"),
+        ("build: .", "services.web.build"),
+        ("volumes: [\"/srv/data:/data\"]", "services.web.volumes[0]"),
+        (
+            "environment: {TOKEN: {secret: API_TOKEN}}",
+            "services.web.environment.TOKEN",
+        ),
+        ("ports: [\"127.0.0.1:8080:80\"]", "services.web.ports[0]"),
+        (
+            "deploy: {mode: global, replicas: 2}",
+            "services.web.deploy.replicas",
+        ),
+        (
+            "deploy: {endpoint_mode: dnsrr}\n    ports: [\"8080:80\"]",
+            "services.web.ports[0]",
+        ),
+    ];
+    for (extra, path) in cases {
+        let yaml = format!("services:\n  web:\n    image: busybox\n    {extra}\n");
+        let (project, raw) = try_load(&yaml).unwrap_or_else(|e| panic!("{extra}: {e}"));
+        let deploy = deploy_of(&raw, "web");
+        let digests = digests();
+        let input = ServiceInput {
+            project: &project,
+            key: "web",
+            deploy: &deploy,
+            digests: &digests,
+        };
+        let errors = map::service(&input).expect_err(extra);
+        let paths: Vec<&str> = errors.0.iter().map(|e| e.path.as_str()).collect();
+        assert!(paths.contains(&path), "{extra}: {paths:?}");
+    }
+}
+
+#[test]
+fn keys_stack_deploy_ignores_are_warnings() {
+    let yaml = "services:\n  web:\n    image: busybox\n    expose: [\"80\"]\n";
+    let mapped = map_service(yaml, "web").expect("maps");
+    assert_eq!(mapped.warnings.len(), 1);
+    assert!(mapped.warnings[0].starts_with("services.web.expose: ignored on a swarm"));
+}
+
+#[test]
+fn bad_deploy_values_name_their_path() {
+    let cases = [
+        ("{mode: replicated-job}", "services.web.deploy.mode"),
+        ("{mode: sideways}", "services.web.deploy.mode"),
+        ("{endpoint_mode: ipvs}", "services.web.deploy.endpoint_mode"),
+        (
+            "{update_config: {failure_action: explode}}",
+            "services.web.deploy.update_config.failure_action",
+        ),
+        (
+            "{update_config: {max_failure_ratio: 3}}",
+            "services.web.deploy.update_config.max_failure_ratio",
+        ),
+        (
+            "{rollback_config: {delay: soon}}",
+            "services.web.deploy.rollback_config.delay",
+        ),
+        (
+            "{placement: {max_replicas_per_node: -1}}",
+            "services.web.deploy.placement.max_replicas_per_node",
+        ),
+    ];
+    for (deploy_yaml, path) in cases {
+        let raw: serde_json::Value =
+            serde_yaml::from_str(&format!("deploy: {deploy_yaml}")).expect("yaml");
+        let errors = deploy::read(&raw, "services.web").expect_err(deploy_yaml);
+        assert_eq!(errors.0[0].path, path, "{deploy_yaml}");
+        assert!(!errors.0[0].fix.is_empty(), "{deploy_yaml}");
+    }
+}
+
+#[test]
+fn too_many_placement_constraints_are_refused() {
+    let many: Vec<String> = (0..=deploy::MAX_PLACEMENT_ITEMS)
+        .map(|i| format!("node.labels.n{i}==1"))
+        .collect();
+    let raw = serde_json::json!({"deploy": {"placement": {"constraints": many}}});
+    let errors = deploy::read(&raw, "services.web").expect_err("too many");
+    assert_eq!(
+        errors.0[0].path,
+        "services.web.deploy.placement.constraints"
+    );
+}
+
+#[test]
+fn networks_become_attachable_overlays_and_other_drivers_are_errors() {
+    let yaml =
+        "services:\n  web: {image: busybox}\nnetworks:\n  front: {}\n  local: {driver: bridge}\n";
+    let (project, _) = load(yaml);
+    let front = map::network(&project, "front").expect("overlay");
+    assert_eq!(
+        (front.name.as_str(), front.driver.as_str(), front.attachable),
+        ("shop_front", "overlay", true)
+    );
+    assert_eq!(front.labels["com.docker.stack.namespace"], "shop");
+    let err = map::network(&project, "local").expect_err("bridge");
+    assert_eq!(err.path, "networks.local.driver");
+}
+
+#[test]
+fn a_rotated_secret_gets_a_new_name() {
+    let old =
+        map::file_object("shop", FileKind::Secret, "db_password", "aaaaaaaaaaaaaaaa").expect("old");
+    let new =
+        map::file_object("shop", FileKind::Secret, "db_password", "bbbbbbbbbbbbbbbb").expect("new");
+    assert_ne!(old.name, new.name);
+    assert_eq!(new.name, "shop_db_password_bbbbbbbbbbbb");
+    let long_key = "k".repeat(60);
+    let err = map::file_object("shop", FileKind::Config, &long_key, "cc").expect_err("too long");
+    assert_eq!(err.path, format!("configs.{long_key}"));
+}
+
+#[test]
+fn a_missing_digest_is_an_error_not_a_panic() {
+    let (project, raw) = load(FULL);
+    let deploy = deploy_of(&raw, "web");
+    let none = BTreeMap::new();
+    let input = ServiceInput {
+        project: &project,
+        key: "web",
+        deploy: &deploy,
+        digests: &none,
+    };
+    let paths: Vec<String> = map::service(&input)
+        .expect_err("no digests")
+        .0
+        .into_iter()
+        .map(|e| e.path)
+        .collect();
+    assert_eq!(
+        paths,
+        ["services.web.secrets[0]", "services.web.configs[0]"]
+    );
+}
+
+#[test]
+fn error_paths_helper_reports_container_name() {
+    let yaml = "services:\n  web:\n    image: busybox\n    container_name: fixed\n";
+    assert_eq!(error_paths(yaml, "web"), ["services.web.container_name"]);
+}
+
+mod diff_tests {
+    //! The swarm diff: rolling update, scaling, drift by removal, and "No changes".
+
+    use std::collections::BTreeMap;
+
+    use super::{map_service, FULL};
+    use crate::swarm::diff::{self, ObservedService, ServiceChange, LABEL_SPEC_HASH};
+    use crate::swarm::spec::{ServiceMode, ServiceSpec};
+
+    fn web() -> ServiceSpec {
+        map_service(FULL, "web").expect("maps").spec
+    }
+
+    fn observed(spec: &ServiceSpec, replicas: u64) -> ObservedService {
+        ObservedService {
+            name: spec.name.clone(),
+            version: 42,
+            spec_hash: spec.labels.get(LABEL_SPEC_HASH).cloned(),
+            replicas: Some(replicas),
+        }
+    }
+
+    #[test]
+    fn the_same_spec_is_no_changes() {
+        let spec = web();
+        let plans = diff::plan(
+            std::slice::from_ref(&spec),
+            &[observed(&spec, 3)],
+            &BTreeMap::new(),
+        );
+        assert!(plans.is_empty(), "{plans:?}");
+        assert_eq!(diff::render(&plans), "No changes.");
+    }
+
+    #[test]
+    fn an_env_change_is_a_rolling_update_naming_the_field() {
+        let old = web();
+        let yaml = FULL.replace("GREETING: hello", "GREETING: bye");
+        let new = map_service(&yaml, "web").expect("maps").spec;
+        let last = BTreeMap::from([(old.name.clone(), old.clone())]);
+        let plans = diff::plan(&[new], &[observed(&old, 3)], &last);
+        assert_eq!(plans.len(), 1);
+        assert_eq!(plans[0].seen_version, Some(42));
+        assert_eq!(
+            plans[0].change,
+            ServiceChange::RollingUpdate {
+                fields: vec!["container.env".into()],
+                parallelism: 1
+            }
+        );
+        assert_eq!(
+            diff::render(&plans),
+            "~ service \"shop_web\"  rolling update, 1 at a time\n    ~ container.env\n"
+        );
+        assert!(
+            !diff::render(&plans).contains("bye"),
+            "values are not rendered"
+        );
+    }
+
+    #[test]
+    fn replicas_alone_are_scaling() {
+        let spec = web();
+        let mut five = spec.clone();
+        five.mode = ServiceMode::Replicated { replicas: 5 };
+        assert_eq!(
+            five.labels[LABEL_SPEC_HASH],
+            diff::spec_hash(&five),
+            "replicas are outside the hash"
+        );
+        let plans = diff::plan(&[five], &[observed(&spec, 3)], &BTreeMap::new());
+        assert_eq!(plans[0].change, ServiceChange::Scale { from: 3, to: 5 });
+        assert_eq!(
+            diff::render(&plans),
+            "~ service \"shop_web\"  scale 3 -> 5\n"
+        );
+    }
+
+    #[test]
+    fn scaled_outside_the_tool_plans_back_and_removed_outside_is_recreated() {
+        let spec = web();
+        let plans = diff::plan(
+            std::slice::from_ref(&spec),
+            &[observed(&spec, 7)],
+            &BTreeMap::new(),
+        );
+        assert_eq!(plans[0].change, ServiceChange::Scale { from: 7, to: 3 });
+        let plans = diff::plan(std::slice::from_ref(&spec), &[], &BTreeMap::new());
+        assert_eq!(plans[0].change, ServiceChange::Create);
+    }
+
+    #[test]
+    fn an_edited_label_or_unknown_service_is_an_update_or_removal() {
+        let spec = web();
+        let mut tampered = observed(&spec, 3);
+        tampered.spec_hash = None;
+        let plans = diff::plan(std::slice::from_ref(&spec), &[tampered], &BTreeMap::new());
+        assert!(
+            matches!(&plans[0].change, ServiceChange::RollingUpdate { fields, .. } if fields == &["spec"])
+        );
+        let mut stray = observed(&spec, 1);
+        stray.name = "shop_old".into();
+        let plans = diff::plan(&[], &[stray], &BTreeMap::new());
+        assert_eq!(diff::render(&plans), "- service \"shop_old\"  remove\n");
+    }
+}
