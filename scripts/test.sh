@@ -90,9 +90,13 @@ if ! command -v sshd >/dev/null && [ ! -x /usr/sbin/sshd ]; then apt_install ope
 # 6. A 3-node swarm of extra dockerd in their own network namespaces for the swarm tests (tests/swarm_*.rs);
 # the main engine stays out of any swarm. It is taken down when the suite ends.
 if [ "$(id -u)" = 0 ]; then
-  scripts/swarm.sh up
+  apt_install iproute2 util-linux
   trap 'scripts/swarm.sh down' EXIT
-  set -a; . target/swarm/env; set +a
+  if scripts/swarm.sh up; then
+    set -a; . target/swarm/env; set +a
+  else
+    log "WARNING: the 3-node swarm did not start (see above); the swarm tests will skip"
+  fi
 else
   log "not root: no swarm; the swarm tests will skip"
 fi
