@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::hash;
 use crate::model::Project;
 use crate::naming;
 use crate::observed::{ContainerState, ObservedContainer, ObservedState};
@@ -234,11 +235,7 @@ fn expected_networks(project: &Project) -> BTreeSet<String> {
         .networks
         .iter()
         .filter(|(_, n)| !n.external)
-        .map(|(key, n)| {
-            n.name
-                .clone()
-                .unwrap_or_else(|| naming::scoped_name(&project.name, key))
-        })
+        .map(|(key, _)| hash::network_engine_name(project, key))
         .collect()
 }
 
@@ -248,11 +245,7 @@ fn expected_volumes(project: &Project) -> BTreeSet<String> {
         .volumes
         .iter()
         .filter(|(_, v)| !v.external)
-        .map(|(key, v)| {
-            v.name
-                .clone()
-                .unwrap_or_else(|| naming::scoped_name(&project.name, key))
-        })
+        .map(|(key, _)| hash::volume_engine_name(project, key))
         .collect()
 }
 
