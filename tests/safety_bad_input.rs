@@ -265,8 +265,8 @@ fn build_corpus(c: &mut Corpus<'_>) {
         &["servics"],
     );
     c.yaml(
-        "unsupported extends",
-        format!("services:\n  base:\n    image: {TEST_IMAGE}\n  web:\n    extends: base\n    image: {TEST_IMAGE}\n"),
+        "extends of a service that does not exist",
+        format!("services:\n  web:\n    extends: nowhere\n    image: {TEST_IMAGE}\n"),
         &["extends"],
     );
     c.service(
