@@ -211,6 +211,7 @@ pub fn op_verb(op: Op) -> &'static str {
         Op::UpdateInPlace => "update",
         Op::Replace => "replace",
         Op::Start => "start",
+        Op::Restart => "restart",
         Op::Delete => "delete",
         Op::NoOp => "keep",
         Op::Pull => "pull",

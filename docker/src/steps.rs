@@ -11,8 +11,8 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveVolumeOptionsBuilder, RenameContainerOptionsBuilder, StartContainerOptions,
-    StopContainerOptions, UploadToContainerOptionsBuilder,
+    RemoveVolumeOptionsBuilder, RenameContainerOptionsBuilder, RestartContainerOptions,
+    StartContainerOptions, StopContainerOptions, UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use planner::naming;
@@ -100,6 +100,12 @@ pub async fn run_action(
             }
             let id = existing(action);
             start(docker, host, &id).await?;
+            Ok(Some(id))
+        }
+        (Op::Restart, ResourceKind::Container, Some(Target::Container(target))) => {
+            wait_dependencies(docker, host, target, opts, progress).await?;
+            let id = existing(action);
+            restart(docker, host, &id).await?;
             Ok(Some(id))
         }
         (Op::UpdateInPlace, ResourceKind::Container, Some(Target::Container(target))) => {
@@ -363,6 +369,18 @@ pub(crate) async fn start(docker: &Docker, host: &str, container: &str) -> Resul
             &format!("starting container {container}"),
         )),
     }
+}
+
+/// Restarts a running container with its own grace period (its StopTimeout), keeping the container and its
+/// id. The bind guard checks it first, as before any start.
+async fn restart(docker: &Docker, host: &str, container: &str) -> Result<(), DockerError> {
+    super::bind_guard::check_before_start(docker, host, container).await?;
+    docker
+        .restart_container(container, None::<RestartContainerOptions>)
+        .await
+        .map_err(|e| {
+            DockerError::from_bollard(e, host, &format!("restarting container {container}"))
+        })
 }
 
 /// Stops with the container's own grace period (its StopTimeout), then removes it; gone already is fine.

@@ -331,6 +331,8 @@ pub struct DependsOnLong {
     /// `service_started` (default), `service_healthy` or `service_completed_successfully`.
     pub condition: Option<String>,
     pub required: Option<Scalar>,
+    /// `true`: restart the dependent when this dependency is replaced or restarted.
+    pub restart: Option<Scalar>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]

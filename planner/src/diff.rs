@@ -6,6 +6,8 @@
 //!   replace is explained field by field from the last-applied record;
 //! - a container whose hash matches but whose restart policy or limits differ is updated in place;
 //! - a stopped container whose hash matches is started; a missing one is created;
+//! - a running container whose hash matches is restarted when a `depends_on` dependency with
+//!   `restart: true` is replaced or restarted (see `restarts`);
 //! - replicas are `{project}-{service}-1..N`: scaling creates or deletes the highest numbers only;
 //! - a service, network or volume the last-applied record holds and the spec no longer does is deleted,
 //!   with the reason "removed from the spec", as Terraform does; a volume's data only with
@@ -37,6 +39,7 @@ pub const REMOVED_FROM_SPEC: &str = "removed from the spec";
 mod containers;
 mod images;
 mod order;
+mod restarts;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -65,6 +68,7 @@ pub fn plan(
     planner.networks();
     planner.volumes();
     planner.containers();
+    planner.restart_dependents();
     planner.images();
     planner.finish()
 }
@@ -87,6 +91,9 @@ struct Planner<'a> {
     services_with_changed_hash: HashSet<String>,
     /// Position of an image action in `actions` -> the services that use its image.
     image_services: HashMap<usize, Vec<String>>,
+    /// Position of a no-op container action whose service has a `depends_on` with `restart: true` -> the
+    /// target a restart of it would carry (so the restart waits for its dependencies like a start does).
+    restartable: HashMap<usize, Target>,
 }
 
 impl<'a> Planner<'a> {
@@ -111,6 +118,7 @@ impl<'a> Planner<'a> {
             services_needing_image: HashSet::new(),
             services_with_changed_hash: HashSet::new(),
             image_services: HashMap::new(),
+            restartable: HashMap::new(),
         }
     }
 

@@ -212,6 +212,9 @@ fn dependency(d: &DependsOn) -> Value {
     if !d.required {
         m.insert("required".into(), json!(false));
     }
+    if d.restart {
+        m.insert("restart".into(), json!(true));
+    }
     Value::Object(m)
 }
 

@@ -245,6 +245,7 @@ mod tests {
                                 DependsOn {
                                     condition: DependsCondition::ServiceStarted,
                                     required: true,
+                                    restart: false,
                                 },
                             )
                         })

@@ -297,6 +297,9 @@ pub struct DependsOn {
     /// `required: false` tolerates a missing dependency.
     #[serde(default = "yes")]
     pub required: bool,
+    /// `restart: true`: restart this dependent after the dependency is replaced or restarted, as compose does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restart: bool,
 }
 
 fn yes() -> bool {

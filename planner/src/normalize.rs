@@ -266,6 +266,7 @@ fn apply_links(project: &mut Project, links: Vec<(String, Link)>, diag: &mut Dia
                 .or_insert(DependsOn {
                     condition: DependsCondition::ServiceStarted,
                     required: true,
+                    restart: false,
                 });
         }
     }

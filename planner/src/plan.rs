@@ -115,6 +115,9 @@ pub enum Op {
     Replace,
     /// Start a stopped container whose config still matches.
     Start,
+    /// Restart a running container whose config still matches: a `depends_on` dependency with `restart: true`
+    /// is replaced or restarted.
+    Restart,
     Delete,
     NoOp,
     Pull,

@@ -2,11 +2,13 @@
 //! host port), and this decides, without I/O, which of the plan's steps would certainly fail on them.
 //!
 //! A host port published by a container the plan does not remove makes the create that wants it fail at
-//! start, after the container was created: refusing the plan instead leaves nothing half-made behind.
+//! start, after the container was created: refusing the plan instead leaves nothing half-made behind. A
+//! container name the plan creates that a container not managed by this project already holds makes the
+//! create fail outright; the plan is refused with the holder named.
 
 use crate::error::{ErrorKind, SpecError};
 use crate::model::Protocol;
-use crate::plan::{Op, Plan, ResourceKind, Target};
+use crate::plan::{ContainerTarget, Op, Plan, ResourceKind, Target};
 
 /// A host port that a running container publishes, as the engine lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,10 +23,21 @@ pub struct PublishedPort {
     pub protocol: Protocol,
 }
 
+/// A container on the host, running or not, as the engine lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedContainer {
+    /// Its name, without Docker's leading `/`.
+    pub name: String,
+    /// The project that manages it (our `managed-by` label), when one does.
+    pub managed_by: Option<String>,
+}
+
 /// What the engine knows about the host before apply.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostFacts {
     pub published: Vec<PublishedPort>,
+    /// Every container's name, so a create can tell whether its name is free.
+    pub containers: Vec<NamedContainer>,
 }
 
 /// The plan's steps that would certainly fail, as spec errors naming the field, the holder and the fix.
@@ -38,6 +51,9 @@ pub fn certain_failures(plan: &Plan, facts: &HostFacts) -> Vec<SpecError> {
         let Some(Target::Container(target)) = &action.target else {
             continue;
         };
+        if action.op == Op::Create {
+            errors.extend(name_taken(&plan.project, target, facts));
+        }
         for (index, binding) in target.spec.ports.iter().enumerate() {
             let Some(port) = binding.published else {
                 continue;
@@ -90,6 +106,37 @@ fn is_every_address(ip: Option<&str>) -> bool {
 
 fn addresses_overlap(a: Option<&str>, b: Option<&str>) -> bool {
     is_every_address(a) || is_every_address(b) || a == b
+}
+
+/// A create whose name a container this project does not manage already holds.
+fn name_taken(project: &str, target: &ContainerTarget, facts: &HostFacts) -> Option<SpecError> {
+    let holder = facts
+        .containers
+        .iter()
+        .find(|c| c.name == target.name && c.managed_by.as_deref() != Some(project))?;
+    let (path, fix) = match &target.spec.container_name {
+        Some(_) => (
+            format!("services.{}.container_name", target.service),
+            "choose another container_name, or remove that container first",
+        ),
+        None => (
+            format!("services.{}", target.service),
+            "rename that container, or use another project name",
+        ),
+    };
+    let owner = match &holder.managed_by {
+        Some(other) => format!("project `{other}`"),
+        None => "no project of this server".to_string(),
+    };
+    Some(SpecError {
+        kind: ErrorKind::Invalid,
+        path,
+        message: format!(
+            "container name `{}` is already taken by a container managed by {owner}; the create would fail",
+            holder.name
+        ),
+        fix: fix.into(),
+    })
 }
 
 fn port_taken(service: &str, index: usize, wanted: &Wanted, holder: &PublishedPort) -> SpecError {
@@ -179,7 +226,33 @@ mod tests {
                 port,
                 protocol: Protocol::Tcp,
             }],
+            containers: Vec::new(),
         }
+    }
+
+    fn named(name: &str, managed_by: Option<&str>) -> HostFacts {
+        HostFacts {
+            published: Vec::new(),
+            containers: vec![NamedContainer {
+                name: name.into(),
+                managed_by: managed_by.map(str::to_string),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_name_held_by_a_container_not_ours_is_refused_with_the_holder_named() {
+        let creating = plan(vec![create("demo-web-1", Op::Create, 8080, None)]);
+        for managed_by in [None, Some("other")] {
+            let errors = certain_failures(&creating, &named("demo-web-1", managed_by));
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(errors[0].path, "services.web");
+            assert!(errors[0].message.contains("`demo-web-1`"), "{}", errors[0]);
+        }
+        assert!(certain_failures(&creating, &named("demo-web-1", Some("demo"))).is_empty());
+        assert!(certain_failures(&creating, &named("demo-web-2", None)).is_empty());
+        let replace = plan(vec![create("demo-web-1", Op::Replace, 8080, None)]);
+        assert!(certain_failures(&replace, &named("demo-web-1", Some("demo"))).is_empty());
     }
 
     #[test]

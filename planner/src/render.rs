@@ -1,6 +1,6 @@
 //! Terraform-style text for a plan, and the plan's JSON Schema.
 //!
-//! Symbols: `+` create, `~` update in place / start / refresh an image, `-` delete, `-/+` replace. Images,
+//! Symbols: `+` create, `~` update in place / start / restart / refresh an image, `-` delete, `-/+` replace. Images,
 //! networks and volumes take one line each (what and why); containers take a header comment, a symbol line
 //! and indented field lines. No-ops are not shown. A create shows every field the apply sets, from the same
 //! masked display fields the diff uses (see `diff::fields`: secret-looking values are `(sensitive)`, secret
@@ -153,7 +153,7 @@ fn symbol(action: &Action) -> &'static str {
     match action.op {
         Op::Create => "  +",
         Op::Pull | Op::Build if action.existing_id.is_none() => "  +",
-        Op::UpdateInPlace | Op::Start | Op::Pull | Op::Build => "  ~",
+        Op::UpdateInPlace | Op::Start | Op::Restart | Op::Pull | Op::Build => "  ~",
         Op::Delete => "  -",
         Op::Replace => "-/+",
         Op::NoOp => "   ",
@@ -166,6 +166,7 @@ fn verb(op: Op) -> &'static str {
         Op::UpdateInPlace => "will be updated in-place",
         Op::Replace => "must be replaced",
         Op::Start => "will be started",
+        Op::Restart => "will be restarted",
         Op::Delete => "will be destroyed",
         Op::NoOp => "is unchanged",
         Op::Pull => "will be pulled",

@@ -170,6 +170,8 @@ fn simulate_apply(plan: &Plan, observed: &mut ObservedState) {
                         c.state = ContainerState::Running;
                     }
                 }
+                // A restart keeps the container and its config: nothing observable changes.
+                (Op::Restart, _, _) => {}
                 (Op::UpdateInPlace, _, Some(Target::Container(t))) => {
                     for c in observed
                         .containers

@@ -293,14 +293,16 @@ services:
         d["db"],
         DependsOn {
             condition: DependsCondition::ServiceHealthy,
-            required: true
+            required: true,
+            restart: false,
         }
     );
     assert_eq!(
         d["cache"],
         DependsOn {
             condition: DependsCondition::ServiceStarted,
-            required: false
+            required: false,
+            restart: false,
         }
     );
     assert_eq!(

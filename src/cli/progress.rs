@@ -16,6 +16,7 @@ fn verb(op: Op) -> (&'static str, &'static str) {
         Op::UpdateInPlace => ("updating", "updated"),
         Op::Replace => ("replacing", "replaced"),
         Op::Start => ("starting", "started"),
+        Op::Restart => ("restarting", "restarted"),
         Op::Delete => ("deleting", "deleted"),
         Op::NoOp => ("checking", "kept"),
         Op::Pull => ("pulling", "pulled"),

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use planner::model::{Project, Protocol};
-use planner::naming::LABEL_PROJECT;
+use planner::naming::{LABEL_MANAGED_BY, LABEL_PROJECT};
 use planner::observed::ObservedState;
-use planner::preflight::{HostFacts, PublishedPort};
+use planner::preflight::{HostFacts, NamedContainer, PublishedPort};
 use planner::report::{ApplyReport, EventSink};
 use planner::Plan;
 use tokio_util::sync::CancellationToken;
@@ -76,8 +76,12 @@ impl Runtime for DockerRuntime {
     fn host_facts(&self) -> BoxFuture<'_, Result<HostFacts, EngineError>> {
         Box::pin(async move {
             let docker = self.connector.client().await?;
-            let running = ContainerFilter::default();
-            match crate::docker::containers::list(&docker, &running).await {
+            // Every container, stopped ones too: a stopped container still holds its name.
+            let every = ContainerFilter {
+                all: true,
+                ..ContainerFilter::default()
+            };
+            match crate::docker::containers::list(&docker, &every).await {
                 Ok(containers) => Ok(host_facts_of(&containers)),
                 Err(e) => Err(self.connector.note_error(e).await.into()),
             }
@@ -105,10 +109,12 @@ impl Runtime for DockerRuntime {
     }
 }
 
-/// The host ports running containers publish, as the planner's preflight takes them.
+/// The host ports running containers publish and every container's name, as the planner's preflight takes
+/// them.
 fn host_facts_of(containers: &[ContainerSummary]) -> HostFacts {
     let published = containers
         .iter()
+        .filter(|c| c.state == "running")
         .flat_map(|c| {
             c.ports.iter().filter_map(move |p| {
                 Some(PublishedPort {
@@ -121,7 +127,17 @@ fn host_facts_of(containers: &[ContainerSummary]) -> HostFacts {
             })
         })
         .collect();
-    HostFacts { published }
+    let containers = containers
+        .iter()
+        .map(|c| NamedContainer {
+            name: c.name.clone(),
+            managed_by: c.labels.get(LABEL_MANAGED_BY).cloned(),
+        })
+        .collect();
+    HostFacts {
+        published,
+        containers,
+    }
 }
 
 fn protocol_of(name: &str) -> Protocol {

@@ -444,10 +444,7 @@ pub const EXTENDS_KEYS: &[(&str, KeySupport)] = &[("service", Supported), ("file
 pub const DEPENDS_ON_KEYS: &[(&str, KeySupport)] = &[
     ("condition", Supported),
     ("required", Supported),
-    (
-        "restart",
-        Ignored("restarting this service when its dependency is restarted is not done by this server; the start order still applies"),
-    ),
+    ("restart", Supported),
 ];
 
 pub const HEALTHCHECK_KEYS: &[(&str, KeySupport)] = &[

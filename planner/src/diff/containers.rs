@@ -139,6 +139,10 @@ impl Planner<'_> {
             return;
         }
         let target = (op != Op::NoOp).then(|| template.target(&self.desired.name, number, name));
+        if op == Op::NoOp && template.spec.depends_on.values().any(|d| d.restart) {
+            let restart_target = template.target(&self.desired.name, number, name);
+            self.restartable.insert(self.actions.len(), restart_target);
+        }
         let action = self.push(resource, op);
         action.reason = reason;
         action.changes = changes;

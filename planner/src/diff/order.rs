@@ -208,7 +208,7 @@ pub(super) fn summarize(actions: &[Action]) -> Summary {
             Op::Create => summary.add += 1,
             Op::Pull | Op::Build if action.existing_id.is_none() => summary.add += 1,
             Op::Delete => summary.destroy += 1,
-            Op::UpdateInPlace | Op::Replace | Op::Start | Op::Pull | Op::Build => {
+            Op::UpdateInPlace | Op::Replace | Op::Start | Op::Restart | Op::Pull | Op::Build => {
                 summary.change += 1
             }
         }

@@ -16,6 +16,7 @@ pub(super) fn depends_on(
     let started = DependsOn {
         condition: DependsCondition::ServiceStarted,
         required: true,
+        restart: false,
     };
     match raw {
         None => BTreeMap::new(),
@@ -35,7 +36,8 @@ pub(super) fn depends_on(
                     }
                 };
                 let required = body.required.as_ref().and_then(|r| to_bool(r, &format!("{path}.{service}.required"), diag)).unwrap_or(true);
-                (service.clone(), DependsOn { condition, required })
+                let restart = body.restart.as_ref().and_then(|r| to_bool(r, &format!("{path}.{service}.restart"), diag)).unwrap_or(false);
+                (service.clone(), DependsOn { condition, required, restart })
             })
             .collect(),
     }

@@ -34,6 +34,19 @@ pub fn depends(spec: &mut ServiceSpec, on: &str, condition: DependsCondition) {
         DependsOn {
             condition,
             required: true,
+            restart: false,
+        },
+    );
+}
+
+/// `depends_on: {on: {condition, restart: true}}`: restarted when `on` is replaced or restarted.
+pub fn depends_restarting(spec: &mut ServiceSpec, on: &str, condition: DependsCondition) {
+    spec.depends_on.insert(
+        on.into(),
+        DependsOn {
+            condition,
+            required: true,
+            restart: true,
         },
     );
 }
