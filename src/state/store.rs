@@ -2,7 +2,7 @@
 //!
 //! Each operation checks the database out of the process's lease and does its work; one that writes flushes
 //! before it returns, so a `kill -9` loses nothing written, while reads skip the flush. The lease lets the
-//! directory go when idle or when another server process waits, so two chats can share one state directory.
+//! directory go when another server process waits, so two chats can share one state directory.
 //! Plans and history are kept with a bound per project ([`PLANS_KEPT`], [`HISTORY_KEPT`]). Every record is
 //! wrapped as `{"v": 1, "data": ...}` so a future format is recognised instead of misread.
 
@@ -63,7 +63,7 @@ pub enum StateError {
     DigestKeyDamaged { path: String },
 }
 
-/// Handle on the state directory; opens sled on first use and lets it go when idle.
+/// Handle on the state directory; opens sled on first use and lets it go when another process waits.
 #[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
@@ -116,7 +116,6 @@ impl Store {
         // Let go of this clone first: an open waiting under the lease's lock needs every clone of a
         // database the lease already dropped to be gone.
         drop(db);
-        self.lease.touch();
     }
 
     fn db_error(&self, e: sled::Error) -> StateError {
