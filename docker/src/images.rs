@@ -69,6 +69,23 @@ pub(crate) async fn pull(
     pull_for_platform(docker, host, reference, "", progress).await
 }
 
+/// Relays progress lines to the caller and keeps the last one, for an outcome's `last_status`.
+#[derive(Default)]
+struct LastLine(std::sync::Mutex<String>);
+
+impl LastLine {
+    fn relay(&self, progress: Progress<'_>, line: String) {
+        progress(line.clone());
+        if let Ok(mut last) = self.0.lock() {
+            *last = line;
+        }
+    }
+
+    fn into_string(self) -> String {
+        self.0.into_inner().unwrap_or_default()
+    }
+}
+
 /// Pulls `reference` for `platform` (`""` is the engine's own), reporting each layer's status changes.
 async fn pull_for_platform(
     docker: &Docker,
@@ -324,17 +341,12 @@ pub async fn pull_image(
     platform: &str,
     progress: Progress<'_>,
 ) -> Result<ImageOutcome, DockerError> {
-    let last = std::sync::Mutex::new(String::new());
-    let report = |line: String| {
-        progress(line.clone());
-        if let Ok(mut last) = last.lock() {
-            *last = line;
-        }
-    };
+    let last = LastLine::default();
+    let report = |line: String| last.relay(progress, line);
     pull_for_platform(&client.api, &client.host, reference, platform, &report).await?;
     Ok(ImageOutcome {
         id: image_id(&client.api, reference).await,
-        last_status: last.into_inner().unwrap_or_default(),
+        last_status: last.into_string(),
     })
 }
 
@@ -346,13 +358,8 @@ pub async fn build_image(
     spec: &BuildSpec,
     progress: Progress<'_>,
 ) -> Result<ImageOutcome, DockerError> {
-    let last = std::sync::Mutex::new(String::new());
-    let report = |line: String| {
-        progress(line.clone());
-        if let Ok(mut last) = last.lock() {
-            *last = line;
-        }
-    };
+    let last = LastLine::default();
+    let report = |line: String| last.relay(progress, line);
     let built = build(&client.api, &client.host, reference, spec, &report).await?;
     let id = match built {
         Some(id) => Some(id),
@@ -360,7 +367,7 @@ pub async fn build_image(
     };
     Ok(ImageOutcome {
         id,
-        last_status: last.into_inner().unwrap_or_default(),
+        last_status: last.into_string(),
     })
 }
 
