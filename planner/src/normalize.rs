@@ -28,7 +28,7 @@ mod units;
 mod values;
 mod volumes;
 
-use files::file_source;
+use files::{file_source, FileKind};
 pub use ports::parse_short as parse_port;
 pub use service::service;
 pub use shell::split_words;
@@ -130,12 +130,12 @@ pub fn project(
             .insert(key.clone(), volume(&key, raw.unwrap_or_default(), diag));
     }
     for (key, raw) in secrets {
-        if let Some(source) = file_source(cx, "secrets", &key, raw, diag) {
+        if let Some(source) = file_source(cx, FileKind::Secret, &key, raw, diag) {
             project.secrets.insert(key, source);
         }
     }
     for (key, raw) in configs {
-        if let Some(source) = file_source(cx, "configs", &key, raw, diag) {
+        if let Some(source) = file_source(cx, FileKind::Config, &key, raw, diag) {
             project.configs.insert(key, source);
         }
     }
