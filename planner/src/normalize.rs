@@ -4,6 +4,9 @@
 //! Conversions follow `docker compose` v2: a service with no `networks` joins `default`, a built image is
 //! named `{project}-{service}`, secrets mount at `/run/secrets/NAME` and configs at `/NAME`, env files sit
 //! under `environment`, and a bare `KEY` takes its value from the server's environment.
+//!
+//! This module holds the project level (top-level networks, volumes, secrets and configs, links and
+//! optional dependencies); one service is `service`, and each part of it has a module of its own.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
