@@ -4,6 +4,9 @@
 //! Conversions follow `docker compose` v2: a service with no `networks` joins `default`, a built image is
 //! named `{project}-{service}`, secrets mount at `/run/secrets/NAME` and configs at `/NAME`, env files sit
 //! under `environment`, and a bare `KEY` takes its value from the server's environment.
+//!
+//! This module holds the project level (top-level networks, volumes, secrets and configs, links and
+//! optional dependencies); one service is `service`, and each part of it has a module of its own.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -30,7 +33,7 @@ mod values;
 mod volumes;
 
 pub use addressing::{parse_cidr, subnet_contains};
-use files::file_source;
+use files::{file_source, FileKind};
 pub use ports::parse_short as parse_port;
 pub use service::service;
 pub use shell::split_words;
@@ -132,12 +135,12 @@ pub fn project(
             .insert(key.clone(), volume(&key, raw.unwrap_or_default(), diag));
     }
     for (key, raw) in secrets {
-        if let Some(source) = file_source(cx, "secrets", &key, raw, diag) {
+        if let Some(source) = file_source(cx, FileKind::Secret, &key, raw, diag) {
             project.secrets.insert(key, source);
         }
     }
     for (key, raw) in configs {
-        if let Some(source) = file_source(cx, "configs", &key, raw, diag) {
+        if let Some(source) = file_source(cx, FileKind::Config, &key, raw, diag) {
             project.configs.insert(key, source);
         }
     }

@@ -2,7 +2,7 @@
 //! The groups run in a fixed order, so a service's errors are reported in the same order every time.
 
 use super::environment::environment;
-use super::files::file_mounts;
+use super::files::{file_mounts, FileKind};
 use super::lifecycle::{depends_on, healthcheck, replicas, restart};
 use super::networking::{expose, extra_hosts, ports, service_networks};
 use super::paths::build;
@@ -48,14 +48,14 @@ pub fn service(
         cx,
         raw.secrets.as_deref(),
         &field(&base, "secrets"),
-        true,
+        FileKind::Secret,
         diag,
     );
     spec.configs = file_mounts(
         cx,
         raw.configs.as_deref(),
         &field(&base, "configs"),
-        false,
+        FileKind::Config,
         diag,
     );
     spec.profiles = raw.profiles.clone().unwrap_or_default();
