@@ -83,6 +83,7 @@ fn action(
         depends_on,
         target,
         existing_id: None,
+        existing_running: false,
     }
 }
 

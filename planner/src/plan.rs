@@ -158,6 +158,10 @@ pub struct Action {
     /// Engine id of the existing resource this acts on (replace, update, start, delete).
     #[serde(default)]
     pub existing_id: Option<String>,
+    /// The existing container this acts on is running now, so replacing, restarting or deleting it interrupts
+    /// its service (a stopped one costs no downtime).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub existing_running: bool,
 }
 
 // A plan holds a few hundred targets at most and each is built once; boxing the container variant would only

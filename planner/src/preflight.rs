@@ -100,7 +100,8 @@ impl Wanted<'_> {
     }
 }
 
-fn is_every_address(ip: Option<&str>) -> bool {
+/// Whether a host address means every interface (unset, `0.0.0.0`, `::`).
+pub(crate) fn is_every_address(ip: Option<&str>) -> bool {
     matches!(ip, None | Some("" | "0.0.0.0" | "::" | "[::]"))
 }
 
