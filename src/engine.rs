@@ -76,6 +76,8 @@ pub struct PlanOutcome {
     /// Terraform-style text of the plan.
     pub rendering: String,
     pub warnings: Vec<String>,
+    /// What the steps cost (downtime, data loss, new exposure), as the rendering's `Impact:` block says it.
+    pub impact: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -379,6 +381,7 @@ impl Engine {
             has_changes: stored.plan.has_changes(),
             rendering,
             warnings,
+            impact: planner::render::impact_lines(&stored.plan),
         };
         let history = HistoryEntry {
             at: stored.created_at.clone(),

@@ -1,0 +1,79 @@
+//! What a plan predicts before apply, through the MCP client against the real engine: each plan says what its
+//! steps cost (a running container's downtime, a newly published port and on which interfaces), in the
+//! rendering and in its structured output.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap: a failure is the test failing
+
+mod common;
+
+use common::engine::{docker_cli, ProjectGuard};
+use common::mcp::McpSession;
+use common::unique;
+use serde_json::Value;
+
+const IMAGE: &str = common::TEST_IMAGE;
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn impact_of(reply: &common::mcp::Reply) -> Vec<String> {
+    match reply.field("impact") {
+        Some(Value::Array(lines)) => lines
+            .iter()
+            .filter_map(|l| l.as_str().map(str::to_string))
+            .collect(),
+        other => panic!("no impact list: {other:?}: {}", reply.all_text()),
+    }
+}
+
+fn sleeper(command: &str, ports: &str) -> String {
+    format!(
+        "services:\n  web:\n    image: {IMAGE}\n    init: true\n    command: [\"sleep\", \"{command}\"]\n    ports: [{ports}]\n"
+    )
+}
+
+#[tokio::test]
+async fn a_plan_names_the_downtime_of_a_running_container_and_the_interfaces_of_a_new_port() {
+    let project = unique("impact");
+    let _guard = ProjectGuard::new(&project);
+    let session = McpSession::start().await;
+    let (kept, added) = (free_port(), free_port());
+    let kept_port = format!("\"127.0.0.1:{kept}:80\"");
+    session
+        .converge(&project, &sleeper("600", &kept_port))
+        .await;
+
+    let both = format!("{kept_port}, \"127.0.0.1:{added}:81\"");
+    let (_, replan) = session.plan_yaml(&project, &sleeper("601", &both)).await;
+    let impact = impact_of(&replan);
+    let container = format!("{project}-web-1");
+    assert!(
+        impact.contains(&format!(
+            "downtime: container \"{container}\" (running) is replaced"
+        )),
+        "{impact:?}"
+    );
+    assert!(
+        impact.contains(&format!(
+            "exposure: service web publishes host port {added}/tcp on loopback only (127.0.0.1)"
+        )),
+        "{impact:?}"
+    );
+    assert!(
+        !impact.iter().any(|l| l.contains(&kept.to_string())),
+        "a port published already is no new exposure: {impact:?}"
+    );
+    let rendering = replan.str_field("rendering").unwrap();
+    assert!(rendering.contains("Impact:\n  ! downtime"), "{rendering}");
+
+    // A stopped container costs no downtime when it is replaced.
+    let stop = docker_cli(None, &["stop", &container]);
+    assert!(stop.status.success(), "{stop:?}");
+    let (_, stopped) = session.plan_yaml(&project, &sleeper("601", &both)).await;
+    let impact = impact_of(&stopped);
+    assert!(!impact.iter().any(|l| l.contains("downtime")), "{impact:?}");
+
+    session.destroy(&project).await;
+}
