@@ -77,3 +77,41 @@ async fn a_plan_names_the_downtime_of_a_running_container_and_the_interfaces_of_
 
     session.destroy(&project).await;
 }
+
+#[tokio::test]
+async fn an_absent_image_whose_registry_does_not_answer_plans_with_a_warning_naming_both() {
+    let project = unique("impactreg");
+    let _guard = ProjectGuard::new(&project);
+    let session = McpSession::start().await;
+    // Nothing listens on a port just freed; the local registry answers on 5000; the test image is local.
+    let nowhere = format!("127.0.0.1:{}", free_port());
+    let absent = format!("{nowhere}/nope/x:1");
+    let spec = format!(
+        "services:\n  gone:\n    image: {absent}\n  served:\n    image: 127.0.0.1:5000/mcp-impact/absent:1\n  \
+         local:\n    image: {IMAGE}\n"
+    );
+    let (_, reply) = session.plan_yaml(&project, &spec).await;
+    let warnings: Vec<String> = match reply.field("warnings") {
+        Some(Value::Array(w)) => w
+            .iter()
+            .filter_map(|w| w.as_str().map(str::to_string))
+            .collect(),
+        other => panic!("no warnings: {other:?}"),
+    };
+    let unreachable: Vec<&String> = warnings
+        .iter()
+        .filter(|w| w.contains("does not answer"))
+        .collect();
+    assert_eq!(unreachable.len(), 1, "{warnings:?}");
+    assert!(
+        unreachable[0].contains(&format!("image \"{absent}\""))
+            && unreachable[0].contains(&format!("registry {nowhere}")),
+        "{warnings:?}"
+    );
+    let rendering = reply.str_field("rendering").unwrap();
+    assert_eq!(
+        rendering.matches("does not answer").count(),
+        1,
+        "{rendering}"
+    );
+}

@@ -16,6 +16,7 @@ pub mod images;
 pub(crate) mod network_config;
 pub mod networks;
 pub mod observe;
+pub mod registry_probe;
 pub(crate) mod ssh_transport;
 pub(crate) mod steps;
 pub mod swarm;

@@ -5,6 +5,15 @@
 //! start, after the container was created: refusing the plan instead leaves nothing half-made behind. A
 //! container name the plan creates that a container not managed by this project already holds makes the
 //! create fail outright; the plan is refused with the holder named.
+//!
+//! Likely failures are warnings: an image not present locally whose registry does not answer (see
+//! `registries`).
+
+mod registries;
+
+pub use registries::{
+    registries_to_probe, registry_of, RegistryAddress, UnreachableRegistry, MOST_REGISTRIES_PROBED,
+};
 
 use crate::error::{ErrorKind, SpecError};
 use crate::model::Protocol;
@@ -38,6 +47,8 @@ pub struct HostFacts {
     pub published: Vec<PublishedPort>,
     /// Every container's name, so a create can tell whether its name is free.
     pub containers: Vec<NamedContainer>,
+    /// Registries of images the plan must pull (see [`registries_to_probe`]) that did not answer.
+    pub unreachable_registries: Vec<UnreachableRegistry>,
 }
 
 /// The plan's steps that would certainly fail, as spec errors naming the field, the holder and the fix.
@@ -74,6 +85,11 @@ pub fn certain_failures(plan: &Plan, facts: &HostFacts) -> Vec<SpecError> {
         }
     }
     errors
+}
+
+/// The plan's steps that would likely fail, as warnings naming what and why.
+pub fn likely_failures(plan: &Plan, facts: &HostFacts) -> Vec<String> {
+    registries::unreachable_registry_warnings(plan, &facts.unreachable_registries)
 }
 
 /// Containers this plan deletes or replaces: the ports they hold are free by the time they are needed.
@@ -227,17 +243,17 @@ mod tests {
                 port,
                 protocol: Protocol::Tcp,
             }],
-            containers: Vec::new(),
+            ..HostFacts::default()
         }
     }
 
     fn named(name: &str, managed_by: Option<&str>) -> HostFacts {
         HostFacts {
-            published: Vec::new(),
             containers: vec![NamedContainer {
                 name: name.into(),
                 managed_by: managed_by.map(str::to_string),
             }],
+            ..HostFacts::default()
         }
     }
 
@@ -285,5 +301,47 @@ mod tests {
         let other_port = holder("other-db-1", 8081, None);
         let create = plan(vec![create("demo-web-1", Op::Create, 8080, None)]);
         assert!(certain_failures(&create, &other_port).is_empty());
+    }
+
+    fn pull(reference: &str, present: bool) -> Action {
+        serde_json::from_value(serde_json::json!({
+            "id": 0,
+            "resource": {"kind": "image", "name": reference, "key": "web"},
+            "op": "pull",
+            "existing_id": if present { Some(reference) } else { None },
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_absent_image_whose_registry_does_not_answer_is_a_warning_naming_both() {
+        let down = HostFacts {
+            unreachable_registries: vec![UnreachableRegistry {
+                address: registry_of("127.0.0.1:5999/nope/x:1").unwrap(),
+                reason: "connection refused".into(),
+            }],
+            ..HostFacts::default()
+        };
+        let pulls = plan(vec![
+            pull("127.0.0.1:5999/nope/x:1", false),
+            pull("127.0.0.1:5999/nope/present:1", true),
+            pull("127.0.0.1:5000/up/y:1", false),
+        ]);
+        assert_eq!(
+            registries_to_probe(&pulls),
+            vec![
+                registry_of("127.0.0.1:5000/a").unwrap(),
+                registry_of("127.0.0.1:5999/a").unwrap()
+            ]
+        );
+        let warnings = likely_failures(&pulls, &down);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("\"127.0.0.1:5999/nope/x:1\"")
+                && warnings[0]
+                    .contains("registry 127.0.0.1:5999 does not answer (connection refused)"),
+            "{warnings:?}"
+        );
+        assert!(certain_failures(&pulls, &down).is_empty());
     }
 }
