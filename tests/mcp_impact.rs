@@ -115,3 +115,62 @@ async fn an_absent_image_whose_registry_does_not_answer_plans_with_a_warning_nam
         "{rendering}"
     );
 }
+
+/// Removes a container the test ran outside any project.
+struct Foreign(String);
+
+impl Drop for Foreign {
+    fn drop(&mut self) {
+        let _ = docker_cli(None, &["rm", "-f", &self.0]);
+    }
+}
+
+#[tokio::test]
+async fn a_host_port_a_host_process_listens_on_is_refused_at_plan_time_naming_it() {
+    let project = unique("impactlisten");
+    let _guard = ProjectGuard::new(&project);
+    let session = McpSession::start().await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+
+    for published in [format!("\"127.0.0.1:{port}:80\""), format!("\"{port}:80\"")] {
+        let spec = sleeper("600", &published);
+        let error = session
+            .tool_error(
+                "plan",
+                serde_json::json!({"project": project, "compose_yaml": spec}),
+            )
+            .await;
+        assert!(error.contains("services.web.ports[0]"), "{error}");
+        assert!(
+            error.contains(&format!("host port {port}/tcp"))
+                && error.contains("a process on the host"),
+            "{error}"
+        );
+        assert!(
+            common::engine::project_containers(None, &project).is_empty(),
+            "nothing was created"
+        );
+    }
+    drop(listener);
+
+    // A container's published port is held by its docker-proxy too: the container is named, not a process.
+    let holder = unique("impactholder");
+    let _holder = Foreign(holder.clone());
+    let taken = format!("127.0.0.1:{port}:80");
+    let run = docker_cli(
+        None,
+        &[
+            "run", "-d", "--init", "--name", &holder, "-p", &taken, IMAGE, "sleep", "600",
+        ],
+    );
+    assert!(run.status.success(), "{run:?}");
+    let error = session
+        .tool_error(
+            "plan",
+            serde_json::json!({"project": project, "compose_yaml": sleeper("600", &format!("\"{taken}\""))}),
+        )
+        .await;
+    assert!(error.contains(&format!("`{holder}`")), "{error}");
+    assert!(!error.contains("a process on the host"), "{error}");
+}

@@ -12,6 +12,7 @@ pub mod containers;
 pub mod error;
 pub mod events;
 pub mod execute;
+pub mod host_listeners;
 pub mod images;
 pub(crate) mod network_config;
 pub mod networks;

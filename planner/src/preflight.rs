@@ -4,12 +4,16 @@
 //! A host port published by a container the plan does not remove makes the create that wants it fail at
 //! start, after the container was created: refusing the plan instead leaves nothing half-made behind. A
 //! container name the plan creates that a container not managed by this project already holds makes the
-//! create fail outright; the plan is refused with the holder named.
+//! create fail outright; the plan is refused with the holder named. So is a host port a process on the
+//! host (not a container) listens on (see `listeners`).
 //!
 //! Likely failures are warnings: an image not present locally whose registry does not answer (see
 //! `registries`).
 
+mod listeners;
 mod registries;
+
+pub use listeners::{parse_socket_table, ports_to_check, HostListener, MOST_LISTENERS};
 
 pub use registries::{
     registries_to_probe, registry_of, RegistryAddress, UnreachableRegistry, MOST_REGISTRIES_PROBED,
@@ -47,6 +51,9 @@ pub struct HostFacts {
     pub published: Vec<PublishedPort>,
     /// Every container's name, so a create can tell whether its name is free.
     pub containers: Vec<NamedContainer>,
+    /// Sockets on the host receiving on the ports the plan publishes (see [`ports_to_check`]); empty when the
+    /// engine does not share this host's network.
+    pub listeners: Vec<HostListener>,
     /// Registries of images the plan must pull (see [`registries_to_probe`]) that did not answer.
     pub unreachable_registries: Vec<UnreachableRegistry>,
 }
@@ -84,6 +91,7 @@ pub fn certain_failures(plan: &Plan, facts: &HostFacts) -> Vec<SpecError> {
             }
         }
     }
+    errors.extend(listeners::held_by_host_process(plan, facts));
     errors
 }
 
@@ -343,5 +351,42 @@ mod tests {
             "{warnings:?}"
         );
         assert!(certain_failures(&pulls, &down).is_empty());
+    }
+
+    #[test]
+    fn a_port_a_host_process_listens_on_is_refused_unless_a_container_publishes_it() {
+        let creating = plan(vec![create("demo-web-1", Op::Create, 8080, None)]);
+        assert_eq!(ports_to_check(&creating), vec![(8080, Protocol::Tcp)]);
+        let listening = |ip: &str| HostFacts {
+            listeners: vec![HostListener {
+                ip: ip.parse().unwrap(),
+                port: 8080,
+                protocol: Protocol::Tcp,
+            }],
+            ..HostFacts::default()
+        };
+        let errors = certain_failures(&creating, &listening("127.0.0.1"));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].path, "services.web.ports[0]");
+        assert!(
+            errors[0].message.contains("host port 8080/tcp")
+                && errors[0].message.contains("a process on the host"),
+            "{}",
+            errors[0]
+        );
+        // Another address the plan does not bind is free.
+        let loopback_only = plan(vec![create(
+            "demo-web-1",
+            Op::Create,
+            8080,
+            Some("127.0.0.1"),
+        )]);
+        assert!(certain_failures(&loopback_only, &listening("127.0.0.2")).is_empty());
+        // A container's docker-proxy listens on its published port: the container is named, once.
+        let mut proxied = holder("other-db-1", 8080, None);
+        proxied.listeners = listening("0.0.0.0").listeners;
+        let errors = certain_failures(&creating, &proxied);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].message.contains("`other-db-1`"), "{}", errors[0]);
     }
 }

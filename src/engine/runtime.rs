@@ -10,7 +10,9 @@ use futures_util::future::BoxFuture;
 use planner::model::{Project, Protocol};
 use planner::naming::{LABEL_MANAGED_BY, LABEL_PROJECT};
 use planner::observed::ObservedState;
-use planner::preflight::{registries_to_probe, HostFacts, NamedContainer, PublishedPort};
+use planner::preflight::{
+    ports_to_check, registries_to_probe, HostFacts, NamedContainer, PublishedPort,
+};
 use planner::report::{ApplyReport, EventSink};
 use planner::Plan;
 use tokio_util::sync::CancellationToken;
@@ -18,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use super::EngineError;
 use crate::docker::containers::{ContainerFilter, ContainerSummary};
 use crate::docker::execute::{ExecOptions, SecretValues};
+use crate::docker::host_listeners::listeners_on;
 use crate::docker::registry_probe::unreachable_registries;
 use crate::docker::DockerConnector;
 
@@ -94,6 +97,7 @@ impl Runtime for DockerRuntime {
                 let registries = registries_to_probe(plan);
                 facts.unreachable_registries =
                     unreachable_registries(&registries, REGISTRY_PROBE_BUDGET).await;
+                facts.listeners = listeners_on(&ports_to_check(plan)).await;
             }
             Ok(facts)
         })
@@ -121,8 +125,11 @@ impl Runtime for DockerRuntime {
 }
 
 /// Whether the engine runs on this host, reached through its unix socket. Only then does this process see
-/// the network the engine pulls over: a remote engine (tcp, ssh) reaches registries from its own network, so a
-/// registry this host cannot reach says nothing about the pull, and nothing is probed.
+/// the network the engine pulls over and publishes ports on: a remote engine (tcp, ssh) reaches registries
+/// from its own network and publishes on its own host's interfaces, so neither a registry this host cannot
+/// reach nor a port a process here listens on says anything about its apply, and neither is checked. (A
+/// server in a container of its own with the socket mounted reads its own namespace's sockets: it can miss
+/// a holder, never invent one.)
 fn engine_shares_this_host(host: &str) -> bool {
     host.starts_with("unix://")
 }
