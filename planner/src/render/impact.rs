@@ -5,16 +5,19 @@
 //! The same lines go to the rendering's `Impact:` block, the plan tool's structured output and the approval
 //! question, so the three never disagree. Replicas of one service that cost the same fold into one line.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
 use crate::diff::fields::port_display;
 use crate::model::PortBinding;
-use crate::plan::{Action, Op, Plan, ResourceKind, Target};
+use crate::plan::{Action, FieldChange, Op, Plan, ResourceKind, ResourceRef, Target};
 use crate::preflight::is_every_address;
 
 use super::widening::list_items;
 
 /// The plan's impact lines, without bullets: downtime first, then data loss, then new exposure.
 pub fn impact_lines(plan: &Plan) -> Vec<String> {
-    let mut lines = downtime_lines(plan);
+    let recreated = Recreated::of(plan);
+    let mut lines = downtime_lines(plan, &recreated);
     lines.extend(
         plan.actions
             .iter()
@@ -26,48 +29,62 @@ pub fn impact_lines(plan: &Plan) -> Vec<String> {
                 )
             }),
     );
-    for line in exposure_lines(plan) {
-        if !lines.contains(&line) {
-            lines.push(line);
-        }
-    }
+    lines.extend(exposure_lines(plan, &recreated));
     lines
 }
 
-/// How a step interrupts a running container; a delete followed by a create of the same container (its
-/// network is recreated) is a recreate.
-fn interruption(plan: &Plan, action: &Action) -> Option<&'static str> {
+/// Containers the plan deletes and creates again (their network is recreated): the delete's changes say what
+/// the create changes.
+struct Recreated<'p> {
+    deleted: BTreeMap<&'p ResourceRef, &'p [FieldChange]>,
+    created: BTreeSet<&'p ResourceRef>,
+}
+
+impl<'p> Recreated<'p> {
+    fn of(plan: &'p Plan) -> Self {
+        let containers = || {
+            plan.actions
+                .iter()
+                .filter(|a| a.resource.kind == ResourceKind::Container)
+        };
+        Recreated {
+            deleted: containers()
+                .filter(|a| a.op == Op::Delete)
+                .map(|a| (&a.resource, a.changes.as_slice()))
+                .collect(),
+            created: containers()
+                .filter(|a| a.op == Op::Create)
+                .map(|a| &a.resource)
+                .collect(),
+        }
+    }
+}
+
+/// How a step interrupts a running container.
+fn interruption(action: &Action, recreated: &Recreated) -> Option<&'static str> {
     match action.op {
         Op::Replace => Some("replaced"),
         Op::Restart => Some("restarted"),
-        Op::Delete if created_after(plan, action) => Some("recreated"),
+        Op::Delete if recreated.created.contains(&action.resource) => Some("recreated"),
         Op::Delete => Some("stopped and removed"),
         _ => None,
     }
 }
 
-fn created_after(plan: &Plan, delete: &Action) -> bool {
-    plan.actions
-        .iter()
-        .any(|a| a.op == Op::Create && a.resource == delete.resource)
-}
-
-/// One line per service and operation that interrupts running containers.
-fn downtime_lines(plan: &Plan) -> Vec<String> {
+/// One line per service and interruption of running containers.
+fn downtime_lines(plan: &Plan, recreated: &Recreated) -> Vec<String> {
     let mut groups: Vec<(&str, &'static str, Vec<&str>)> = Vec::new();
+    let mut group_of: HashMap<(&str, &'static str), usize> = HashMap::new();
     for action in plan.actions.iter().filter(|a| a.existing_running) {
-        let Some(what) = interruption(plan, action) else {
+        let Some(what) = interruption(action, recreated) else {
             continue;
         };
         let service = action.resource.key.as_str();
-        let name = action.resource.name.as_str();
-        match groups
-            .iter_mut()
-            .find(|(s, w, _)| *s == service && *w == what)
-        {
-            Some((_, _, names)) => names.push(name),
-            None => groups.push((service, what, vec![name])),
-        }
+        let index = *group_of.entry((service, what)).or_insert_with(|| {
+            groups.push((service, what, Vec::new()));
+            groups.len() - 1
+        });
+        groups[index].2.push(action.resource.name.as_str());
     }
     groups
         .into_iter()
@@ -76,43 +93,46 @@ fn downtime_lines(plan: &Plan) -> Vec<String> {
                 "downtime: {} running containers of service {service} (\"{first}\" … \"{last}\") are {what}",
                 names.len()
             ),
-            one => format!(
+            _ => format!(
                 "downtime: container \"{}\" (running) is {what}",
-                one.join("")
+                names.concat()
             ),
         })
         .collect()
 }
 
-/// Host ports the plan publishes that are not published now.
-fn exposure_lines(plan: &Plan) -> Vec<String> {
+/// Host ports the plan publishes that are not published now, each line once (replicas share theirs).
+fn exposure_lines(plan: &Plan, recreated: &Recreated) -> Vec<String> {
+    let mut seen = HashSet::new();
     let mut lines = Vec::new();
     for action in &plan.actions {
         let Some(Target::Container(target)) = &action.target else {
             continue;
         };
-        for port in newly_published(plan, action, &target.spec.ports) {
-            lines.push(format!(
+        for port in newly_published(action, recreated, &target.spec.ports) {
+            let line = format!(
                 "exposure: service {} publishes {}",
                 target.service,
                 exposure(port)
-            ));
+            );
+            if seen.insert(line.clone()) {
+                lines.push(line);
+            }
         }
     }
     lines
 }
 
-/// The ports of a create or replace that its container did not publish before. A create that follows the
-/// delete of the same container (its network is recreated) compares with what that delete removed.
+/// The ports of a create or replace that its container did not publish before.
 fn newly_published<'a>(
-    plan: &Plan,
     action: &Action,
+    recreated: &Recreated,
     ports: &'a [PortBinding],
 ) -> Vec<&'a PortBinding> {
     let changes = match action.op {
-        Op::Replace => &action.changes,
-        Op::Create => match deleted_before(plan, action) {
-            Some(delete) => &delete.changes,
+        Op::Replace => action.changes.as_slice(),
+        Op::Create => match recreated.deleted.get(&action.resource) {
+            Some(changes) => changes,
             None => return ports.iter().collect(),
         },
         _ => return Vec::new(),
@@ -125,12 +145,6 @@ fn newly_published<'a>(
         .iter()
         .filter(|p| !before.contains(&port_display(p)))
         .collect()
-}
-
-fn deleted_before<'p>(plan: &'p Plan, create: &Action) -> Option<&'p Action> {
-    plan.actions
-        .iter()
-        .find(|a| a.op == Op::Delete && a.resource == create.resource)
 }
 
 /// `host port 8080/tcp on all interfaces`, `… on loopback only (127.0.0.1)`.
