@@ -1,6 +1,7 @@
-//! What a plan predicts before apply, through the MCP client against the real engine: each plan says what its
-//! steps cost (a running container's downtime, a newly published port and on which interfaces), in the
-//! rendering and in its structured output.
+//! What a plan predicts before apply, through the MCP client against the real engine: what its steps cost (a
+//! running container's downtime, a volume's data lost or kept, a newly published port and on which
+//! interfaces) in the rendering and the structured output; an absent image whose registry does not answer is a
+//! warning; a host port a host process listens on refuses the plan, naming it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap: a failure is the test failing
 
@@ -173,4 +174,52 @@ async fn a_host_port_a_host_process_listens_on_is_refused_at_plan_time_naming_it
         .await;
     assert!(error.contains(&format!("`{holder}`")), "{error}");
     assert!(!error.contains("a process on the host"), "{error}");
+}
+
+#[tokio::test]
+async fn a_destroy_says_whether_volume_data_is_kept_or_lost() {
+    let project = unique("impactvol");
+    let _guard = ProjectGuard::new(&project);
+    let session = McpSession::start().await;
+    let spec = format!(
+        "services:\n  db:\n    image: {IMAGE}\n    init: true\n    command: [\"sleep\", \"600\"]\n    \
+         volumes: [\"data:/data\"]\nvolumes:\n  data: {{}}\n"
+    );
+    session.converge(&project, &spec).await;
+    let volume = format!("{project}_data");
+
+    let kept = session
+        .ok("destroy", serde_json::json!({"project": project}))
+        .await;
+    let impact = impact_of(&kept);
+    assert!(
+        impact.iter().any(|l| l.starts_with(&format!(
+            "data kept: volume \"{volume}\" is kept with its data"
+        ))),
+        "{impact:?}"
+    );
+    assert!(
+        impact.contains(&format!(
+            "downtime: container \"{project}-db-1\" (running) is stopped and removed"
+        )),
+        "{impact:?}"
+    );
+    let lost = session
+        .ok(
+            "destroy",
+            serde_json::json!({"project": project, "volumes": true}),
+        )
+        .await;
+    let impact = impact_of(&lost);
+    assert!(
+        impact.contains(&format!(
+            "data loss: volume \"{volume}\" is deleted with all its data"
+        )),
+        "{impact:?}"
+    );
+    assert!(
+        !impact.iter().any(|l| l.starts_with("data kept")),
+        "{impact:?}"
+    );
+    session.destroy(&project).await;
 }

@@ -200,6 +200,7 @@ async fn a_build_action_builds_tags_and_runs_the_image() {
         summary: Summary::default(),
         warnings: vec![],
         orphans: vec![],
+        kept_volumes: vec![],
     };
     let report = execute_plan(&docker_support::client().await, &plan, &opts).await;
     let cleanup_image = || async {

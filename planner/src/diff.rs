@@ -11,7 +11,7 @@
 //! - replicas are `{project}-{service}-1..N`: scaling creates or deletes the highest numbers only;
 //! - a service, network or volume the last-applied record holds and the spec no longer does is deleted,
 //!   with the reason "removed from the spec", as Terraform does; a volume's data only with
-//!   `remove_volumes` (the plan's impact names the data loss), otherwise the plan warns that it is kept;
+//!   `remove_volumes` (the plan's impact names the data loss), otherwise the plan's impact says it is kept;
 //! - orphans (project-labelled resources the record never held) are listed, and deleted only when asked;
 //!   external resources are never touched.
 //!
@@ -83,6 +83,7 @@ struct Planner<'a> {
     actions: Vec<Action>,
     warnings: Vec<String>,
     orphans: Vec<ResourceRef>,
+    kept_volumes: Vec<ResourceRef>,
     /// Network keys being replaced: their containers must be replaced too.
     replaced_networks: HashSet<String>,
     /// Services with a container being created or replaced (they need their image).
@@ -114,6 +115,7 @@ impl<'a> Planner<'a> {
             actions: Vec::with_capacity(desired.services.len() * 2 + 8),
             warnings: desired.warnings.clone(),
             orphans: Vec::new(),
+            kept_volumes: Vec::new(),
             replaced_networks: HashSet::new(),
             services_needing_image: HashSet::new(),
             services_with_changed_hash: HashSet::new(),
@@ -276,7 +278,7 @@ impl<'a> Planner<'a> {
     }
 
     /// A volume the spec does not hold: deleted only with `remove_volumes` (its data is lost, and the plan's
-    /// impact says so); otherwise kept, and the plan says so when the last-applied record held it.
+    /// impact says so); otherwise kept, and the plan's impact says so when the last-applied record held it.
     fn volume_not_in_spec(&mut self, resource: ResourceRef, name: &str, key: &str) {
         let applied = self.was_applied(|p| p.volumes.contains_key(key));
         if !applied {
@@ -292,10 +294,8 @@ impl<'a> Planner<'a> {
                 format!("orphan: volume \"{key}\" was never applied from this project's spec")
             });
         } else if applied {
-            self.warnings.push(format!(
-                "volume \"{name}\" was removed from the spec and is kept with its data; delete it with the \
-                 remove_volume tool, or destroy the project with volumes: true"
-            ));
+            // Said by the plan's impact (render::impact_lines), with how to delete it.
+            self.kept_volumes.push(resource);
         }
     }
 
@@ -341,6 +341,7 @@ impl<'a> Planner<'a> {
             summary,
             warnings: self.warnings,
             orphans: self.orphans,
+            kept_volumes: self.kept_volumes,
         }
     }
 }

@@ -54,6 +54,10 @@ pub struct Plan {
     /// `remove_orphans` (volumes only with `remove_volumes`).
     #[serde(default)]
     pub orphans: Vec<ResourceRef>,
+    /// Volumes the last-applied record holds and the spec no longer does, kept with their data (deleted only
+    /// with `remove_volumes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_volumes: Vec<ResourceRef>,
 }
 
 impl Plan {

@@ -341,9 +341,12 @@ fn volumes_are_deleted_only_with_remove_volumes_and_said_so() {
         .all(|a| a.resource.kind != ResourceKind::Volume));
     // The record held the volume: it is no orphan, and the plan says it is kept and how to delete it.
     assert!(keep.orphans.is_empty(), "{:?}", keep.orphans);
-    assert!(keep.warnings.iter().any(|w| w.contains("demo_data")
-        && w.contains("kept")
-        && w.contains("remove_volume tool")));
+    assert_eq!(keep.kept_volumes.len(), 1, "{:?}", keep.kept_volumes);
+    assert!(planner::render::impact_lines(&keep)
+        .iter()
+        .any(|line| line.contains("demo_data")
+            && line.contains("kept")
+            && line.contains("remove_volume tool")));
     let remove = diff::plan(
         &after,
         &observed,

@@ -150,6 +150,7 @@ mod tests {
                 },
                 warnings: vec![],
                 orphans: vec![],
+                kept_volumes: vec![],
             },
         }
     }

@@ -1,6 +1,6 @@
 //! What the plan's steps cost, predicted at plan time, as short lines for a human deciding whether to approve:
 //! downtime (a running container is replaced, restarted or removed; a stopped one costs none), data loss (a
-//! volume is deleted) and new exposure (a host port newly published, and on which interfaces).
+//! volume is deleted; one removed from the spec and kept is said to be kept) and new exposure (a host port newly published, and on which interfaces).
 //!
 //! The same lines go to the rendering's `Impact:` block, the plan tool's structured output and the approval
 //! question, so the three never disagree. Replicas of one service that cost the same fold into one line.
@@ -14,7 +14,7 @@ use crate::preflight::is_every_address;
 
 use super::widening::list_items;
 
-/// The plan's impact lines, without bullets: downtime first, then data loss, then new exposure.
+/// The plan's impact lines, without bullets: downtime first, then data lost and kept, then new exposure.
 pub fn impact_lines(plan: &Plan) -> Vec<String> {
     let recreated = Recreated::of(plan);
     let mut lines = downtime_lines(plan, &recreated);
@@ -29,6 +29,13 @@ pub fn impact_lines(plan: &Plan) -> Vec<String> {
                 )
             }),
     );
+    lines.extend(plan.kept_volumes.iter().map(|volume| {
+        format!(
+            "data kept: volume \"{}\" is kept with its data (delete it with the remove_volume tool, or destroy \
+             with volumes: true)",
+            volume.name
+        )
+    }));
     lines.extend(exposure_lines(plan, &recreated));
     lines
 }
