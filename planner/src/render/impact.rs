@@ -1,6 +1,7 @@
 //! What the plan's steps cost, predicted at plan time, as short lines for a human deciding whether to approve:
 //! downtime (a running container is replaced, restarted or removed; a stopped one costs none), data loss (a
-//! volume is deleted; one removed from the spec and kept is said to be kept) and new exposure (a host port newly published, and on which interfaces).
+//! volume is deleted; one removed from the spec and kept is said to be kept) and new exposure (a host port
+//! newly published, and on which interfaces).
 //!
 //! The same lines go to the rendering's `Impact:` block, the plan tool's structured output and the approval
 //! question, so the three never disagree. Replicas of one service that cost the same fold into one line.
