@@ -76,6 +76,8 @@ pub struct PlanOutcome {
     /// Terraform-style text of the plan.
     pub rendering: String,
     pub warnings: Vec<String>,
+    /// What the steps cost (downtime, data loss, new exposure), as the rendering's `Impact:` block says it.
+    pub impact: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -340,7 +342,7 @@ impl Engine {
         if destroy && last.is_none() && observed_is_empty(&observed) {
             return Err(EngineError::ProjectNotFound(project));
         }
-        let plan = planner::diff::plan(
+        let mut plan = planner::diff::plan(
             &desired,
             &observed,
             last.as_ref().map(|r| &r.spec),
@@ -348,7 +350,7 @@ impl Engine {
             options,
         );
         if !destroy {
-            self.refuse_certain_failures(&plan).await?;
+            self.preflight(&mut plan).await?;
         }
         let rendering = planner::render::render(&plan);
         // The plan's warnings already hold the load's: each warning once.
@@ -379,6 +381,7 @@ impl Engine {
             has_changes: stored.plan.has_changes(),
             rendering,
             warnings,
+            impact: planner::render::impact_lines(&stored.plan),
         };
         let history = HistoryEntry {
             at: stored.created_at.clone(),
@@ -402,15 +405,16 @@ impl Engine {
     }
 
     /// Refuses a plan with a step that would certainly fail on the host as it is (a host port another
-    /// container publishes), before anything is stored or created.
-    async fn refuse_certain_failures(&self, plan: &planner::Plan) -> Result<(), EngineError> {
-        let facts = self.runtime.host_facts().await?;
+    /// container publishes), before anything is stored or created, and warns of the steps that likely would.
+    async fn preflight(&self, plan: &mut planner::Plan) -> Result<(), EngineError> {
+        let facts = self.runtime.host_facts(plan).await?;
         let refused = planner::preflight::certain_failures(plan, &facts);
-        if refused.is_empty() {
-            Ok(())
-        } else {
-            Err(SpecErrors(refused).into())
+        if !refused.is_empty() {
+            return Err(SpecErrors(refused).into());
         }
+        let likely = planner::preflight::likely_failures(plan, &facts);
+        plan.warnings.extend(likely);
+        Ok(())
     }
 
     /// Executes a stored plan after checking that the engine still looks as it did when the plan was made.

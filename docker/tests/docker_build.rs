@@ -163,6 +163,7 @@ async fn a_build_action_builds_tags_and_runs_the_image() {
                 build: Some(build),
             })),
             existing_id: None,
+            existing_running: false,
         },
         Action {
             id: 1,
@@ -188,6 +189,7 @@ async fn a_build_action_builds_tags_and_runs_the_image() {
                 wait_for: vec![],
             })),
             existing_id: None,
+            existing_running: false,
         },
     ];
     let plan = Plan {
@@ -198,6 +200,7 @@ async fn a_build_action_builds_tags_and_runs_the_image() {
         summary: Summary::default(),
         warnings: vec![],
         orphans: vec![],
+        kept_volumes: vec![],
     };
     let report = execute_plan(&docker_support::client().await, &plan, &opts).await;
     let cleanup_image = || async {

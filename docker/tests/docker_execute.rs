@@ -57,6 +57,7 @@ fn plan(project: &str, actions: Vec<Action>, waves: Vec<Vec<usize>>) -> Plan {
         summary: Summary::default(),
         warnings: vec![],
         orphans: vec![],
+        kept_volumes: vec![],
     }
 }
 
@@ -83,6 +84,7 @@ fn action(
         depends_on,
         target,
         existing_id: None,
+        existing_running: false,
     }
 }
 

@@ -11,7 +11,7 @@
 //! - replicas are `{project}-{service}-1..N`: scaling creates or deletes the highest numbers only;
 //! - a service, network or volume the last-applied record holds and the spec no longer does is deleted,
 //!   with the reason "removed from the spec", as Terraform does; a volume's data only with
-//!   `remove_volumes` (with a data-loss warning), otherwise the plan warns that it is kept;
+//!   `remove_volumes` (the plan's impact names the data loss), otherwise the plan's impact says it is kept;
 //! - orphans (project-labelled resources the record never held) are listed, and deleted only when asked;
 //!   external resources are never touched.
 //!
@@ -83,6 +83,7 @@ struct Planner<'a> {
     actions: Vec<Action>,
     warnings: Vec<String>,
     orphans: Vec<ResourceRef>,
+    kept_volumes: Vec<ResourceRef>,
     /// Network keys being replaced: their containers must be replaced too.
     replaced_networks: HashSet<String>,
     /// Services with a container being created or replaced (they need their image).
@@ -114,6 +115,7 @@ impl<'a> Planner<'a> {
             actions: Vec::with_capacity(desired.services.len() * 2 + 8),
             warnings: desired.warnings.clone(),
             orphans: Vec::new(),
+            kept_volumes: Vec::new(),
             replaced_networks: HashSet::new(),
             services_needing_image: HashSet::new(),
             services_with_changed_hash: HashSet::new(),
@@ -147,6 +149,7 @@ impl<'a> Planner<'a> {
             depends_on: Vec::new(),
             target: None,
             existing_id: None,
+            existing_running: false,
         });
         let last = self.actions.len() - 1;
         &mut self.actions[last]
@@ -274,17 +277,15 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// A volume the spec does not hold: deleted only with `remove_volumes` (its data is lost, and the plan
-    /// warns); otherwise kept, and the plan says so when the last-applied record held it.
+    /// A volume the spec does not hold: deleted only with `remove_volumes` (its data is lost, and the plan's
+    /// impact says so); otherwise kept, and the plan's impact says so when the last-applied record held it.
     fn volume_not_in_spec(&mut self, resource: ResourceRef, name: &str, key: &str) {
         let applied = self.was_applied(|p| p.volumes.contains_key(key));
         if !applied {
             self.orphans.push(resource.clone());
         }
         if self.options.remove_volumes {
-            self.warnings.push(format!(
-                "volume \"{name}\" will be deleted: all data in it will be lost"
-            ));
+            // The data loss is the delete's impact line (render::impact_lines), so it is said once.
             let action = self.push(resource, Op::Delete);
             action.existing_id = Some(name.to_string());
             action.reason = Some(if applied {
@@ -293,10 +294,8 @@ impl<'a> Planner<'a> {
                 format!("orphan: volume \"{key}\" was never applied from this project's spec")
             });
         } else if applied {
-            self.warnings.push(format!(
-                "volume \"{name}\" was removed from the spec and is kept with its data; delete it with the \
-                 remove_volume tool, or destroy the project with volumes: true"
-            ));
+            // Said by the plan's impact (render::impact_lines), with how to delete it.
+            self.kept_volumes.push(resource);
         }
     }
 
@@ -329,6 +328,7 @@ impl<'a> Planner<'a> {
             .map(|(old, s)| (new_id[old], s))
             .collect();
         self.link(&mut actions, &image_services);
+        self.mark_running(&mut actions);
         self.lookalike_warnings(&actions);
         let waves = graph::waves(&actions);
         let summary = summarize(&actions);
@@ -341,6 +341,27 @@ impl<'a> Planner<'a> {
             summary,
             warnings: self.warnings,
             orphans: self.orphans,
+            kept_volumes: self.kept_volumes,
+        }
+    }
+}
+
+impl Planner<'_> {
+    /// Marks the container actions whose existing container runs now: what they do to it costs downtime.
+    fn mark_running(&self, actions: &mut [Action]) {
+        let running: HashSet<&str> = self
+            .observed
+            .containers
+            .iter()
+            .filter(|c| c.state.is_running())
+            .map(|c| c.id.as_str())
+            .collect();
+        for action in actions {
+            action.existing_running = action.resource.kind == ResourceKind::Container
+                && action
+                    .existing_id
+                    .as_deref()
+                    .is_some_and(|id| running.contains(id));
         }
     }
 }

@@ -54,6 +54,10 @@ pub struct Plan {
     /// `remove_orphans` (volumes only with `remove_volumes`).
     #[serde(default)]
     pub orphans: Vec<ResourceRef>,
+    /// Volumes the last-applied record holds and the spec no longer does, kept with their data (deleted only
+    /// with `remove_volumes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_volumes: Vec<ResourceRef>,
 }
 
 impl Plan {
@@ -158,6 +162,10 @@ pub struct Action {
     /// Engine id of the existing resource this acts on (replace, update, start, delete).
     #[serde(default)]
     pub existing_id: Option<String>,
+    /// The existing container this acts on is running now, so replacing, restarting or deleting it interrupts
+    /// its service (a stopped one costs no downtime).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub existing_running: bool,
 }
 
 // A plan holds a few hundred targets at most and each is built once; boxing the container variant would only

@@ -4,7 +4,20 @@
 //! A host port published by a container the plan does not remove makes the create that wants it fail at
 //! start, after the container was created: refusing the plan instead leaves nothing half-made behind. A
 //! container name the plan creates that a container not managed by this project already holds makes the
-//! create fail outright; the plan is refused with the holder named.
+//! create fail outright; the plan is refused with the holder named. So is a host port a process on the
+//! host (not a container) listens on (see `listeners`).
+//!
+//! Likely failures are warnings: an image not present locally whose registry does not answer (see
+//! `registries`).
+
+mod listeners;
+mod registries;
+
+pub use listeners::{parse_socket_table, ports_to_check, HostListener, MOST_LISTENERS};
+
+pub use registries::{
+    registries_to_probe, registry_of, RegistryAddress, UnreachableRegistry, MOST_REGISTRIES_PROBED,
+};
 
 use crate::error::{ErrorKind, SpecError};
 use crate::model::Protocol;
@@ -38,6 +51,11 @@ pub struct HostFacts {
     pub published: Vec<PublishedPort>,
     /// Every container's name, so a create can tell whether its name is free.
     pub containers: Vec<NamedContainer>,
+    /// Sockets on the host receiving on the ports the plan publishes (see [`ports_to_check`]); empty when the
+    /// engine does not share this host's network.
+    pub listeners: Vec<HostListener>,
+    /// Registries of images the plan must pull (see [`registries_to_probe`]) that did not answer.
+    pub unreachable_registries: Vec<UnreachableRegistry>,
 }
 
 /// The plan's steps that would certainly fail, as spec errors naming the field, the holder and the fix.
@@ -73,7 +91,13 @@ pub fn certain_failures(plan: &Plan, facts: &HostFacts) -> Vec<SpecError> {
             }
         }
     }
+    errors.extend(listeners::held_by_host_process(plan, facts));
     errors
+}
+
+/// The plan's steps that would likely fail, as warnings naming what and why.
+pub fn likely_failures(plan: &Plan, facts: &HostFacts) -> Vec<String> {
+    registries::unreachable_registry_warnings(plan, &facts.unreachable_registries)
 }
 
 /// Containers this plan deletes or replaces: the ports they hold are free by the time they are needed.
@@ -100,7 +124,8 @@ impl Wanted<'_> {
     }
 }
 
-fn is_every_address(ip: Option<&str>) -> bool {
+/// Whether a host address means every interface (unset, `0.0.0.0`, `::`).
+pub(crate) fn is_every_address(ip: Option<&str>) -> bool {
     matches!(ip, None | Some("" | "0.0.0.0" | "::" | "[::]"))
 }
 
@@ -226,17 +251,17 @@ mod tests {
                 port,
                 protocol: Protocol::Tcp,
             }],
-            containers: Vec::new(),
+            ..HostFacts::default()
         }
     }
 
     fn named(name: &str, managed_by: Option<&str>) -> HostFacts {
         HostFacts {
-            published: Vec::new(),
             containers: vec![NamedContainer {
                 name: name.into(),
                 managed_by: managed_by.map(str::to_string),
             }],
+            ..HostFacts::default()
         }
     }
 
@@ -284,5 +309,84 @@ mod tests {
         let other_port = holder("other-db-1", 8081, None);
         let create = plan(vec![create("demo-web-1", Op::Create, 8080, None)]);
         assert!(certain_failures(&create, &other_port).is_empty());
+    }
+
+    fn pull(reference: &str, present: bool) -> Action {
+        serde_json::from_value(serde_json::json!({
+            "id": 0,
+            "resource": {"kind": "image", "name": reference, "key": "web"},
+            "op": "pull",
+            "existing_id": if present { Some(reference) } else { None },
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_absent_image_whose_registry_does_not_answer_is_a_warning_naming_both() {
+        let down = HostFacts {
+            unreachable_registries: vec![UnreachableRegistry {
+                address: registry_of("127.0.0.1:5999/nope/x:1").unwrap(),
+                reason: "connection refused".into(),
+            }],
+            ..HostFacts::default()
+        };
+        let pulls = plan(vec![
+            pull("127.0.0.1:5999/nope/x:1", false),
+            pull("127.0.0.1:5999/nope/present:1", true),
+            pull("127.0.0.1:5000/up/y:1", false),
+        ]);
+        assert_eq!(
+            registries_to_probe(&pulls),
+            vec![
+                registry_of("127.0.0.1:5000/a").unwrap(),
+                registry_of("127.0.0.1:5999/a").unwrap()
+            ]
+        );
+        let warnings = likely_failures(&pulls, &down);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("\"127.0.0.1:5999/nope/x:1\"")
+                && warnings[0]
+                    .contains("registry 127.0.0.1:5999 does not answer (connection refused)"),
+            "{warnings:?}"
+        );
+        assert!(certain_failures(&pulls, &down).is_empty());
+    }
+
+    #[test]
+    fn a_port_a_host_process_listens_on_is_refused_unless_a_container_publishes_it() {
+        let creating = plan(vec![create("demo-web-1", Op::Create, 8080, None)]);
+        assert_eq!(ports_to_check(&creating), vec![(8080, Protocol::Tcp)]);
+        let listening = |ip: &str| HostFacts {
+            listeners: vec![HostListener {
+                ip: ip.parse().unwrap(),
+                port: 8080,
+                protocol: Protocol::Tcp,
+            }],
+            ..HostFacts::default()
+        };
+        let errors = certain_failures(&creating, &listening("127.0.0.1"));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].path, "services.web.ports[0]");
+        assert!(
+            errors[0].message.contains("host port 8080/tcp")
+                && errors[0].message.contains("a process on the host"),
+            "{}",
+            errors[0]
+        );
+        // Another address the plan does not bind is free.
+        let loopback_only = plan(vec![create(
+            "demo-web-1",
+            Op::Create,
+            8080,
+            Some("127.0.0.1"),
+        )]);
+        assert!(certain_failures(&loopback_only, &listening("127.0.0.2")).is_empty());
+        // A container's docker-proxy listens on its published port: the container is named, once.
+        let mut proxied = holder("other-db-1", 8080, None);
+        proxied.listeners = listening("0.0.0.0").listeners;
+        let errors = certain_failures(&creating, &proxied);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].message.contains("`other-db-1`"), "{}", errors[0]);
     }
 }

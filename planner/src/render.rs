@@ -8,7 +8,10 @@
 //! one operation and config show as one block with their count and names. Every setting that widens host
 //! access is shown and marked (see `widening`).
 
+mod impact;
 mod widening;
+
+pub use impact::impact_lines;
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -22,7 +25,8 @@ use crate::plan::{Action, FieldChange, Op, Plan, ResourceKind, ResourceRef, Targ
 /// Indentation of a container's field lines.
 const FIELD_INDENT: &str = "      ";
 
-/// The plan as text: changed resources, then the summary line, then warnings and orphans left in place.
+/// The plan as text: changed resources, then the summary line, then what the steps cost (see `impact`), then
+/// warnings and orphans left in place.
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
     push_blocks(&mut out, &action_blocks(plan));
@@ -31,6 +35,13 @@ pub fn render(plan: &Plan) -> String {
     }
     let kept = orphans_left(plan);
     summary_line(plan, kept.len(), &mut out);
+    let impact = impact_lines(plan);
+    if !impact.is_empty() {
+        out.push_str("\nImpact:\n");
+        for line in &impact {
+            let _ = writeln!(out, "  ! {line}");
+        }
+    }
     if !plan.warnings.is_empty() {
         out.push_str("\nWarnings:\n");
         for warning in &plan.warnings {

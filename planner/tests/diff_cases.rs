@@ -318,7 +318,7 @@ fn a_network_removed_from_the_spec_is_deleted() {
 }
 
 #[test]
-fn volumes_are_deleted_only_with_remove_volumes_and_warn() {
+fn volumes_are_deleted_only_with_remove_volumes_and_said_so() {
     let before = demo();
     let observed = observed_matching(&before, &ExternalDigests::default());
     let mut after = demo();
@@ -341,9 +341,12 @@ fn volumes_are_deleted_only_with_remove_volumes_and_warn() {
         .all(|a| a.resource.kind != ResourceKind::Volume));
     // The record held the volume: it is no orphan, and the plan says it is kept and how to delete it.
     assert!(keep.orphans.is_empty(), "{:?}", keep.orphans);
-    assert!(keep.warnings.iter().any(|w| w.contains("demo_data")
-        && w.contains("kept")
-        && w.contains("remove_volume tool")));
+    assert_eq!(keep.kept_volumes.len(), 1, "{:?}", keep.kept_volumes);
+    assert!(planner::render::impact_lines(&keep)
+        .iter()
+        .any(|line| line.contains("demo_data")
+            && line.contains("kept")
+            && line.contains("remove_volume tool")));
     let remove = diff::plan(
         &after,
         &observed,
@@ -356,10 +359,11 @@ fn volumes_are_deleted_only_with_remove_volumes_and_warn() {
     );
     let volume = action(&remove, "demo_data");
     assert_eq!(volume.op, Op::Delete);
-    assert!(remove
-        .warnings
+    // The data loss is the delete's impact, said once there and not again as a warning.
+    assert!(planner::render::impact_lines(&remove)
         .iter()
-        .any(|w| w.contains("demo_data") && w.contains("lost")));
+        .any(|line| line.contains("demo_data") && line.contains("data loss")));
+    assert!(!remove.warnings.iter().any(|w| w.contains("demo_data")));
     // The volume goes only after the container using it was replaced.
     let db = action(&remove, "demo-db-1");
     assert_eq!(db.op, Op::Replace);

@@ -569,3 +569,42 @@ fn a_literal_shaped_like_a_marker_is_not_taken_for_one() {
         "{text}"
     );
 }
+
+#[test]
+fn impact_names_downtime_and_new_exposure_with_its_interfaces() {
+    let before = demo();
+    let observed = observed_matching(&before, &ExternalDigests::default());
+    let mut after = before.clone();
+    let web = after.services.get_mut("web").unwrap();
+    web.image = "nginx:1.28".into();
+    port(web, 8443, 443);
+    let db = after.services.get_mut("db").unwrap();
+    db.image = "postgres:17".into();
+    db.ports.push(planner::model::PortBinding {
+        target: 5432,
+        published: Some(5432),
+        host_ip: Some("127.0.0.1".into()),
+        protocol: planner::model::Protocol::Tcp,
+    });
+    let plan = plan_simple(&after, &observed, Some(&before));
+    let impact = planner::render::impact_lines(&plan);
+    // The port web published before (9000) is no new exposure; the two added ones are, with their interfaces.
+    assert!(!impact.iter().any(|l| l.contains("9000")), "{impact:?}");
+    insta::assert_snapshot!(render(&plan));
+}
+
+#[test]
+fn a_stopped_container_replaced_or_removed_costs_no_downtime() {
+    let before = demo();
+    let mut observed = observed_matching(&before, &ExternalDigests::default());
+    for container in &mut observed.containers {
+        container.state = ContainerState::Exited;
+    }
+    let mut after = before.clone();
+    after.services.get_mut("web").unwrap().image = "nginx:1.28".into();
+    after.services.remove("db");
+    let plan = plan_simple(&after, &observed, Some(&before));
+    assert!(plan.has_changes());
+    let impact = planner::render::impact_lines(&plan);
+    assert!(!impact.iter().any(|l| l.contains("downtime")), "{impact:?}");
+}

@@ -10,7 +10,9 @@ use futures_util::future::BoxFuture;
 use planner::model::{Project, Protocol};
 use planner::naming::{LABEL_MANAGED_BY, LABEL_PROJECT};
 use planner::observed::ObservedState;
-use planner::preflight::{HostFacts, NamedContainer, PublishedPort};
+use planner::preflight::{
+    ports_to_check, registries_to_probe, HostFacts, NamedContainer, PublishedPort,
+};
 use planner::report::{ApplyReport, EventSink};
 use planner::Plan;
 use tokio_util::sync::CancellationToken;
@@ -18,7 +20,12 @@ use tokio_util::sync::CancellationToken;
 use super::EngineError;
 use crate::docker::containers::{ContainerFilter, ContainerSummary};
 use crate::docker::execute::{ExecOptions, SecretValues};
+use crate::docker::host_listeners::listeners_on;
+use crate::docker::registry_probe::unreachable_registries;
 use crate::docker::DockerConnector;
+
+/// How long the registry probe of one plan may take: every registry is probed at once within it.
+const REGISTRY_PROBE_BUDGET: Duration = Duration::from_secs(1);
 
 /// What an apply hands the runtime besides the plan: resolved values, cancellation and the event sink.
 pub struct ExecRequest {
@@ -37,8 +44,9 @@ pub trait Runtime: Send + Sync {
         desired: Option<&'a Project>,
     ) -> BoxFuture<'a, Result<ObservedState, EngineError>>;
 
-    /// Facts about the host the plan's certain failures are predicted from: the host ports containers publish.
-    fn host_facts(&self) -> BoxFuture<'_, Result<HostFacts, EngineError>>;
+    /// Facts about the host that `plan`'s certain and likely failures are predicted from: the host ports
+    /// containers publish, every container's name, and the registries of images it must pull that do not answer.
+    fn host_facts<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<HostFacts, EngineError>>;
 
     /// Runs `plan`; fails only when the engine cannot be reached at all (step failures are in the report).
     fn execute<'a>(
@@ -73,7 +81,7 @@ impl Runtime for DockerRuntime {
         })
     }
 
-    fn host_facts(&self) -> BoxFuture<'_, Result<HostFacts, EngineError>> {
+    fn host_facts<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, Result<HostFacts, EngineError>> {
         Box::pin(async move {
             let docker = self.connector.client().await?;
             // Every container, stopped ones too: a stopped container still holds its name.
@@ -81,10 +89,17 @@ impl Runtime for DockerRuntime {
                 all: true,
                 ..ContainerFilter::default()
             };
-            match crate::docker::containers::list(&docker, &every).await {
-                Ok(containers) => Ok(host_facts_of(&containers)),
-                Err(e) => Err(self.connector.note_error(e).await.into()),
+            let mut facts = match crate::docker::containers::list(&docker, &every).await {
+                Ok(containers) => host_facts_of(&containers),
+                Err(e) => return Err(self.connector.note_error(e).await.into()),
+            };
+            if engine_shares_this_host(&self.connector.host_description()) {
+                let registries = registries_to_probe(plan);
+                facts.unreachable_registries =
+                    unreachable_registries(&registries, REGISTRY_PROBE_BUDGET).await;
+                facts.listeners = listeners_on(&ports_to_check(plan)).await;
             }
+            Ok(facts)
         })
     }
 
@@ -107,6 +122,16 @@ impl Runtime for DockerRuntime {
             Ok(crate::docker::execute::execute_plan(&docker, plan, &options).await)
         })
     }
+}
+
+/// Whether the engine runs on this host, reached through its unix socket. Only then does this process see
+/// the network the engine pulls over and publishes ports on: a remote engine (tcp, ssh) reaches registries
+/// from its own network and publishes on its own host's interfaces, so neither a registry this host cannot
+/// reach nor a port a process here listens on says anything about its apply, and neither is checked. (A
+/// server in a container of its own with the socket mounted reads its own namespace's sockets: it can miss
+/// a holder, never invent one.)
+fn engine_shares_this_host(host: &str) -> bool {
+    host.starts_with("unix://")
 }
 
 /// The host ports running containers publish and every container's name, as the planner's preflight takes
@@ -137,6 +162,7 @@ fn host_facts_of(containers: &[ContainerSummary]) -> HostFacts {
     HostFacts {
         published,
         containers,
+        ..HostFacts::default()
     }
 }
 

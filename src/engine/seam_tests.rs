@@ -46,7 +46,7 @@ impl Runtime for ScriptedRuntime {
         Box::pin(async move { Ok(observed) })
     }
 
-    fn host_facts(&self) -> BoxFuture<'_, Result<HostFacts, EngineError>> {
+    fn host_facts<'a>(&'a self, _plan: &'a Plan) -> BoxFuture<'a, Result<HostFacts, EngineError>> {
         let facts = self.host.lock().unwrap().clone();
         Box::pin(async move { Ok(facts) })
     }

@@ -75,13 +75,21 @@ async fn ask(peer: &Peer<RoleServer>, plan: &StoredPlan) -> Result<(), ToolError
     }
 }
 
-/// The text the human reads: what the plan does, its rendering, and the fingerprint it is bound to.
+/// The text the human reads: what the plan does and costs, its rendering, and the fingerprint it is bound to.
 pub fn question(plan: &StoredPlan) -> String {
     let summary = plan.plan.summary;
     let mut text = format!(
         "Apply plan {} to project {}? {} to add, {} to change, {} to destroy.\n",
         plan.id, plan.project, summary.add, summary.change, summary.destroy
     );
+    // What the steps cost comes first: the rendering below may be cut.
+    for line in planner::render::impact_lines(&plan.plan)
+        .iter()
+        .take(RENDERING_LINES_SHOWN)
+    {
+        text.extend(format!("! {line}").chars().take(LINE_CHARS_SHOWN));
+        text.push('\n');
+    }
     let lines: Vec<&str> = plan.rendering.lines().collect();
     for line in lines.iter().take(RENDERING_LINES_SHOWN) {
         text.extend(line.chars().take(LINE_CHARS_SHOWN));
@@ -117,14 +125,13 @@ fn cannot_elicit(plan_id: &str) -> ToolError {
 mod tests {
     use super::*;
 
-    #[test]
-    fn question_is_bounded_and_names_the_fingerprint() {
-        let mut plan = StoredPlan {
+    fn stored(rendering: String, actions: Vec<planner::plan::Action>) -> StoredPlan {
+        StoredPlan {
             id: "abc".into(),
             project: "p".into(),
             spec: planner::Project::default(),
             source: String::new(),
-            rendering: "x\n".repeat(500),
+            rendering,
             fingerprint: "fp123".into(),
             created_at: String::new(),
             status: crate::state::PlanStatus::Pending,
@@ -133,7 +140,7 @@ mod tests {
             digests: Default::default(),
             plan: planner::Plan {
                 project: "p".into(),
-                actions: vec![],
+                actions,
                 waves: vec![],
                 fingerprint: "fp123".into(),
                 summary: planner::plan::Summary {
@@ -143,13 +150,36 @@ mod tests {
                 },
                 warnings: vec![],
                 orphans: vec![],
+                kept_volumes: vec![],
             },
-        };
+        }
+    }
+
+    #[test]
+    fn question_is_bounded_and_names_the_fingerprint() {
+        let mut plan = stored("x\n".repeat(500), vec![]);
         plan.rendering.push_str(&"y".repeat(10_000));
         let text = question(&plan);
         assert!(text.contains("Plan fingerprint: fp123"), "{text}");
         assert!(text.contains("1 to add"), "{text}");
         assert!(text.contains("more lines"), "{text}");
         assert!(text.len() < 2_000, "{}", text.len());
+    }
+
+    #[test]
+    fn question_names_the_impact_before_the_rendering() {
+        let delete: planner::plan::Action = serde_json::from_value(serde_json::json!({
+            "id": 0,
+            "resource": {"kind": "container", "name": "p-web-1", "key": "web"},
+            "op": "delete",
+            "existing_id": "abc",
+            "existing_running": true
+        }))
+        .unwrap_or_else(|e| panic!("action: {e}"));
+        let text = question(&stored("rendering\n".into(), vec![delete]));
+        let impact = text
+            .find("! downtime: container \"p-web-1\" (running) is stopped and removed")
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(impact < text.find("rendering").unwrap_or(0), "{text}");
     }
 }

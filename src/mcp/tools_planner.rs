@@ -390,7 +390,7 @@ impl DockerServer {
 }
 
 /// `plan`'s and `destroy`'s output schema, written by hand to keep `plan` under the per-tool byte budget:
-/// the fields a client acts on (the summary's counts are in the rendering too). The
+/// the fields a client acts on (the output also holds `summary`, whose counts are in the rendering too). The
 /// `plan_output_schema_names_real_fields` test keeps it true to `PlanOutcome`.
 fn plan_output_schema() -> Arc<rmcp::model::JsonObject> {
     let schema = serde_json::json!({
@@ -398,9 +398,9 @@ fn plan_output_schema() -> Arc<rmcp::model::JsonObject> {
         "properties": {
             "plan_id": {"type": "string"},
             "has_changes": {"type": "boolean"},
-            "summary": {"type": "object"},
             "rendering": {"type": "string"},
-            "warnings": {"type": "array"}
+            "warnings": {"type": "array"},
+            "impact": {"type": "array"}
         }
     });
     Arc::new(schema.as_object().cloned().unwrap_or_default())
@@ -590,6 +590,7 @@ mod tests {
             has_changes: false,
             rendering: String::new(),
             warnings: vec![],
+            impact: vec![],
         };
         let value = serde_json::to_value(&outcome).unwrap_or_default();
         let schema = serde_json::Value::Object((*plan_output_schema()).clone());

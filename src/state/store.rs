@@ -497,6 +497,7 @@ mod tests {
                 summary: Default::default(),
                 warnings: vec![],
                 orphans: vec![],
+                kept_volumes: vec![],
             },
         }
     }

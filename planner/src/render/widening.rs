@@ -44,7 +44,7 @@ fn logging_is_remote(shown: &str) -> bool {
 }
 
 /// The items of a list as the diff shows it (`["a", "b"]`).
-fn list_items(shown: &str) -> Vec<String> {
+pub(super) fn list_items(shown: &str) -> Vec<String> {
     serde_json::from_str(shown).unwrap_or_default()
 }
 
