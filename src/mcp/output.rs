@@ -6,7 +6,7 @@
 //! the message and retry; they are never JSON-RPC errors.
 
 use rmcp::handler::server::tool::IntoCallToolResult;
-use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
+use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, InputRequiredResult};
 use serde::Serialize;
 
 use crate::docker::error::DockerError;
@@ -57,6 +57,29 @@ impl<T: Serialize + schemars::JsonSchema + 'static> IntoCallToolResult for Json<
         };
         result.structured_content = Some(value);
         Ok(result.into())
+    }
+}
+
+/// What a tool that may ask the human first (multi-round) answers. Its `#[tool]` names
+/// the output schema itself (`output_schema = ...`), as the macro derives it only from `Json<T>`.
+pub enum Reply<T> {
+    Done(Json<T>),
+    /// The question for the human; the client's retry carries the answer.
+    InputRequired(InputRequiredResult),
+}
+
+impl<T> From<Json<T>> for Reply<T> {
+    fn from(done: Json<T>) -> Self {
+        Reply::Done(done)
+    }
+}
+
+impl<T: Serialize + schemars::JsonSchema + 'static> IntoCallToolResult for Reply<T> {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
+        match self {
+            Reply::Done(done) => done.into_call_tool_result(),
+            Reply::InputRequired(question) => Ok(question.into()),
+        }
     }
 }
 

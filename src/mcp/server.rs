@@ -15,6 +15,7 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 
+use super::approval::PendingApprovals;
 use super::output::ToolError;
 use super::{prompt, redaction, resources, tool_schema};
 use crate::docker::{DockerClient, DockerError};
@@ -31,10 +32,24 @@ pub struct DockerServer {
     tools: ToolRouter<DockerServer>,
     /// Tools withheld because the server runs read-only.
     withheld: Arc<BTreeSet<String>>,
+    shared: Arc<Shared>,
+}
+
+/// What every session of this process shares: a multi-round retry may arrive on another HTTP session than
+/// the call it follows.
+#[derive(Default)]
+pub struct Shared {
+    pub(crate) approvals: PendingApprovals,
 }
 
 impl DockerServer {
+    /// A server for one session that shares nothing with other sessions (stdio has only one).
     pub fn new(engine: Arc<Engine>) -> Self {
+        Self::with_shared(engine, Arc::default())
+    }
+
+    /// A server for one session, sharing pending approvals with the process's other sessions.
+    pub fn with_shared(engine: Arc<Engine>, shared: Arc<Shared>) -> Self {
         let mut tools = Self::container_tools()
             + Self::image_tools()
             + Self::network_tools()
@@ -54,7 +69,12 @@ impl DockerServer {
             engine,
             tools,
             withheld,
+            shared,
         }
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
     }
 
     /// Every tool this server lists (after read-only filtering).
