@@ -1,5 +1,5 @@
-//! Approval the LLM cannot fake: before `apply` executes a plan, the server asks the human through the
-//! client's own elicitation UI.
+//! Approval the LLM cannot fake: before `apply` executes a plan, or a primitive tool removes or stops a
+//! resource this server does not own, the server asks the human through the client's own elicitation UI.
 //!
 //! Only an accept that comes back from that elicitation lets the work run; no tool argument can stand in
 //! for it (the tools' arguments deny unknown fields, and none of them means "approved"). A client on the
@@ -8,6 +8,7 @@
 //! request while the call waits. The operator picks the mode; a client that cannot elicit is refused in
 //! `elicit` mode and keeps today's flow in `auto` mode.
 
+mod foreign;
 mod multi_round;
 
 use std::time::Duration;
@@ -22,6 +23,7 @@ use super::output::ToolError;
 use super::server::DockerServer;
 use crate::state::StoredPlan;
 
+pub use foreign::{Act, Foreign};
 pub use multi_round::PendingApprovals;
 
 /// How long the human has to answer before the work is refused (a plan stays pending).
@@ -31,7 +33,7 @@ const RENDERING_LINES_SHOWN: usize = 60;
 /// Characters of one rendering line shown in the question.
 const LINE_CHARS_SHOWN: usize = 200;
 
-/// The operator's choice of how `apply` gets the human's approval.
+/// The operator's choice of how `apply` and destructive primitives get the human's approval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ApprovalMode {
     /// Ask through the client's elicitation; refuse from a client that cannot elicit.

@@ -3,21 +3,23 @@
 //! Each tool is an adapter over `docker::images`: pull and build are the very functions a plan's pull and build
 //! use (registry credentials from the user's Docker config, credential helpers and the context tar off the
 //! async workers). Pull, push and build stream progress notifications when the client asked for them, and stop
-//! when the client cancels.
+//! when the client cancels. Removing an image this server does not own asks the human first.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 
 use planner::model::BuildSpec;
+use rmcp::handler::server::tool::{schema_for_output, InputResponses as Answers, RequestState};
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, RoleServer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::approval::{Act, Foreign, Gate, Round};
 use super::args::Parameters;
 use super::compact::{human_bytes, short_id, Table};
-use super::output::{Json, ToolError};
+use super::output::{Json, Reply, ToolError};
 use super::progress::Progress;
 use super::server::DockerServer;
 use crate::docker::images;
@@ -302,7 +304,7 @@ impl DockerServer {
     }
 
     /// Untag an image; deleted when no tag is left.
-    #[tool(annotations(
+    #[tool(output_schema = schema_for_output::<RemovedImage>(), annotations(
         title = "Remove image",
         read_only_hint = false,
         destructive_hint = true,
@@ -311,9 +313,27 @@ impl DockerServer {
     ))]
     pub async fn remove_image(
         &self,
+        context: RequestContext<RoleServer>,
         Parameters(args): Parameters<RemoveImageArgs>,
-    ) -> Result<Json<RemovedImage>, ToolError> {
+        RequestState(state): RequestState,
+        Answers(responses): Answers,
+    ) -> Result<Reply<RemovedImage>, ToolError> {
         let docker = self.docker().await?;
+        let image = images::inspect(&docker, &args.image)
+            .await
+            .map_err(|e| self.docker_failure(e, "list_images shows the local images"))?;
+        let target = Foreign {
+            act: Act::Remove,
+            kind: "image",
+            name: &args.image,
+            id: &image.id,
+            image: None,
+            labels: &image.labels,
+        };
+        let round = Round { state, responses };
+        if let Gate::AskFirst(question) = self.approve_foreign(&context, target, round).await? {
+            return Ok(Reply::InputRequired(question));
+        }
         let removed = images::remove_image(&docker, &args.image, args.force)
             .await
             .map_err(|e| {
@@ -333,7 +353,7 @@ impl DockerServer {
             removed.untagged.len(),
             removed.deleted.len()
         );
-        Ok(Json::new(removed, text))
+        Ok(Json::new(removed, text).into())
     }
 }
 
