@@ -18,7 +18,7 @@ use super::args::Parameters;
 use super::output::{Json, Reply, ToolError};
 use super::progress::Progress;
 use super::server::DockerServer;
-use super::{spec_hints, stale_plan};
+use super::{spec_hints, stale_plan, tasks};
 use crate::docker::execute::{step_label, ApplyReport, EventSink, StepEvent};
 use crate::engine::{
     ApplyOutcome, EngineError, PlanOutcome, PlanRequest, ProjectStatus, ProjectSummary, SpecSource,
@@ -261,6 +261,16 @@ impl DockerServer {
             if let Gate::AskFirst(question) = self.approve_plan(&context, &stored, round).await? {
                 return Ok(Reply::InputRequired(question));
             }
+        }
+        if tasks::negotiated(&context) {
+            let server = self.clone();
+            let task = self
+                .shared()
+                .tasks
+                .start(progress, move |progress, cancel| async move {
+                    server.run_apply(args, &stored, progress, cancel).await
+                })?;
+            return Ok(Reply::Task(task));
         }
         let cancel = context.ct.clone();
         let done = self.run_apply(args, &stored, progress, cancel).await?;
