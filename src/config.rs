@@ -40,7 +40,7 @@ pub struct ServerConfig {
     pub workspace_roots: Vec<PathBuf>,
     /// Size and count bounds on specs.
     pub limits: Limits,
-    /// How `apply` over MCP gets the human's approval.
+    /// How MCP `apply`, and destructive primitives on resources we do not own, get the human's approval.
     pub approval: ApprovalMode,
     /// Whether an MCP apply that fails returns to the previous spec when the call does not say.
     pub revert_on_failure: bool,
@@ -215,8 +215,8 @@ pub struct ServerArgs {
     /// How long apply waits for a depends_on condition: seconds, or a number with s/m/h.
     #[arg(long, default_value = "120s", value_parser = parse_duration, global = true)]
     pub dependency_timeout: Duration,
-    /// How apply over MCP gets the human's approval: elicit (always ask through the client), auto (ask
-    /// when the client can) or off.
+    /// How apply over MCP (and removing or stopping what this server does not own) gets the human's
+    /// approval: elicit (always ask through the client), auto (ask when the client can) or off.
     #[arg(long, env = "MCP_DOCKER_APPROVAL", value_enum, default_value_t = ApprovalMode::Auto, global = true)]
     pub approval: ApprovalMode,
     /// When an MCP apply fails, plan and apply the return to the previous spec (an apply's

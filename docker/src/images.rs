@@ -320,6 +320,28 @@ pub async fn list(
     Ok(images)
 }
 
+/// A local image's id, tags and labels (the labels say who owns it).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImageIdentity {
+    pub id: String,
+    pub tags: Vec<String>,
+    pub labels: HashMap<String, String>,
+}
+
+/// The identity of a local image; `NotFound` when it does not exist.
+pub async fn inspect(client: &DockerClient, reference: &str) -> Result<ImageIdentity, DockerError> {
+    let info = client
+        .api
+        .inspect_image(reference)
+        .await
+        .map_err(api(&client.host, format!("image {reference:?}")))?;
+    Ok(ImageIdentity {
+        id: info.id.unwrap_or_default(),
+        tags: info.repo_tags.unwrap_or_default(),
+        labels: info.config.and_then(|c| c.labels).unwrap_or_default(),
+    })
+}
+
 /// The id of a local image; `NotFound` when it does not exist.
 pub async fn inspect_id(
     client: &DockerClient,

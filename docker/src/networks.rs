@@ -1,4 +1,4 @@
-//! Primitive network operations for the MCP tools: list, create, remove.
+//! Primitive network operations for the MCP tools: list, inspect, create, remove.
 //!
 //! Removal is the plan executor's own (`steps::remove_network`), so both retry the engine's slow endpoint
 //! release the same way.
@@ -80,6 +80,23 @@ pub async fn list(
         .collect();
     networks.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(networks)
+}
+
+/// One network by name or id, with the labels that say who owns it.
+pub async fn inspect(client: &DockerClient, network: &str) -> Result<NetworkSummary, DockerError> {
+    let n = client
+        .api
+        .inspect_network(network, None)
+        .await
+        .map_err(api(&client.host, format!("network {network:?}")))?;
+    Ok(NetworkSummary {
+        id: n.id.unwrap_or_default(),
+        name: n.name.unwrap_or_default(),
+        driver: n.driver.unwrap_or_default(),
+        scope: n.scope.unwrap_or_default(),
+        internal: n.internal == Some(true),
+        labels: n.labels.unwrap_or_default(),
+    })
 }
 
 /// Creates a network; returns its id.

@@ -1,4 +1,4 @@
-//! Primitive volume operations for the MCP tools: list, create, remove.
+//! Primitive volume operations for the MCP tools: list, inspect, create, remove.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -50,6 +50,20 @@ pub async fn list(
         .collect();
     volumes.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(volumes)
+}
+
+/// One volume by name, with the labels that say who owns it.
+pub async fn inspect(client: &DockerClient, volume: &str) -> Result<VolumeSummary, DockerError> {
+    let v = client
+        .api
+        .inspect_volume(volume)
+        .await
+        .map_err(api(&client.host, format!("volume {volume:?}")))?;
+    Ok(VolumeSummary {
+        name: v.name,
+        driver: v.driver,
+        labels: v.labels,
+    })
 }
 
 /// Creates (or, as Docker does, returns the existing) volume; returns its name.

@@ -22,6 +22,18 @@ pub const LABEL_SECRET_ENV: &str = "io.mcp-docker-server.secret-env";
 /// The compose version we claim in labels, so compose treats our resources as its own.
 pub const COMPOSE_VERSION: &str = "2.40.3";
 
+/// The project of ours that manages a resource with these labels, or `None` when this server does not own
+/// it. This is the one ownership rule: plan, apply and destroy act only on such resources, and the primitive
+/// tools ask the human before they remove or stop anything else.
+pub fn managing_project<S: std::hash::BuildHasher>(
+    labels: &std::collections::HashMap<String, String, S>,
+) -> Option<&str> {
+    labels
+        .get(LABEL_MANAGED_BY)
+        .map(String::as_str)
+        .filter(|project| !project.is_empty())
+}
+
 /// `{project}-{service}-{n}`, as compose names containers.
 pub fn container_name(project: &str, service: &str, number: u32) -> String {
     format!("{project}-{service}-{number}")
@@ -76,4 +88,32 @@ pub fn scoped_labels(
     labels.insert(kind_label.into(), key.into());
     labels.insert(LABEL_CONFIG_HASH.into(), config_hash.into());
     labels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn only_our_label_with_a_project_means_ours() {
+        type Labels<'a> = &'a [(&'a str, &'a str)];
+        let cases: [(Labels, Option<&str>); 5] = [
+            (&[], None),
+            (&[(LABEL_PROJECT, "demo")], None),
+            (&[(LABEL_MANAGED_BY, "")], None),
+            (&[(LABEL_MANAGED_BY, "demo")], Some("demo")),
+            (
+                &[(LABEL_MANAGED_BY, "demo"), (LABEL_PROJECT, "other")],
+                Some("demo"),
+            ),
+        ];
+        for (labels, expected) in cases {
+            let labels: HashMap<String, String> = labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            assert_eq!(managing_project(&labels), expected, "{labels:?}");
+        }
+    }
 }

@@ -235,8 +235,9 @@ fn router(
         config = config.disable_allowed_hosts();
     }
     let sessions = Arc::new(LocalSessionManager::default());
+    let shared = Arc::new(super::server::Shared::default());
     let service = StreamableHttpService::new(
-        move || Ok(DockerServer::new(engine.clone())),
+        move || Ok(DockerServer::with_shared(engine.clone(), shared.clone())),
         sessions.clone(),
         config,
     );

@@ -18,6 +18,7 @@ pub mod server;
 pub mod spec_hints;
 pub mod stale_plan;
 pub mod stdio;
+pub mod tasks;
 pub mod time_args;
 pub mod tool_schema;
 pub mod tools_containers;

@@ -6,7 +6,9 @@
 //! the message and retry; they are never JSON-RPC errors.
 
 use rmcp::handler::server::tool::IntoCallToolResult;
-use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
+use rmcp::model::{
+    CallToolResponse, CallToolResult, ContentBlock, CreateTaskResult, InputRequiredResult,
+};
 use serde::Serialize;
 
 use crate::docker::error::DockerError;
@@ -35,6 +37,11 @@ impl<T> Json<T> {
         }
     }
 
+    /// False for a failed operation (`failure`).
+    pub fn succeeded(&self) -> bool {
+        self.outcome == ResultKind::Success
+    }
+
     /// A failed operation whose structured report the client still needs (a failed apply's steps).
     pub fn failure(value: T, text: impl Into<String>) -> Self {
         Json {
@@ -57,6 +64,32 @@ impl<T: Serialize + schemars::JsonSchema + 'static> IntoCallToolResult for Json<
         };
         result.structured_content = Some(value);
         Ok(result.into())
+    }
+}
+
+/// What a tool that may ask the human first (multi-round) or run as a task answers. Its `#[tool]` names
+/// the output schema itself (`output_schema = ...`), as the macro derives it only from `Json<T>`.
+pub enum Reply<T> {
+    Done(Json<T>),
+    /// The question for the human; the client's retry carries the answer.
+    InputRequired(InputRequiredResult),
+    /// The work runs as an MCP task; the client polls `tasks/get` for its status and result.
+    Task(CreateTaskResult),
+}
+
+impl<T> From<Json<T>> for Reply<T> {
+    fn from(done: Json<T>) -> Self {
+        Reply::Done(done)
+    }
+}
+
+impl<T: Serialize + schemars::JsonSchema + 'static> IntoCallToolResult for Reply<T> {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
+        match self {
+            Reply::Done(done) => done.into_call_tool_result(),
+            Reply::InputRequired(question) => Ok(question.into()),
+            Reply::Task(task) => Ok(task.into()),
+        }
     }
 }
 

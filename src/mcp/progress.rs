@@ -2,10 +2,12 @@
 //!
 //! A request opts in by carrying `_meta.progressToken`. Docker streams and apply's step events arrive from
 //! synchronous callbacks, so notifications go through a channel to one task that sends them in order; the
-//! progress value only ever grows, as the spec requires.
+//! progress value only ever grows, as the spec requires. Work that runs as an MCP task also puts each message
+//! in the task's status line, which `tasks/get` shows.
 
 use rmcp::model::{ProgressNotificationParam, ProgressToken};
 use rmcp::service::RequestContext;
+use rmcp::task_manager::TaskContext;
 use rmcp::{Peer, RoleServer};
 use tokio::sync::mpsc;
 
@@ -13,6 +15,7 @@ use tokio::sync::mpsc;
 #[derive(Clone)]
 pub struct Progress {
     sender: Option<mpsc::UnboundedSender<Report>>,
+    task: Option<TaskContext>,
 }
 
 /// One notification: `value` is absolute when the caller measures progress itself, else one more than the last.
@@ -28,36 +31,56 @@ impl Progress {
         match context.meta.get_progress_token() {
             Some(token) => Progress {
                 sender: Some(spawn_sender(context.peer.clone(), token)),
+                task: None,
             },
-            None => Progress { sender: None },
+            None => Progress {
+                sender: None,
+                task: None,
+            },
+        }
+    }
+
+    /// Also shows each message as the status line of `task`.
+    pub fn with_task(self, task: TaskContext) -> Self {
+        Progress {
+            task: Some(task),
+            ..self
         }
     }
 
     /// Reports one more step; `total` is the number of steps when known.
     pub fn step(&self, total: Option<f64>, message: impl Into<String>) {
+        let message = message.into();
+        if let Some(task) = &self.task {
+            task.set_status_message(message.clone());
+        }
         if let Some(sender) = &self.sender {
             // The receiver lives as long as the request; a closed channel only means the client went away.
             let _ = sender.send(Report {
                 value: None,
                 total,
-                message: message.into(),
+                message,
             });
         }
     }
 
     /// Reports progress measured by the caller (`value` of `total`, both known before the first step).
     pub fn at(&self, value: f64, total: f64, message: impl Into<String>) {
+        let message = message.into();
+        if let Some(task) = &self.task {
+            task.set_status_message(format!("{value}/{total}: {message}"));
+        }
         if let Some(sender) = &self.sender {
             let _ = sender.send(Report {
                 value: Some(value),
                 total: Some(total),
-                message: message.into(),
+                message,
             });
         }
     }
 
     pub fn enabled(&self) -> bool {
-        self.sender.is_some()
+        self.sender.is_some() || self.task.is_some()
     }
 }
 

@@ -1,9 +1,12 @@
-//! The one place MCP replies pass through redaction: tool results and tool errors, prompts, resources.
+//! The one place MCP replies pass through redaction: tool results and tool errors, tasks (status line and
+//! result), prompts, resources.
 //!
 //! Each reply is checked against the values the server knows now (`crate::redact::Redactor::current`), so a
 //! secret resolved by an apply a moment ago is already covered. A reply that cannot be checked is refused.
 
-use rmcp::model::{CallToolResponse, ErrorData, GetPromptResponse, ReadResourceResponse};
+use rmcp::model::{
+    CallToolResponse, DetailedTask, ErrorData, GetPromptResponse, ReadResourceResponse,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -23,6 +26,11 @@ pub fn tool_reply(
         Ok(other) => Ok(other),
         Err(error) => Err(scrub(&redactor, error)?),
     }
+}
+
+/// A task as `tasks/get` shows it (status line, result or error) with every known secret value replaced.
+pub fn task_reply(config: &ServerConfig, task: DetailedTask) -> Result<DetailedTask, ErrorData> {
+    scrub(&Redactor::current(config), task)
 }
 
 /// The prompt's messages with every known secret value replaced.

@@ -6,16 +6,19 @@ use std::sync::Arc;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
-    CompletionInfo, ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation,
-    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
-    Reference, ServerCapabilities, ServerConfig as McpServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams,
+    CompleteRequestParams, CompleteResult, CompletionInfo, ContentBlock, GetPromptRequestParams,
+    GetPromptResponse, GetTaskParams, GetTaskResult, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference,
+    ServerCapabilities, ServerConfig as McpServerConfig, Tool, UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 
+use super::approval::PendingApprovals;
 use super::output::ToolError;
+use super::tasks::Tasks;
 use super::{prompt, redaction, resources, tool_schema};
 use crate::docker::{DockerClient, DockerError};
 use crate::engine::Engine;
@@ -31,10 +34,25 @@ pub struct DockerServer {
     tools: ToolRouter<DockerServer>,
     /// Tools withheld because the server runs read-only.
     withheld: Arc<BTreeSet<String>>,
+    shared: Arc<Shared>,
+}
+
+/// What every session of this process shares: a multi-round retry or a `tasks/get` may arrive on another
+/// HTTP session than the call it follows.
+#[derive(Default)]
+pub struct Shared {
+    pub(crate) approvals: PendingApprovals,
+    pub(crate) tasks: Tasks,
 }
 
 impl DockerServer {
+    /// A server for one session that shares nothing with other sessions (stdio has only one).
     pub fn new(engine: Arc<Engine>) -> Self {
+        Self::with_shared(engine, Arc::default())
+    }
+
+    /// A server for one session, sharing pending approvals and tasks with the process's other sessions.
+    pub fn with_shared(engine: Arc<Engine>, shared: Arc<Shared>) -> Self {
         let mut tools = Self::container_tools()
             + Self::image_tools()
             + Self::network_tools()
@@ -54,7 +72,12 @@ impl DockerServer {
             engine,
             tools,
             withheld,
+            shared,
         }
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
     }
 
     /// Every tool this server lists (after read-only filtering).
@@ -112,6 +135,7 @@ impl ServerHandler for DockerServer {
                 .enable_prompts()
                 .enable_resources()
                 .enable_completions()
+                .enable_tasks()
                 .build(),
         )
         .with_server_info(Implementation::new(
@@ -157,6 +181,34 @@ impl ServerHandler for DockerServer {
             .call(ToolCallContext::new(self, request, context))
             .await;
         redaction::tool_reply(self.engine.config(), reply)
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        let task = self.shared.tasks.get(&request.task_id)?;
+        let task = redaction::task_reply(self.engine.config(), task)?;
+        Ok(GetTaskResult::new(task))
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.shared
+            .tasks
+            .update(&request.task_id, request.input_responses)
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.shared.tasks.cancel(&request.task_id)
     }
 
     async fn list_prompts(

@@ -4,15 +4,18 @@ use std::collections::BTreeMap;
 
 use planner::model::ServiceSpec;
 use planner::naming;
-use rmcp::{tool, tool_router};
+use rmcp::handler::server::tool::{schema_for_output, InputResponses as Answers, RequestState};
+use rmcp::service::RequestContext;
+use rmcp::{tool, tool_router, RoleServer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::approval::{Act, Foreign, Gate, Round};
 use super::args::Parameters;
 use super::bounds;
 use super::compact::{format_ports, short_id, Table};
 use super::container_spec::check_primitive;
-use super::output::{Json, ToolError};
+use super::output::{Json, Reply, ToolError};
 use super::server::DockerServer;
 use super::time_args::parse_time;
 use crate::docker::containers::{self, ContainerInfo};
@@ -316,7 +319,7 @@ impl DockerServer {
     }
 
     /// Replace a container with one from a new spec, same name; the old one stays if the new fails.
-    #[tool(annotations(
+    #[tool(output_schema = schema_for_output::<ContainerAction>(), annotations(
         title = "Recreate container",
         read_only_hint = false,
         destructive_hint = true,
@@ -325,10 +328,19 @@ impl DockerServer {
     ))]
     pub async fn recreate_container(
         &self,
+        context: RequestContext<RoleServer>,
         Parameters(args): Parameters<RecreateContainerArgs>,
-    ) -> Result<Json<ContainerAction>, ToolError> {
-        let (old_id, _) = self.container_identity(&args.container).await?;
+        RequestState(state): RequestState,
+        Answers(responses): Answers,
+    ) -> Result<Reply<ContainerAction>, ToolError> {
         let (_, service) = self.primitive_request(None, &args.spec)?;
+        let old = self.inspect_existing(&args.container).await?;
+        let target = container_target(Act::Recreate, &old);
+        let round = Round { state, responses };
+        if let Gate::AskFirst(question) = self.approve_foreign(&context, target, round).await? {
+            return Ok(Reply::InputRequired(question));
+        }
+        let old_id = old.id;
         let docker = self.docker().await?;
         let created = containers::recreate(&docker, &old_id, &service)
             .await
@@ -339,7 +351,7 @@ impl DockerServer {
             "Recreated {} as {} ({}); the old container was removed.",
             action.name, action.id, action.state
         );
-        Ok(Json::new(action, text))
+        Ok(Json::new(action, text).into())
     }
 
     /// Start a stopped or created container.
@@ -365,7 +377,7 @@ impl DockerServer {
     }
 
     /// Stop a running container (SIGTERM, then SIGKILL after the timeout).
-    #[tool(annotations(
+    #[tool(output_schema = schema_for_output::<ContainerAction>(), annotations(
         title = "Stop container",
         read_only_hint = false,
         destructive_hint = false,
@@ -374,24 +386,33 @@ impl DockerServer {
     ))]
     pub async fn stop_container(
         &self,
+        context: RequestContext<RoleServer>,
         Parameters(args): Parameters<StopContainerArgs>,
-    ) -> Result<Json<ContainerAction>, ToolError> {
+        RequestState(state): RequestState,
+        Answers(responses): Answers,
+    ) -> Result<Reply<ContainerAction>, ToolError> {
         let timeout = args
             .timeout_secs
             .map(|t| bounds::at_most("timeout_secs", t, bounds::MAX_STOP_TIMEOUT_SECS))
             .transpose()?;
-        let (id, name) = self.container_identity(&args.container).await?;
+        let info = self.inspect_existing(&args.container).await?;
+        let round = Round { state, responses };
+        let target = container_target(Act::Stop, &info);
+        if let Gate::AskFirst(question) = self.approve_foreign(&context, target, round).await? {
+            return Ok(Reply::InputRequired(question));
+        }
+        let (id, name) = (info.id, info.name);
         let docker = self.docker().await?;
         containers::stop(&docker, &id, timeout)
             .await
             .map_err(|e| self.docker_failure(e, "check the name with list_containers"))?;
         let action = self.action_result(&id, name).await;
         let text = format!("Container {} is {}.", action.name, action.state);
-        Ok(Json::new(action, text))
+        Ok(Json::new(action, text).into())
     }
 
     /// Remove a container.
-    #[tool(annotations(
+    #[tool(output_schema = schema_for_output::<ContainerAction>(), annotations(
         title = "Remove container",
         read_only_hint = false,
         destructive_hint = true,
@@ -400,9 +421,18 @@ impl DockerServer {
     ))]
     pub async fn remove_container(
         &self,
+        context: RequestContext<RoleServer>,
         Parameters(args): Parameters<RemoveContainerArgs>,
-    ) -> Result<Json<ContainerAction>, ToolError> {
-        let (id, name) = self.container_identity(&args.container).await?;
+        RequestState(state): RequestState,
+        Answers(responses): Answers,
+    ) -> Result<Reply<ContainerAction>, ToolError> {
+        let info = self.inspect_existing(&args.container).await?;
+        let round = Round { state, responses };
+        let target = container_target(Act::Remove, &info);
+        if let Gate::AskFirst(question) = self.approve_foreign(&context, target, round).await? {
+            return Ok(Reply::InputRequired(question));
+        }
+        let (id, name) = (info.id, info.name);
         let docker = self.docker().await?;
         let options = containers::RemoveOptions {
             force: args.force,
@@ -419,7 +449,7 @@ impl DockerServer {
             state: "removed".into(),
         };
         let text = format!("Removed container {} ({}).", action.name, action.id);
-        Ok(Json::new(action, text))
+        Ok(Json::new(action, text).into())
     }
 
     /// A container's last log lines, optionally by time and text.
@@ -519,6 +549,18 @@ impl DockerServer {
 }
 
 /// Refuses a `status` filter that is no container state, naming the allowed ones.
+/// A container as the approval question names it.
+fn container_target(act: Act, info: &ContainerInfo) -> Foreign<'_> {
+    Foreign {
+        act,
+        kind: "container",
+        name: &info.name,
+        id: &info.id,
+        image: Some(&info.image),
+        labels: &info.labels,
+    }
+}
+
 fn check_state(status: &str) -> Result<(), ToolError> {
     const STATES: [&str; 7] = [
         "created",

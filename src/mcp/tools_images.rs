@@ -3,23 +3,28 @@
 //! Each tool is an adapter over `docker::images`: pull and build are the very functions a plan's pull and build
 //! use (registry credentials from the user's Docker config, credential helpers and the context tar off the
 //! async workers). Pull, push and build stream progress notifications when the client asked for them, and stop
-//! when the client cancels.
+//! when the client cancels. Pull and build run as MCP tasks for a client that declared the tasks extension;
+//! removing an image this server does not own asks the human first.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 
 use planner::model::BuildSpec;
+use rmcp::handler::server::tool::{schema_for_output, InputResponses as Answers, RequestState};
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, RoleServer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 
+use super::approval::{Act, Foreign, Gate, Round};
 use super::args::Parameters;
 use super::compact::{human_bytes, short_id, Table};
-use super::output::{Json, ToolError};
+use super::output::{Json, Reply, ToolError};
 use super::progress::Progress;
 use super::server::DockerServer;
+use super::tasks;
 use crate::docker::images;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -169,7 +174,7 @@ impl DockerServer {
     }
 
     /// Pull an image (credentials from the Docker config).
-    #[tool(annotations(
+    #[tool(output_schema = schema_for_output::<ImageOutcome>(), annotations(
         title = "Pull image",
         read_only_hint = false,
         destructive_hint = false,
@@ -180,7 +185,7 @@ impl DockerServer {
         &self,
         context: RequestContext<RoleServer>,
         Parameters(args): Parameters<PullImageArgs>,
-    ) -> Result<Json<ImageOutcome>, ToolError> {
+    ) -> Result<Reply<ImageOutcome>, ToolError> {
         let image = planner::image_ref::ImageRef::parse(&args.image).map_err(|e| {
             ToolError::invalid(
                 "image",
@@ -188,34 +193,22 @@ impl DockerServer {
                 "use a reference such as busybox:1.36 or 127.0.0.1:5000/app:dev",
             )
         })?;
-        let progress = Progress::for_request(&context);
-        let docker = self.docker().await?;
         let reference = image.pulled_reference();
-        let report = |line: String| progress.step(None, line);
-        let platform = args.platform.clone().unwrap_or_default();
-        let pulled = until_cancelled(
-            &context,
-            &format!("pull of {reference}"),
-            images::pull_image(&docker, &reference, &platform, &report),
-        )
-        .await?
-        .map_err(|e| {
-            self.docker_failure(e, "check the reference and that the registry is reachable")
-        })?;
-        let id = pulled.id.map(|id| short_id(&id));
-        let status = pulled.last_status;
-        let outcome = ImageOutcome {
-            image: reference,
-            id,
-            status,
-        };
-        let text = format!(
-            "Pulled {} ({}): {}",
-            outcome.image,
-            outcome.id.clone().unwrap_or_default(),
-            outcome.status
-        );
-        Ok(Json::new(outcome, text))
+        let platform = args.platform.unwrap_or_default();
+        let progress = Progress::for_request(&context);
+        if tasks::negotiated(&context) {
+            let server = self.clone();
+            let task = self
+                .shared()
+                .tasks
+                .start(progress, move |progress, cancel| async move {
+                    server.run_pull(reference, platform, progress, cancel).await
+                })?;
+            return Ok(Reply::Task(task));
+        }
+        let cancel = context.ct.clone();
+        let pulled = self.run_pull(reference, platform, progress, cancel).await?;
+        Ok(pulled.into())
     }
 
     /// Push a local image (credentials from the Docker config).
@@ -237,7 +230,7 @@ impl DockerServer {
         let reference = format!("{repo}:{tag}");
         let report = |line: String| progress.step(None, line);
         let pushed = until_cancelled(
-            &context,
+            &context.ct,
             &format!("push of {reference}"),
             images::push_image(&docker, &repo, &tag, &report),
         )
@@ -261,7 +254,7 @@ impl DockerServer {
     }
 
     /// Build an image from a directory on the server.
-    #[tool(annotations(
+    #[tool(output_schema = schema_for_output::<ImageOutcome>(), annotations(
         title = "Build image",
         read_only_hint = false,
         destructive_hint = false,
@@ -272,37 +265,29 @@ impl DockerServer {
         &self,
         context: RequestContext<RoleServer>,
         Parameters(args): Parameters<BuildImageArgs>,
-    ) -> Result<Json<ImageOutcome>, ToolError> {
+    ) -> Result<Reply<ImageOutcome>, ToolError> {
         let spec = self.build_spec(&args)?;
         planner::image_ref::ImageRef::parse(&args.tag)
             .map_err(|e| ToolError::invalid("tag", e, "use a reference such as myapp:dev"))?;
         let progress = Progress::for_request(&context);
-        let docker = self.docker().await?;
-        let report = |line: String| progress.step(None, line);
-        let built = until_cancelled(
-            &context,
-            &format!("build of {}", args.tag),
-            images::build_image(&docker, &args.tag, &spec, &report),
-        )
-        .await?
-        .map_err(|e| self.docker_failure(e, "fix the Dockerfile or the context"))?;
-        let id = built.id.map(|id| short_id(&id));
-        let last = built.last_status;
-        let outcome = ImageOutcome {
-            image: args.tag.clone(),
-            id,
-            status: last,
-        };
-        let text = format!(
-            "Built {} ({}).",
-            outcome.image,
-            outcome.id.clone().unwrap_or_default()
-        );
-        Ok(Json::new(outcome, text))
+        let tag = args.tag;
+        if tasks::negotiated(&context) {
+            let server = self.clone();
+            let task = self
+                .shared()
+                .tasks
+                .start(progress, move |progress, cancel| async move {
+                    server.run_build(tag, spec, progress, cancel).await
+                })?;
+            return Ok(Reply::Task(task));
+        }
+        let cancel = context.ct.clone();
+        let built = self.run_build(tag, spec, progress, cancel).await?;
+        Ok(built.into())
     }
 
     /// Untag an image; deleted when no tag is left.
-    #[tool(annotations(
+    #[tool(output_schema = schema_for_output::<RemovedImage>(), annotations(
         title = "Remove image",
         read_only_hint = false,
         destructive_hint = true,
@@ -311,9 +296,27 @@ impl DockerServer {
     ))]
     pub async fn remove_image(
         &self,
+        context: RequestContext<RoleServer>,
         Parameters(args): Parameters<RemoveImageArgs>,
-    ) -> Result<Json<RemovedImage>, ToolError> {
+        RequestState(state): RequestState,
+        Answers(responses): Answers,
+    ) -> Result<Reply<RemovedImage>, ToolError> {
         let docker = self.docker().await?;
+        let image = images::inspect(&docker, &args.image)
+            .await
+            .map_err(|e| self.docker_failure(e, "list_images shows the local images"))?;
+        let target = Foreign {
+            act: Act::Remove,
+            kind: "image",
+            name: &args.image,
+            id: &image.id,
+            image: None,
+            labels: &image.labels,
+        };
+        let round = Round { state, responses };
+        if let Gate::AskFirst(question) = self.approve_foreign(&context, target, round).await? {
+            return Ok(Reply::InputRequired(question));
+        }
         let removed = images::remove_image(&docker, &args.image, args.force)
             .await
             .map_err(|e| {
@@ -333,11 +336,74 @@ impl DockerServer {
             removed.untagged.len(),
             removed.deleted.len()
         );
-        Ok(Json::new(removed, text))
+        Ok(Json::new(removed, text).into())
     }
 }
 
 impl DockerServer {
+    /// Pulls `reference`, reporting the engine's lines to `progress`, until `cancel` fires.
+    async fn run_pull(
+        &self,
+        reference: String,
+        platform: String,
+        progress: Progress,
+        cancel: CancellationToken,
+    ) -> Result<Json<ImageOutcome>, ToolError> {
+        let docker = self.docker().await?;
+        let report = |line: String| progress.step(None, line);
+        let pulled = until_cancelled(
+            &cancel,
+            &format!("pull of {reference}"),
+            images::pull_image(&docker, &reference, &platform, &report),
+        )
+        .await?
+        .map_err(|e| {
+            self.docker_failure(e, "check the reference and that the registry is reachable")
+        })?;
+        let outcome = ImageOutcome {
+            image: reference,
+            id: pulled.id.map(|id| short_id(&id)),
+            status: pulled.last_status,
+        };
+        let text = format!(
+            "Pulled {} ({}): {}",
+            outcome.image,
+            outcome.id.clone().unwrap_or_default(),
+            outcome.status
+        );
+        Ok(Json::new(outcome, text))
+    }
+
+    /// Builds `spec` as `tag`, reporting the engine's lines to `progress`, until `cancel` fires.
+    async fn run_build(
+        &self,
+        tag: String,
+        spec: BuildSpec,
+        progress: Progress,
+        cancel: CancellationToken,
+    ) -> Result<Json<ImageOutcome>, ToolError> {
+        let docker = self.docker().await?;
+        let report = |line: String| progress.step(None, line);
+        let built = until_cancelled(
+            &cancel,
+            &format!("build of {tag}"),
+            images::build_image(&docker, &tag, &spec, &report),
+        )
+        .await?
+        .map_err(|e| self.docker_failure(e, "fix the Dockerfile or the context"))?;
+        let outcome = ImageOutcome {
+            image: tag,
+            id: built.id.map(|id| short_id(&id)),
+            status: built.last_status,
+        };
+        let text = format!(
+            "Built {} ({}).",
+            outcome.image,
+            outcome.id.clone().unwrap_or_default()
+        );
+        Ok(Json::new(outcome, text))
+    }
+
     /// The planner's build spec for a `build_image` call, after the server's path policy.
     fn build_spec(&self, args: &BuildImageArgs) -> Result<BuildSpec, ToolError> {
         let context = Path::new(&args.context);
@@ -431,15 +497,16 @@ fn push_target(reference: &str) -> Result<(String, String), ToolError> {
     Ok((image.repository(), image.tag_or_latest().to_string()))
 }
 
-/// Runs `work` unless the client cancels the request first; dropping the work stops its engine stream.
+/// Runs `work` unless the client cancels first (the request, or its task); dropping the work stops its
+/// engine stream.
 async fn until_cancelled<T>(
-    context: &RequestContext<RoleServer>,
+    cancel: &CancellationToken,
     what: &str,
     work: impl Future<Output = T>,
 ) -> Result<T, ToolError> {
     tokio::select! {
         done = work => Ok(done),
-        () = context.ct.cancelled() => Err(ToolError(format!("{what} cancelled by the client"))),
+        () = cancel.cancelled() => Err(ToolError(format!("{what} cancelled by the client"))),
     }
 }
 

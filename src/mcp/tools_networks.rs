@@ -1,15 +1,19 @@
-//! Network and volume tools: list, create, remove.
+//! Network and volume tools: list, create, remove (asking the human first about ones this server does not
+//! own, see `approval::foreign`).
 
 use std::collections::BTreeMap;
 
 use planner::naming;
-use rmcp::{tool, tool_router};
+use rmcp::handler::server::tool::{schema_for_output, InputResponses as Answers, RequestState};
+use rmcp::service::RequestContext;
+use rmcp::{tool, tool_router, RoleServer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::approval::{Act, Foreign, Gate, Round};
 use super::args::Parameters;
 use super::compact::{short_id, Table};
-use super::output::{Json, ToolError};
+use super::output::{Json, Reply, ToolError};
 use super::server::DockerServer;
 use crate::docker::networks::{self, ObjectFilter};
 use crate::docker::volumes;
@@ -200,7 +204,7 @@ impl DockerServer {
     }
 
     /// Remove a network with no containers attached.
-    #[tool(annotations(
+    #[tool(output_schema = schema_for_output::<ObjectAction>(), annotations(
         title = "Remove network",
         read_only_hint = false,
         destructive_hint = true,
@@ -209,11 +213,30 @@ impl DockerServer {
     ))]
     pub async fn remove_network(
         &self,
+        context: RequestContext<RoleServer>,
         Parameters(args): Parameters<NameRef>,
-    ) -> Result<Json<ObjectAction>, ToolError> {
+        RequestState(state): RequestState,
+        Answers(responses): Answers,
+    ) -> Result<Reply<ObjectAction>, ToolError> {
         let docker = self.docker().await?;
+        let network = networks::inspect(&docker, &args.name)
+            .await
+            .map_err(|e| self.docker_failure(e, "list_networks shows the existing networks"))?;
+        let target = Foreign {
+            act: Act::Remove,
+            kind: "network",
+            name: &network.name,
+            id: &network.id,
+            image: None,
+            labels: &network.labels,
+        };
+        let round = Round { state, responses };
+        if let Gate::AskFirst(question) = self.approve_foreign(&context, target, round).await? {
+            return Ok(Reply::InputRequired(question));
+        }
+        // By id: the approval was for this network, whatever holds the name by now.
         // Retries briefly while the engine still counts endpoints of containers removed just before.
-        if let Err(err) = networks::remove(&docker, &args.name).await {
+        if let Err(err) = networks::remove(&docker, &network.id).await {
             let err = self.engine.docker().note_error(err).await;
             let fix = "check list_networks; disconnect or remove its containers first";
             return Err(if networks::has_active_endpoints(&err) {
@@ -228,7 +251,7 @@ impl DockerServer {
             result: "removed".into(),
         };
         let text = format!("Removed network {}.", action.name);
-        Ok(Json::new(action, text))
+        Ok(Json::new(action, text).into())
     }
 
     /// List volumes.
@@ -299,7 +322,7 @@ impl DockerServer {
     }
 
     /// Remove a volume and the data in it.
-    #[tool(annotations(
+    #[tool(output_schema = schema_for_output::<ObjectAction>(), annotations(
         title = "Remove volume",
         read_only_hint = false,
         destructive_hint = true,
@@ -308,9 +331,27 @@ impl DockerServer {
     ))]
     pub async fn remove_volume(
         &self,
+        context: RequestContext<RoleServer>,
         Parameters(args): Parameters<RemoveVolumeArgs>,
-    ) -> Result<Json<ObjectAction>, ToolError> {
+        RequestState(state): RequestState,
+        Answers(responses): Answers,
+    ) -> Result<Reply<ObjectAction>, ToolError> {
         let docker = self.docker().await?;
+        let volume = volumes::inspect(&docker, &args.name)
+            .await
+            .map_err(|e| self.docker_failure(e, "list_volumes shows the existing volumes"))?;
+        let target = Foreign {
+            act: Act::Remove,
+            kind: "volume",
+            name: &volume.name,
+            id: &volume.name,
+            image: None,
+            labels: &volume.labels,
+        };
+        let round = Round { state, responses };
+        if let Gate::AskFirst(question) = self.approve_foreign(&context, target, round).await? {
+            return Ok(Reply::InputRequired(question));
+        }
         volumes::remove(&docker, &args.name, args.force)
             .await
             .map_err(|e| {
@@ -325,6 +366,6 @@ impl DockerServer {
             result: "removed".into(),
         };
         let text = format!("Removed volume {}.", action.name);
-        Ok(Json::new(action, text))
+        Ok(Json::new(action, text).into())
     }
 }

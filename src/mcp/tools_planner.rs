@@ -6,23 +6,25 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use rmcp::handler::server::tool::{InputResponses as Answers, RequestState};
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, RoleServer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 
-use super::approval;
+use super::approval::{Gate, Round};
 use super::args::Parameters;
-use super::output::{Json, ToolError};
+use super::output::{Json, Reply, ToolError};
 use super::progress::Progress;
 use super::server::DockerServer;
-use super::{spec_hints, stale_plan};
+use super::{spec_hints, stale_plan, tasks};
 use crate::docker::execute::{step_label, ApplyReport, EventSink, StepEvent};
 use crate::engine::{
     ApplyOutcome, EngineError, PlanOutcome, PlanRequest, ProjectStatus, ProjectSummary, SpecSource,
     StepMeter,
 };
-use crate::state::PlanStatus;
+use crate::state::{PlanStatus, StoredPlan};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -249,56 +251,30 @@ impl DockerServer {
         &self,
         context: RequestContext<RoleServer>,
         Parameters(args): Parameters<ApplyArgs>,
-    ) -> Result<Json<ApplyOutcome>, ToolError> {
+        RequestState(state): RequestState,
+        Answers(responses): Answers,
+    ) -> Result<Reply<ApplyOutcome>, ToolError> {
         let progress = Progress::for_request(&context);
         let stored = self.engine.fetch_plan(&args.project, &args.plan_id).await?;
         if stored.status == PlanStatus::Pending && stored.plan.has_changes() {
-            let mode = self.engine.config().approval;
-            approval::approve_plan(&context.peer, mode, &stored).await?;
-        }
-        // The total is the plan's step count, known before the first step; each event moves toward it.
-        let meter = std::sync::Mutex::new(StepMeter::for_plan(&stored.plan));
-        let events: EventSink = Arc::new(move |event: StepEvent| {
-            let mut meter = meter.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(value) = meter.advance(&event) {
-                progress.at(value, meter.total(), describe_event(&event));
+            let round = Round { state, responses };
+            if let Gate::AskFirst(question) = self.approve_plan(&context, &stored, round).await? {
+                return Ok(Reply::InputRequired(question));
             }
-        });
-        let revert = args
-            .revert_on_failure
-            .unwrap_or(self.engine.config().revert_on_failure);
+        }
+        if tasks::negotiated(&context) {
+            let server = self.clone();
+            let task = self
+                .shared()
+                .tasks
+                .start(progress, move |progress, cancel| async move {
+                    server.run_apply(args, &stored, progress, cancel).await
+                })?;
+            return Ok(Reply::Task(task));
+        }
         let cancel = context.ct.clone();
-        let applied = if revert {
-            self.engine
-                .apply_or_revert(&args.project, &args.plan_id, events, cancel)
-                .await
-                .map(|done| (done.applied, done.revert))
-        } else {
-            self.engine
-                .apply(&args.project, &args.plan_id, events, cancel)
-                .await
-                .map(|applied| (applied, None))
-        };
-        let (outcome, reverted) = match applied {
-            Err(EngineError::StalePlan) => {
-                return Err(self.stale_refusal(&args.project, &args.plan_id).await)
-            }
-            other => other?,
-        };
-        let mut text = apply_text(&outcome);
-        if outcome.succeeded {
-            return Ok(Json::new(outcome, text));
-        }
-        if let Some(revert) = reverted {
-            text.push_str(&format!(
-                "\nReverted to the previous spec with plan {}: {}",
-                revert.plan.plan_id,
-                apply_text(&revert.applied)
-            ));
-        }
-        // The per-step report stays structured: an error result that still carries structuredContent.
-        let text = format!("apply of plan {} did not complete: {text}", args.plan_id);
-        Ok(Json::failure(outcome, text))
+        let done = self.run_apply(args, &stored, progress, cancel).await?;
+        Ok(Reply::Done(done))
     }
 
     /// Plan removing a project (volumes only if asked); show the plan, then `apply` it.
@@ -392,6 +368,60 @@ impl DockerServer {
 /// `plan`'s and `destroy`'s output schema, written by hand to keep `plan` under the per-tool byte budget:
 /// the fields a client acts on (the output also holds `summary`, whose counts are in the rendering too). The
 /// `plan_output_schema_names_real_fields` test keeps it true to `PlanOutcome`.
+impl DockerServer {
+    /// Executes an approved plan (reverting on failure when asked), reporting each step to `progress`.
+    async fn run_apply(
+        &self,
+        args: ApplyArgs,
+        stored: &StoredPlan,
+        progress: Progress,
+        cancel: CancellationToken,
+    ) -> Result<Json<ApplyOutcome>, ToolError> {
+        // The total is the plan's step count, known before the first step; each event moves toward it.
+        let meter = std::sync::Mutex::new(StepMeter::for_plan(&stored.plan));
+        let events: EventSink = Arc::new(move |event: StepEvent| {
+            let mut meter = meter.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(value) = meter.advance(&event) {
+                progress.at(value, meter.total(), describe_event(&event));
+            }
+        });
+        let revert = args
+            .revert_on_failure
+            .unwrap_or(self.engine.config().revert_on_failure);
+        let applied = if revert {
+            self.engine
+                .apply_or_revert(&args.project, &args.plan_id, events, cancel)
+                .await
+                .map(|done| (done.applied, done.revert))
+        } else {
+            self.engine
+                .apply(&args.project, &args.plan_id, events, cancel)
+                .await
+                .map(|applied| (applied, None))
+        };
+        let (outcome, reverted) = match applied {
+            Err(EngineError::StalePlan) => {
+                return Err(self.stale_refusal(&args.project, &args.plan_id).await)
+            }
+            other => other?,
+        };
+        let mut text = apply_text(&outcome);
+        if outcome.succeeded {
+            return Ok(Json::new(outcome, text));
+        }
+        if let Some(revert) = reverted {
+            text.push_str(&format!(
+                "\nReverted to the previous spec with plan {}: {}",
+                revert.plan.plan_id,
+                apply_text(&revert.applied)
+            ));
+        }
+        // The per-step report stays structured: an error result that still carries structuredContent.
+        let text = format!("apply of plan {} did not complete: {text}", args.plan_id);
+        Ok(Json::failure(outcome, text))
+    }
+}
+
 fn plan_output_schema() -> Arc<rmcp::model::JsonObject> {
     let schema = serde_json::json!({
         "type": "object",

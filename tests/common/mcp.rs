@@ -3,7 +3,9 @@
 //! Tool calls come back as [`Reply`]; a JSON-RPC error (which bad tool arguments must never produce) or a
 //! dead transport comes back as `Err` with its text, so a test can report it as a finding. The `tool_*` calls
 //! give rmcp's own `CallToolResult` for tests that check its fields; the client keeps every progress
-//! notification it receives. [`McpSession`] is a server with a state directory of its own.
+//! notification it receives. [`McpSession`] is a server with a state directory of its own. A setup may make
+//! the client speak the 2026-07-28 protocol (the multi-round approval form) and declare the tasks
+//! extension; calls then drive multi-round answers themselves, and `start_task`/`await_task` drive tasks.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -11,13 +13,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ElicitRequestParams,
-    ElicitResult, ElicitationAction, ElicitationCapability, GetPromptRequestParams, NumberOrString,
-    ProgressNotificationParam, ProgressToken, ReadResourceRequestParams, RequestParamsMeta,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ClientCapabilities,
+    ClientConfig, DetailedTask, ElicitRequestParams, ElicitResult, ElicitationAction,
+    ElicitationCapability, GetPromptRequestParams, GetTaskParams, NumberOrString,
+    ProgressNotificationParam, ProgressToken, ProtocolVersion, ReadResourceRequestParams,
+    RequestParamsMeta,
 };
 use rmcp::service::{NotificationContext, RequestContext, RunningService};
 use rmcp::transport::TokioChildProcess;
-use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient};
 use serde_json::Value;
 
 /// Longest any single call may take; applies of small busybox projects finish well within it.
@@ -65,6 +69,18 @@ pub struct ProgressLog {
     messages: Arc<Mutex<Vec<String>>>,
     elicit: Option<ElicitationAction>,
     questions: Arc<Mutex<Vec<String>>>,
+    protocol: ClientProtocol,
+    tasks: bool,
+}
+
+/// Which protocol the client speaks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientProtocol {
+    /// `initialize` at 2025-11-25, where the server may send requests such as a classic elicitation.
+    #[default]
+    Session,
+    /// `server/discover` at 2026-07-28: the server asks by returning the question (multi-round).
+    MultiRound,
 }
 
 impl ClientHandler for ProgressLog {
@@ -96,14 +112,23 @@ impl ClientHandler for ProgressLog {
     }
 
     fn get_info(&self) -> ClientConfig {
-        if self.elicit.is_none() {
+        if self.elicit.is_none() && !self.tasks && self.protocol == ClientProtocol::Session {
             return ClientConfig::default();
         }
-        let mut capabilities = ClientCapabilities::default();
-        capabilities.elicitation = Some(ElicitationCapability::default());
-        // Before 2026-07-28, where a server may still send the client requests such as elicitation.
+        let mut capabilities = if self.tasks {
+            ClientCapabilities::builder().enable_tasks().build()
+        } else {
+            ClientCapabilities::default()
+        };
+        if self.elicit.is_some() {
+            capabilities.elicitation = Some(ElicitationCapability::default());
+        }
+        let version = match self.protocol {
+            ClientProtocol::Session => ProtocolVersion::V_2025_11_25,
+            ClientProtocol::MultiRound => ProtocolVersion::V_2026_07_28,
+        };
         ClientConfig::new(capabilities, rmcp::model::Implementation::from_build_env())
-            .with_protocol_version(rmcp::model::ProtocolVersion::V_2025_11_25)
+            .with_protocol_version(version)
     }
 }
 
@@ -123,6 +148,9 @@ pub struct ServerSetup<'a> {
     pub env: Vec<(&'a str, String)>,
     /// How the client answers elicitation; `None`: it does not declare elicitation at all.
     pub elicit: Option<ElicitationAction>,
+    pub protocol: ClientProtocol,
+    /// Whether the client declares the tasks extension.
+    pub tasks: bool,
 }
 
 impl<'a> ServerSetup<'a> {
@@ -132,7 +160,21 @@ impl<'a> ServerSetup<'a> {
             docker_host: None,
             env: Vec::new(),
             elicit: None,
+            protocol: ClientProtocol::Session,
+            tasks: false,
         }
+    }
+
+    /// A client on the 2026-07-28 protocol, asked by multi-round answers.
+    pub fn multi_round(mut self) -> Self {
+        self.protocol = ClientProtocol::MultiRound;
+        self
+    }
+
+    /// A client that declares the tasks extension.
+    pub fn tasks(mut self) -> Self {
+        self.tasks = true;
+        self
     }
 
     /// A client that declares elicitation and answers every question with `action`.
@@ -183,11 +225,18 @@ impl McpServer {
         let pid = transport.id().unwrap();
         let progress = ProgressLog {
             elicit: setup.elicit.clone(),
+            protocol: setup.protocol,
+            tasks: setup.tasks,
             ..ProgressLog::default()
         };
-        let Ok(initialized) =
-            tokio::time::timeout(Duration::from_secs(60), progress.clone().serve(transport)).await
-        else {
+        let lifecycle = match setup.protocol {
+            ClientProtocol::Session => ClientLifecycleMode::Initialize,
+            ClientProtocol::MultiRound => ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            },
+        };
+        let serving = progress.clone().serve_with_lifecycle(transport, lifecycle);
+        let Ok(initialized) = tokio::time::timeout(Duration::from_secs(60), serving).await else {
             panic!(
                 "server did not answer initialize within 60s (stderr: {})",
                 stderr_log.display()
@@ -222,8 +271,8 @@ impl McpServer {
             Value::Null => {}
             other => panic!("tool arguments must be an object, got {other}"),
         }
-        let peer = self.client.peer().clone();
-        match tokio::time::timeout(limit, peer.call_tool(params)).await {
+        // The session's `call_tool` answers multi-round questions through the handler and retries.
+        match tokio::time::timeout(limit, self.client.call_tool(params)).await {
             Err(_) => Err(format!("no answer to {tool} within {}s", limit.as_secs())),
             Ok(Err(e)) => Err(format!("{e}")),
             Ok(Ok(result)) => {
@@ -415,6 +464,54 @@ impl McpServer {
             result_text(&result)
         );
         result_text(&result)
+    }
+
+    /// Calls a tool that must answer with a task (the client declared the extension); returns its id.
+    pub async fn start_task(&self, tool: &str, args: Value) -> String {
+        let call = self.client.peer().call_tool_once(tool_params(tool, args));
+        match tokio::time::timeout(CALL_TIMEOUT, call).await {
+            Ok(Ok(CallToolResponse::Task(created))) => created.task.task_id,
+            other => panic!("{tool} did not start a task: {other:?}"),
+        }
+    }
+
+    /// The task's current state.
+    pub async fn task(&self, task_id: &str) -> DetailedTask {
+        let get = self.client.peer().get_task(GetTaskParams::new(task_id));
+        match tokio::time::timeout(Duration::from_secs(30), get).await {
+            Ok(Ok(result)) => result.task,
+            other => panic!("tasks/get {task_id}: {other:?}"),
+        }
+    }
+
+    /// Asks the server to cancel the task.
+    pub async fn cancel_task(&self, task_id: &str) {
+        let cancel = self
+            .client
+            .peer()
+            .cancel_task(CancelTaskParams::new(task_id));
+        match tokio::time::timeout(Duration::from_secs(30), cancel).await {
+            Ok(Ok(())) => {}
+            other => panic!("tasks/cancel {task_id}: {other:?}"),
+        }
+    }
+
+    /// Polls the task until it is terminal (within `CALL_TIMEOUT`); returns its last state.
+    pub async fn await_task(&self, task_id: &str) -> DetailedTask {
+        let deadline = std::time::Instant::now() + CALL_TIMEOUT;
+        loop {
+            let task = self.task(task_id).await;
+            if task.status().is_terminal() {
+                return task;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "task {task_id} still {:?} after {}s",
+                task.status(),
+                CALL_TIMEOUT.as_secs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// SIGKILL, as a crash or an OOM kill would end it.
