@@ -186,12 +186,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let cancel = cancel_on_ctrl_c();
             match (plan, file) {
-                (Some(plan_id), _) => {
-                    let applied = engine
-                        .apply(&project, &plan_id, progress::sink(), cancel)
-                        .await?;
-                    finish_apply(&applied)
-                }
+                (Some(plan_id), _) => apply_plan(&engine, &project, &plan_id, cancel).await,
                 (None, Some(file)) => {
                     let req = plan_request(&project, &file, remove_orphans, profiles)?;
                     if auto_approve {
@@ -206,10 +201,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         return Ok(());
                     }
                     confirm(&project, &planned.plan_id)?;
-                    let applied = engine
-                        .apply(&project, &planned.plan_id, progress::sink(), cancel)
-                        .await?;
-                    finish_apply(&applied)
+                    apply_plan(&engine, &project, &planned.plan_id, cancel).await
                 }
                 (None, None) => {
                     bail!("apply needs --plan ID (from `plan`) or -f FILE --auto-approve")
@@ -320,6 +312,42 @@ fn plan_request(
         remove_orphans,
         profiles,
     })
+}
+
+/// Applies a stored plan; with the operator's `--revert-on-failure`, a failed apply (or a replaced container
+/// that does not become healthy) is followed by the return to the previous spec, reported after it.
+async fn apply_plan(
+    engine: &Engine,
+    project: &str,
+    plan_id: &str,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    if !engine.config().revert_on_failure {
+        let applied = engine
+            .apply(project, plan_id, progress::sink(), cancel)
+            .await?;
+        return finish_apply(&applied);
+    }
+    let done = engine
+        .apply_or_revert(project, plan_id, progress::sink(), cancel)
+        .await?;
+    if let Some(revert) = &done.revert {
+        say(&format!(
+            "
+{}",
+            done.applied.message
+        ));
+        say(&format!(
+            "
+Reverting to the previous spec with plan {}:",
+            revert.plan.plan_id
+        ));
+        say(&output::plan_text(&revert.plan));
+        return finish_apply(&revert.applied).and_then(|()| {
+            bail!("apply of plan {plan_id} did not complete; the previous spec was restored")
+        });
+    }
+    finish_apply(&done.applied)
 }
 
 fn finish_apply(applied: &crate::engine::ApplyOutcome) -> anyhow::Result<()> {

@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ServerConfig;
+use crate::docker::execute::HealthGate;
 use crate::docker::{DockerConnector, DockerError};
 use crate::host::ServerHost;
 use crate::state::store::now_rfc3339;
@@ -421,6 +422,19 @@ impl Engine {
         events: EventSink,
         cancel: CancellationToken,
     ) -> Result<ApplyOutcome, EngineError> {
+        self.apply_gated(project, plan_id, events, cancel, HealthGate::Started)
+            .await
+    }
+
+    /// `apply`, with `gate` deciding whether a replaced container must pass its healthcheck.
+    async fn apply_gated(
+        &self,
+        project: &str,
+        plan_id: &str,
+        events: EventSink,
+        cancel: CancellationToken,
+        gate: HealthGate,
+    ) -> Result<ApplyOutcome, EngineError> {
         self.refuse_read_only("apply")?;
         validate_project_name(project)?;
         // Fail fast on a wrong id instead of queueing for the lock first.
@@ -435,7 +449,12 @@ impl Engine {
             project: project.to_string(),
             plan_id: plan_id.to_string(),
         })?;
-        self.apply_stored(stored, previous, Observation::Recheck, events, cancel)
+        let run = Run {
+            events,
+            cancel,
+            gate,
+        };
+        self.apply_stored(stored, previous, Observation::Recheck, run)
             .await
     }
 
@@ -487,8 +506,11 @@ impl Engine {
                 planned.stored,
                 planned.last,
                 Observation::Fresh(planned.observed),
-                events,
-                cancel,
+                Run {
+                    events,
+                    cancel,
+                    gate: HealthGate::Started,
+                },
             )
             .await?;
         Ok((planned.outcome, applied))
@@ -501,8 +523,7 @@ impl Engine {
         stored: StoredPlan,
         previous: Option<crate::state::ProjectRecord>,
         observation: Observation,
-        events: EventSink,
-        cancel: CancellationToken,
+        run: Run,
     ) -> Result<ApplyOutcome, EngineError> {
         let (project, plan_id) = (stored.project.clone(), stored.id.clone());
         match stored.status {
@@ -567,8 +588,9 @@ impl Engine {
             let request = ExecRequest {
                 secrets: values.secrets,
                 configs: values.configs,
-                cancel,
-                events: journal.sink(events),
+                cancel: run.cancel,
+                events: journal.sink(run.events),
+                health_gate: run.gate,
             };
             let report = self.runtime.execute(&stored.plan, request).await;
             journal.finish().await;
@@ -824,6 +846,13 @@ enum Observation {
     Fresh(ObservedState),
     /// The plan was computed earlier: observe again and refuse it if the fingerprint moved.
     Recheck,
+}
+
+/// How one apply runs: where its step events go, what cancels it, and its health gate.
+struct Run {
+    events: EventSink,
+    cancel: CancellationToken,
+    gate: HealthGate,
 }
 
 /// A plan just computed, with what it was computed from.

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::EngineError;
 use crate::docker::containers::{ContainerFilter, ContainerSummary};
-use crate::docker::execute::{ExecOptions, SecretValues};
+use crate::docker::execute::{ExecOptions, HealthGate, SecretValues};
 use crate::docker::DockerConnector;
 
 /// What an apply hands the runtime besides the plan: resolved values, cancellation and the event sink.
@@ -26,6 +26,8 @@ pub struct ExecRequest {
     pub configs: SecretValues,
     pub cancel: CancellationToken,
     pub events: EventSink,
+    /// Whether a replaced container must pass its healthcheck before its step counts as done.
+    pub health_gate: HealthGate,
 }
 
 /// What the engine needs from a container engine.
@@ -103,6 +105,7 @@ impl Runtime for DockerRuntime {
                 configs: request.configs,
                 cancel: request.cancel,
                 events: request.events,
+                health_gate: request.health_gate,
             };
             Ok(crate::docker::execute::execute_plan(&docker, plan, &options).await)
         })
