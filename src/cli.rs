@@ -24,7 +24,8 @@ use output::say;
     version,
     about = "MCP server and CLI that manage Docker with Terraform-style plan and apply of compose-shaped specs",
     long_about = "With no command, serves MCP over stdio (or streamable HTTP with --http). \
-                  The commands plan, apply, status, destroy and projects drive the same engine by hand."
+                  The commands plan, apply, status, destroy, projects, history, rollback and import drive the \
+                  same engine by hand."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -98,6 +99,16 @@ enum Command {
         project: String,
         #[arg(long = "to")]
         to: String,
+    },
+    /// Take over a project `docker compose up` started: record what matches the file as ours, unchanged.
+    Import {
+        /// The compose project name (`docker compose ls`).
+        #[arg(short = 'p', long = "project")]
+        project: String,
+        #[arg(short = 'f', long = "file")]
+        file: PathBuf,
+        #[arg(long = "profile")]
+        profiles: Vec<String>,
     },
     /// Print the last-applied spec of a project as compose YAML.
     Export {
@@ -271,6 +282,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Import {
+            project,
+            file,
+            profiles,
+        } => {
+            let req = plan_request(&project, &file, false, profiles)?;
+            say(&engine.import(req).await?.describe());
+            Ok(())
+        }
         Command::Export { project } => {
             say(engine.export(&project).await?.trim_end());
             Ok(())
@@ -284,6 +304,7 @@ fn compose_dir(command: &Command) -> Option<PathBuf> {
     let file = match command {
         Command::Plan { file, .. } => Some(file),
         Command::Apply { file, .. } => file.as_ref(),
+        Command::Import { file, .. } => Some(file),
         _ => None,
     }?;
     let absolute = std::fs::canonicalize(file).ok()?;

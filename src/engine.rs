@@ -8,6 +8,7 @@ mod binds;
 mod drift_events;
 mod export;
 mod history;
+mod import;
 mod journal;
 mod outcome;
 mod progress;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use planner::adopt::Adopted;
 use planner::load::LoadOptions;
 use planner::model::{Project, ServiceSpec};
 use planner::observed::ObservedState;
@@ -45,6 +47,7 @@ use runtime::{DockerRuntime, ExecRequest, Runtime};
 
 pub use export::project_to_compose_yaml;
 pub use history::{RollbackError, HISTORY_LIMIT_MAX};
+pub use import::{ImportError, ImportOutcome};
 pub use planner::report::{EventSink, StepEvent};
 pub use progress::StepMeter;
 pub use revert::{AppliedWithRevert, Revert};
@@ -164,6 +167,8 @@ pub enum EngineError {
     Internal(String),
     #[error(transparent)]
     Rollback(#[from] RollbackError),
+    #[error(transparent)]
+    Import(#[from] ImportError),
 }
 
 /// Most store reads running at once: sled serves concurrent readers from one open database, and a bound
@@ -236,6 +241,26 @@ impl Engine {
 
     async fn plan_inner(&self, req: PlanRequest) -> Result<Planned, EngineError> {
         validate_project_name(&req.project)?;
+        let (desired, source) = self.load_request(&req)?;
+        self.check_engine_binds(&desired).await?;
+        let digests = self.digests(&desired).await?;
+        let plan_options = PlanOptions {
+            remove_orphans: req.remove_orphans,
+            remove_volumes: false,
+        };
+        self.plan_against(
+            desired,
+            source,
+            digests,
+            plan_options,
+            PlanPurpose::Converge,
+        )
+        .await
+    }
+
+    /// The request's spec, loaded under the operator's policy, and the text it was loaded from. A client's
+    /// `project_dir` must lie in the workspace; without one, relative paths resolve from the working directory.
+    fn load_request(&self, req: &PlanRequest) -> Result<(Project, String), EngineError> {
         let project_dir = match req.project_dir.clone() {
             // A client's project_dir must lie in the operator's workspace; the working directory is the
             // operator's own choice.
@@ -274,20 +299,7 @@ impl Engine {
         };
         // The request names the project; a `name:` in the file never redirects a plan to another project.
         desired.name = req.project.clone();
-        self.check_engine_binds(&desired).await?;
-        let digests = self.digests(&desired).await?;
-        let plan_options = PlanOptions {
-            remove_orphans: req.remove_orphans,
-            remove_volumes: false,
-        };
-        self.plan_against(
-            desired,
-            source,
-            digests,
-            plan_options,
-            PlanPurpose::Converge,
-        )
-        .await
+        Ok((desired, source))
     }
 
     /// A plan that removes the project's containers and networks, and its volumes when `volumes` is set.
@@ -333,11 +345,16 @@ impl Engine {
     ) -> Result<Planned, EngineError> {
         let destroy = purpose == PlanPurpose::Destroy;
         let project = desired.name.clone();
-        let observed = self
-            .observe(&project, if destroy { None } else { Some(&desired) })
-            .await?;
         let name = project.clone();
         let last = self.state(move |s| s.last_applied(&name)).await?;
+        let adopted = adopted_of(last.as_ref());
+        let observed = self
+            .observe(
+                &project,
+                if destroy { None } else { Some(&desired) },
+                adopted,
+            )
+            .await?;
         if destroy && last.is_none() && observed_is_empty(&observed) {
             return Err(EngineError::ProjectNotFound(project));
         }
@@ -354,6 +371,7 @@ impl Engine {
         let rendering = planner::render::render(&plan);
         // The plan's warnings already hold the load's: each warning once.
         let mut warnings = plan.warnings.clone();
+        warnings.extend(planner::adopt::notes(&observed, adopted));
         // Changes to plan may come from outside the tool: say what the engine saw happen, and when.
         if let Some(record) = last.as_ref().filter(|_| plan.has_changes()) {
             let drift = self.drift_explained(record).await;
@@ -554,6 +572,7 @@ impl Engine {
                         } else {
                             Some(&stored.spec)
                         },
+                        adopted_of(previous.as_ref()),
                     )
                     .await?;
                 let mut digests_now = values.digests();
@@ -629,7 +648,11 @@ impl Engine {
         let name = project.to_string();
         let record = self.state(move |s| s.last_applied(&name)).await?;
         let observed = self
-            .observe(project, record.as_ref().map(|r| &r.spec))
+            .observe(
+                project,
+                record.as_ref().map(|r| &r.spec),
+                adopted_of(record.as_ref()),
+            )
             .await?;
         if record.is_none() && observed_is_empty(&observed) {
             return Err(EngineError::ProjectNotFound(project.to_string()));
@@ -748,12 +771,20 @@ impl Engine {
             })
     }
 
+    /// What the engine holds for the project: resources with its ownership label, and what an import
+    /// adopted into it (`adopted`, from the last-applied record).
     async fn observe(
         &self,
         project: &str,
         desired: Option<&Project>,
+        adopted: &[Adopted],
     ) -> Result<ObservedState, EngineError> {
-        self.runtime.observe(project, desired).await
+        let mut observed = self.runtime.observe(project, desired).await?;
+        if !adopted.is_empty() {
+            let found = self.runtime.observe_adopted(project, adopted).await?;
+            planner::adopt::merge(&mut observed, found);
+        }
+        Ok(observed)
     }
 
     /// Digests of everything outside the spec that shapes containers: secret and config values, build inputs.
@@ -861,6 +892,11 @@ struct Planned {
     stored: StoredPlan,
     observed: ObservedState,
     last: Option<crate::state::ProjectRecord>,
+}
+
+/// The resources an import adopted, as the last-applied record holds them.
+fn adopted_of(record: Option<&crate::state::ProjectRecord>) -> &[Adopted] {
+    record.map_or(&[], |r| r.adopted.as_slice())
 }
 
 fn observed_is_empty(observed: &ObservedState) -> bool {

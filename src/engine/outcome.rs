@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use planner::adopt::Adopted;
 use planner::model::{Project, ServiceSpec};
 use planner::naming::LABEL_CONFIG_HASH;
 use planner::observed::ObservedState;
@@ -109,6 +110,10 @@ pub fn new_record(
         return RecordChange::Remove;
     }
     let applied_at = now_rfc3339();
+    let adopted = previous
+        .as_ref()
+        .map(|p| p.adopted.clone())
+        .unwrap_or_default();
     let (spec, failure) = if succeeded {
         (stored.spec.clone(), None)
     } else {
@@ -123,6 +128,7 @@ pub fn new_record(
             Some(failure),
         )
     };
+    let resources = resource_records(&stored.plan, report, observed);
     let record = ProjectRecord {
         project: stored.project.clone(),
         spec,
@@ -130,10 +136,24 @@ pub fn new_record(
         applied_at,
         plan_id: stored.id.clone(),
         complete: succeeded,
-        resources: resource_records(&stored.plan, report, observed),
+        adopted: still_adopted(adopted, &resources),
+        resources,
         failure,
     };
     RecordChange::Write(Box::new(record))
+}
+
+/// The adopted resources the project still holds as they were adopted: a replaced container has a new id
+/// and our labels, so it is no longer an adoption.
+fn still_adopted(adopted: Vec<Adopted>, resources: &[ResourceRecord]) -> Vec<Adopted> {
+    adopted
+        .into_iter()
+        .filter(|a| {
+            resources
+                .iter()
+                .any(|r| r.kind == a.kind && r.id.as_deref() == Some(a.id.as_str()))
+        })
+        .collect()
 }
 
 fn failed_step(step: &StepOutcome) -> FailedStep {

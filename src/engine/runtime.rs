@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use planner::adopt::{Adopted, Found};
 use planner::model::{Project, Protocol};
 use planner::naming::{LABEL_MANAGED_BY, LABEL_PROJECT};
 use planner::observed::ObservedState;
@@ -39,6 +40,32 @@ pub trait Runtime: Send + Sync {
         desired: Option<&'a Project>,
     ) -> BoxFuture<'a, Result<ObservedState, EngineError>>;
 
+    /// The resources an import recorded, reported as the project's own while they still qualify
+    /// (`planner::adopt::may_adopt`). A runtime without compose projects has none live.
+    fn observe_adopted<'a>(
+        &'a self,
+        project: &'a str,
+        _adopted: &'a [Adopted],
+    ) -> BoxFuture<'a, Result<ObservedState, EngineError>> {
+        Box::pin(async move {
+            Ok(ObservedState {
+                project: project.to_string(),
+                ..ObservedState::default()
+            })
+        })
+    }
+
+    /// The resources compose labelled with `project`, each compared with what `plan` creates (for import).
+    /// A runtime without compose projects finds none.
+    fn compose_resources<'a>(
+        &'a self,
+        _project: &'a str,
+        _plan: &'a Plan,
+        _secrets: &'a SecretValues,
+    ) -> BoxFuture<'a, Result<Vec<Found>, EngineError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     /// Facts about the host the plan's certain failures are predicted from: the host ports containers publish.
     fn host_facts(&self) -> BoxFuture<'_, Result<HostFacts, EngineError>>;
 
@@ -70,6 +97,39 @@ impl Runtime for DockerRuntime {
             let host = self.connector.host_description();
             match crate::docker::observe::observe(&docker, &host, project, desired).await {
                 Ok(observed) => Ok(observed),
+                Err(e) => Err(self.connector.note_error(e).await.into()),
+            }
+        })
+    }
+
+    fn observe_adopted<'a>(
+        &'a self,
+        project: &'a str,
+        adopted: &'a [Adopted],
+    ) -> BoxFuture<'a, Result<ObservedState, EngineError>> {
+        Box::pin(async move {
+            let docker = self.connector.client().await?;
+            let host = self.connector.host_description();
+            match crate::docker::observe::observe_adopted(&docker, &host, project, adopted).await {
+                Ok(found) => Ok(found),
+                Err(e) => Err(self.connector.note_error(e).await.into()),
+            }
+        })
+    }
+
+    fn compose_resources<'a>(
+        &'a self,
+        project: &'a str,
+        plan: &'a Plan,
+        secrets: &'a SecretValues,
+    ) -> BoxFuture<'a, Result<Vec<Found>, EngineError>> {
+        Box::pin(async move {
+            let docker = self.connector.client().await?;
+            let host = self.connector.host_description();
+            match crate::docker::adopt::compose_resources(&docker, &host, project, plan, secrets)
+                .await
+            {
+                Ok(found) => Ok(found),
                 Err(e) => Err(self.connector.note_error(e).await.into()),
             }
         })
