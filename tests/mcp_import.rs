@@ -149,6 +149,11 @@ async fn a_container_that_differs_is_adopted_as_is_and_planned_as_an_update() {
     assert_eq!(ids(&project), before, "import recreated something");
 
     let (_, planned) = session.plan_yaml(&project, &spec("other", port)).await;
+    let rendering = planned.str_field("rendering").unwrap();
+    assert!(
+        rendering.contains("adopted by import, it differs from the spec"),
+        "{rendering}"
+    );
     assert_eq!(
         planned.field("summary").unwrap()["change"],
         1,

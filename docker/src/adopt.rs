@@ -268,20 +268,25 @@ pub fn container_differences(
     let body = &wanted.body;
     let image_env = image.and_then(|i| i.env.clone()).unwrap_or_default();
     let env_wanted = environment(&image_env, body.env.as_deref().unwrap_or_default());
-    let env_live = environment(
+    let mut env_live = environment(
         &[],
         live.config
             .as_ref()
             .and_then(|c| c.env.as_deref())
             .unwrap_or_default(),
     );
-    differences.extend(keys_differing("environment", &env_wanted, &env_live));
     let image_labels = image.and_then(|i| i.labels.clone()).unwrap_or_default();
     let labels_wanted = user_labels(&image_labels, body.labels.as_ref());
-    let labels_live = user_labels(
+    let mut labels_live = user_labels(
         &HashMap::new(),
         live.config.as_ref().and_then(|c| c.labels.as_ref()),
     );
+    if image.is_none() {
+        // Without the image, a key the spec does not set may be the image's own: compare the spec's keys only.
+        env_live.retain(|key, _| env_wanted.contains_key(key));
+        labels_live.retain(|key, _| labels_wanted.contains_key(key));
+    }
+    differences.extend(keys_differing("environment", &env_wanted, &env_live));
     differences.extend(keys_differing("labels", &labels_wanted, &labels_live));
     differences
 }
@@ -494,8 +499,20 @@ fn host_facts(facts: &mut Facts, host: &HostConfig) {
             items.iter().flatten().collect::<BTreeSet<&String>>()
         )
     };
-    facts.insert("cap_add", set(&host.cap_add));
-    facts.insert("cap_drop", set(&host.cap_drop));
+    // The engine reports capabilities as `CAP_NET_RAW` whichever way they were asked for.
+    let caps = |items: &Option<Vec<String>>| {
+        let names: BTreeSet<String> = items
+            .iter()
+            .flatten()
+            .map(|c| {
+                let upper = c.to_ascii_uppercase();
+                upper.strip_prefix("CAP_").unwrap_or(&upper).to_string()
+            })
+            .collect();
+        format!("{names:?}")
+    };
+    facts.insert("cap_add", caps(&host.cap_add));
+    facts.insert("cap_drop", caps(&host.cap_drop));
     facts.insert("dns", set(&host.dns));
     facts.insert("dns_search", set(&host.dns_search));
     facts.insert("dns_opt", set(&host.dns_options));
@@ -617,8 +634,8 @@ fn mounts_wanted(host: &HostConfig) -> BTreeSet<String> {
         .collect()
 }
 
-/// The live mounts in the same words; volumes the image declares and the spec does not name are the
-/// engine's own anonymous ones, on both sides, and left out.
+/// The live mounts in the same words. An anonymous volume at a path the image declares is the engine's own
+/// (it makes one for every container, on both sides) and is left out; a named volume there is compared.
 fn mounts_live(live: &ContainerInspectResponse, image: Option<&ImageConfig>) -> BTreeSet<String> {
     let declared: BTreeSet<&String> = image
         .and_then(|i| i.volumes.as_ref())
@@ -632,7 +649,9 @@ fn mounts_live(live: &ContainerInspectResponse, image: Option<&ImageConfig>) -> 
             let target = m.destination.clone().unwrap_or_default();
             let mode = if m.rw.unwrap_or(true) { "rw" } else { "ro" };
             let (kind, source) = match m.typ.as_deref()? {
-                "volume" if declared.contains(&target) => return None,
+                "volume" if declared.contains(&target) && is_anonymous(m.name.as_deref()) => {
+                    return None
+                }
                 "volume" => ("volume", m.name.clone().unwrap_or_default()),
                 "bind" => ("bind", m.source.clone().unwrap_or_default()),
                 _ => return None,
@@ -640,4 +659,196 @@ fn mounts_live(live: &ContainerInspectResponse, image: Option<&ImageConfig>) -> 
             Some(format!("{kind} {source}:{target} {mode}"))
         })
         .collect()
+}
+
+/// The engine names an anonymous volume with 64 hex digits.
+fn is_anonymous(name: Option<&str>) -> bool {
+    name.is_some_and(|n| n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use bollard::models::{
+        ContainerConfig, ContainerCreateBody, EndpointSettings, Mount, MountPoint, NetworkSettings,
+        NetworkingConfig, RestartPolicy, RestartPolicyNameEnum,
+    };
+
+    use super::*;
+
+    const PATH: &str = "PATH=/usr/bin:/bin";
+
+    fn image() -> ImageConfig {
+        ImageConfig {
+            cmd: Some(vec!["sh".into()]),
+            env: Some(vec![PATH.into()]),
+            ..Default::default()
+        }
+    }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// What this server would create for `web`: sleep, GREETING=hi, init, a volume, the default network.
+    fn wanted() -> CreateSpec {
+        let body = ContainerCreateBody {
+            image: Some("busybox".into()),
+            cmd: Some(strings(&["sleep", "3600"])),
+            env: Some(strings(&["GREETING=hi"])),
+            labels: Some(HashMap::from([
+                (naming::LABEL_SERVICE.into(), "web".into()),
+                (naming::LABEL_MANAGED_BY.into(), "demo".into()),
+            ])),
+            host_config: Some(HostConfig {
+                init: Some(true),
+                restart_policy: Some(RestartPolicy {
+                    name: Some(RestartPolicyNameEnum::NO),
+                    maximum_retry_count: None,
+                }),
+                network_mode: Some("demo_default".into()),
+                mounts: Some(vec![Mount {
+                    target: Some("/data".into()),
+                    source: Some("demo_data".into()),
+                    typ: Some(MountType::VOLUME),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    "demo_default".into(),
+                    EndpointSettings::default(),
+                )])),
+            }),
+            ..Default::default()
+        };
+        CreateSpec {
+            body,
+            platform: None,
+            extra_networks: Vec::new(),
+        }
+    }
+
+    /// The same container as compose made it: compose's labels, the image's PATH, binds for the volume.
+    fn live() -> ContainerInspectResponse {
+        ContainerInspectResponse {
+            config: Some(ContainerConfig {
+                image: Some("busybox".into()),
+                cmd: Some(strings(&["sleep", "3600"])),
+                env: Some(strings(&["GREETING=hi", PATH])),
+                labels: Some(HashMap::from([
+                    (naming::LABEL_SERVICE.into(), "web".into()),
+                    (naming::LABEL_PROJECT.into(), "demo".into()),
+                ])),
+                hostname: Some("84847c926cde".into()),
+                ..Default::default()
+            }),
+            host_config: Some(HostConfig {
+                init: Some(true),
+                restart_policy: Some(RestartPolicy {
+                    name: Some(RestartPolicyNameEnum::EMPTY),
+                    maximum_retry_count: Some(0),
+                }),
+                network_mode: Some("demo_default".into()),
+                binds: Some(strings(&["demo_data:/data:rw"])),
+                extra_hosts: Some(Vec::new()),
+                ipc_mode: Some("private".into()),
+                ..Default::default()
+            }),
+            mounts: Some(vec![MountPoint {
+                typ: Some("volume".into()),
+                name: Some("demo_data".into()),
+                destination: Some("/data".into()),
+                rw: Some(true),
+                ..Default::default()
+            }]),
+            network_settings: Some(NetworkSettings {
+                networks: Some(HashMap::from([(
+                    "demo_default".into(),
+                    EndpointSettings::default(),
+                )])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_compose_container_of_the_same_config_matches() {
+        let differences = container_differences(&wanted(), &live(), Some(&image()));
+        assert!(differences.is_empty(), "{differences:?}");
+    }
+
+    #[test]
+    fn each_changed_field_is_named_and_values_of_environment_and_labels_are_not() {
+        type Change = fn(&mut ContainerInspectResponse);
+        let table: [(Change, &str); 6] = [
+            (
+                |c| c.host_config.as_mut().unwrap().init = Some(false),
+                "init: the spec has true, the container has false",
+            ),
+            (
+                |c| c.config.as_mut().unwrap().cmd = Some(strings(&["sleep", "1"])),
+                "command:",
+            ),
+            (
+                |c| c.config.as_mut().unwrap().env = Some(strings(&["GREETING=s3cr3t", PATH])),
+                "environment: GREETING differs",
+            ),
+            (
+                |c| {
+                    let config = c.config.as_mut().unwrap();
+                    config.env.as_mut().unwrap().push("EXTRA=s3cr3t".into());
+                },
+                "environment: EXTRA only on the container",
+            ),
+            (
+                |c| {
+                    let labels = c.config.as_mut().unwrap().labels.as_mut().unwrap();
+                    labels.insert("team".into(), "s3cr3t".into());
+                },
+                "labels: team only on the container",
+            ),
+            (|c| c.mounts = Some(Vec::new()), "mounts:"),
+        ];
+        for (change, expected) in table {
+            let mut container = live();
+            change(&mut container);
+            let differences = container_differences(&wanted(), &container, Some(&image()));
+            assert_eq!(differences.len(), 1, "{expected}: {differences:?}");
+            assert!(differences[0].starts_with(expected), "{differences:?}");
+            assert!(!differences[0].contains("s3cr3t"), "{differences:?}");
+        }
+    }
+
+    #[test]
+    fn anonymous_volumes_at_paths_the_image_declares_are_the_engines_own() {
+        let image = ImageConfig {
+            volumes: Some(strings(&["/data", "/cache"])),
+            ..image()
+        };
+        let mut container = live();
+        container.mounts.as_mut().unwrap().push(MountPoint {
+            typ: Some("volume".into()),
+            name: Some("a".repeat(64)),
+            destination: Some("/cache".into()),
+            rw: Some(true),
+            ..Default::default()
+        });
+        let differences = container_differences(&wanted(), &container, Some(&image));
+        assert!(differences.is_empty(), "{differences:?}");
+    }
+
+    #[test]
+    fn fields_the_spec_leaves_to_an_unknown_image_are_not_compared() {
+        let mut spec = wanted();
+        spec.body.cmd = None;
+        let mut container = live();
+        container.config.as_mut().unwrap().cmd = Some(strings(&["anything"]));
+        let differences = container_differences(&spec, &container, None);
+        assert!(differences.is_empty(), "{differences:?}");
+        let differences = container_differences(&spec, &container, Some(&image()));
+        assert!(differences[0].starts_with("command:"), "{differences:?}");
+    }
 }
