@@ -200,6 +200,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 (Some(plan_id), _) => apply_plan(&engine, &project, &plan_id, cancel).await,
                 (None, Some(file)) => {
                     let req = plan_request(&project, &file, remove_orphans, profiles)?;
+                    if auto_approve && engine.config().revert_on_failure {
+                        // Plan, then apply through the reverting path: it needs the previous record as it
+                        // was before this apply.
+                        let planned = engine.plan(req).await?;
+                        show_plan(&planned);
+                        if !planned.has_changes {
+                            return Ok(());
+                        }
+                        return apply_plan(&engine, &project, &planned.plan_id, cancel).await;
+                    }
                     if auto_approve {
                         let (_, applied) = engine
                             .plan_and_apply(req, &show_plan, progress::sink(), cancel)

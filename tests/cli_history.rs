@@ -103,5 +103,25 @@ fn apply_with_revert_on_failure_restores_the_previous_spec_when_the_replacement_
     let test =
         common::cli::inspect(&format!("{project}-web-1"))["Config"]["Healthcheck"]["Test"].clone();
     assert_eq!(test, serde_json::json!(["CMD", "true"]));
+
+    // The same through `apply -f --auto-approve`.
+    let out = cli.run(&[
+        "apply",
+        "--revert-on-failure",
+        "-p",
+        &project,
+        "-f",
+        file_arg,
+        "--auto-approve",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("Reverting to the previous spec"),
+        "{stdout}"
+    );
+    let test =
+        common::cli::inspect(&format!("{project}-web-1"))["Config"]["Healthcheck"]["Test"].clone();
+    assert_eq!(test, serde_json::json!(["CMD", "true"]));
     cli.destroy(&project);
 }
