@@ -160,7 +160,25 @@ async fn a_container_that_differs_is_adopted_as_is_and_planned_as_an_update() {
         "{}",
         planned.all_text()
     );
+
+    // Destroy keeping volumes: the adopted volume stays the project's, so the next apply reuses it.
+    let destroy = session
+        .structured_ok("destroy", json!({"project": project}))
+        .await;
+    let destroy_id = destroy["plan_id"].as_str().unwrap();
+    let applied = session.apply(&project, destroy_id).await.unwrap();
+    assert!(!applied.is_error, "{}", applied.all_text());
+    assert!(object_exists("volume", &format!("{project}_data")));
+    let reapplied = session.converge(&project, &spec("other", port)).await;
+    assert!(
+        !reapplied
+            .all_text()
+            .contains("without this project's labels"),
+        "{}",
+        reapplied.all_text()
+    );
     session.destroy(&project).await;
+    assert!(!object_exists("volume", &format!("{project}_data")));
 }
 
 #[tokio::test]
