@@ -158,43 +158,6 @@ fn still_adopted(adopted: Vec<Adopted>, resources: &[ResourceRecord]) -> Vec<Ado
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn adopted(kind: ResourceKind, id: &str) -> Adopted {
-        Adopted {
-            kind,
-            id: id.into(),
-            name: id.into(),
-            key: "k".into(),
-            config_hash: "h".into(),
-        }
-    }
-
-    #[test]
-    fn adoptions_last_while_the_record_holds_them_and_volumes_while_they_exist() {
-        let kept = ResourceRecord {
-            kind: ResourceKind::Container,
-            name: "demo-web-1".into(),
-            key: "web".into(),
-            id: Some("c1".into()),
-            config_hash: None,
-        };
-        let left = still_adopted(
-            vec![
-                adopted(ResourceKind::Container, "c1"),
-                adopted(ResourceKind::Container, "replaced"),
-                adopted(ResourceKind::Network, "n1"),
-                adopted(ResourceKind::Volume, "demo_data"),
-            ],
-            &[kept],
-        );
-        let ids: Vec<&str> = left.iter().map(|a| a.id.as_str()).collect();
-        assert_eq!(ids, vec!["c1", "demo_data"]);
-    }
-}
-
 fn failed_step(step: &StepOutcome) -> FailedStep {
     FailedStep {
         step: step_label(step),
@@ -332,5 +295,42 @@ fn observed_record(action: &Action, observed: &ObservedState) -> Option<Resource
                 })
         }
         ResourceKind::Image => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn adopted(kind: ResourceKind, id: &str) -> Adopted {
+        Adopted {
+            kind,
+            id: id.into(),
+            name: id.into(),
+            key: "k".into(),
+            config_hash: "h".into(),
+        }
+    }
+
+    #[test]
+    fn adoptions_last_while_the_record_holds_them_and_volumes_while_they_exist() {
+        let kept = ResourceRecord {
+            kind: ResourceKind::Container,
+            name: "demo-web-1".into(),
+            key: "web".into(),
+            id: Some("c1".into()),
+            config_hash: None,
+        };
+        let left = still_adopted(
+            vec![
+                adopted(ResourceKind::Container, "c1"),
+                adopted(ResourceKind::Container, "replaced"),
+                adopted(ResourceKind::Network, "n1"),
+                adopted(ResourceKind::Volume, "demo_data"),
+            ],
+            &[kept],
+        );
+        let ids: Vec<&str> = left.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, vec!["c1", "demo_data"]);
     }
 }
