@@ -384,23 +384,14 @@ fn wanted_facts(wanted: &CreateSpec, image: Option<&ImageConfig>) -> Facts {
         }
         (None, None) => {}
     }
-    let optional = [
-        ("hostname", body.hostname.clone()),
-        ("domainname", body.domainname.clone()),
-        ("stop_signal", body.stop_signal.clone()),
-        ("stop_timeout", body.stop_timeout.map(|t| t.to_string())),
-        ("shm_size", host.shm_size.map(|s| s.to_string())),
-        ("memswap_limit", host.memory_swap.map(|s| s.to_string())),
-        ("pid", host.pid_mode.clone()),
-        ("ipc", host.ipc_mode.clone()),
-        ("cgroup", host.cgroupns_mode.map(|m| m.to_string())),
-        ("runtime", host.runtime.clone()),
-        (
-            "logging",
-            host.log_config.as_ref().map(|l| format!("{l:?}")),
-        ),
-    ];
-    for (field, value) in optional {
+    let identity = Identity {
+        hostname: &body.hostname,
+        domainname: &body.domainname,
+        stop_signal: &body.stop_signal,
+        stop_timeout: body.stop_timeout,
+    };
+    // Compared only when the spec sets them: the engine picks them otherwise.
+    for (field, value) in set_only(&identity, &host) {
         if let Some(value) = value {
             facts.insert(field, value);
         }
@@ -436,23 +427,13 @@ fn live_facts(live: &ContainerInspectResponse, image: Option<&ImageConfig>) -> F
         config.working_dir.clone().unwrap_or_default(),
     );
     facts.insert("healthcheck", health(config.healthcheck.as_ref()));
-    let scalars = [
-        ("hostname", config.hostname.clone()),
-        ("domainname", config.domainname.clone()),
-        ("stop_signal", config.stop_signal.clone()),
-        ("stop_timeout", config.stop_timeout.map(|t| t.to_string())),
-        ("shm_size", host.shm_size.map(|s| s.to_string())),
-        ("memswap_limit", host.memory_swap.map(|s| s.to_string())),
-        ("pid", host.pid_mode.clone()),
-        ("ipc", host.ipc_mode.clone()),
-        ("cgroup", host.cgroupns_mode.map(|m| m.to_string())),
-        ("runtime", host.runtime.clone()),
-        (
-            "logging",
-            host.log_config.as_ref().map(|l| format!("{l:?}")),
-        ),
-    ];
-    for (field, value) in scalars {
+    let identity = Identity {
+        hostname: &config.hostname,
+        domainname: &config.domainname,
+        stop_signal: &config.stop_signal,
+        stop_timeout: config.stop_timeout,
+    };
+    for (field, value) in set_only(&identity, &host) {
         facts.insert(field, value.unwrap_or_default());
     }
     facts.insert("tty", config.tty.unwrap_or_default().to_string());
@@ -464,6 +445,35 @@ fn live_facts(live: &ContainerInspectResponse, image: Option<&ImageConfig>) -> F
     facts.insert("mounts", format!("{:?}", mounts_live(live, image)));
     host_facts(&mut facts, &host);
     facts
+}
+
+/// The container-config fields of [`set_only`], which a create body and an inspect both carry.
+struct Identity<'a> {
+    hostname: &'a Option<String>,
+    domainname: &'a Option<String>,
+    stop_signal: &'a Option<String>,
+    stop_timeout: Option<i64>,
+}
+
+/// Fields compared only when the spec sets them (the engine chooses them otherwise), in one list for both
+/// sides.
+fn set_only(identity: &Identity<'_>, host: &HostConfig) -> [(&'static str, Option<String>); 11] {
+    [
+        ("hostname", identity.hostname.clone()),
+        ("domainname", identity.domainname.clone()),
+        ("stop_signal", identity.stop_signal.clone()),
+        ("stop_timeout", identity.stop_timeout.map(|t| t.to_string())),
+        ("shm_size", host.shm_size.map(|s| s.to_string())),
+        ("memswap_limit", host.memory_swap.map(|s| s.to_string())),
+        ("pid", host.pid_mode.clone()),
+        ("ipc", host.ipc_mode.clone()),
+        ("cgroup", host.cgroupns_mode.map(|m| m.to_string())),
+        ("runtime", host.runtime.clone()),
+        (
+            "logging",
+            host.log_config.as_ref().map(|l| format!("{l:?}")),
+        ),
+    ]
 }
 
 /// Host-config fields both sides state the same way: the engine reports unset as 0, empty or absent.
