@@ -24,7 +24,8 @@ use output::say;
     version,
     about = "MCP server and CLI that manage Docker with Terraform-style plan and apply of compose-shaped specs",
     long_about = "With no command, serves MCP over stdio (or streamable HTTP with --http). \
-                  The commands plan, apply, status, destroy and projects drive the same engine by hand."
+                  The commands plan, apply, status, destroy, projects, history, rollback and import drive the \
+                  same engine by hand."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -98,6 +99,16 @@ enum Command {
         project: String,
         #[arg(long = "to")]
         to: String,
+    },
+    /// Take over a project `docker compose up` started: record what matches the file as ours, unchanged.
+    Import {
+        /// The compose project name (`docker compose ls`).
+        #[arg(short = 'p', long = "project")]
+        project: String,
+        #[arg(short = 'f', long = "file")]
+        file: PathBuf,
+        #[arg(long = "profile")]
+        profiles: Vec<String>,
     },
     /// Print the last-applied spec of a project as compose YAML.
     Export {
@@ -186,14 +197,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let cancel = cancel_on_ctrl_c();
             match (plan, file) {
-                (Some(plan_id), _) => {
-                    let applied = engine
-                        .apply(&project, &plan_id, progress::sink(), cancel)
-                        .await?;
-                    finish_apply(&applied)
-                }
+                (Some(plan_id), _) => apply_plan(&engine, &project, &plan_id, cancel).await,
                 (None, Some(file)) => {
                     let req = plan_request(&project, &file, remove_orphans, profiles)?;
+                    if auto_approve && engine.config().revert_on_failure {
+                        // Plan, then apply through the reverting path: it needs the previous record as it
+                        // was before this apply.
+                        let planned = engine.plan(req).await?;
+                        show_plan(&planned);
+                        if !planned.has_changes {
+                            return Ok(());
+                        }
+                        return apply_plan(&engine, &project, &planned.plan_id, cancel).await;
+                    }
                     if auto_approve {
                         let (_, applied) = engine
                             .plan_and_apply(req, &show_plan, progress::sink(), cancel)
@@ -206,10 +222,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         return Ok(());
                     }
                     confirm(&project, &planned.plan_id)?;
-                    let applied = engine
-                        .apply(&project, &planned.plan_id, progress::sink(), cancel)
-                        .await?;
-                    finish_apply(&applied)
+                    apply_plan(&engine, &project, &planned.plan_id, cancel).await
                 }
                 (None, None) => {
                     bail!("apply needs --plan ID (from `plan`) or -f FILE --auto-approve")
@@ -279,6 +292,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Import {
+            project,
+            file,
+            profiles,
+        } => {
+            let req = plan_request(&project, &file, false, profiles)?;
+            say(&engine.import(req).await?.describe());
+            Ok(())
+        }
         Command::Export { project } => {
             say(engine.export(&project).await?.trim_end());
             Ok(())
@@ -292,6 +314,7 @@ fn compose_dir(command: &Command) -> Option<PathBuf> {
     let file = match command {
         Command::Plan { file, .. } => Some(file),
         Command::Apply { file, .. } => file.as_ref(),
+        Command::Import { file, .. } => Some(file),
         _ => None,
     }?;
     let absolute = std::fs::canonicalize(file).ok()?;
@@ -320,6 +343,42 @@ fn plan_request(
         remove_orphans,
         profiles,
     })
+}
+
+/// Applies a stored plan; with the operator's `--revert-on-failure`, a failed apply (or a replaced container
+/// that does not become healthy) is followed by the return to the previous spec, reported after it.
+async fn apply_plan(
+    engine: &Engine,
+    project: &str,
+    plan_id: &str,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    if !engine.config().revert_on_failure {
+        let applied = engine
+            .apply(project, plan_id, progress::sink(), cancel)
+            .await?;
+        return finish_apply(&applied);
+    }
+    let done = engine
+        .apply_or_revert(project, plan_id, progress::sink(), cancel)
+        .await?;
+    if let Some(revert) = &done.revert {
+        say(&format!(
+            "
+{}",
+            done.applied.message
+        ));
+        say(&format!(
+            "
+Reverting to the previous spec with plan {}:",
+            revert.plan.plan_id
+        ));
+        say(&output::plan_text(&revert.plan));
+        return finish_apply(&revert.applied).and_then(|()| {
+            bail!("apply of plan {plan_id} did not complete; the previous spec was restored")
+        });
+    }
+    finish_apply(&done.applied)
 }
 
 fn finish_apply(applied: &crate::engine::ApplyOutcome) -> anyhow::Result<()> {

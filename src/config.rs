@@ -219,8 +219,8 @@ pub struct ServerArgs {
     /// approval: elicit (always ask through the client), auto (ask when the client can) or off.
     #[arg(long, env = "MCP_DOCKER_APPROVAL", value_enum, default_value_t = ApprovalMode::Auto, global = true)]
     pub approval: ApprovalMode,
-    /// When an MCP apply fails, plan and apply the return to the previous spec (an apply's
-    /// `revert_on_failure` overrides this).
+    /// When an apply fails, or a replaced container does not pass its healthcheck, plan and apply the
+    /// return to the previous spec (CLI `apply --plan`, and MCP apply unless it sets `revert_on_failure`).
     #[arg(long, env = "MCP_DOCKER_REVERT_ON_FAILURE", global = true)]
     pub revert_on_failure: bool,
     #[command(flatten)]

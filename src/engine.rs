@@ -8,6 +8,7 @@ mod binds;
 mod drift_events;
 mod export;
 mod history;
+mod import;
 mod journal;
 mod outcome;
 mod progress;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use planner::adopt::Adopted;
 use planner::load::LoadOptions;
 use planner::model::{Project, ServiceSpec};
 use planner::observed::ObservedState;
@@ -33,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ServerConfig;
+use crate::docker::execute::HealthGate;
 use crate::docker::{DockerConnector, DockerError};
 use crate::host::ServerHost;
 use crate::state::store::now_rfc3339;
@@ -44,6 +47,7 @@ use runtime::{DockerRuntime, ExecRequest, Runtime};
 
 pub use export::project_to_compose_yaml;
 pub use history::{RollbackError, HISTORY_LIMIT_MAX};
+pub use import::{ImportError, ImportOutcome};
 pub use planner::report::{EventSink, StepEvent};
 pub use progress::StepMeter;
 pub use revert::{AppliedWithRevert, Revert};
@@ -165,6 +169,8 @@ pub enum EngineError {
     Internal(String),
     #[error(transparent)]
     Rollback(#[from] RollbackError),
+    #[error(transparent)]
+    Import(#[from] ImportError),
 }
 
 /// Most store reads running at once: sled serves concurrent readers from one open database, and a bound
@@ -237,6 +243,26 @@ impl Engine {
 
     async fn plan_inner(&self, req: PlanRequest) -> Result<Planned, EngineError> {
         validate_project_name(&req.project)?;
+        let (desired, source) = self.load_request(&req)?;
+        self.check_engine_binds(&desired).await?;
+        let digests = self.digests(&desired).await?;
+        let plan_options = PlanOptions {
+            remove_orphans: req.remove_orphans,
+            remove_volumes: false,
+        };
+        self.plan_against(
+            desired,
+            source,
+            digests,
+            plan_options,
+            PlanPurpose::Converge,
+        )
+        .await
+    }
+
+    /// The request's spec, loaded under the operator's policy, and the text it was loaded from. A client's
+    /// `project_dir` must lie in the workspace; without one, relative paths resolve from the working directory.
+    fn load_request(&self, req: &PlanRequest) -> Result<(Project, String), EngineError> {
         let project_dir = match req.project_dir.clone() {
             // A client's project_dir must lie in the operator's workspace; the working directory is the
             // operator's own choice.
@@ -275,20 +301,7 @@ impl Engine {
         };
         // The request names the project; a `name:` in the file never redirects a plan to another project.
         desired.name = req.project.clone();
-        self.check_engine_binds(&desired).await?;
-        let digests = self.digests(&desired).await?;
-        let plan_options = PlanOptions {
-            remove_orphans: req.remove_orphans,
-            remove_volumes: false,
-        };
-        self.plan_against(
-            desired,
-            source,
-            digests,
-            plan_options,
-            PlanPurpose::Converge,
-        )
-        .await
+        Ok((desired, source))
     }
 
     /// A plan that removes the project's containers and networks, and its volumes when `volumes` is set.
@@ -334,11 +347,16 @@ impl Engine {
     ) -> Result<Planned, EngineError> {
         let destroy = purpose == PlanPurpose::Destroy;
         let project = desired.name.clone();
-        let observed = self
-            .observe(&project, if destroy { None } else { Some(&desired) })
-            .await?;
         let name = project.clone();
         let last = self.state(move |s| s.last_applied(&name)).await?;
+        let adopted = adopted_of(last.as_ref());
+        let observed = self
+            .observe(
+                &project,
+                if destroy { None } else { Some(&desired) },
+                adopted,
+            )
+            .await?;
         if destroy && last.is_none() && observed_is_empty(&observed) {
             return Err(EngineError::ProjectNotFound(project));
         }
@@ -355,6 +373,7 @@ impl Engine {
         let rendering = planner::render::render(&plan);
         // The plan's warnings already hold the load's: each warning once.
         let mut warnings = plan.warnings.clone();
+        warnings.extend(planner::adopt::notes(&observed, adopted));
         // Changes to plan may come from outside the tool: say what the engine saw happen, and when.
         if let Some(record) = last.as_ref().filter(|_| plan.has_changes()) {
             let drift = self.drift_explained(record).await;
@@ -425,6 +444,19 @@ impl Engine {
         events: EventSink,
         cancel: CancellationToken,
     ) -> Result<ApplyOutcome, EngineError> {
+        self.apply_gated(project, plan_id, events, cancel, HealthGate::Started)
+            .await
+    }
+
+    /// `apply`, with `gate` deciding whether a replaced container must pass its healthcheck.
+    async fn apply_gated(
+        &self,
+        project: &str,
+        plan_id: &str,
+        events: EventSink,
+        cancel: CancellationToken,
+        gate: HealthGate,
+    ) -> Result<ApplyOutcome, EngineError> {
         self.refuse_read_only("apply")?;
         validate_project_name(project)?;
         // Fail fast on a wrong id instead of queueing for the lock first.
@@ -439,7 +471,12 @@ impl Engine {
             project: project.to_string(),
             plan_id: plan_id.to_string(),
         })?;
-        self.apply_stored(stored, previous, Observation::Recheck, events, cancel)
+        let run = Run {
+            events,
+            cancel,
+            gate,
+        };
+        self.apply_stored(stored, previous, Observation::Recheck, run)
             .await
     }
 
@@ -491,8 +528,11 @@ impl Engine {
                 planned.stored,
                 planned.last,
                 Observation::Fresh(planned.observed),
-                events,
-                cancel,
+                Run {
+                    events,
+                    cancel,
+                    gate: HealthGate::Started,
+                },
             )
             .await?;
         Ok((planned.outcome, applied))
@@ -505,8 +545,7 @@ impl Engine {
         stored: StoredPlan,
         previous: Option<crate::state::ProjectRecord>,
         observation: Observation,
-        events: EventSink,
-        cancel: CancellationToken,
+        run: Run,
     ) -> Result<ApplyOutcome, EngineError> {
         let (project, plan_id) = (stored.project.clone(), stored.id.clone());
         match stored.status {
@@ -537,6 +576,7 @@ impl Engine {
                         } else {
                             Some(&stored.spec)
                         },
+                        adopted_of(previous.as_ref()),
                     )
                     .await?;
                 let mut digests_now = values.digests();
@@ -571,8 +611,9 @@ impl Engine {
             let request = ExecRequest {
                 secrets: values.secrets,
                 configs: values.configs,
-                cancel,
-                events: journal.sink(events),
+                cancel: run.cancel,
+                events: journal.sink(run.events),
+                health_gate: run.gate,
             };
             let report = self.runtime.execute(&stored.plan, request).await;
             journal.finish().await;
@@ -611,7 +652,11 @@ impl Engine {
         let name = project.to_string();
         let record = self.state(move |s| s.last_applied(&name)).await?;
         let observed = self
-            .observe(project, record.as_ref().map(|r| &r.spec))
+            .observe(
+                project,
+                record.as_ref().map(|r| &r.spec),
+                adopted_of(record.as_ref()),
+            )
             .await?;
         if record.is_none() && observed_is_empty(&observed) {
             return Err(EngineError::ProjectNotFound(project.to_string()));
@@ -730,12 +775,20 @@ impl Engine {
             })
     }
 
+    /// What the engine holds for the project: resources with its ownership label, and what an import
+    /// adopted into it (`adopted`, from the last-applied record).
     async fn observe(
         &self,
         project: &str,
         desired: Option<&Project>,
+        adopted: &[Adopted],
     ) -> Result<ObservedState, EngineError> {
-        self.runtime.observe(project, desired).await
+        let mut observed = self.runtime.observe(project, desired).await?;
+        if !adopted.is_empty() {
+            let found = self.runtime.observe_adopted(project, adopted).await?;
+            planner::adopt::merge(&mut observed, found);
+        }
+        Ok(observed)
     }
 
     /// Digests of everything outside the spec that shapes containers: secret and config values, build inputs.
@@ -830,12 +883,24 @@ enum Observation {
     Recheck,
 }
 
+/// How one apply runs: where its step events go, what cancels it, and its health gate.
+struct Run {
+    events: EventSink,
+    cancel: CancellationToken,
+    gate: HealthGate,
+}
+
 /// A plan just computed, with what it was computed from.
 struct Planned {
     outcome: PlanOutcome,
     stored: StoredPlan,
     observed: ObservedState,
     last: Option<crate::state::ProjectRecord>,
+}
+
+/// The resources an import adopted, as the last-applied record holds them.
+fn adopted_of(record: Option<&crate::state::ProjectRecord>) -> &[Adopted] {
+    record.map_or(&[], |r| r.adopted.as_slice())
 }
 
 fn observed_is_empty(observed: &ObservedState) -> bool {

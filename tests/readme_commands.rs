@@ -22,6 +22,10 @@ const COVERED_ELSEWHERE: &[(&str, &str)] = &[
     ),
     ("./scripts/test.sh", "the test script itself (CI runs it)"),
     (
+        "mcp-docker-server import -p demo -f compose.yaml",
+        "needs a project docker-compose started; tests/cli_import.rs starts one and imports it",
+    ),
+    (
         "cargo install --path .",
         "installs the binary this suite builds into ~/.cargo/bin",
     ),

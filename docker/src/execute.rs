@@ -18,6 +18,7 @@ use super::steps::run_action;
 /// Secret and config contents by name, resolved by the engine layer; never logged or returned.
 pub type SecretValues = BTreeMap<String, Vec<u8>>;
 
+pub use super::wait::HealthGate;
 pub use planner::report::{ApplyReport, EventSink, StepEvent, StepOutcome};
 
 pub struct ExecOptions {
@@ -34,6 +35,8 @@ pub struct ExecOptions {
     /// Checked between steps: once cancelled, remaining steps are skipped with reason "cancelled".
     pub cancel: tokio_util::sync::CancellationToken,
     pub events: EventSink,
+    /// Whether a replaced container must pass its healthcheck before its step counts as done.
+    pub health_gate: HealthGate,
 }
 
 /// Why an action did not run: the step that failed first along its dependencies, or cancellation.

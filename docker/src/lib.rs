@@ -2,6 +2,7 @@
 //! operations the MCP tools call. bollard stays inside this crate; its public API is plain structs and
 //! `DockerError`.
 
+pub mod adopt;
 pub(crate) mod auth;
 pub mod bind_guard;
 pub mod build_context;

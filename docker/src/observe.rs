@@ -1,7 +1,8 @@
 //! Reads what the engine holds for one project, by our ownership label, into the planner's `ObservedState`.
 //!
 //! Only resources carrying `LABEL_MANAGED_BY=project` count as ours. Names we would create that exist without
-//! the label are reported as look-alikes so the planner can refuse to touch them.
+//! the label are reported as look-alikes so the planner can refuse to touch them. The one exception is what
+//! an import recorded (`observe_adopted`): those ids count as ours while `planner::adopt::may_adopt` holds.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -14,11 +15,13 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 use futures_util::stream::{self, StreamExt};
+use planner::adopt::{claimed_labels, may_adopt, Adopted};
 use planner::model::{Project, Resources, RestartPolicy};
 use planner::naming;
 use planner::observed::{
     ContainerState, ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume,
 };
+use planner::plan::ResourceKind;
 
 use super::client::DockerClient;
 use super::error::{api, DockerError};
@@ -164,6 +167,103 @@ pub async fn observe(
         state.unmanaged_lookalikes = lookalikes(docker, host, project, desired).await?;
     }
     Ok(state)
+}
+
+/// The resources an import recorded that still exist and still qualify for adoption, reported as ours with
+/// the recorded config hash. A recorded id whose resource lost the compose project label, or gained an
+/// ownership label, is not reported: the record alone never makes a resource ours.
+pub async fn observe_adopted(
+    client: &DockerClient,
+    host: &str,
+    project: &str,
+    adopted: &[Adopted],
+) -> Result<ObservedState, DockerError> {
+    let docker = &client.api;
+    let mut state = ObservedState {
+        project: project.to_string(),
+        ..ObservedState::default()
+    };
+    for record in adopted {
+        let found = match record.kind {
+            ResourceKind::Container => adopted_container(docker, host, project, record)
+                .await
+                .map(|c| c.map(|c| state.containers.push(c))),
+            ResourceKind::Network => adopted_network(docker, host, project, record)
+                .await
+                .map(|n| n.map(|n| state.networks.push(n))),
+            ResourceKind::Volume => adopted_volume(docker, host, project, record)
+                .await
+                .map(|v| v.map(|v| state.volumes.push(v))),
+            ResourceKind::Image => Ok(None),
+        };
+        match found {
+            Ok(_) => {}
+            // Removed since the import: simply gone.
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(state)
+}
+
+async fn adopted_container(
+    docker: &Docker,
+    host: &str,
+    project: &str,
+    record: &Adopted,
+) -> Result<Option<ObservedContainer>, DockerError> {
+    let mut container = observe_container(docker, host, &record.id).await?;
+    if !may_adopt(&container.labels, project) || container.service != record.key {
+        return Ok(None);
+    }
+    container.labels = claimed_labels(&container.labels, project, record);
+    container.config_hash = Some(record.config_hash.clone());
+    Ok(Some(container))
+}
+
+async fn adopted_network(
+    docker: &Docker,
+    host: &str,
+    project: &str,
+    record: &Adopted,
+) -> Result<Option<ObservedNetwork>, DockerError> {
+    let network = docker
+        .inspect_network(&record.id, None)
+        .await
+        .map_err(api(host, format!("inspecting network {}", record.name)))?;
+    let labels: BTreeMap<String, String> = network.labels.unwrap_or_default().into_iter().collect();
+    if !may_adopt(&labels, project) || labels.get(naming::LABEL_NETWORK) != Some(&record.key) {
+        return Ok(None);
+    }
+    Ok(Some(ObservedNetwork {
+        id: network.id.unwrap_or_else(|| record.id.clone()),
+        name: network.name.unwrap_or_else(|| record.name.clone()),
+        key: record.key.clone(),
+        config_hash: Some(record.config_hash.clone()),
+        labels: claimed_labels(&labels, project, record),
+    }))
+}
+
+async fn adopted_volume(
+    docker: &Docker,
+    host: &str,
+    project: &str,
+    record: &Adopted,
+) -> Result<Option<ObservedVolume>, DockerError> {
+    let volume = docker
+        .inspect_volume(&record.id)
+        .await
+        .map_err(api(host, format!("inspecting volume {}", record.name)))?;
+    let labels: BTreeMap<String, String> = volume.labels.into_iter().collect();
+    if !may_adopt(&labels, project) || labels.get(naming::LABEL_VOLUME) != Some(&record.key) {
+        return Ok(None);
+    }
+    Ok(Some(ObservedVolume {
+        name: volume.name,
+        key: record.key.clone(),
+        config_hash: Some(record.config_hash.clone()),
+        labels: claimed_labels(&labels, project, record),
+    }))
 }
 
 async fn observe_container(

@@ -26,7 +26,7 @@ use super::container_config::{
 use super::error::DockerError;
 use super::execute::ExecOptions;
 use super::images;
-use super::wait::wait_for;
+use super::wait::{self, wait_for, HealthGate};
 
 /// Runs one action; returns the engine id of the resulting resource when there is one.
 pub async fn run_action(
@@ -349,7 +349,37 @@ async fn replace_container(
             DockerError::from_bollard(e, host, &format!("renaming {temporary} to {}", target.name))
         })?;
     start(docker, host, &id).await?;
+    healthy_if_gated(docker, host, target, opts, progress).await?;
     Ok(id)
+}
+
+/// Under [`HealthGate::ReplacedMustBeHealthy`], waits for the replacement's own healthcheck to pass.
+async fn healthy_if_gated(
+    docker: &Docker,
+    host: &str,
+    target: &ContainerTarget,
+    opts: &ExecOptions,
+    progress: images::Progress<'_>,
+) -> Result<(), DockerError> {
+    let check = match (&target.spec.healthcheck, opts.health_gate) {
+        (Some(check), HealthGate::ReplacedMustBeHealthy) if wait::probes(check) => check,
+        _ => return Ok(()),
+    };
+    let window = wait::health_window(check, opts.dependency_timeout);
+    progress(format!(
+        "waiting up to {}s for {} to pass its healthcheck",
+        window.as_secs(),
+        target.name
+    ));
+    wait::wait_healthy(
+        docker,
+        host,
+        &target.name,
+        check,
+        opts.dependency_timeout,
+        &opts.cancel,
+    )
+    .await
 }
 
 pub(crate) async fn start(docker: &Docker, host: &str, container: &str) -> Result<(), DockerError> {

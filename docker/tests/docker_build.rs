@@ -136,6 +136,7 @@ async fn a_build_action_builds_tags_and_runs_the_image() {
         configs: BTreeMap::new(),
         cancel: CancellationToken::new(),
         events: Arc::new(move |e| sink.lock().unwrap().push(e)),
+        health_gate: docker_layer::execute::HealthGate::Started,
     };
     let name = naming::container_name(&project, "app", 1);
     let spec = ServiceSpec {

@@ -44,6 +44,7 @@ fn options(secrets: &[(&str, &str)]) -> (ExecOptions, Arc<Mutex<Vec<StepEvent>>>
         configs: BTreeMap::from([("site".to_string(), b"listen=80\n".to_vec())]),
         cancel: CancellationToken::new(),
         events: Arc::new(move |e| sink.lock().unwrap().push(e)),
+        health_gate: docker_layer::execute::HealthGate::Started,
     };
     (opts, events)
 }

@@ -66,6 +66,7 @@ fn exec_options() -> ExecOptions {
         configs: BTreeMap::new(),
         cancel: CancellationToken::new(),
         events: Arc::new(|_| {}),
+        health_gate: docker_layer::execute::HealthGate::Started,
     }
 }
 

@@ -8,6 +8,7 @@
 //! gives a `model::Project`; `diff` compares it with `observed::ObservedState` into a `plan::Plan`, whose
 //! order comes from `graph`; `render` prints it.
 
+pub mod adopt;
 pub mod compose;
 pub mod diff;
 pub mod drift;

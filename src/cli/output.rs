@@ -1,7 +1,7 @@
 //! Human text for the CLI, and `say`, the one function that writes to stdout.
 
 use crate::engine::{PlanOutcome, ProjectStatus, ProjectSummary, StepEvent};
-use crate::state::{HistoryEntry, HistoryKind, JournalEntry};
+use crate::state::{HistoryEntry, JournalEntry};
 
 /// Prints a line to stdout: the CLI's human output. The MCP server never calls this.
 #[allow(clippy::print_stdout)]
@@ -118,11 +118,7 @@ pub fn history_text(history: &[HistoryEntry]) -> String {
     history
         .iter()
         .map(|h| {
-            let kind = match h.kind {
-                HistoryKind::Plan => "plan",
-                HistoryKind::Apply => "apply",
-                HistoryKind::Destroy => "destroy",
-            };
+            let kind = h.kind.as_str();
             format!("{}  {kind:<7}  {}  {}", h.at, h.plan_id, h.summary)
         })
         .collect::<Vec<_>>()

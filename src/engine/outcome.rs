@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use planner::adopt::Adopted;
 use planner::model::{Project, ServiceSpec};
 use planner::naming::LABEL_CONFIG_HASH;
 use planner::observed::ObservedState;
@@ -109,6 +110,10 @@ pub fn new_record(
         return RecordChange::Remove;
     }
     let applied_at = now_rfc3339();
+    let adopted = previous
+        .as_ref()
+        .map(|p| p.adopted.clone())
+        .unwrap_or_default();
     let (spec, failure) = if succeeded {
         (stored.spec.clone(), None)
     } else {
@@ -123,6 +128,7 @@ pub fn new_record(
             Some(failure),
         )
     };
+    let resources = resource_records(&stored.plan, report, observed);
     let record = ProjectRecord {
         project: stored.project.clone(),
         spec,
@@ -130,10 +136,26 @@ pub fn new_record(
         applied_at,
         plan_id: stored.id.clone(),
         complete: succeeded,
-        resources: resource_records(&stored.plan, report, observed),
+        adopted: still_adopted(adopted, &resources),
+        resources,
         failure,
     };
     RecordChange::Write(Box::new(record))
+}
+
+/// The adopted resources the project still holds as they were adopted: a replaced container has a new id
+/// and our labels, so it is no longer an adoption. A volume is never replaced, and one a plan keeps (destroy
+/// without volumes, or dropped from the spec) stays adopted while it exists, so a later plan finds it again.
+fn still_adopted(adopted: Vec<Adopted>, resources: &[ResourceRecord]) -> Vec<Adopted> {
+    adopted
+        .into_iter()
+        .filter(|a| {
+            a.kind == ResourceKind::Volume
+                || resources
+                    .iter()
+                    .any(|r| r.kind == a.kind && r.id.as_deref() == Some(a.id.as_str()))
+        })
+        .collect()
 }
 
 fn failed_step(step: &StepOutcome) -> FailedStep {
@@ -273,5 +295,42 @@ fn observed_record(action: &Action, observed: &ObservedState) -> Option<Resource
                 })
         }
         ResourceKind::Image => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn adopted(kind: ResourceKind, id: &str) -> Adopted {
+        Adopted {
+            kind,
+            id: id.into(),
+            name: id.into(),
+            key: "k".into(),
+            config_hash: "h".into(),
+        }
+    }
+
+    #[test]
+    fn adoptions_last_while_the_record_holds_them_and_volumes_while_they_exist() {
+        let kept = ResourceRecord {
+            kind: ResourceKind::Container,
+            name: "demo-web-1".into(),
+            key: "web".into(),
+            id: Some("c1".into()),
+            config_hash: None,
+        };
+        let left = still_adopted(
+            vec![
+                adopted(ResourceKind::Container, "c1"),
+                adopted(ResourceKind::Container, "replaced"),
+                adopted(ResourceKind::Network, "n1"),
+                adopted(ResourceKind::Volume, "demo_data"),
+            ],
+            &[kept],
+        );
+        let ids: Vec<&str> = left.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, vec!["c1", "demo_data"]);
     }
 }

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use planner::adopt::{Adopted, Found};
 use planner::model::{Project, Protocol};
 use planner::naming::{LABEL_MANAGED_BY, LABEL_PROJECT};
 use planner::observed::ObservedState;
@@ -19,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::EngineError;
 use crate::docker::containers::{ContainerFilter, ContainerSummary};
-use crate::docker::execute::{ExecOptions, SecretValues};
+use crate::docker::execute::{ExecOptions, HealthGate, SecretValues};
 use crate::docker::host_listeners::listeners_on;
 use crate::docker::registry_probe::unreachable_registries;
 use crate::docker::DockerConnector;
@@ -33,6 +34,8 @@ pub struct ExecRequest {
     pub configs: SecretValues,
     pub cancel: CancellationToken,
     pub events: EventSink,
+    /// Whether a replaced container must pass its healthcheck before its step counts as done.
+    pub health_gate: HealthGate,
 }
 
 /// What the engine needs from a container engine.
@@ -43,6 +46,32 @@ pub trait Runtime: Send + Sync {
         project: &'a str,
         desired: Option<&'a Project>,
     ) -> BoxFuture<'a, Result<ObservedState, EngineError>>;
+
+    /// The resources an import recorded, reported as the project's own while they still qualify
+    /// (`planner::adopt::may_adopt`). A runtime without compose projects has none live.
+    fn observe_adopted<'a>(
+        &'a self,
+        project: &'a str,
+        _adopted: &'a [Adopted],
+    ) -> BoxFuture<'a, Result<ObservedState, EngineError>> {
+        Box::pin(async move {
+            Ok(ObservedState {
+                project: project.to_string(),
+                ..ObservedState::default()
+            })
+        })
+    }
+
+    /// The resources compose labelled with `project`, each compared with what `plan` creates (for import).
+    /// A runtime without compose projects finds none.
+    fn compose_resources<'a>(
+        &'a self,
+        _project: &'a str,
+        _plan: &'a Plan,
+        _secrets: &'a SecretValues,
+    ) -> BoxFuture<'a, Result<Vec<Found>, EngineError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 
     /// Facts about the host that `plan`'s certain and likely failures are predicted from: the host ports
     /// containers publish, every container's name, and the registries of images it must pull that do not answer.
@@ -76,6 +105,39 @@ impl Runtime for DockerRuntime {
             let host = self.connector.host_description();
             match crate::docker::observe::observe(&docker, &host, project, desired).await {
                 Ok(observed) => Ok(observed),
+                Err(e) => Err(self.connector.note_error(e).await.into()),
+            }
+        })
+    }
+
+    fn observe_adopted<'a>(
+        &'a self,
+        project: &'a str,
+        adopted: &'a [Adopted],
+    ) -> BoxFuture<'a, Result<ObservedState, EngineError>> {
+        Box::pin(async move {
+            let docker = self.connector.client().await?;
+            let host = self.connector.host_description();
+            match crate::docker::observe::observe_adopted(&docker, &host, project, adopted).await {
+                Ok(found) => Ok(found),
+                Err(e) => Err(self.connector.note_error(e).await.into()),
+            }
+        })
+    }
+
+    fn compose_resources<'a>(
+        &'a self,
+        project: &'a str,
+        plan: &'a Plan,
+        secrets: &'a SecretValues,
+    ) -> BoxFuture<'a, Result<Vec<Found>, EngineError>> {
+        Box::pin(async move {
+            let docker = self.connector.client().await?;
+            let host = self.connector.host_description();
+            match crate::docker::adopt::compose_resources(&docker, &host, project, plan, secrets)
+                .await
+            {
+                Ok(found) => Ok(found),
                 Err(e) => Err(self.connector.note_error(e).await.into()),
             }
         })
@@ -118,6 +180,7 @@ impl Runtime for DockerRuntime {
                 configs: request.configs,
                 cancel: request.cancel,
                 events: request.events,
+                health_gate: request.health_gate,
             };
             Ok(crate::docker::execute::execute_plan(&docker, plan, &options).await)
         })

@@ -112,6 +112,33 @@ pub(crate) fn plan_text(outcome: &PlanOutcome) -> String {
     text
 }
 
+/// The spec a tool call carries: JSON in `spec` or YAML text in `compose_yaml`, exactly one of them (plan and
+/// import take the same two parameters).
+pub(crate) fn spec_source(
+    spec: Option<serde_json::Value>,
+    compose_yaml: Option<String>,
+) -> Result<SpecSource, ToolError> {
+    match (spec, compose_yaml) {
+        (Some(_), Some(_)) => Err(ToolError::invalid(
+            "spec",
+            "both `spec` and `compose_yaml` were given",
+            "give only one of them",
+        )),
+        (Some(serde_json::Value::String(_)), None) => Err(ToolError::invalid(
+            "spec",
+            "it is a string, and `spec` takes the compose document as a JSON object",
+            "pass YAML text in `compose_yaml` instead, or `spec` as an object like {\"services\": {...}}",
+        )),
+        (Some(value), None) => Ok(SpecSource::Json(value)),
+        (None, Some(yaml)) => Ok(SpecSource::Yaml(yaml)),
+        (None, None) => Err(ToolError::invalid(
+            "spec",
+            "no spec was given",
+            "pass the compose document as `spec` (JSON object) or `compose_yaml` (text)",
+        )),
+    }
+}
+
 /// `create container demo-web-1: done`, for progress messages.
 fn describe_event(event: &StepEvent) -> String {
     match event {
@@ -190,30 +217,7 @@ impl DockerServer {
         &self,
         Parameters(args): Parameters<PlanArgs>,
     ) -> Result<Json<PlanOutcome>, ToolError> {
-        let spec =
-            match (args.spec, args.compose_yaml) {
-                (Some(_), Some(_)) => {
-                    return Err(ToolError::invalid(
-                        "spec",
-                        "both `spec` and `compose_yaml` were given",
-                        "give only one of them",
-                    ))
-                }
-                (Some(serde_json::Value::String(_)), None) => {
-                    return Err(ToolError::invalid(
-                        "spec",
-                        "it is a string, and `spec` takes the compose document as a JSON object",
-                        "pass YAML text in `compose_yaml` instead, or `spec` as an object like {\"services\": {...}}",
-                    ))
-                }
-                (Some(value), None) => SpecSource::Json(value),
-                (None, Some(yaml)) => SpecSource::Yaml(yaml),
-                (None, None) => return Err(ToolError::invalid(
-                    "spec",
-                    "no spec was given",
-                    "pass the compose document as `spec` (JSON object) or `compose_yaml` (text)",
-                )),
-            };
+        let spec = spec_source(args.spec, args.compose_yaml)?;
         let sent = spec.clone();
         let request = PlanRequest {
             project: args.project,

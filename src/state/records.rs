@@ -23,6 +23,10 @@ pub struct ProjectRecord {
     /// The steps that failed when the apply that wrote this record did not complete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<ApplyFailure>,
+    /// Resources `import` adopted from the compose project of this name that still stand: observation
+    /// reports them as the project's own although they lack its ownership label.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adopted: Vec<planner::adopt::Adopted>,
 }
 
 /// Why the last apply did not complete: each failed step with the engine's error, for status to name.
@@ -145,6 +149,20 @@ pub enum HistoryKind {
     Plan,
     Apply,
     Destroy,
+    /// A compose project taken over by `import`: records written, nothing executed.
+    Import,
+}
+
+impl HistoryKind {
+    /// The word history listings show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HistoryKind::Plan => "plan",
+            HistoryKind::Apply => "apply",
+            HistoryKind::Destroy => "destroy",
+            HistoryKind::Import => "import",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -315,6 +315,24 @@ impl Store {
         })
     }
 
+    /// Stores an import in one write: its plan (marked applied, though nothing was executed), the record of
+    /// what it adopted, and its history entry.
+    pub fn record_import(
+        &self,
+        plan: &StoredPlan,
+        record: &ProjectRecord,
+        history: &HistoryEntry,
+    ) -> Result<(), StateError> {
+        self.writing(|db| {
+            let plans = self.tree(db, TREE_PLANS)?;
+            self.put(&plans, &plan_key(&plan.project, &plan.id), plan)?;
+            self.prune_plans(db, &plan.project, &plan.id)?;
+            let projects = self.tree(db, TREE_PROJECTS)?;
+            self.put(&projects, &plan.project, record)?;
+            self.put_history(db, &plan.project, history)
+        })
+    }
+
     // ---- journal ----
 
     /// Appends step events of one apply; `first_seq` numbers them so batches keep their order.
@@ -517,6 +535,7 @@ mod tests {
             complete: true,
             resources: vec![],
             failure: None,
+            adopted: Vec::new(),
         };
         store
             .finish_plan(

@@ -387,3 +387,29 @@ pub fn running_as_root() -> bool {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
 }
+
+/// Starts compose project `project` from `file` with compose v2 (`docker-compose -p project -f file up -d`),
+/// as a person would before handing the project to `import`.
+pub fn compose_up(project: &str, file: &std::path::Path) {
+    let out = Command::new("docker-compose")
+        .arg("-p")
+        .arg(project)
+        .arg("-f")
+        .arg(file)
+        .args(["up", "-d"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "docker-compose up failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The engine id of container `name`.
+pub fn container_id(name: &str) -> String {
+    inspect_object("container", name)
+        .ok()
+        .and_then(|v| v["Id"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("no container {name}"))
+}

@@ -166,6 +166,16 @@ impl Planner<'_> {
                     Vec::new(),
                 );
             }
+            Some(crate::adopt::DIFFERS_HASH) => {
+                return (
+                    Op::Replace,
+                    Some(
+                        "adopted by import, it differs from the spec (the import named the fields)"
+                            .into(),
+                    ),
+                    Vec::new(),
+                );
+            }
             Some(h) if h != template.config_hash => {
                 let (reason, changes) = self.explain_replace(service, template.spec);
                 return (Op::Replace, Some(reason), changes);
