@@ -54,9 +54,9 @@ fn completed(task: &DetailedTask) -> CallToolResult {
     }
 }
 
-/// The progress a status line reports (`1.5/5: ...` is 1.5), if it reports one.
+/// The whole steps a status line reports done (`1 of 5 steps done: ...` is 1), if it reports any.
 fn steps_done(line: &str) -> Option<f64> {
-    line.split_once('/')?.0.parse().ok()
+    line.split_once(" of ")?.0.parse().ok()
 }
 
 /// Polls until the status line shows the first step finished; returns every status line seen.

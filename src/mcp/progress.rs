@@ -68,7 +68,9 @@ impl Progress {
     pub fn at(&self, value: f64, total: f64, message: impl Into<String>) {
         let message = message.into();
         if let Some(task) = &self.task {
-            task.set_status_message(format!("{value}/{total}: {message}"));
+            // The meter moves halfway into a step when it starts; the status counts whole steps only.
+            let done = value.floor() as u64;
+            task.set_status_message(format!("{done} of {} steps done: {message}", total as u64));
         }
         if let Some(sender) = &self.sender {
             let _ = sender.send(Report {
