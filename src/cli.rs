@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::ServerArgs;
 use crate::engine::{Engine, PlanRequest, SpecSource};
 use output::say;
+use planner::swarm::Target;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,6 +51,9 @@ enum Command {
         /// Activate services of this profile (repeatable).
         #[arg(long = "profile")]
         profiles: Vec<String>,
+        /// Where the project runs: `engine` (containers) or `swarm` (services on --swarm-host).
+        #[arg(long, value_enum, default_value = "engine")]
+        target: TargetArg,
     },
     /// Apply a stored plan (--plan ID), or plan and apply a file at once (-f FILE --auto-approve).
     Apply {
@@ -66,6 +70,8 @@ enum Command {
         remove_orphans: bool,
         #[arg(long = "profile")]
         profiles: Vec<String>,
+        #[arg(long, value_enum, default_value = "engine")]
+        target: TargetArg,
     },
     /// Live status of a project and its drift from the last apply.
     Status {
@@ -166,8 +172,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             file,
             remove_orphans,
             profiles,
+            target,
         } => {
-            let req = plan_request(&project, &file, remove_orphans, profiles)?;
+            let mut req = plan_request(&project, &file, remove_orphans, profiles)?;
+            req.target = target.into();
             let planned = engine.plan(req).await?;
             say(&output::plan_text(&planned));
             say(&format!(
@@ -183,6 +191,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             auto_approve,
             remove_orphans,
             profiles,
+            target,
         } => {
             let cancel = cancel_on_ctrl_c();
             match (plan, file) {
@@ -193,7 +202,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     finish_apply(&applied)
                 }
                 (None, Some(file)) => {
-                    let req = plan_request(&project, &file, remove_orphans, profiles)?;
+                    let mut req = plan_request(&project, &file, remove_orphans, profiles)?;
+                    req.target = target.into();
                     if auto_approve {
                         let (_, applied) = engine
                             .plan_and_apply(req, &show_plan, progress::sink(), cancel)
@@ -319,7 +329,24 @@ fn plan_request(
         project_dir,
         remove_orphans,
         profiles,
+        target: Target::Engine,
     })
+}
+
+/// `--target`: where a project runs.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum TargetArg {
+    Engine,
+    Swarm,
+}
+
+impl From<TargetArg> for Target {
+    fn from(arg: TargetArg) -> Target {
+        match arg {
+            TargetArg::Engine => Target::Engine,
+            TargetArg::Swarm => Target::Swarm,
+        }
+    }
 }
 
 fn finish_apply(applied: &crate::engine::ApplyOutcome) -> anyhow::Result<()> {

@@ -17,6 +17,8 @@ pub mod runtime;
 mod seam_tests;
 mod secrets;
 mod status;
+mod swarm;
+mod swarm_status;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,6 +29,7 @@ use planner::model::{Project, ServiceSpec};
 use planner::observed::ObservedState;
 use planner::plan::{ExternalDigests, PlanOptions, Summary};
 use planner::report::ApplyReport;
+use planner::swarm::Target;
 use planner::SpecErrors;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -48,6 +51,7 @@ pub use planner::report::{EventSink, StepEvent};
 pub use progress::StepMeter;
 pub use revert::{AppliedWithRevert, Revert};
 pub use secrets::parse_secrets_file;
+pub use swarm::SwarmError;
 
 /// What to plan: a project name and its spec.
 #[derive(Debug, Clone)]
@@ -58,6 +62,8 @@ pub struct PlanRequest {
     pub project_dir: Option<PathBuf>,
     pub remove_orphans: bool,
     pub profiles: Vec<String>,
+    /// Where the project runs; a project keeps the target of its first apply.
+    pub target: Target,
 }
 
 /// A compose-shaped spec as YAML text or as a JSON value.
@@ -91,6 +97,8 @@ pub struct ApplyOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ProjectStatus {
     pub project: String,
+    /// Where the project runs: `engine` (containers) or `swarm` (services).
+    pub target: Target,
     /// True when an apply of this project is recorded.
     pub known: bool,
     /// The last-applied spec as compose YAML (secret references only, never values).
@@ -163,6 +171,8 @@ pub enum EngineError {
     Internal(String),
     #[error(transparent)]
     Rollback(#[from] RollbackError),
+    #[error(transparent)]
+    Swarm(#[from] SwarmError),
 }
 
 /// Most store reads running at once: sled serves concurrent readers from one open database, and a bound
@@ -178,6 +188,8 @@ const LOCK_PATIENCE: Duration = Duration::from_secs(900);
 pub struct Engine {
     config: ServerConfig,
     docker: DockerConnector,
+    /// The swarm manager for `swarm` target projects (the operator's `--swarm-host`, else `docker`).
+    swarm: DockerConnector,
     runtime: Arc<dyn Runtime>,
     store: Arc<Store>,
     state_read_slots: Arc<tokio::sync::Semaphore>,
@@ -209,9 +221,14 @@ impl Engine {
     ) -> Self {
         let store = Arc::new(Store::new(config.state_dir.clone()));
         let host = ServerHost::new(config.env.clone());
+        let swarm = match &config.swarm_host {
+            Some(host) => DockerConnector::from_env(Some(host.clone())),
+            None => docker.clone(),
+        };
         Engine {
             config,
             docker,
+            swarm,
             runtime,
             store,
             state_read_slots: Arc::new(tokio::sync::Semaphore::new(STATE_READERS)),
@@ -261,6 +278,9 @@ impl Engine {
             profiles: req.profiles.clone(),
             policy: self.config.policy(),
         };
+        if req.target == Target::Swarm {
+            return self.plan_swarm(&req, options).await;
+        }
         let (mut desired, source) = match &req.spec {
             SpecSource::Yaml(text) => (
                 planner::load::load_yaml(text, &options, &self.host)?,
@@ -304,6 +324,11 @@ impl Engine {
         volumes: bool,
     ) -> Result<Planned, EngineError> {
         validate_project_name(project)?;
+        let name = project.to_string();
+        let last = self.state(move |s| s.last_applied(&name)).await?;
+        if last.as_ref().map(crate::state::ProjectRecord::target) == Some(Target::Swarm) {
+            return self.destroy_plan_swarm(project, volumes, last).await;
+        }
         let desired = Project {
             name: project.to_string(),
             ..Project::default()
@@ -337,6 +362,7 @@ impl Engine {
             .await?;
         let name = project.clone();
         let last = self.state(move |s| s.last_applied(&name)).await?;
+        swarm::check_target(&project, last.as_ref(), Target::Engine)?;
         if destroy && last.is_none() && observed_is_empty(&observed) {
             return Err(EngineError::ProjectNotFound(project));
         }
@@ -371,6 +397,7 @@ impl Engine {
             destroy,
             digests,
             plan,
+            swarm: None,
         };
         let outcome = PlanOutcome {
             plan_id: stored.id.clone(),
@@ -516,6 +543,9 @@ impl Engine {
                 })
             }
         }
+        if stored.target() == Target::Swarm {
+            return self.apply_swarm(stored, previous, events, cancel).await;
+        }
         // A stored plan is re-checked against today's policy: it may predate a stricter operator setting.
         let refused = planner::policy::project::check_stored(&stored.spec, &self.config.policy());
         if !refused.is_empty() {
@@ -606,6 +636,10 @@ impl Engine {
         validate_project_name(project)?;
         let name = project.to_string();
         let record = self.state(move |s| s.last_applied(&name)).await?;
+        let record = match record {
+            Some(r) if r.target() == Target::Swarm => return self.swarm_status(r).await,
+            other => other,
+        };
         let observed = self
             .observe(project, record.as_ref().map(|r| &r.spec))
             .await?;
@@ -618,6 +652,7 @@ impl Engine {
         }
         Ok(ProjectStatus {
             project: project.to_string(),
+            target: Target::Engine,
             known: record.is_some(),
             last_applied_yaml: match &record {
                 Some(r) => Some(project_to_compose_yaml(&r.spec)?),

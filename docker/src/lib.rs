@@ -19,6 +19,8 @@ pub mod observe;
 pub(crate) mod ssh_transport;
 pub(crate) mod steps;
 pub mod swarm;
+pub mod swarm_execute;
+pub mod swarm_project;
 pub mod swarm_spec;
 pub mod swarm_wait;
 pub mod system;

@@ -328,11 +328,7 @@ async fn lookalikes(
         .networks
         .iter()
         .filter(|(_, n)| !n.external)
-        .map(|(key, n)| {
-            n.name
-                .clone()
-                .unwrap_or_else(|| naming::scoped_name(project, key))
-        })
+        .map(|(key, _)| planner::hash::network_engine_name(desired, key))
         .collect();
     if !network_names.is_empty() {
         for n in docker
@@ -352,11 +348,7 @@ async fn lookalikes(
         .volumes
         .iter()
         .filter(|(_, v)| !v.external)
-        .map(|(key, v)| {
-            v.name
-                .clone()
-                .unwrap_or_else(|| naming::scoped_name(project, key))
-        })
+        .map(|(key, _)| planner::hash::volume_engine_name(desired, key))
         .collect();
     if !volume_names.is_empty() {
         let listed = docker

@@ -78,6 +78,11 @@ pub enum ResourceKind {
     Network,
     Volume,
     Container,
+    /// A Swarm service (target `swarm`).
+    Service,
+    /// A Swarm secret or config (target `swarm`).
+    Secret,
+    Config,
 }
 
 impl ResourceKind {
@@ -88,6 +93,9 @@ impl ResourceKind {
             ResourceKind::Network => "network",
             ResourceKind::Volume => "volume",
             ResourceKind::Container => "container",
+            ResourceKind::Service => "service",
+            ResourceKind::Secret => "secret",
+            ResourceKind::Config => "config",
         }
     }
 }

@@ -38,7 +38,7 @@ fn step_label(step: &StepOutcome) -> String {
 pub fn assess(stored: &StoredPlan, report: &ApplyReport) -> Assessment {
     let plan = &stored.plan;
     if report.succeeded() {
-        let message = if !plan.has_changes() {
+        let message = if !stored.has_changes() {
             format!(
                 "No changes. Project {} matches the desired state.",
                 stored.project
@@ -132,6 +132,7 @@ pub fn new_record(
         complete: succeeded,
         resources: resource_records(&stored.plan, report, observed),
         failure,
+        swarm: None,
     };
     RecordChange::Write(Box::new(record))
 }
@@ -272,6 +273,10 @@ fn observed_record(action: &Action, observed: &ObservedState) -> Option<Resource
                     config_hash: v.config_hash.clone(),
                 })
         }
-        ResourceKind::Image => None,
+        // Images are not recorded; swarm objects are recorded by the swarm apply.
+        ResourceKind::Image
+        | ResourceKind::Service
+        | ResourceKind::Secret
+        | ResourceKind::Config => None,
     }
 }

@@ -158,6 +158,7 @@ mod tests {
             complete: true,
             resources,
             failure: None,
+            swarm: None,
         }
     }
 

@@ -144,6 +144,7 @@ mod tests {
                 warnings: vec![],
                 orphans: vec![],
             },
+            swarm: None,
         };
         plan.rendering.push_str(&"y".repeat(10_000));
         let text = question(&plan);

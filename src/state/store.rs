@@ -498,6 +498,7 @@ mod tests {
                 warnings: vec![],
                 orphans: vec![],
             },
+            swarm: None,
         }
     }
 
@@ -516,6 +517,7 @@ mod tests {
             complete: true,
             resources: vec![],
             failure: None,
+            swarm: None,
         };
         store
             .finish_plan(

@@ -1,0 +1,409 @@
+//! The swarm target on the engine's side: plan, destroy-plan and apply of a project whose services run on
+//! the swarm manager the operator named (`--swarm-host`), beside the engine target's containers.
+//!
+//! The decisions are `planner::swarm`'s and the engine calls `docker::swarm*`'s; this module loads, observes,
+//! stores and records, as `engine.rs` does for containers. A project keeps its target: planning it onto the
+//! other one is refused with the way to move it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use planner::load::{LoadOptions, Resolved};
+use planner::observed::ObservedState;
+use planner::plan::{ExternalDigests, Plan, PlanOptions};
+use planner::swarm::plan::{self as swarm_plan, ObservedSwarm, SwarmPlan};
+use planner::swarm::Target;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    outcome, secrets, ApplyOutcome, Engine, EngineError, EventSink, PlanOutcome, PlanPurpose,
+    PlanRequest, Planned, SpecSource,
+};
+use crate::docker::swarm::{swarm_role, SwarmRole};
+use crate::docker::swarm_execute::{self, SwarmExecOptions};
+use crate::docker::{swarm_project, DockerClient};
+use crate::state::store::now_rfc3339;
+use crate::state::{
+    ApplyFailure, HistoryEntry, HistoryKind, PlanStatus, ProjectRecord, RecordChange, StoredPlan,
+    SwarmApplied,
+};
+
+/// How long one service may take to converge (all desired tasks running at the new spec).
+const CONVERGE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Why a swarm plan cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SwarmError {
+    #[error(
+        "project {project:?} runs on target {recorded:?}, not {asked:?} (fix: destroy it, then plan it with \
+         target {asked:?}; or plan with target {recorded:?})"
+    )]
+    TargetMismatch {
+        project: String,
+        recorded: &'static str,
+        asked: &'static str,
+    },
+    #[error(
+        "target swarm: the engine at {host} is {role}, not a swarm manager (fix: the operator points \
+         --swarm-host or MCP_DOCKER_SWARM_HOST at a manager node; or plan with target \"engine\")"
+    )]
+    NotManager { host: String, role: &'static str },
+}
+
+/// Refuses to plan `project` onto `asked` when its record says it runs on the other target.
+pub(super) fn check_target(
+    project: &str,
+    record: Option<&ProjectRecord>,
+    asked: Target,
+) -> Result<(), EngineError> {
+    match record.map(ProjectRecord::target) {
+        Some(recorded) if recorded != asked => Err(SwarmError::TargetMismatch {
+            project: project.to_string(),
+            recorded: recorded.as_str(),
+            asked: asked.as_str(),
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+impl Engine {
+    /// The swarm manager, refusing an engine that is not one.
+    pub(super) async fn swarm_manager(&self) -> Result<DockerClient, EngineError> {
+        let client = self.swarm.client().await?;
+        let role = match swarm_role(&client).await {
+            Ok(role) => role,
+            Err(e) => return Err(self.swarm.note_error(e).await.into()),
+        };
+        let role = match role {
+            SwarmRole::Manager => return Ok(client),
+            SwarmRole::Worker => "a worker",
+            SwarmRole::NotInSwarm => "not in a swarm",
+        };
+        Err(SwarmError::NotManager {
+            host: self.swarm.host_description(),
+            role,
+        }
+        .into())
+    }
+
+    async fn observe_swarm(
+        &self,
+        client: &DockerClient,
+        project: &str,
+    ) -> Result<ObservedSwarm, EngineError> {
+        match swarm_project::observe(client, project).await {
+            Ok(observed) => Ok(observed),
+            Err(e) => Err(self.swarm.note_error(e).await.into()),
+        }
+    }
+
+    /// Loads the spec with its swarm-only keys, observes the manager and stores a swarm plan.
+    pub(super) async fn plan_swarm(
+        &self,
+        req: &PlanRequest,
+        options: LoadOptions,
+    ) -> Result<Planned, EngineError> {
+        let (resolved, source) = match &req.spec {
+            SpecSource::Yaml(text) => (
+                planner::load::load_yaml_resolved(text, &options, &self.host)?,
+                text.clone(),
+            ),
+            SpecSource::Json(value) => (
+                planner::load::load_json_resolved(value, &options, &self.host)?,
+                serde_json::to_string_pretty(value).unwrap_or_default(),
+            ),
+        };
+        let Resolved {
+            project: mut desired,
+            document,
+        } = resolved;
+        desired.name = req.project.clone();
+        let name = req.project.clone();
+        let last = self.state(move |s| s.last_applied(&name)).await?;
+        check_target(&req.project, last.as_ref(), Target::Swarm)?;
+        let values = secrets::resolve(&desired, &self.host, &self.config)?;
+        let digests = values.digests();
+        let wanted = planner::swarm::desired::desired(&desired, &document, &digests)?;
+        let client = self.swarm_manager().await?;
+        let observed = self.observe_swarm(&client, &req.project).await?;
+        let applied = applied_services(last.as_ref());
+        let plan = swarm_plan::plan(&wanted, &observed, &applied);
+        let draft = Draft {
+            spec: desired,
+            source,
+            digests,
+            options: PlanOptions {
+                remove_orphans: req.remove_orphans,
+                remove_volumes: false,
+            },
+            purpose: PlanPurpose::Converge,
+        };
+        self.store_swarm_plan(draft, plan, &observed, last).await
+    }
+
+    /// A plan that removes every service, network, secret and config of the project from the swarm.
+    pub(super) async fn destroy_plan_swarm(
+        &self,
+        project: &str,
+        volumes: bool,
+        last: Option<ProjectRecord>,
+    ) -> Result<Planned, EngineError> {
+        let client = self.swarm_manager().await?;
+        let observed = self.observe_swarm(&client, project).await?;
+        let mut plan = swarm_plan::destroy(&observed);
+        if volumes {
+            plan.warnings.push(
+                "volumes stay on the nodes that ran the tasks: remove them there (docker volume rm)"
+                    .into(),
+            );
+        }
+        let draft = Draft {
+            spec: planner::model::Project {
+                name: project.to_string(),
+                ..Default::default()
+            },
+            source: String::new(),
+            digests: ExternalDigests::default(),
+            options: PlanOptions {
+                remove_orphans: true,
+                remove_volumes: volumes,
+            },
+            purpose: PlanPurpose::Destroy,
+        };
+        self.store_swarm_plan(draft, plan, &observed, last).await
+    }
+
+    async fn store_swarm_plan(
+        &self,
+        draft: Draft,
+        plan: SwarmPlan,
+        observed: &ObservedSwarm,
+        last: Option<ProjectRecord>,
+    ) -> Result<Planned, EngineError> {
+        let project = draft.spec.name.clone();
+        let destroy = draft.purpose == PlanPurpose::Destroy;
+        let rendering = swarm_plan::render(&plan);
+        let fingerprint = observed.fingerprint();
+        let summary = plan.summary();
+        let stored = StoredPlan {
+            id: super::new_plan_id(),
+            project: project.clone(),
+            spec: draft.spec,
+            source: draft.source,
+            rendering: rendering.clone(),
+            fingerprint: fingerprint.clone(),
+            created_at: now_rfc3339(),
+            status: PlanStatus::Pending,
+            options: draft.options,
+            destroy,
+            digests: draft.digests,
+            plan: Plan {
+                project: project.clone(),
+                actions: Vec::new(),
+                waves: Vec::new(),
+                fingerprint,
+                summary,
+                warnings: plan.warnings.clone(),
+                orphans: Vec::new(),
+            },
+            swarm: Some(plan),
+        };
+        let has_changes = stored.has_changes();
+        let outcome = PlanOutcome {
+            plan_id: stored.id.clone(),
+            project,
+            summary,
+            has_changes,
+            rendering,
+            warnings: stored.plan.warnings.clone(),
+        };
+        let summary_line = if has_changes {
+            format!(
+                "Plan: {} to add, {} to change, {} to destroy.",
+                summary.add, summary.change, summary.destroy
+            )
+        } else {
+            "No changes.".to_string()
+        };
+        let history = HistoryEntry {
+            at: stored.created_at.clone(),
+            kind: if destroy {
+                HistoryKind::Destroy
+            } else {
+                HistoryKind::Plan
+            },
+            plan_id: stored.id.clone(),
+            summary: summary_line,
+        };
+        let to_save = stored.clone();
+        self.state_write(move |s| s.save_plan(&to_save, &history))
+            .await?;
+        Ok(Planned {
+            outcome,
+            stored,
+            observed: ObservedState::default(),
+            last,
+        })
+    }
+
+    /// Applies a stored swarm plan after checking that the swarm still looks as it did at plan time; the
+    /// caller holds the project lock.
+    pub(super) async fn apply_swarm(
+        &self,
+        stored: StoredPlan,
+        previous: Option<ProjectRecord>,
+        events: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<ApplyOutcome, EngineError> {
+        let plan = stored.swarm.clone().unwrap_or_default();
+        let (project, plan_id) = (stored.project.clone(), stored.id.clone());
+        let client = self.swarm_manager().await?;
+        let values = secrets::resolve(&stored.spec, &self.host, &self.config)?;
+        let observed = self.observe_swarm(&client, &project).await?;
+        if observed.fingerprint() != stored.fingerprint || values.digests() != stored.digests {
+            return Err(self.refuse_stale(&project, &plan_id).await);
+        }
+        let report = if plan.has_changes() {
+            let journal =
+                super::journal::JournalWriter::start(self.store.clone(), &project, &plan_id);
+            let options = SwarmExecOptions {
+                project: project.clone(),
+                secrets: values.secrets,
+                configs: values.configs,
+                converge_timeout: CONVERGE_TIMEOUT,
+                cancel,
+                events: journal.sink(events),
+            };
+            let report = swarm_execute::execute(&client, &plan, &options).await;
+            journal.finish().await;
+            report
+        } else {
+            Default::default()
+        };
+        let assessment = outcome::assess(&stored, &report);
+        let change = swarm_record(&stored, &plan, &report, previous, &assessment);
+        let history = HistoryEntry {
+            at: now_rfc3339(),
+            kind: if stored.destroy {
+                HistoryKind::Destroy
+            } else {
+                HistoryKind::Apply
+            },
+            plan_id: plan_id.clone(),
+            summary: assessment.message.clone(),
+        };
+        let (p, id, status) = (project.clone(), plan_id.clone(), assessment.status);
+        self.state_write(move |s| s.finish_plan(&p, &id, status, &change, &history))
+            .await?;
+        Ok(ApplyOutcome {
+            project,
+            plan_id,
+            succeeded: report.succeeded(),
+            message: assessment.message,
+            report,
+        })
+    }
+
+    /// Marks the plan stale and returns the error that says so.
+    async fn refuse_stale(&self, project: &str, plan_id: &str) -> EngineError {
+        let history = HistoryEntry {
+            at: now_rfc3339(),
+            kind: HistoryKind::Apply,
+            plan_id: plan_id.to_string(),
+            summary: "refused: plan is stale".into(),
+        };
+        let (p, id) = (project.to_string(), plan_id.to_string());
+        let written = self
+            .state_write(move |s| {
+                s.finish_plan(&p, &id, PlanStatus::Stale, &RecordChange::Keep, &history)
+            })
+            .await;
+        match written {
+            Ok(()) => EngineError::StalePlan,
+            Err(e) => e,
+        }
+    }
+}
+
+/// What a swarm plan is made from besides the plan itself.
+struct Draft {
+    spec: planner::model::Project,
+    source: String,
+    digests: ExternalDigests,
+    options: PlanOptions,
+    purpose: PlanPurpose,
+}
+
+/// The services the last apply left, by Swarm name.
+pub(super) fn applied_services(
+    record: Option<&ProjectRecord>,
+) -> BTreeMap<String, planner::swarm::spec::ServiceSpec> {
+    let services = record.and_then(|r| r.swarm.as_ref()).map(|s| &s.services);
+    services.cloned().unwrap_or_default()
+}
+
+/// The record after a swarm apply: the services as they now are (a failed step keeps the service's previous
+/// spec), or none after a destroy that succeeded.
+fn swarm_record(
+    stored: &StoredPlan,
+    plan: &SwarmPlan,
+    report: &planner::report::ApplyReport,
+    previous: Option<ProjectRecord>,
+    assessment: &outcome::Assessment,
+) -> RecordChange {
+    let succeeded = assessment.status == PlanStatus::Applied;
+    if succeeded && stored.destroy {
+        return RecordChange::Remove;
+    }
+    let mut services = applied_services(previous.as_ref());
+    let wanted: BTreeMap<&str, &planner::swarm::spec::ServiceSpec> =
+        plan.services.iter().map(|s| (s.name.as_str(), s)).collect();
+    for step in &report.done {
+        let name = step.resource.name.as_str();
+        match (step.op, wanted.get(name)) {
+            (planner::plan::Op::Delete, _) => {
+                services.remove(name);
+            }
+            (_, Some(spec)) => {
+                services.insert(name.to_string(), (*spec).clone());
+            }
+            _ => {}
+        }
+    }
+    if succeeded && !stored.destroy {
+        services = plan
+            .services
+            .iter()
+            .map(|s| (s.name.clone(), s.clone()))
+            .collect();
+    }
+    let applied_at = now_rfc3339();
+    let failure = (!succeeded).then(|| ApplyFailure {
+        at: applied_at.clone(),
+        plan_id: stored.id.clone(),
+        steps: report
+            .failed
+            .iter()
+            .map(|f| crate::state::FailedStep {
+                step: crate::docker::execute::step_label(&f.resource, f.op),
+                error: f.message.clone(),
+            })
+            .collect(),
+    });
+    let spec = match (&previous, succeeded) {
+        (Some(p), false) => p.spec.clone(),
+        _ => stored.spec.clone(),
+    };
+    RecordChange::Write(Box::new(ProjectRecord {
+        project: stored.project.clone(),
+        spec,
+        source: stored.source.clone(),
+        applied_at,
+        plan_id: stored.id.clone(),
+        complete: succeeded,
+        resources: Vec::new(),
+        failure,
+        swarm: Some(SwarmApplied { services }),
+    }))
+}
