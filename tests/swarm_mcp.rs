@@ -340,3 +340,53 @@ async fn destroys(session: &McpSession, swarm: &Swarm, project: &str) {
             .is_empty()
     });
 }
+
+/// A service whose update fails: `failure_action: rollback` rolls it back, and apply reports what the engine
+/// did with the tasks' errors.
+fn failing_spec(command: &str) -> String {
+    format!(
+        r#"services:
+  job:
+    image: {IMAGE}
+    command: ["sh", "-c", "{command}"]
+    init: true
+    stop_grace_period: 1s
+    deploy:
+      replicas: 2
+      endpoint_mode: dnsrr
+      restart_policy: {{condition: on-failure, delay: 1s}}
+      update_config: {{parallelism: 1, delay: 0s, failure_action: rollback, monitor: 3s}}
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_update_is_rolled_back_and_reported_with_the_task_errors() {
+    let Some(swarm) = Swarm::from_env() else {
+        return;
+    };
+    let project = unique("swf");
+    let _guard = StackGuard {
+        swarm: &swarm,
+        project: project.clone(),
+    };
+    let session =
+        McpSession::start_with_env(&[("MCP_DOCKER_SWARM_HOST", swarm.manager.as_str())]).await;
+    converge(&session, &project, &failing_spec("exec sleep 600")).await;
+    let (id, _) = plan(&session, &project, &failing_spec("exit 3")).await;
+    let reply = session.apply(&project, &id).await.expect("apply answers");
+    let text = reply.all_text();
+    assert_eq!(reply.field("succeeded"), Some(Value::Bool(false)), "{text}");
+    assert!(text.contains("rolled it back"), "{text}");
+    assert!(text.contains("non-zero exit"), "the tasks' errors: {text}");
+    let status = session
+        .structured_ok("project_status", json!({"project": project}))
+        .await;
+    assert!(
+        status["last_apply_failure"]
+            .to_string()
+            .contains("rolled it back"),
+        "{status}"
+    );
+    session.destroy(&project).await;
+}

@@ -4,12 +4,16 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use bollard::models::{EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum};
 use bollard::query_parameters::{
     ListConfigsOptionsBuilder, ListNetworksOptionsBuilder, ListNodesOptionsBuilder,
     ListSecretsOptionsBuilder,
 };
+use planner::model::Protocol;
 use planner::naming::LABEL_MANAGED_BY;
 use planner::swarm::plan::ObservedSwarm;
+use planner::swarm::preflight::PublishedElsewhere;
+use planner::swarm::spec::PublishMode;
 
 use crate::swarm::{self, project_services};
 use crate::swarm_spec::ObjectIds;
@@ -116,6 +120,44 @@ pub async fn object_ids(
         .into_iter()
         .filter_map(|(name, id)| Some((name?, id?)))
         .collect())
+}
+
+/// The ports every service not of `project` publishes, for the plan's port check.
+pub async fn ports_published_elsewhere(
+    client: &DockerClient,
+    project: &str,
+) -> Result<Vec<PublishedElsewhere>, DockerError> {
+    let services = client.api.list_services(None).await;
+    let services = services.map_err(api(client, "listing services".into()))?;
+    let mut found = Vec::new();
+    for service in services {
+        let spec = service.spec.unwrap_or_default();
+        let labels = spec.labels.unwrap_or_default();
+        if labels.get(LABEL_MANAGED_BY).map(String::as_str) == Some(project) {
+            continue;
+        }
+        let name = spec.name.unwrap_or_default();
+        let ports = spec.endpoint_spec.and_then(|e| e.ports).unwrap_or_default();
+        for port in ports {
+            let Some(published) = port.published_port.and_then(|p| u16::try_from(p).ok()) else {
+                continue;
+            };
+            found.push(PublishedElsewhere {
+                service: name.clone(),
+                port: published,
+                protocol: match port.protocol {
+                    Some(EndpointPortConfigProtocolEnum::UDP) => Protocol::Udp,
+                    Some(EndpointPortConfigProtocolEnum::SCTP) => Protocol::Sctp,
+                    _ => Protocol::Tcp,
+                },
+                mode: match port.publish_mode {
+                    Some(EndpointPortConfigPublishModeEnum::HOST) => PublishMode::Host,
+                    _ => PublishMode::Ingress,
+                },
+            });
+        }
+    }
+    Ok(found)
 }
 
 /// The swarm's nodes by ID.

@@ -10,7 +10,7 @@
 //! - `map`: a service, network, volume, secret or config onto those specs.
 //! - `desired`: a whole loaded project onto those specs, with the services' start waves.
 //! - `diff`: services against what the manager reports; `plan`: the whole swarm plan, rendered.
-//! - `drift`: services scaled, updated or removed outside the tool.
+//! - `drift`: services scaled, updated or removed outside the tool; `preflight`: published ports held elsewhere.
 
 pub mod deploy;
 pub mod desired;
@@ -18,6 +18,7 @@ pub mod diff;
 pub mod drift;
 pub mod map;
 pub mod plan;
+pub mod preflight;
 pub mod spec;
 
 #[cfg(test)]

@@ -127,6 +127,8 @@ impl Engine {
         let wanted = planner::swarm::desired::desired(&desired, &document, &digests)?;
         let client = self.swarm_manager().await?;
         let observed = self.observe_swarm(&client, &req.project).await?;
+        self.refuse_port_clashes(&client, &req.project, &wanted.services)
+            .await?;
         let applied = applied_services(last.as_ref());
         let plan = swarm_plan::plan(&wanted, &observed, &applied);
         let draft = Draft {
@@ -140,6 +142,27 @@ impl Engine {
             purpose: PlanPurpose::Converge,
         };
         self.store_swarm_plan(draft, plan, &observed, last).await
+    }
+
+    /// Refuses a plan publishing a port another stack's service holds (which clash is certain depends on
+    /// the publish modes: `planner::swarm::preflight`).
+    async fn refuse_port_clashes(
+        &self,
+        client: &DockerClient,
+        project: &str,
+        services: &[planner::swarm::spec::ServiceSpec],
+    ) -> Result<(), EngineError> {
+        let others = swarm_project::ports_published_elsewhere(client, project).await;
+        let others = match others {
+            Ok(others) => others,
+            Err(e) => return Err(self.swarm.note_error(e).await.into()),
+        };
+        let clashes = planner::swarm::preflight::port_clashes(services, &others);
+        if clashes.is_empty() {
+            Ok(())
+        } else {
+            Err(planner::SpecErrors(clashes).into())
+        }
     }
 
     /// A plan that removes every service, network, secret and config of the project from the swarm.
