@@ -123,10 +123,20 @@ async fn a_project_runs_on_the_swarm_from_plan_to_destroy() {
         McpSession::start_with_env(&[("MCP_DOCKER_SWARM_HOST", swarm.manager.as_str())]).await;
     let (api, web) = (format!("{project}_api"), format!("{project}_web"));
 
-    let rendering = converge(&session, &project, &spec("one", 3, &token)).await;
+    let (id, planned) = plan(&session, &project, &spec("one", 3, &token)).await;
+    let rendering = planned.str_field("rendering").unwrap_or_default();
     assert!(
         rendering.contains(&format!("+ service \"{api}\"  create")),
         "{rendering}"
+    );
+    let applied = session
+        .tool_result_with_progress("apply", json!({"project": project, "plan_id": id}))
+        .await;
+    assert_eq!(applied.is_error, Some(false), "{applied:?}");
+    let progress = session.progress_messages().join("\n");
+    assert!(
+        progress.contains(&format!("service {api}: waiting until it converges")),
+        "progress per service: {progress}"
     );
     spread_and_reach_across_nodes(&swarm, &api, &web);
     let stack = swarm.docker(&["stack", "ps", &project, "--format", "{{.Name}}"]);
