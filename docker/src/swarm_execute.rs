@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use futures_util::future::join_all;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use planner::plan::{Op, ResourceKind, ResourceRef};
 use planner::report::{ApplyReport, EventSink, StepEvent, StepOutcome};
 use planner::swarm::diff::ServiceChange;
@@ -249,10 +250,20 @@ impl Run<'_> {
                 message: format!("service {}: waiting until it converges", step.resource.name),
             });
         }
-        let waits = sent_ok.iter().map(|(_, s)| self.converge(&s.plan.name));
-        let ended = join_all(waits).await;
-        for ((step, _), result) in sent_ok.into_iter().zip(ended) {
-            self.finish_with(step, result);
+        // Each service is reported done as soon as it converges, not when the whole wave has.
+        let names: Vec<String> = sent_ok.iter().map(|(_, s)| s.plan.name.clone()).collect();
+        let mut steps: Vec<Option<Step>> =
+            sent_ok.into_iter().map(|(step, _)| Some(step)).collect();
+        let (client, opts) = (self.client, self.opts);
+        let mut waits: FuturesUnordered<_> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| async move { (i, converge(client, opts, name).await) })
+            .collect();
+        while let Some((i, result)) = waits.next().await {
+            if let Some(step) = steps.get_mut(i).and_then(Option::take) {
+                self.finish_with(step, result);
+            }
         }
     }
 
@@ -284,28 +295,34 @@ impl Run<'_> {
         let updated = swarm::update_service(self.client, spec, ids, &seen).await;
         updated.map_err(|e| format!("{e} (the service changed since the plan: run plan again)"))
     }
+}
 
-    async fn converge(&self, name: &str) -> Result<String, String> {
-        let timeout = self.opts.converge_timeout;
-        let ended = wait_converged(self.client, name, timeout, &self.opts.cancel).await;
-        match ended.map_err(|e| e.to_string())? {
-            Convergence::Converged => Ok("converged".into()),
-            Convergence::Cancelled => Err("cancelled while waiting for convergence".into()),
-            Convergence::RolledBack {
-                message,
-                task_errors,
-            } => Err(format!(
-                "the update failed and the engine rolled it back ({message}); task errors: {}",
-                joined(&task_errors)
-            )),
-            Convergence::Paused {
-                message,
-                task_errors,
-            } => Err(format!(
-                "the engine paused the update ({message}); task errors: {}",
-                joined(&task_errors)
-            )),
-        }
+/// Waits until service `name` converges; an update the engine rolled back or paused is an error with its
+/// message and the tasks' errors.
+async fn converge(
+    client: &DockerClient,
+    opts: &SwarmExecOptions,
+    name: &str,
+) -> Result<String, String> {
+    let timeout = opts.converge_timeout;
+    let ended = wait_converged(client, name, timeout, &opts.cancel).await;
+    match ended.map_err(|e| e.to_string())? {
+        Convergence::Converged => Ok("converged".into()),
+        Convergence::Cancelled => Err("cancelled while waiting for convergence".into()),
+        Convergence::RolledBack {
+            message,
+            task_errors,
+        } => Err(format!(
+            "the update failed and the engine rolled it back ({message}); task errors: {}",
+            joined(&task_errors)
+        )),
+        Convergence::Paused {
+            message,
+            task_errors,
+        } => Err(format!(
+            "the engine paused the update ({message}); task errors: {}",
+            joined(&task_errors)
+        )),
     }
 }
 

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{DockerClient, DockerError};
 
 /// How often the manager is asked.
-const POLL: Duration = Duration::from_millis(250);
+const POLL: Duration = Duration::from_millis(100);
 /// Task errors kept in a report.
 const MAX_TASK_ERRORS: usize = 10;
 
