@@ -218,7 +218,8 @@ pub struct ServerArgs {
     /// Most actions applied at once within a wave.
     #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(usize), global = true)]
     pub concurrency: usize,
-    /// How long apply waits for a depends_on condition: seconds, or a number with s/m/h.
+    /// How long apply waits for a depends_on condition (on a swarm: for each service to converge): seconds,
+    /// or a number with s/m/h.
     #[arg(long, default_value = "120s", value_parser = parse_duration, global = true)]
     pub dependency_timeout: Duration,
     /// How apply over MCP gets the human's approval: elicit (always ask through the client), auto (ask

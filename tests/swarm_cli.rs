@@ -58,6 +58,10 @@ fn a_swarm_project_is_planned_applied_shown_kept_on_its_target_and_destroyed() {
     let status = cli.ok(&["status", "-p", &project]);
     assert!(status.contains("2/2 running"), "{status}");
     assert!(status.contains("running on mcpsw-n"), "{status}");
+    assert!(
+        status.contains("mcpsw-n3") && status.contains("ready, active"),
+        "nodes: {status}"
+    );
 
     let on_engine = cli.run(&["plan", "-p", &project, "-f", &file]);
     let said = text(&on_engine.stderr);

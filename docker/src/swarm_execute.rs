@@ -32,6 +32,8 @@ pub struct SwarmExecOptions {
     pub configs: SecretValues,
     /// How long one service may take to converge.
     pub converge_timeout: Duration,
+    /// Most service creates or updates sent at once.
+    pub concurrency: usize,
     pub cancel: CancellationToken,
     pub events: EventSink,
 }
@@ -236,7 +238,10 @@ impl Run<'_> {
                 started.push((step, service));
             }
         }
-        let sent = join_all(started.iter().map(|(_, s)| self.send(s, &ids))).await;
+        let mut sent = Vec::new();
+        for batch in started.chunks(self.opts.concurrency.max(1)) {
+            sent.extend(join_all(batch.iter().map(|(_, s)| self.send(s, &ids))).await);
+        }
         let mut sent_ok = Vec::new();
         for ((step, service), result) in started.into_iter().zip(sent) {
             match result {

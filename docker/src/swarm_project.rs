@@ -28,6 +28,8 @@ const RETRY: Duration = Duration::from_millis(500);
 pub struct NodeView {
     pub id: String,
     pub hostname: String,
+    /// `ready`, `down`, `disconnected` or `unknown`.
+    pub state: String,
     /// `active`, `pause` or `drain`.
     pub availability: String,
 }
@@ -172,6 +174,11 @@ pub async fn nodes(client: &DockerClient) -> Result<BTreeMap<String, NodeView>, 
         .map(|n| {
             let id = n.id.unwrap_or_default();
             let hostname = n.description.and_then(|d| d.hostname).unwrap_or_default();
+            let state = n
+                .status
+                .and_then(|s| s.state)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
             let availability = n
                 .spec
                 .and_then(|s| s.availability)
@@ -180,6 +187,7 @@ pub async fn nodes(client: &DockerClient) -> Result<BTreeMap<String, NodeView>, 
             let view = NodeView {
                 id: id.clone(),
                 hostname,
+                state,
                 availability,
             };
             (id, view)

@@ -6,7 +6,6 @@
 //! other one is refused with the way to move it.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use planner::load::{LoadOptions, Resolved};
 use planner::observed::ObservedState;
@@ -27,9 +26,6 @@ use crate::state::{
     ApplyFailure, HistoryEntry, HistoryKind, PlanStatus, ProjectRecord, RecordChange, StoredPlan,
     SwarmApplied,
 };
-
-/// How long one service may take to converge (all desired tasks running at the new spec).
-const CONVERGE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Why a swarm plan cannot be made.
 #[derive(Debug, thiserror::Error)]
@@ -294,7 +290,8 @@ impl Engine {
                 project: project.clone(),
                 secrets: values.secrets,
                 configs: values.configs,
-                converge_timeout: CONVERGE_TIMEOUT,
+                converge_timeout: self.config.dependency_timeout,
+                concurrency: self.config.concurrency.max(1),
                 cancel,
                 events: journal.sink(events),
             };

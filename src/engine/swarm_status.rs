@@ -1,5 +1,6 @@
 //! Status of a swarm project: per service its desired and running replicas, per task its node, state and
-//! error, and the drift `planner::swarm::drift` finds (scaled, updated or removed outside the tool).
+//! error, the swarm's nodes, and the drift `planner::swarm::drift` finds (scaled, updated or removed outside
+//! the tool).
 
 use planner::swarm::drift;
 use planner::swarm::spec::ServiceMode;
@@ -12,6 +13,8 @@ use crate::state::ProjectRecord;
 
 /// Tasks listed per service: the current ones, then the latest that failed.
 const MAX_TASKS_PER_SERVICE: usize = 20;
+/// Nodes listed.
+const MAX_NODES: usize = 50;
 
 impl Engine {
     pub(super) async fn swarm_status(
@@ -54,6 +57,7 @@ impl Engine {
             });
             resources.extend(task_rows(name, key.as_deref(), &tasks, &nodes));
         }
+        resources.extend(nodes.values().take(MAX_NODES).map(node_row));
         Ok(ProjectStatus {
             project: record.project.clone(),
             target: Target::Swarm,
@@ -64,6 +68,18 @@ impl Engine {
             resources,
             drift: drifted.iter().map(|(n, d)| d.describe(n)).collect(),
         })
+    }
+}
+
+/// `node mcpsw-n2  ready, active`: where tasks can run.
+fn node_row(node: &NodeView) -> ResourceStatus {
+    ResourceStatus {
+        kind: "node".into(),
+        name: node.hostname.clone(),
+        service: None,
+        state: format!("{}, {}", node.state, node.availability),
+        health: None,
+        drift: None,
     }
 }
 
