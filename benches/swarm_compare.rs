@@ -16,7 +16,7 @@ const IMAGE: &str = "mcp-docker-test/busybox:latest";
 const SERVICES: usize = 10;
 const REPLICAS: usize = 2;
 /// Rounds; the report shows medians.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 /// How often the stack side polls `docker service ls`.
 const POLL: Duration = Duration::from_millis(250);
 

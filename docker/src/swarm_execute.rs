@@ -10,7 +10,6 @@
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use planner::plan::{Op, ResourceKind, ResourceRef};
 use planner::report::{ApplyReport, EventSink, StepEvent, StepOutcome};
 use planner::swarm::diff::ServiceChange;
@@ -22,7 +21,7 @@ use crate::execute::SecretValues;
 use crate::swarm::{self, ServiceHandle};
 use crate::swarm_project::{self, ObjectKind};
 use crate::swarm_spec::ObjectIds;
-use crate::swarm_wait::{wait_converged, Convergence};
+use crate::swarm_wait::{poll_services, timed_out, Convergence, POLL};
 use crate::{DockerClient, DockerError};
 
 pub struct SwarmExecOptions {
@@ -255,20 +254,53 @@ impl Run<'_> {
                 message: format!("service {}: waiting until it converges", step.resource.name),
             });
         }
-        // Each service is reported done as soon as it converges, not when the whole wave has.
-        let names: Vec<String> = sent_ok.iter().map(|(_, s)| s.plan.name.clone()).collect();
-        let mut steps: Vec<Option<Step>> =
-            sent_ok.into_iter().map(|(step, _)| Some(step)).collect();
-        let (client, opts) = (self.client, self.opts);
-        let mut waits: FuturesUnordered<_> = names
-            .iter()
-            .enumerate()
-            .map(|(i, name)| async move { (i, converge(client, opts, name).await) })
-            .collect();
-        while let Some((i, result)) = waits.next().await {
-            if let Some(step) = steps.get_mut(i).and_then(Option::take) {
-                self.finish_with(step, result);
+        let pending = sent_ok
+            .into_iter()
+            .map(|(step, s)| (step, s.plan.name.clone()));
+        self.converge_wave(pending.collect()).await;
+    }
+
+    /// Waits until every service of the wave converges, reporting each as soon as it does; one poll of
+    /// the manager covers the whole wave.
+    async fn converge_wave(&mut self, mut pending: Vec<(Step, String)>) {
+        let deadline = tokio::time::Instant::now() + self.opts.converge_timeout;
+        while !pending.is_empty() {
+            let names: Vec<String> = pending.iter().map(|(_, n)| n.clone()).collect();
+            let mut found = match poll_services(self.client, &names).await {
+                Ok(found) => found,
+                Err(e) => return self.fail_all(pending, &e.to_string()),
+            };
+            let mut waiting = Vec::new();
+            for (step, name) in pending {
+                match found.remove(&name).flatten() {
+                    Some(ended) => self.finish_with(step, outcome_of(ended)),
+                    None => waiting.push((step, name)),
+                }
             }
+            pending = waiting;
+            if pending.is_empty() {
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                for (step, name) in pending {
+                    let timeout = self.opts.converge_timeout;
+                    let error = timed_out(self.client, &name, timeout).await;
+                    self.finish_with(step, Err(error.to_string()));
+                }
+                return;
+            }
+            tokio::select! {
+                () = self.opts.cancel.cancelled() => {
+                    return self.fail_all(pending, "cancelled while waiting for convergence");
+                }
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    fn fail_all(&mut self, steps: Vec<(Step, String)>, error: &str) {
+        for (step, _) in steps {
+            self.finish_with(step, Err(error.to_string()));
         }
     }
 
@@ -302,16 +334,10 @@ impl Run<'_> {
     }
 }
 
-/// Waits until service `name` converges; an update the engine rolled back or paused is an error with its
+/// How a wait ended, as a step result: an update the engine rolled back or paused is an error with its
 /// message and the tasks' errors.
-async fn converge(
-    client: &DockerClient,
-    opts: &SwarmExecOptions,
-    name: &str,
-) -> Result<String, String> {
-    let timeout = opts.converge_timeout;
-    let ended = wait_converged(client, name, timeout, &opts.cancel).await;
-    match ended.map_err(|e| e.to_string())? {
+fn outcome_of(ended: Convergence) -> Result<String, String> {
+    match ended {
         Convergence::Converged => Ok("converged".into()),
         Convergence::Cancelled => Err("cancelled while waiting for convergence".into()),
         Convergence::RolledBack {
