@@ -61,21 +61,26 @@ fn main() {
         run(docker(&manager).args(["stack", "rm", &theirs_name]));
         wait_networks_gone(&manager, &[&ours_name, &theirs_name]);
     }
-    let (o, t) = (median(&mut ours), median(&mut theirs));
+    report(median(&mut ours), median(&mut theirs));
+}
+
+/// The figures go to stdout: a bench is run by a person, not by an MCP client.
+#[allow(clippy::print_stdout)]
+fn report(ours: Duration, stack: Duration) {
     println!(
         "swarm_compare: {SERVICES} services x {REPLICAS} replicas to converged, median of {ROUNDS}"
     );
     println!(
         "  this tool (apply, waits for convergence)   {:>7.2} s",
-        o.as_secs_f64()
+        ours.as_secs_f64()
     );
     println!(
         "  docker stack deploy + polling               {:>7.2} s",
-        t.as_secs_f64()
+        stack.as_secs_f64()
     );
     println!(
         "  ratio (ours / stack)                        {:>7.2}",
-        o.as_secs_f64() / t.as_secs_f64()
+        ours.as_secs_f64() / stack.as_secs_f64()
     );
 }
 
