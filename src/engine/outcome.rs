@@ -21,10 +21,14 @@ pub struct Assessment {
 
 /// `Plan: 2 to add, 1 to change, 0 to destroy.` or `No changes.`
 pub fn summary_line(plan: &Plan) -> String {
-    if !plan.has_changes() {
+    summary_text(plan.summary, plan.has_changes())
+}
+
+/// The summary line of a plan with `summary`, on either target.
+pub fn summary_text(s: planner::plan::Summary, has_changes: bool) -> String {
+    if !has_changes {
         return "No changes.".to_string();
     }
-    let s = plan.summary;
     format!(
         "Plan: {} to add, {} to change, {} to destroy.",
         s.add, s.change, s.destroy
@@ -137,7 +141,7 @@ pub fn new_record(
     RecordChange::Write(Box::new(record))
 }
 
-fn failed_step(step: &StepOutcome) -> FailedStep {
+pub fn failed_step(step: &StepOutcome) -> FailedStep {
     FailedStep {
         step: step_label(step),
         error: step.message.clone(),

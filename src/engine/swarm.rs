@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use planner::load::{LoadOptions, Resolved};
 use planner::observed::ObservedState;
-use planner::plan::{ExternalDigests, Plan, PlanOptions};
+use planner::plan::{ExternalDigests, Op, Plan, PlanOptions, ResourceKind};
 use planner::swarm::plan::{self as swarm_plan, ObservedSwarm, SwarmPlan};
 use planner::swarm::Target;
 use tokio_util::sync::CancellationToken;
@@ -237,14 +237,6 @@ impl Engine {
             rendering,
             warnings: stored.plan.warnings.clone(),
         };
-        let summary_line = if has_changes {
-            format!(
-                "Plan: {} to add, {} to change, {} to destroy.",
-                summary.add, summary.change, summary.destroy
-            )
-        } else {
-            "No changes.".to_string()
-        };
         let history = HistoryEntry {
             at: stored.created_at.clone(),
             kind: if destroy {
@@ -253,7 +245,7 @@ impl Engine {
                 HistoryKind::Plan
             },
             plan_id: stored.id.clone(),
-            summary: summary_line,
+            summary: outcome::summary_text(summary, has_changes),
         };
         let to_save = stored.clone();
         self.state_write(move |s| s.save_plan(&to_save, &history))
@@ -363,6 +355,34 @@ pub(super) fn applied_services(
     services.cloned().unwrap_or_default()
 }
 
+/// After a partial apply: the previous record's services, with each service step that finished applied.
+fn services_as_applied(
+    plan: &SwarmPlan,
+    report: &planner::report::ApplyReport,
+    previous: Option<&ProjectRecord>,
+) -> BTreeMap<String, planner::swarm::spec::ServiceSpec> {
+    let mut services = applied_services(previous);
+    let wanted: BTreeMap<&str, &planner::swarm::spec::ServiceSpec> =
+        plan.services.iter().map(|s| (s.name.as_str(), s)).collect();
+    let finished = report
+        .done
+        .iter()
+        .filter(|s| s.resource.kind == ResourceKind::Service);
+    for step in finished {
+        let name = step.resource.name.as_str();
+        match (step.op, wanted.get(name)) {
+            (Op::Delete, _) => {
+                services.remove(name);
+            }
+            (_, Some(spec)) => {
+                services.insert(name.to_string(), (*spec).clone());
+            }
+            _ => {}
+        }
+    }
+    services
+}
+
 /// The record after a swarm apply: the services as they now are (a failed step keeps the service's previous
 /// spec), or none after a destroy that succeeded.
 fn swarm_record(
@@ -376,40 +396,17 @@ fn swarm_record(
     if succeeded && stored.destroy {
         return RecordChange::Remove;
     }
-    let mut services = applied_services(previous.as_ref());
-    let wanted: BTreeMap<&str, &planner::swarm::spec::ServiceSpec> =
-        plan.services.iter().map(|s| (s.name.as_str(), s)).collect();
-    for step in &report.done {
-        let name = step.resource.name.as_str();
-        match (step.op, wanted.get(name)) {
-            (planner::plan::Op::Delete, _) => {
-                services.remove(name);
-            }
-            (_, Some(spec)) => {
-                services.insert(name.to_string(), (*spec).clone());
-            }
-            _ => {}
-        }
-    }
-    if succeeded && !stored.destroy {
-        services = plan
-            .services
-            .iter()
-            .map(|s| (s.name.clone(), s.clone()))
-            .collect();
-    }
+    let services = if succeeded {
+        let all = plan.services.iter();
+        all.map(|s| (s.name.clone(), s.clone())).collect()
+    } else {
+        services_as_applied(plan, report, previous.as_ref())
+    };
     let applied_at = now_rfc3339();
     let failure = (!succeeded).then(|| ApplyFailure {
         at: applied_at.clone(),
         plan_id: stored.id.clone(),
-        steps: report
-            .failed
-            .iter()
-            .map(|f| crate::state::FailedStep {
-                step: crate::docker::execute::step_label(&f.resource, f.op),
-                error: f.message.clone(),
-            })
-            .collect(),
+        steps: report.failed.iter().map(outcome::failed_step).collect(),
     });
     let spec = match (&previous, succeeded) {
         (Some(p), false) => p.spec.clone(),
