@@ -104,3 +104,25 @@ fn an_engine_project_is_not_planned_onto_a_swarm_and_a_plain_engine_is_no_swarm(
     );
     cli.destroy(&project);
 }
+
+/// A bind mount on a swarm would mount a path of whichever node runs the task: it is refused by name before
+/// the manager is reached, so no swarm is needed here.
+#[test]
+fn host_access_keys_are_refused_on_a_swarm_by_name() {
+    let project = unique("swb");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yaml");
+    // A bind the engine target would allow (inside the compose file's folder) still means nothing on a swarm.
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    let spec = "services:\n  web:\n    image: mcp-docker-test/busybox:latest\n    volumes: [\"./data:/data\"]\n";
+    std::fs::write(&file, spec).unwrap();
+    let cli = CliRunner::new().env_remove("MCP_DOCKER_SWARM_HOST");
+    let file = file.display().to_string();
+    let refused = cli.run(&["plan", "-p", &project, "-f", &file, "--target", "swarm"]);
+    let said = text(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        said.contains("services.web.volumes[0]") && said.contains("on a swarm"),
+        "{said}"
+    );
+}

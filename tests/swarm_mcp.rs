@@ -400,3 +400,23 @@ async fn a_failed_update_is_rolled_back_and_reported_with_the_task_errors() {
     );
     session.destroy(&project).await;
 }
+
+/// The swarm is the operator's choice: a client naming another host is refused, and nothing is planned.
+#[tokio::test]
+async fn a_client_cannot_choose_the_swarm_host() {
+    let session = McpSession::start().await;
+    let args = json!({
+        "project": unique("swh"),
+        "compose_yaml": format!("services:\n  web:\n    image: {IMAGE}\n"),
+        "target": "swarm",
+        "swarm_host": "tcp://attacker.example:2375",
+    });
+    let said = match session.call("plan", args).await {
+        Ok(reply) => {
+            assert!(reply.is_error, "{}", reply.all_text());
+            reply.all_text()
+        }
+        Err(protocol_error) => protocol_error,
+    };
+    assert!(said.contains("swarm_host"), "{said}");
+}
