@@ -147,6 +147,15 @@ async fn a_project_runs_on_the_swarm_from_plan_to_destroy() {
     no_changes(&session, &project, &spec("one", 3, &token)).await;
 
     rolls_out_one_at_a_time(&session, &swarm, &project, &token).await;
+    let back = session
+        .ok("rollback", json!({"project": project, "plan_id": id}))
+        .await;
+    let rendering = back.str_field("rendering").unwrap_or_default();
+    assert!(
+        rendering.contains(&format!("~ service \"{api}\"  rolling update"))
+            && rendering.contains("~ container.env"),
+        "a rollback plans the first spec again: {rendering}"
+    );
     scales(&session, &swarm, &project, &token).await;
     drain_keeps_the_plan(&session, &swarm, &project, &token).await;
     removed_outside_is_recreated(&session, &swarm, &project, &token).await;

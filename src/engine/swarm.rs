@@ -161,6 +161,23 @@ impl Engine {
         }
     }
 
+    /// A rollback on a swarm: the earlier apply's spec text planned again (the swarm-only keys live only in
+    /// the text), with today's secret values.
+    pub(super) async fn rollback_plan_swarm(
+        &self,
+        earlier: StoredPlan,
+    ) -> Result<PlanOutcome, EngineError> {
+        let request = PlanRequest {
+            project: earlier.project,
+            spec: SpecSource::Yaml(earlier.source),
+            project_dir: None,
+            remove_orphans: true,
+            profiles: Vec::new(),
+            target: Target::Swarm,
+        };
+        self.plan(request).await
+    }
+
     /// A plan that removes every service, network, secret and config of the project from the swarm.
     pub(super) async fn destroy_plan_swarm(
         &self,
