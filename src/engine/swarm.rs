@@ -441,3 +441,167 @@ fn swarm_record(
         swarm: Some(SwarmApplied { services }),
     }))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use planner::plan::{ResourceRef, Summary};
+    use planner::report::{ApplyReport, StepOutcome};
+    use planner::swarm::diff::{ServiceChange, ServicePlan};
+    use planner::swarm::plan::ServiceStep;
+    use planner::swarm::spec::{ContainerSpec, ServiceMode, ServiceSpec};
+
+    use super::*;
+
+    fn service(name: &str, image: &str) -> ServiceSpec {
+        ServiceSpec {
+            name: name.into(),
+            labels: Default::default(),
+            container: ContainerSpec {
+                image: image.into(),
+                ..ContainerSpec::default()
+            },
+            resources: Default::default(),
+            restart: Default::default(),
+            placement: Default::default(),
+            mode: ServiceMode::Replicated { replicas: 1 },
+            update: None,
+            rollback: None,
+            endpoint: Default::default(),
+            networks: Vec::new(),
+        }
+    }
+
+    fn record(services: &[ServiceSpec]) -> ProjectRecord {
+        ProjectRecord {
+            project: "shop".into(),
+            spec: planner::model::Project::default(),
+            source: String::new(),
+            applied_at: "then".into(),
+            plan_id: "p0".into(),
+            complete: true,
+            resources: Vec::new(),
+            failure: None,
+            swarm: Some(SwarmApplied {
+                services: services
+                    .iter()
+                    .map(|s| (s.name.clone(), s.clone()))
+                    .collect(),
+            }),
+        }
+    }
+
+    fn stored(plan: SwarmPlan) -> StoredPlan {
+        StoredPlan {
+            id: "p1".into(),
+            project: "shop".into(),
+            spec: planner::model::Project::default(),
+            source: String::new(),
+            rendering: String::new(),
+            fingerprint: String::new(),
+            created_at: String::new(),
+            status: PlanStatus::Pending,
+            options: PlanOptions::default(),
+            destroy: false,
+            digests: ExternalDigests::default(),
+            plan: Plan {
+                project: "shop".into(),
+                actions: Vec::new(),
+                waves: Vec::new(),
+                fingerprint: String::new(),
+                summary: Summary::default(),
+                warnings: Vec::new(),
+                orphans: Vec::new(),
+            },
+            swarm: Some(plan),
+        }
+    }
+
+    fn step(name: &str, change: ServiceChange, spec: &ServiceSpec) -> ServiceStep {
+        ServiceStep {
+            plan: ServicePlan {
+                name: name.into(),
+                change,
+                seen_version: Some(1),
+            },
+            spec: Some(spec.clone()),
+        }
+    }
+
+    fn done(name: &str, op: Op) -> StepOutcome {
+        StepOutcome {
+            action_id: 0,
+            resource: ResourceRef {
+                kind: ResourceKind::Service,
+                name: name.into(),
+                key: name.into(),
+                number: None,
+            },
+            op,
+            message: "converged".into(),
+            engine_id: None,
+        }
+    }
+
+    #[test]
+    fn a_project_keeps_its_target() {
+        let swarm = record(&[]);
+        let mut engine = record(&[]);
+        engine.swarm = None;
+        assert!(check_target("shop", None, Target::Swarm).is_ok());
+        assert!(check_target("shop", Some(&swarm), Target::Swarm).is_ok());
+        let refused = check_target("shop", Some(&engine), Target::Swarm).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "project \"shop\" runs on target \"engine\", not \"swarm\" (fix: destroy it, then plan it with \
+             target \"swarm\"; or plan with target \"engine\")"
+        );
+        assert!(check_target("shop", Some(&swarm), Target::Engine).is_err());
+    }
+
+    #[test]
+    fn a_partial_apply_records_only_the_services_whose_steps_finished() {
+        let (api_old, web_old) = (service("shop_api", "api:1"), service("shop_web", "web:1"));
+        let (api_new, web_new) = (service("shop_api", "api:2"), service("shop_web", "web:2"));
+        let update = ServiceChange::RollingUpdate {
+            fields: vec!["container.image".into()],
+            parallelism: 1,
+        };
+        let plan = SwarmPlan {
+            waves: vec![vec![
+                step("shop_api", update.clone(), &api_new),
+                step("shop_web", update, &web_new),
+            ]],
+            services: vec![api_new.clone(), web_new.clone()],
+            ..SwarmPlan::default()
+        };
+        let report = ApplyReport {
+            done: vec![done("shop_api", Op::UpdateInPlace)],
+            failed: vec![StepOutcome {
+                message: "the update failed and the engine rolled it back".into(),
+                ..done("shop_web", Op::UpdateInPlace)
+            }],
+            ..ApplyReport::default()
+        };
+        let stored = stored(plan.clone());
+        let assessment = outcome::assess(&stored, &report);
+        let previous = record(&[api_old, web_old.clone()]);
+        let RecordChange::Write(written) =
+            swarm_record(&stored, &plan, &report, Some(previous), &assessment)
+        else {
+            panic!("a failed apply writes a record");
+        };
+        let services = &written.swarm.as_ref().unwrap().services;
+        assert_eq!(services["shop_api"], api_new);
+        assert_eq!(
+            services["shop_web"], web_old,
+            "the failed update keeps the old spec"
+        );
+        assert!(!written.complete);
+        assert!(written
+            .failure
+            .unwrap()
+            .describe()
+            .contains("rolled it back"));
+    }
+}
