@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::deploy;
 use super::map::{self, FileKind, ServiceInput};
 use super::spec::{FileObjectSpec, NetworkSpec, ServiceSpec};
-use crate::error::{SpecError, SpecErrors};
+use crate::error::{ErrorKind, SpecError, SpecErrors};
 use crate::model::Project;
 use crate::plan::ExternalDigests;
 
@@ -77,6 +77,7 @@ pub fn desired(
             Err(e) => errors.extend(e.0),
         }
     }
+    errors.extend(volume_drivers(project));
     let networks = networks(project, &mut errors);
     let secrets = file_objects(project, FileKind::Secret, &digests.secrets, &mut errors);
     let configs = file_objects(project, FileKind::Config, &digests.configs, &mut errors);
@@ -91,6 +92,21 @@ pub fn desired(
         waves: waves(project),
         warnings,
     })
+}
+
+/// Task volumes are created by each node's local driver: another driver would be dropped without a word.
+fn volume_drivers(project: &Project) -> Vec<SpecError> {
+    let own = project.volumes.iter().filter(|(_, v)| !v.external);
+    own.filter_map(|(key, v)| {
+        let driver = v.driver.as_deref().filter(|d| *d != "local")?;
+        Some(SpecError::new(
+            ErrorKind::Unsupported,
+            format!("volumes.{key}.driver"),
+            format!("driver `{driver}` is not mapped onto a swarm's task volumes yet"),
+            "remove `driver` (each node then creates a local volume)",
+        ))
+    })
+    .collect()
 }
 
 fn networks(project: &Project, errors: &mut Vec<SpecError>) -> Vec<NetworkSpec> {
