@@ -600,6 +600,7 @@ fn destroy_removes_every_object_the_manager_holds() {
 fn a_volume_driver_the_nodes_would_not_use_is_an_error_naming_it() {
     let yaml = "services:\n  db:\n    image: busybox\n    volumes: [\"data:/data\"]\nvolumes:\n  data: {driver: nfs}\n";
     let (project, raw) = load(yaml);
-    let errors = super::desired::desired(&project, &raw, &Default::default()).unwrap_err();
+    let errors = super::desired::desired(&project, &raw, &Default::default())
+        .expect_err("an nfs driver is refused");
     assert_eq!(errors.0[0].path, "volumes.data.driver");
 }
