@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::ServerArgs;
 use crate::engine::{Engine, PlanRequest, SpecSource};
 use output::say;
+use planner::swarm::Target;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,6 +52,9 @@ enum Command {
         /// Activate services of this profile (repeatable).
         #[arg(long = "profile")]
         profiles: Vec<String>,
+        /// Where the project runs: `engine` (containers) or `swarm` (services on --swarm-host).
+        #[arg(long, value_enum, default_value = "engine")]
+        target: TargetArg,
     },
     /// Apply a stored plan (--plan ID), or plan and apply a file at once (-f FILE --auto-approve).
     Apply {
@@ -67,6 +71,8 @@ enum Command {
         remove_orphans: bool,
         #[arg(long = "profile")]
         profiles: Vec<String>,
+        #[arg(long, value_enum, default_value = "engine")]
+        target: TargetArg,
     },
     /// Live status of a project and its drift from the last apply.
     Status {
@@ -177,8 +183,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             file,
             remove_orphans,
             profiles,
+            target,
         } => {
-            let req = plan_request(&project, &file, remove_orphans, profiles)?;
+            let mut req = plan_request(&project, &file, remove_orphans, profiles)?;
+            req.target = target.into();
             let planned = engine.plan(req).await?;
             say(&output::plan_text(&planned));
             say(&format!(
@@ -194,12 +202,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             auto_approve,
             remove_orphans,
             profiles,
+            target,
         } => {
             let cancel = cancel_on_ctrl_c();
             match (plan, file) {
                 (Some(plan_id), _) => apply_plan(&engine, &project, &plan_id, cancel).await,
                 (None, Some(file)) => {
-                    let req = plan_request(&project, &file, remove_orphans, profiles)?;
+                    let mut req = plan_request(&project, &file, remove_orphans, profiles)?;
+                    req.target = target.into();
                     if auto_approve && engine.config().revert_on_failure {
                         // Plan, then apply through the reverting path: it needs the previous record as it
                         // was before this apply.
@@ -342,6 +352,7 @@ fn plan_request(
         project_dir,
         remove_orphans,
         profiles,
+        target: Target::Engine,
     })
 }
 
@@ -363,14 +374,9 @@ async fn apply_plan(
         .apply_or_revert(project, plan_id, progress::sink(), cancel)
         .await?;
     if let Some(revert) = &done.revert {
+        say(&format!("\n{}", done.applied.message));
         say(&format!(
-            "
-{}",
-            done.applied.message
-        ));
-        say(&format!(
-            "
-Reverting to the previous spec with plan {}:",
+            "\nReverting to the previous spec with plan {}:",
             revert.plan.plan_id
         ));
         say(&output::plan_text(&revert.plan));
@@ -379,6 +385,22 @@ Reverting to the previous spec with plan {}:",
         });
     }
     finish_apply(&done.applied)
+}
+
+/// `--target`: where a project runs.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum TargetArg {
+    Engine,
+    Swarm,
+}
+
+impl From<TargetArg> for Target {
+    fn from(arg: TargetArg) -> Target {
+        match arg {
+            TargetArg::Engine => Target::Engine,
+            TargetArg::Swarm => Target::Swarm,
+        }
+    }
 }
 
 fn finish_apply(applied: &crate::engine::ApplyOutcome) -> anyhow::Result<()> {

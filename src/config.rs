@@ -20,6 +20,8 @@ pub struct ServerConfig {
     pub state_dir: PathBuf,
     /// Explicit engine address; `None` reads `DOCKER_HOST` as the Docker CLI does.
     pub docker_host: Option<String>,
+    /// The swarm manager that `swarm` target projects run on; `None`: the engine above.
+    pub swarm_host: Option<String>,
     /// Options the planner's policy refuses by default but the operator permits (`privileged`, `cap_add`, ...).
     pub allowed_options: BTreeSet<String>,
     /// Host paths binds and build contexts may use beyond the project directory.
@@ -77,6 +79,7 @@ impl ServerConfig {
         ServerConfig {
             state_dir,
             docker_host: None,
+            swarm_host: None,
             allowed_options: BTreeSet::new(),
             allowed_paths: Vec::new(),
             read_only: false,
@@ -178,6 +181,9 @@ pub struct ServerArgs {
     /// Docker engine address (unix://, tcp://, ssh://); default: DOCKER_HOST, then the local socket.
     #[arg(long, global = true)]
     pub docker_host: Option<String>,
+    /// Swarm manager for projects planned with target `swarm` (a Docker host URL); default: the engine.
+    #[arg(long, env = "MCP_DOCKER_SWARM_HOST", global = true)]
+    pub swarm_host: Option<String>,
     /// Permit an option the policy refuses by default (repeatable or comma-separated), e.g. `privileged`.
     #[arg(
         long = "allow-option",
@@ -212,7 +218,8 @@ pub struct ServerArgs {
     /// Most actions applied at once within a wave.
     #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(usize), global = true)]
     pub concurrency: usize,
-    /// How long apply waits for a depends_on condition: seconds, or a number with s/m/h.
+    /// How long apply waits for a depends_on condition (on a swarm: for each service to converge): seconds,
+    /// or a number with s/m/h.
     #[arg(long, default_value = "120s", value_parser = parse_duration, global = true)]
     pub dependency_timeout: Duration,
     /// How apply over MCP (and removing or stopping what this server does not own) gets the human's
@@ -332,6 +339,7 @@ impl ServerArgs {
         ServerConfig {
             state_dir: self.state_dir.unwrap_or_else(default_state_dir),
             docker_host: self.docker_host.filter(|h| !h.trim().is_empty()),
+            swarm_host: self.swarm_host.filter(|h| !h.trim().is_empty()),
             allowed_options: self
                 .allow_options
                 .into_iter()

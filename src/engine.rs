@@ -18,6 +18,8 @@ pub mod runtime;
 mod seam_tests;
 mod secrets;
 mod status;
+mod swarm;
+mod swarm_status;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,6 +31,7 @@ use planner::model::{Project, ServiceSpec};
 use planner::observed::ObservedState;
 use planner::plan::{ExternalDigests, PlanOptions, Summary};
 use planner::report::ApplyReport;
+use planner::swarm::Target;
 use planner::SpecErrors;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -52,6 +55,7 @@ pub use planner::report::{EventSink, StepEvent};
 pub use progress::StepMeter;
 pub use revert::{AppliedWithRevert, Revert};
 pub use secrets::parse_secrets_file;
+pub use swarm::SwarmError;
 
 /// What to plan: a project name and its spec.
 #[derive(Debug, Clone)]
@@ -62,6 +66,8 @@ pub struct PlanRequest {
     pub project_dir: Option<PathBuf>,
     pub remove_orphans: bool,
     pub profiles: Vec<String>,
+    /// Where the project runs; a project keeps the target of its first apply.
+    pub target: Target,
 }
 
 /// A compose-shaped spec as YAML text or as a JSON value.
@@ -97,6 +103,8 @@ pub struct ApplyOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ProjectStatus {
     pub project: String,
+    /// Where the project runs: `engine` (containers) or `swarm` (services).
+    pub target: Target,
     /// True when an apply of this project is recorded.
     pub known: bool,
     /// The last-applied spec as compose YAML (secret references only, never values).
@@ -171,6 +179,8 @@ pub enum EngineError {
     Rollback(#[from] RollbackError),
     #[error(transparent)]
     Import(#[from] ImportError),
+    #[error(transparent)]
+    Swarm(#[from] SwarmError),
 }
 
 /// Most store reads running at once: sled serves concurrent readers from one open database, and a bound
@@ -186,6 +196,8 @@ const LOCK_PATIENCE: Duration = Duration::from_secs(900);
 pub struct Engine {
     config: ServerConfig,
     docker: DockerConnector,
+    /// The swarm manager for `swarm` target projects (the operator's `--swarm-host`, else `docker`).
+    swarm: DockerConnector,
     runtime: Arc<dyn Runtime>,
     store: Arc<Store>,
     state_read_slots: Arc<tokio::sync::Semaphore>,
@@ -217,9 +229,14 @@ impl Engine {
     ) -> Self {
         let store = Arc::new(Store::new(config.state_dir.clone()));
         let host = ServerHost::new(config.env.clone());
+        let swarm = match &config.swarm_host {
+            Some(host) => DockerConnector::from_env(Some(host.clone())),
+            None => docker.clone(),
+        };
         Engine {
             config,
             docker,
+            swarm,
             runtime,
             store,
             state_read_slots: Arc::new(tokio::sync::Semaphore::new(STATE_READERS)),
@@ -243,6 +260,10 @@ impl Engine {
 
     async fn plan_inner(&self, req: PlanRequest) -> Result<Planned, EngineError> {
         validate_project_name(&req.project)?;
+        if req.target == Target::Swarm {
+            let options = self.load_options(&req)?;
+            return self.plan_swarm(&req, options).await;
+        }
         let (desired, source) = self.load_request(&req)?;
         self.check_engine_binds(&desired).await?;
         let digests = self.digests(&desired).await?;
@@ -260,9 +281,9 @@ impl Engine {
         .await
     }
 
-    /// The request's spec, loaded under the operator's policy, and the text it was loaded from. A client's
+    /// How the request's spec loads: under the operator's policy, from its project directory. A client's
     /// `project_dir` must lie in the workspace; without one, relative paths resolve from the working directory.
-    fn load_request(&self, req: &PlanRequest) -> Result<(Project, String), EngineError> {
+    fn load_options(&self, req: &PlanRequest) -> Result<LoadOptions, EngineError> {
         let project_dir = match req.project_dir.clone() {
             // A client's project_dir must lie in the operator's workspace; the working directory is the
             // operator's own choice.
@@ -283,12 +304,17 @@ impl Engine {
                 EngineError::Internal(format!("cannot read the current directory: {e}"))
             })?,
         };
-        let options = LoadOptions {
+        Ok(LoadOptions {
             project_name: Some(req.project.clone()),
             project_dir,
             profiles: req.profiles.clone(),
             policy: self.config.policy(),
-        };
+        })
+    }
+
+    /// The request's spec, loaded under the operator's policy, and the text it was loaded from.
+    fn load_request(&self, req: &PlanRequest) -> Result<(Project, String), EngineError> {
+        let options = self.load_options(req)?;
         let (mut desired, source) = match &req.spec {
             SpecSource::Yaml(text) => (
                 planner::load::load_yaml(text, &options, &self.host)?,
@@ -319,6 +345,11 @@ impl Engine {
         volumes: bool,
     ) -> Result<Planned, EngineError> {
         validate_project_name(project)?;
+        let name = project.to_string();
+        let last = self.state(move |s| s.last_applied(&name)).await?;
+        if last.as_ref().map(crate::state::ProjectRecord::target) == Some(Target::Swarm) {
+            return self.destroy_plan_swarm(project, volumes, last).await;
+        }
         let desired = Project {
             name: project.to_string(),
             ..Project::default()
@@ -349,6 +380,7 @@ impl Engine {
         let project = desired.name.clone();
         let name = project.clone();
         let last = self.state(move |s| s.last_applied(&name)).await?;
+        swarm::check_target(&project, last.as_ref(), Target::Engine)?;
         let adopted = adopted_of(last.as_ref());
         let observed = self
             .observe(
@@ -392,6 +424,7 @@ impl Engine {
             destroy,
             digests,
             plan,
+            swarm: None,
         };
         let outcome = PlanOutcome {
             plan_id: stored.id.clone(),
@@ -559,6 +592,11 @@ impl Engine {
                 })
             }
         }
+        if stored.target() == Target::Swarm {
+            return self
+                .apply_swarm(stored, previous, run.events, run.cancel)
+                .await;
+        }
         // A stored plan is re-checked against today's policy: it may predate a stricter operator setting.
         let refused = planner::policy::project::check_stored(&stored.spec, &self.config.policy());
         if !refused.is_empty() {
@@ -651,6 +689,10 @@ impl Engine {
         validate_project_name(project)?;
         let name = project.to_string();
         let record = self.state(move |s| s.last_applied(&name)).await?;
+        let record = match record {
+            Some(r) if r.target() == Target::Swarm => return self.swarm_status(r).await,
+            other => other,
+        };
         let observed = self
             .observe(
                 project,
@@ -667,6 +709,7 @@ impl Engine {
         }
         Ok(ProjectStatus {
             project: project.to_string(),
+            target: Target::Engine,
             known: record.is_some(),
             last_applied_yaml: match &record {
                 Some(r) => Some(project_to_compose_yaml(&r.spec)?),

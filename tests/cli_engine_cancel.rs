@@ -34,6 +34,7 @@ services:
 
 fn request(project: &str) -> PlanRequest {
     PlanRequest {
+        target: planner::swarm::Target::Engine,
         project: project.to_string(),
         spec: SpecSource::Yaml(SPEC.to_string()),
         project_dir: Some(std::env::temp_dir()),

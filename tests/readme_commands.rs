@@ -34,6 +34,14 @@ const COVERED_ELSEWHERE: &[(&str, &str)] = &[
         "Claude Code's own command; the MCP tests speak the protocol it uses",
     ),
     (
+        "mcp-docker-server plan -p shop -f compose.yaml --target swarm --swarm-host unix:///run/manager.sock",
+        "tests/swarm_cli.rs plans with --target swarm and --swarm-host on the test swarm",
+    ),
+    (
+        "mcp-docker-server apply -p shop --plan ID --swarm-host unix:///run/manager.sock",
+        "tests/swarm_cli.rs applies a swarm plan by id",
+    ),
+    (
         "claude mcp add docker-remote -e DOCKER_HOST=ssh://build-box -- mcp-docker-server",
         "Claude Code's own command; no ssh host here, docker/src/ssh_transport.rs tests parse the address",
     ),

@@ -22,6 +22,8 @@ pub mod registry_probe;
 pub(crate) mod ssh_transport;
 pub(crate) mod steps;
 pub mod swarm;
+pub mod swarm_execute;
+pub mod swarm_project;
 pub mod swarm_spec;
 pub mod swarm_wait;
 pub mod system;

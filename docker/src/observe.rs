@@ -194,7 +194,11 @@ pub async fn observe_adopted(
             ResourceKind::Volume => adopted_volume(docker, host, project, record)
                 .await
                 .map(|v| v.map(|v| state.volumes.push(v))),
-            ResourceKind::Image => Ok(None),
+            // Import never adopts these (see planner::adopt).
+            ResourceKind::Image
+            | ResourceKind::Service
+            | ResourceKind::Secret
+            | ResourceKind::Config => Ok(None),
         };
         match found {
             Ok(_) => {}
@@ -428,11 +432,7 @@ async fn lookalikes(
         .networks
         .iter()
         .filter(|(_, n)| !n.external)
-        .map(|(key, n)| {
-            n.name
-                .clone()
-                .unwrap_or_else(|| naming::scoped_name(project, key))
-        })
+        .map(|(key, _)| planner::hash::network_engine_name(desired, key))
         .collect();
     if !network_names.is_empty() {
         for n in docker
@@ -452,11 +452,7 @@ async fn lookalikes(
         .volumes
         .iter()
         .filter(|(_, v)| !v.external)
-        .map(|(key, v)| {
-            v.name
-                .clone()
-                .unwrap_or_else(|| naming::scoped_name(project, key))
-        })
+        .map(|(key, _)| planner::hash::volume_engine_name(desired, key))
         .collect();
     if !volume_names.is_empty() {
         let listed = docker

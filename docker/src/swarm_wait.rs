@@ -9,13 +9,13 @@ use bollard::models::{
     Service, ServiceUpdateStatusStateEnum, Task, TaskSpecContainerSpec,
     TaskSpecContainerSpecDnsConfig, TaskState,
 };
-use bollard::query_parameters::ListTasksOptionsBuilder;
+use bollard::query_parameters::{ListServicesOptionsBuilder, ListTasksOptionsBuilder};
 use tokio_util::sync::CancellationToken;
 
 use crate::{DockerClient, DockerError};
 
 /// How often the manager is asked.
-const POLL: Duration = Duration::from_millis(250);
+pub const POLL: Duration = Duration::from_millis(100);
 /// Task errors kept in a report.
 const MAX_TASK_ERRORS: usize = 10;
 
@@ -45,22 +45,14 @@ pub async fn wait_converged(
     cancel: &CancellationToken,
 ) -> Result<Convergence, DockerError> {
     let deadline = tokio::time::Instant::now() + timeout;
+    let names = [name.to_string()];
     loop {
-        let service = inspect(client, name).await?;
-        let tasks = tasks(client, name).await?;
-        if let Some(ended) = update_ended(&service, &tasks) {
+        let mut ended = poll_services(client, &names).await?;
+        if let Some(Some(ended)) = ended.remove(name) {
             return Ok(ended);
         }
-        if converged(&service, &tasks) {
-            return Ok(Convergence::Converged);
-        }
         if tokio::time::Instant::now() >= deadline {
-            let errors = task_errors(&tasks).join("; ");
-            return Err(DockerError::Timeout(format!(
-                "service {name} did not converge within {}s (task errors: {})",
-                timeout.as_secs(),
-                if errors.is_empty() { "none" } else { &errors }
-            )));
+            return Err(timed_out(client, name, timeout).await);
         }
         tokio::select! {
             () = cancel.cancelled() => return Ok(Convergence::Cancelled),
@@ -69,9 +61,50 @@ pub async fn wait_converged(
     }
 }
 
-async fn inspect(client: &DockerClient, name: &str) -> Result<Service, DockerError> {
-    let service = client.api.inspect_service(name, None).await;
-    service.map_err(|e| DockerError::from_bollard(e, &client.host, &format!("service {name}")))
+/// One look at several services at once (two calls to the manager, whatever their number): for each, how
+/// it ended, or `None` while it is still converging (or not listed).
+pub async fn poll_services(
+    client: &DockerClient,
+    names: &[String],
+) -> Result<HashMap<String, Option<Convergence>>, DockerError> {
+    let wanted: Vec<&str> = names.iter().map(String::as_str).collect();
+    let filters = HashMap::from([("name", wanted.clone())]);
+    let options = ListServicesOptionsBuilder::new().filters(&filters).build();
+    let services = client.api.list_services(Some(options)).await;
+    let services = services.map_err(|e| DockerError::from_bollard(e, &client.host, "services"))?;
+    let filters = HashMap::from([("service", wanted)]);
+    let options = ListTasksOptionsBuilder::new().filters(&filters).build();
+    let tasks = client.api.list_tasks(Some(options)).await;
+    let tasks = tasks.map_err(|e| DockerError::from_bollard(e, &client.host, "tasks"))?;
+    let mut found: HashMap<String, Option<Convergence>> =
+        names.iter().map(|n| (n.clone(), None)).collect();
+    for service in &services {
+        let name = service.spec.as_ref().and_then(|s| s.name.clone());
+        let Some(slot) = name.and_then(|n| found.get_mut(&n)) else {
+            continue;
+        };
+        let own: Vec<Task> = tasks
+            .iter()
+            .filter(|t| t.service_id.is_some() && t.service_id == service.id)
+            .cloned()
+            .collect();
+        *slot = update_ended(service, &own)
+            .or_else(|| converged(service, &own).then_some(Convergence::Converged));
+    }
+    Ok(found)
+}
+
+/// The error for a service that did not converge in time, with its tasks' errors.
+pub async fn timed_out(client: &DockerClient, name: &str, timeout: Duration) -> DockerError {
+    let errors = match tasks(client, name).await {
+        Ok(tasks) => task_errors(&tasks).join("; "),
+        Err(e) => e.to_string(),
+    };
+    DockerError::Timeout(format!(
+        "service {name} did not converge within {}s (task errors: {})",
+        timeout.as_secs(),
+        if errors.is_empty() { "none" } else { &errors }
+    ))
 }
 
 async fn tasks(client: &DockerClient, name: &str) -> Result<Vec<Task>, DockerError> {

@@ -191,7 +191,11 @@ pub fn notes(observed: &ObservedState, adopted: &[Adopted]) -> Vec<String> {
         ResourceKind::Container => observed.containers.iter().any(|c| c.id == a.id),
         ResourceKind::Network => observed.networks.iter().any(|n| n.id == a.id),
         ResourceKind::Volume => observed.volumes.iter().any(|v| v.name == a.id),
-        ResourceKind::Image => false,
+        // Import adopts containers, networks and volumes only (an engine-target project).
+        ResourceKind::Image
+        | ResourceKind::Service
+        | ResourceKind::Secret
+        | ResourceKind::Config => false,
     };
     adopted
         .iter()

@@ -12,6 +12,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 mod keys;
+pub(crate) use keys::SWARM;
 
 pub use keys::{
     check_keys, check_service_keys, KeySupport, ALL_TABLES, BUILD_KEYS, CONFIG_TOP_KEYS,

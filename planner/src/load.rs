@@ -54,6 +54,23 @@ pub const MAX_ERRORS: usize = 100;
 
 /// Loads a compose YAML (or JSON, which is YAML) document.
 pub fn load_yaml(text: &str, opts: &LoadOptions, host: &dyn Host) -> Result<Project, SpecErrors> {
+    load_yaml_resolved(text, opts, host).map(|r| r.project)
+}
+
+/// A loaded project with the document it was normalized from (after interpolation, `include` and `extends`),
+/// for readers of keys the model does not carry (the swarm target's `deploy:` keys).
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub project: Project,
+    pub document: Value,
+}
+
+/// Like [`load_yaml`], keeping the resolved document.
+pub fn load_yaml_resolved(
+    text: &str,
+    opts: &LoadOptions,
+    host: &dyn Host,
+) -> Result<Resolved, SpecErrors> {
     let limits = &opts.policy.limits;
     policy::limits::check_spec_bytes(text.len(), limits)?;
     match node_budget::count_nodes(text, limits.max_yaml_nodes) {
@@ -63,8 +80,17 @@ pub fn load_yaml(text: &str, opts: &LoadOptions, host: &dyn Host) -> Result<Proj
         }
         node_budget::NodeCount::Unparsable(why) => return Err(not_yaml(&why).into()),
     }
-    let doc = parse_yaml(text)?;
-    load_document(doc, opts, host)
+    load_resolved(parse_yaml(text)?, opts, host)
+}
+
+/// Like [`load_json`], keeping the resolved document.
+pub fn load_json_resolved(
+    value: &Value,
+    opts: &LoadOptions,
+    host: &dyn Host,
+) -> Result<Resolved, SpecErrors> {
+    check_json_size(value, &opts.policy.limits)?;
+    load_resolved(value.clone(), opts, host)
 }
 
 /// Loads a compose document already parsed as JSON (the MCP `spec` argument).
@@ -548,11 +574,15 @@ fn found_form(found: &str) -> String {
     }
 }
 
-fn load_document(
+fn load_document(doc: Value, opts: &LoadOptions, host: &dyn Host) -> Result<Project, SpecErrors> {
+    load_resolved(doc, opts, host).map(|r| r.project)
+}
+
+fn load_resolved(
     mut doc: Value,
     opts: &LoadOptions,
     host: &dyn Host,
-) -> Result<Project, SpecErrors> {
+) -> Result<Resolved, SpecErrors> {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     if !doc.is_object() {
@@ -662,7 +692,10 @@ fn load_document(
         .extend(policy::project::check_project(&project, &opts.policy));
     if diag.errors.is_empty() {
         project.warnings = diag.warnings;
-        Ok(project)
+        Ok(Resolved {
+            project,
+            document: doc,
+        })
     } else {
         Err(capped(without_follow_ons(without_echoes(
             diag.errors,

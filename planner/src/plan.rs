@@ -82,6 +82,11 @@ pub enum ResourceKind {
     Network,
     Volume,
     Container,
+    /// A Swarm service (target `swarm`).
+    Service,
+    /// A Swarm secret or config (target `swarm`).
+    Secret,
+    Config,
 }
 
 impl ResourceKind {
@@ -92,6 +97,9 @@ impl ResourceKind {
             ResourceKind::Network => "network",
             ResourceKind::Volume => "volume",
             ResourceKind::Container => "container",
+            ResourceKind::Service => "service",
+            ResourceKind::Secret => "secret",
+            ResourceKind::Config => "config",
         }
     }
 }

@@ -8,10 +8,17 @@
 //! - `deploy`: the swarm-only keys (`deploy:` and port `mode:`) read from the service as written.
 //! - `spec`: the plain Swarm object specs the docker layer turns into engine calls.
 //! - `map`: a service, network, volume, secret or config onto those specs.
+//! - `desired`: a whole loaded project onto those specs, with the services' start waves.
+//! - `diff`: services against what the manager reports; `plan`: the whole swarm plan, rendered.
+//! - `drift`: services scaled, updated or removed outside the tool; `preflight`: published ports held elsewhere.
 
 pub mod deploy;
+pub mod desired;
 pub mod diff;
+pub mod drift;
 pub mod map;
+pub mod plan;
+pub mod preflight;
 pub mod spec;
 
 #[cfg(test)]

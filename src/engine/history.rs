@@ -49,6 +49,9 @@ impl Engine {
         validate_project_name(project)?;
         let earlier = self.fetch_plan(project, plan_id).await?;
         check_rollback_target(&earlier)?;
+        if earlier.target() == planner::swarm::Target::Swarm {
+            return self.rollback_plan_swarm(earlier).await;
+        }
         let mut desired = earlier.spec;
         desired.name = project.to_string();
         // The spec passed policy when it was planned; the operator may have tightened it since.

@@ -134,6 +134,7 @@ impl Engine {
             resources: decision.adopted.iter().map(resource_record).collect(),
             failure: None,
             adopted: decision.adopted.clone(),
+            swarm: None,
         };
         let stored = StoredPlan {
             id: plan_id.clone(),
@@ -149,6 +150,7 @@ impl Engine {
             destroy: false,
             digests,
             plan: next.clone(),
+            swarm: None,
         };
         self.state_write(move |s| s.record_import(&stored, &record, &history))
             .await?;

@@ -22,10 +22,14 @@ pub struct Assessment {
 
 /// `Plan: 2 to add, 1 to change, 0 to destroy.` or `No changes.`
 pub fn summary_line(plan: &Plan) -> String {
-    if !plan.has_changes() {
+    summary_text(plan.summary, plan.has_changes())
+}
+
+/// The summary line of a plan with `summary`, on either target.
+pub fn summary_text(s: planner::plan::Summary, has_changes: bool) -> String {
+    if !has_changes {
         return "No changes.".to_string();
     }
-    let s = plan.summary;
     format!(
         "Plan: {} to add, {} to change, {} to destroy.",
         s.add, s.change, s.destroy
@@ -39,7 +43,7 @@ fn step_label(step: &StepOutcome) -> String {
 pub fn assess(stored: &StoredPlan, report: &ApplyReport) -> Assessment {
     let plan = &stored.plan;
     if report.succeeded() {
-        let message = if !plan.has_changes() {
+        let message = if !stored.has_changes() {
             format!(
                 "No changes. Project {} matches the desired state.",
                 stored.project
@@ -139,6 +143,7 @@ pub fn new_record(
         adopted: still_adopted(adopted, &resources),
         resources,
         failure,
+        swarm: None,
     };
     RecordChange::Write(Box::new(record))
 }
@@ -158,7 +163,7 @@ fn still_adopted(adopted: Vec<Adopted>, resources: &[ResourceRecord]) -> Vec<Ado
         .collect()
 }
 
-fn failed_step(step: &StepOutcome) -> FailedStep {
+pub fn failed_step(step: &StepOutcome) -> FailedStep {
     FailedStep {
         step: step_label(step),
         error: step.message.clone(),
@@ -294,7 +299,11 @@ fn observed_record(action: &Action, observed: &ObservedState) -> Option<Resource
                     config_hash: v.config_hash.clone(),
                 })
         }
-        ResourceKind::Image => None,
+        // Images are not recorded; swarm objects are recorded by the swarm apply.
+        ResourceKind::Image
+        | ResourceKind::Service
+        | ResourceKind::Secret
+        | ResourceKind::Config => None,
     }
 }
 

@@ -26,6 +26,18 @@ impl StepMeter {
         }
     }
 
+    /// A meter over a stored plan's steps, on either target.
+    pub fn for_stored(stored: &crate::state::StoredPlan) -> Self {
+        match &stored.swarm {
+            Some(swarm) => StepMeter {
+                total: swarm.step_count(),
+                finished: 0,
+                value: 0.0,
+            },
+            None => Self::for_plan(&stored.plan),
+        }
+    }
+
     /// The total, in steps.
     pub fn total(&self) -> f64 {
         self.total as f64

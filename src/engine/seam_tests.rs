@@ -129,6 +129,7 @@ fn engine(dir: &tempfile::TempDir) -> (Arc<Engine>, Arc<ScriptedRuntime>) {
 
 fn request(project: &str, image: &str) -> PlanRequest {
     PlanRequest {
+        target: planner::swarm::Target::Engine,
         project: project.into(),
         spec: SpecSource::Yaml(format!("services:\n  web:\n    image: {image}\n")),
         project_dir: None,

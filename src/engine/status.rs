@@ -159,6 +159,7 @@ mod tests {
             resources,
             failure: None,
             adopted: Vec::new(),
+            swarm: None,
         }
     }
 

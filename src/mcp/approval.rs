@@ -291,6 +291,7 @@ mod tests {
                 orphans: vec![],
                 kept_volumes: vec![],
             },
+            swarm: None,
         }
     }
 

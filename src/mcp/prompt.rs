@@ -28,6 +28,7 @@ pub fn prompt() -> Prompt {
 struct Existing {
     status: String,
     last_applied_yaml: Option<String>,
+    target: planner::swarm::Target,
 }
 
 async fn existing_project(engine: &Engine, name: &str) -> Option<Existing> {
@@ -42,6 +43,7 @@ async fn existing_project(engine: &Engine, name: &str) -> Option<Existing> {
     Some(Existing {
         status: status_text(&status),
         last_applied_yaml,
+        target: status.target,
     })
 }
 
@@ -57,7 +59,10 @@ reviewed plans.\n\nThe user's description:\n<containers>\n{containers}\n</contai
         Some(existing) => {
             text.push_str(&format!(
                 "\nThis project already exists. Resume it: edit its last-applied spec to match the description \
-rather than writing a new one from scratch.\n\nLive status:\n{}\n",
+rather than writing a new one from scratch. It runs on target \"{}\": pass `target: \"{}\"` to every \
+`plan`.\n\nLive status:\n{}\n",
+                existing.target.as_str(),
+                existing.target.as_str(),
                 existing.status
             ));
             if let Some(yaml) = &existing.last_applied_yaml {
@@ -77,7 +82,8 @@ rather than writing a new one from scratch.\n\nLive status:\n{}\n",
 `{{secret: NAME}}` references, never literal values. Privileged mode, host namespaces and binds of sensitive host \
 paths are refused by the server; do not try to work around that.\n\
 2. Call `plan` with project \"{name}\" and the spec (`spec` as a JSON object, or `compose_yaml` as text). If it \
-returns an error, fix the field it names and plan again.\n\
+returns an error, fix the field it names and plan again. The target is `engine` (containers, the default); \
+`target: \"swarm\"` runs services on the operator's swarm (`deploy:` keys apply) when the user asks for one.\n\
 3. Show the user the plan's rendering exactly as returned, with its warnings, and explain it briefly. Do not apply yet.\n\
 4. Wait for the user's command:\n\
    - `help`: list these commands and what they do.\n\

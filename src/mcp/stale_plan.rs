@@ -48,12 +48,7 @@ fn live<'a>(status: &'a ProjectStatus, action: &Action) -> Option<&'a ResourceSt
 }
 
 fn kind_word(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::Image => "image",
-        ResourceKind::Network => "network",
-        ResourceKind::Volume => "volume",
-        ResourceKind::Container => "container",
-    }
+    kind.as_str()
 }
 
 /// `create container demo-web-1: it now exists (running)`, or `None` when the live state fits the plan.
@@ -95,6 +90,7 @@ mod tests {
     fn status(resources: Vec<(&str, &str)>, drift: Vec<&str>) -> ProjectStatus {
         ProjectStatus {
             project: "demo".into(),
+            target: planner::swarm::Target::Engine,
             known: true,
             last_applied_yaml: None,
             last_applied_at: None,

@@ -136,6 +136,8 @@ impl DockerServer {
             project_dir: args.project_dir.map(std::path::PathBuf::from),
             remove_orphans: false,
             profiles: args.profiles,
+            // Compose started the project on this engine: import adopts containers, never swarm services.
+            target: planner::swarm::Target::Engine,
         };
         let outcome = self.engine.import(request).await?;
         let text = outcome.describe();

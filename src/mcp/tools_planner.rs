@@ -25,28 +25,38 @@ use crate::engine::{
     StepMeter,
 };
 use crate::state::{PlanStatus, StoredPlan};
+use planner::swarm::Target;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanArgs {
     /// Project name.
     pub project: String,
-    /// Compose as JSON; YAML text goes in `compose_yaml`.
+    /// Compose as JSON.
     #[serde(default)]
     #[schemars(extend("type" = "object"))]
     pub spec: Option<serde_json::Value>,
     /// Compose YAML.
     #[serde(default)]
     pub compose_yaml: Option<String>,
-    /// Base dir for relative paths.
+    /// Dir of relative paths.
     #[serde(default)]
     pub project_dir: Option<String>,
-    /// Also delete orphans (labelled, from no apply).
+    /// Delete orphaned resources.
     #[serde(default)]
     pub remove_orphans: bool,
     /// Profiles to enable.
     #[serde(default)]
     pub profiles: Vec<String>,
+    /// Default engine.
+    #[serde(default)]
+    #[schemars(schema_with = "target_schema")]
+    pub target: Target,
+}
+
+/// `target` as a bare enum: the type's documented variants would cost the tool list 300 bytes.
+fn target_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"enum": ["engine", "swarm"]})
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -203,7 +213,7 @@ fn report_text(report: &ApplyReport) -> String {
 
 #[tool_router(router = planner_tools, vis = "pub(crate)")]
 impl DockerServer {
-    /// Plan a compose project; returns a plan id and a rendering to show the user.
+    /// Plan a project: a plan id and a rendering to show the user.
     #[tool(
         output_schema = plan_output_schema(),
         annotations(
@@ -225,6 +235,7 @@ impl DockerServer {
             project_dir: args.project_dir.map(PathBuf::from),
             remove_orphans: args.remove_orphans,
             profiles: args.profiles,
+            target: args.target,
         };
         let mut outcome = self.engine.plan(request).await?;
         // Read the document again only now: the engine accepted it, so its YAML node count is bounded.
@@ -260,7 +271,7 @@ impl DockerServer {
     ) -> Result<Reply<ApplyOutcome>, ToolError> {
         let progress = Progress::for_request(&context);
         let stored = self.engine.fetch_plan(&args.project, &args.plan_id).await?;
-        if stored.status == PlanStatus::Pending && stored.plan.has_changes() {
+        if stored.status == PlanStatus::Pending && stored.has_changes() {
             let round = Round { state, responses };
             if let Gate::AskFirst(question) = self.approve_plan(&context, &stored, round).await? {
                 return Ok(Reply::InputRequired(question));
@@ -382,7 +393,7 @@ impl DockerServer {
         cancel: CancellationToken,
     ) -> Result<Json<ApplyOutcome>, ToolError> {
         // The total is the plan's step count, known before the first step; each event moves toward it.
-        let meter = std::sync::Mutex::new(StepMeter::for_plan(&stored.plan));
+        let meter = std::sync::Mutex::new(StepMeter::for_stored(&stored));
         let events: EventSink = Arc::new(move |event: StepEvent| {
             let mut meter = meter.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(value) = meter.advance(&event) {
@@ -448,6 +459,7 @@ fn status_output_schema() -> Arc<rmcp::model::JsonObject> {
         "type": "object",
         "properties": {
             "project": {"type": "string"},
+            "target": {"type": "string"},
             "known": {"type": "boolean"},
             "last_applied_at": optional,
             "last_applied_yaml": optional,
@@ -592,6 +604,7 @@ mod tests {
     fn status_output_schema_names_real_fields() {
         let status = ProjectStatus {
             project: "p".into(),
+            target: Target::Engine,
             known: true,
             last_applied_yaml: Some(String::new()),
             last_applied_at: Some(String::new()),

@@ -13,6 +13,6 @@ pub mod store;
 pub use lock::ProjectLock;
 pub use records::{
     ApplyFailure, FailedStep, HistoryEntry, HistoryKind, JournalEntry, PlanStatus, ProjectRecord,
-    RecordChange, ResourceRecord, StoredPlan,
+    RecordChange, ResourceRecord, StoredPlan, SwarmApplied,
 };
 pub use store::{StateError, Store};

@@ -3,6 +3,9 @@
 use planner::model::Project;
 use planner::plan::{ExternalDigests, Plan, PlanOptions, ResourceKind};
 use planner::report::StepEvent;
+use planner::swarm::plan::SwarmPlan;
+use planner::swarm::spec::ServiceSpec as SwarmServiceSpec;
+use planner::swarm::Target;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +30,28 @@ pub struct ProjectRecord {
     /// reports them as the project's own although they lack its ownership label.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub adopted: Vec<planner::adopt::Adopted>,
+    /// Set when the project runs on a swarm (`Target::Swarm`): the services as applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub swarm: Option<SwarmApplied>,
+}
+
+impl ProjectRecord {
+    /// Where the project runs.
+    pub fn target(&self) -> Target {
+        if self.swarm.is_some() {
+            Target::Swarm
+        } else {
+            Target::Engine
+        }
+    }
+}
+
+/// What the last apply left on the swarm: each service's spec by Swarm name, which names an update's
+/// changed fields and tells drift (scaled, updated or removed outside the tool) apart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SwarmApplied {
+    pub services: std::collections::BTreeMap<String, SwarmServiceSpec>,
 }
 
 /// Why the last apply did not complete: each failed step with the engine's error, for status to name.
@@ -131,7 +156,30 @@ pub struct StoredPlan {
     pub destroy: bool,
     /// Digests of secret/config values and build contexts at plan time; apply refuses if they moved.
     pub digests: ExternalDigests,
+    /// The engine plan (empty for a swarm plan).
     pub plan: Plan,
+    /// Set for a plan onto a swarm (`Target::Swarm`); `fingerprint` is then the swarm's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub swarm: Option<SwarmPlan>,
+}
+
+impl StoredPlan {
+    pub fn target(&self) -> Target {
+        if self.swarm.is_some() {
+            Target::Swarm
+        } else {
+            Target::Engine
+        }
+    }
+
+    /// Whether applying changes anything, on either target.
+    pub fn has_changes(&self) -> bool {
+        match &self.swarm {
+            Some(swarm) => swarm.has_changes(),
+            None => self.plan.has_changes(),
+        }
+    }
 }
 
 /// One step event of an apply, in order.

@@ -517,6 +517,7 @@ mod tests {
                 orphans: vec![],
                 kept_volumes: vec![],
             },
+            swarm: None,
         }
     }
 
@@ -536,6 +537,7 @@ mod tests {
             resources: vec![],
             failure: None,
             adopted: Vec::new(),
+            swarm: None,
         };
         store
             .finish_plan(

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod http;
 pub mod mcp;
 pub mod raw;
+pub mod swarm;
 
 /// The local test image every test container runs; it is never pulled.
 pub const TEST_IMAGE: &str = "mcp-docker-test/busybox:latest";

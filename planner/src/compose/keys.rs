@@ -36,7 +36,7 @@ use KeySupport::{Ignored, PolicyRefused, PolicyRestricted, Supported, Unsupporte
 /// relabel. On a host without SELinux (the common case) relabelling does nothing anyway.
 pub const SELINUX_IGNORED: &str = "SELinux relabelling is not applied by this server; on an SELinux host label the directory yourself (`chcon -Rt container_file_t DIR`)";
 
-const SWARM: &str =
+pub(crate) const SWARM: &str =
     "Swarm-only setting; a single engine has no equivalent (compose v2 ignores it too)";
 
 pub const TOP_LEVEL_KEYS: &[(&str, KeySupport)] = &[

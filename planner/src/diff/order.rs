@@ -68,6 +68,8 @@ impl Planner<'_> {
                             .push(action.id);
                     }
                 }
+                // Swarm objects are never in an engine plan.
+                (ResourceKind::Service | ResourceKind::Secret | ResourceKind::Config, _) => {}
             }
         }
         let dependents = self.dependents_by_service();
@@ -76,6 +78,7 @@ impl Planner<'_> {
             let found = &mut needs[action.id];
             match (action.resource.kind, action.op) {
                 (_, Op::NoOp) | (ResourceKind::Image, _) => {}
+                (ResourceKind::Service | ResourceKind::Secret | ResourceKind::Config, _) => {}
                 (ResourceKind::Container, Op::Delete) => {
                     for dependent in dependents
                         .get(action.resource.key.as_str())

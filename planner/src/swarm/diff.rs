@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -17,7 +18,7 @@ use super::spec::{ServiceMode, ServiceSpec};
 pub const LABEL_SPEC_HASH: &str = "io.mcp-docker-server.swarm-spec-hash";
 
 /// What the manager reports about one of the project's services.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObservedService {
     pub name: String,
     pub version: u64,
@@ -28,7 +29,7 @@ pub struct ObservedService {
 }
 
 /// What applying does to one service.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ServiceChange {
     Create,
     /// A rolling update in place; `fields` are the changed spec paths, `parallelism` tasks at a time
@@ -45,7 +46,7 @@ pub enum ServiceChange {
 }
 
 /// One service's planned change and the version the plan saw (for updates, scaling and removal).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServicePlan {
     pub name: String,
     pub change: ServiceChange,

@@ -12,7 +12,7 @@ use super::spec::{
 use super::{LABEL_STACK_IMAGE, LABEL_STACK_NAMESPACE, MAX_OBJECT_NAME};
 use crate::error::{ErrorKind, SpecError, SpecErrors};
 use crate::model::{self, EnvValue, FileMount, MountKind, Project};
-use crate::naming;
+use crate::{hash, naming};
 
 /// How many hex digits of a content digest a secret's or config's Swarm name carries.
 pub const NAME_DIGEST_LEN: usize = 12;
@@ -311,7 +311,7 @@ fn mounts(project: &str, model: &Project, svc: &model::ServiceSpec) -> Vec<TaskM
             source: m
                 .source
                 .as_deref()
-                .map(|key| volume_name(project, model, key)),
+                .map(|key| hash::volume_engine_name(model, key)),
             target: m.target.clone(),
             read_only: m.read_only,
             labels: m
@@ -330,18 +330,6 @@ fn mounts(project: &str, model: &Project, svc: &model::ServiceSpec) -> Vec<TaskM
         .filter_map(to_mount)
         .chain(tmpfs)
         .collect()
-}
-
-/// The engine name of a project volume: its `name:` if given, else `{project}_{key}`.
-fn volume_name(project: &str, model: &Project, key: &str) -> String {
-    let named = model.volumes.get(key).and_then(|v| v.name.clone());
-    named.unwrap_or_else(|| naming::scoped_name(project, key))
-}
-
-/// The engine name of a project network: its `name:` if given, else `{project}_{key}`.
-fn network_name(project: &str, model: &Project, key: &str) -> String {
-    let named = model.networks.get(key).and_then(|n| n.name.clone());
-    named.unwrap_or_else(|| naming::scoped_name(project, key))
 }
 
 fn file_refs(
@@ -445,13 +433,18 @@ fn endpoint(
 /// Each network the service joins, answering to its service key (as compose's DNS does) and its aliases.
 fn networks(input: &ServiceInput<'_>, svc: &model::ServiceSpec) -> Vec<NetworkTarget> {
     let project = input.project;
-    svc.networks
-        .iter()
-        .map(|(key, attachment)| {
+    hash::service_network_keys(project, svc)
+        .into_iter()
+        .map(|key| {
             let mut aliases = vec![input.key.to_string()];
-            aliases.extend(attachment.aliases.iter().cloned());
+            let attachment = svc.networks.get(key);
+            aliases.extend(
+                attachment
+                    .into_iter()
+                    .flat_map(|a| a.aliases.iter().cloned()),
+            );
             NetworkTarget {
-                name: network_name(&project.name, project, key),
+                name: hash::network_engine_name(project, key),
                 aliases,
             }
         })
@@ -474,7 +467,7 @@ pub fn network(project: &Project, key: &str) -> Result<NetworkSpec, SpecError> {
     labels.extend(object_labels(&project.name));
     labels.insert(naming::LABEL_NETWORK.into(), key.into());
     Ok(NetworkSpec {
-        name: network_name(&project.name, project, key),
+        name: hash::network_engine_name(project, key),
         driver: "overlay".into(),
         attachable: true,
         internal: net.internal,

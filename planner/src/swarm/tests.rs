@@ -457,3 +457,150 @@ mod diff_tests {
         assert_eq!(diff::render(&plans), "- service \"shop_old\"  remove\n");
     }
 }
+
+/// The whole project as the swarm plan sees it, with digests for `db_password` and `site`.
+fn desired_of(yaml: &str, password_digest: &str) -> super::desired::DesiredSwarm {
+    let (project, raw) = load(yaml);
+    let digests = crate::plan::ExternalDigests {
+        secrets: BTreeMap::from([("db_password".to_string(), password_digest.to_string())]),
+        configs: BTreeMap::from([("site".to_string(), "fedcba98765432100000".to_string())]),
+        ..Default::default()
+    };
+    super::desired::desired(&project, &raw, &digests).expect("maps")
+}
+
+const STACK: &str = r#"
+services:
+  db:
+    image: busybox
+    secrets: [db_password]
+  api:
+    image: busybox
+    depends_on: {db: {condition: service_healthy}}
+    deploy: {replicas: 3}
+  web:
+    image: busybox
+    depends_on: [api]
+    configs: [site]
+secrets:
+  db_password: {environment: DB_PASSWORD}
+configs:
+  site: {content: "listen 80"}
+"#;
+
+/// What the manager would report after applying `desired`.
+fn observed_after(desired: &super::desired::DesiredSwarm) -> super::plan::ObservedSwarm {
+    super::plan::ObservedSwarm {
+        services: desired
+            .services
+            .iter()
+            .map(|s| super::diff::ObservedService {
+                name: s.name.clone(),
+                version: 10,
+                spec_hash: Some(super::diff::spec_hash(s)),
+                replicas: match s.mode {
+                    ServiceMode::Replicated { replicas } => Some(replicas),
+                    ServiceMode::Global => None,
+                },
+            })
+            .collect(),
+        networks: desired.networks.iter().map(|n| n.name.clone()).collect(),
+        secrets: desired.secrets.iter().map(|s| s.name.clone()).collect(),
+        configs: desired.configs.iter().map(|c| c.name.clone()).collect(),
+    }
+}
+
+#[test]
+fn services_start_in_depends_on_waves() {
+    let desired = desired_of(STACK, "0123456789abcdef0123");
+    assert_eq!(
+        desired.waves,
+        [
+            vec!["shop_db".to_string()],
+            vec!["shop_api".into()],
+            vec!["shop_web".into()]
+        ]
+    );
+    assert_eq!(desired.networks[0].name, "shop_default");
+    assert_eq!(desired.services[0].networks[0].name, "shop_default");
+}
+
+#[test]
+fn an_empty_swarm_plans_every_object_and_an_applied_one_no_changes() {
+    let desired = desired_of(STACK, "0123456789abcdef0123");
+    let none = BTreeMap::new();
+    let plan = super::plan::plan(&desired, &Default::default(), &none);
+    let text = super::plan::render(&plan);
+    let expected = "\
++ network \"shop_default\"  create overlay
++ secret \"db_password\"  create shop_db_password_0123456789ab
++ config \"site\"  create shop_site_fedcba987654
++ service \"shop_db\"  create
++ service \"shop_api\"  create
++ service \"shop_web\"  create
+
+Plan: 6 to add, 0 to change, 0 to destroy.
+";
+    assert_eq!(text, expected);
+    let again = super::plan::plan(&desired, &observed_after(&desired), &none);
+    assert!(!again.has_changes());
+    assert_eq!(
+        super::plan::render(&again),
+        "No changes. The swarm matches the spec."
+    );
+}
+
+#[test]
+fn a_new_secret_value_is_a_rotation_that_updates_its_consumer_and_names_no_value() {
+    let old = desired_of(STACK, "0123456789abcdef0123");
+    let new = desired_of(STACK, "aaaaaaaaaaaabbbbbbbb");
+    let last: BTreeMap<_, _> = old
+        .services
+        .iter()
+        .map(|s| (s.name.clone(), s.clone()))
+        .collect();
+    let plan = super::plan::plan(&new, &observed_after(&old), &last);
+    let text = super::plan::render(&plan);
+    assert!(text.contains(
+        "~ secret \"db_password\"  rotate: new content (value not shown), shop_db_password_0123456789ab -> shop_db_password_aaaaaaaaaaaa, consumers updated, old removed"
+    ), "{text}");
+    assert!(
+        text.contains(
+            "~ service \"shop_db\"  rolling update, 1 at a time\n    ~ container.secrets\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("- secret"), "{text}");
+    assert_eq!(plan.remove_secrets, ["shop_db_password_0123456789ab"]);
+    assert_eq!(plan.summary().change, 1);
+}
+
+#[test]
+fn destroy_removes_every_object_the_manager_holds() {
+    let desired = desired_of(STACK, "0123456789abcdef0123");
+    let plan = super::plan::destroy(&observed_after(&desired));
+    let text = super::plan::render(&plan);
+    assert!(text.contains("- service \"shop_api\"  remove"), "{text}");
+    assert!(
+        text.contains("- secret \"shop_db_password_0123456789ab\"  remove"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- config \"shop_site_fedcba987654\"  remove"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- network \"shop_default\"  remove"),
+        "{text}"
+    );
+    assert_eq!(plan.summary().destroy, 6);
+}
+
+#[test]
+fn a_volume_driver_the_nodes_would_not_use_is_an_error_naming_it() {
+    let yaml = "services:\n  db:\n    image: busybox\n    volumes: [\"data:/data\"]\nvolumes:\n  data: {driver: nfs}\n";
+    let (project, raw) = load(yaml);
+    let errors = super::desired::desired(&project, &raw, &Default::default())
+        .expect_err("an nfs driver is refused");
+    assert_eq!(errors.0[0].path, "volumes.data.driver");
+}
