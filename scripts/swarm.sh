@@ -21,6 +21,9 @@ hub=mcpsw-hub
 subnet_prefix=10.213.77
 host_addr="$subnet_prefix.254"
 image=mcp-docker-test/busybox:latest
+# A registry the nodes reach (on the root namespace's leg into the hub), for building on the swarm: a node
+# pulls what the manager built and pushed. Plain HTTP, so each node trusts it by --insecure-registry.
+registry_addr="$host_addr:5000"
 nodes=(1 2 3)
 
 log() { printf '[swarm.sh] %s\n' "$*" >&2; }
@@ -69,7 +72,7 @@ node_daemon_up() {
     unshare --mount --uts --propagation slave \
     sh -c "hostname mcpsw-n$n && exec dockerd --data-root '$dir/data' --exec-root '$dir/exec' \
       --pidfile '$dir/dockerd.pid' -H 'unix://$(node_sock "$n")' --iptables=true \
-      --bip 172.31.$n.1/24 --log-level warn" \
+      --bip 172.31.$n.1/24 --insecure-registry '$registry_addr' --log-level warn" \
     >"$dir/dockerd.log" 2>&1 </dev/null &
 }
 
@@ -104,6 +107,38 @@ swarm_form() {
   die "the workers did not become Ready"
 }
 
+registry_answers() { (exec 3<>"/dev/tcp/$host_addr/5000") 2>/dev/null; }
+
+registry_up() {
+  registry_answers && return 0
+  if ! command -v docker-registry >/dev/null; then
+    log "WARNING: docker-registry is missing: no registry for the nodes; the swarm build test will skip"
+    return 0
+  fi
+  mkdir -p "$base/registry"
+  cat >"$base/registry/config.yml" <<YML
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $base/registry/data
+  delete:
+    enabled: true
+http:
+  addr: $registry_addr
+YML
+  setsid docker-registry serve "$base/registry/config.yml" >"$base/registry/log" 2>&1 </dev/null &
+  echo $! >"$base/registry/pid"
+  for _ in $(seq 1 40); do registry_answers && return 0; sleep 0.25; done
+  log "WARNING: the nodes' registry did not start; see $base/registry/log"
+}
+
+registry_down() {
+  local pidfile="$base/registry/pid"
+  [ -f "$pidfile" ] || return 0
+  kill "$(cat "$pidfile")" 2>/dev/null || true
+  rm -f "$pidfile"
+}
+
 cmd_up() {
   [ "$(id -u)" = 0 ] || die "needs root (network namespaces and extra dockerd)"
   docker image inspect "$image" >/dev/null 2>&1 || die "$image is missing: run scripts/test.sh once, or build it"
@@ -115,6 +150,7 @@ cmd_up() {
   for n in "${nodes[@]}"; do node_image "$n" & copies+=($!); done
   wait "${copies[@]}"
   swarm_form
+  registry_up
   cmd_env >"$base/env"
   log "3-node swarm up; manager at unix://$(node_sock 1) ($(node_addr 1))"
 }
@@ -137,6 +173,7 @@ cmd_down() {
   local stops=()
   for n in "${nodes[@]}"; do node_daemon_down "$n" & stops+=($!); done
   wait "${stops[@]}"
+  registry_down
   for n in "${nodes[@]}"; do ip netns del "$(node_ns "$n")" 2>/dev/null || true; done
   ip link del mcpsw-root 2>/dev/null || true
   ip netns del "$hub" 2>/dev/null || true
@@ -149,6 +186,8 @@ cmd_env() {
   echo "MCP_DOCKER_SWARM_HOST=unix://$(node_sock 1)"
   for n in "${nodes[@]}"; do echo "MCP_DOCKER_SWARM_NODE$n=unix://$(node_sock "$n")"; done
   for n in "${nodes[@]}"; do echo "MCP_DOCKER_SWARM_ADDR$n=$(node_addr "$n")"; done
+  registry_answers && echo "MCP_DOCKER_SWARM_REGISTRY=$registry_addr"
+  return 0
 }
 
 case "${1:-}" in
