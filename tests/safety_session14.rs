@@ -10,7 +10,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::engine::{containers_labelled, docker_cli, ProjectGuard};
+use common::engine::{containers_labelled, docker_cli, object_exists, ProjectGuard};
 use common::mcp::McpSession;
 use common::unique;
 use serde_json::json;
@@ -116,4 +116,44 @@ async fn an_image_cannot_give_a_primitive_container_a_projects_labels() {
         "{}",
         plan.text
     );
+}
+
+/// The attack: create a volume or network (or build an image) carrying ownership or compose labels, so
+/// plans or import take it for a project's. The spec rule (reserved prefixes) holds for these tools too.
+#[tokio::test]
+async fn tools_refuse_reserved_labels_as_specs_do() {
+    let session = McpSession::start().await;
+    let name = unique("uatk-lbl-");
+    let mut cleanup = Cleanup::default();
+    cleanup.0.push(("volume", name.clone()));
+    cleanup.0.push(("network", name.clone()));
+    for (tool, kind) in [("create_volume", "volume"), ("create_network", "network")] {
+        for label in ["io.mcp-docker-server.project", "com.docker.compose.project"] {
+            let err = session
+                .tool_error(tool, json!({"name": name, "labels": {label: "victim"}}))
+                .await;
+            assert!(err.contains(&format!("`labels.{label}`")), "{tool}: {err}");
+            assert!(!object_exists(kind, &name), "{tool} created {name}");
+        }
+    }
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(context.path().join("Dockerfile"), format!("FROM {IMAGE}\n")).unwrap();
+    let err = session
+        .tool_error(
+            "build_image",
+            json!({"context": context.path(), "tag": format!("{name}:1"),
+                   "labels": {"com.docker.compose.config-hash": "x"}}),
+        )
+        .await;
+    assert!(
+        err.contains("`labels.com.docker.compose.config-hash`"),
+        "{err}"
+    );
+    let err = session
+        .tool_error(
+            "run_container",
+            json!({"spec": {"image": IMAGE, "labels": {"io.mcp-docker-server.project": "victim"}}}),
+        )
+        .await;
+    assert!(err.contains("io.mcp-docker-server.project"), "{err}");
 }

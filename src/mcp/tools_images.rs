@@ -406,6 +406,7 @@ impl DockerServer {
 
     /// The planner's build spec for a `build_image` call, after the server's path policy.
     fn build_spec(&self, args: &BuildImageArgs) -> Result<BuildSpec, ToolError> {
+        super::tools_networks::check_labels(&args.labels)?;
         let context = Path::new(&args.context);
         if !context.is_absolute() {
             return Err(ToolError::invalid(
