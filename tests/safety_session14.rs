@@ -11,8 +11,9 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use common::engine::{containers_labelled, docker_cli, object_exists, ProjectGuard};
-use common::mcp::McpSession;
+use common::mcp::{McpServer, McpSession, ServerSetup};
 use common::unique;
+use rmcp::model::ElicitationAction;
 use serde_json::json;
 
 const IMAGE: &str = common::TEST_IMAGE;
@@ -60,6 +61,29 @@ fn labelled_image(tag: &str, labels: &[(&str, &str)]) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+fn image_id(reference: &str) -> Option<String> {
+    let out = docker_cli(None, &["image", "inspect", "-f", "{{.Id}}", reference]);
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+async fn asking_server(
+    state: &std::path::Path,
+    multi_round: bool,
+    hook: impl Fn() + Send + Sync + 'static,
+) -> McpServer {
+    let mut setup = ServerSetup::new(state)
+        .env("RUST_LOG", "warn")
+        .env("MCP_DOCKER_APPROVAL", "elicit")
+        .elicit(ElicitationAction::Accept)
+        .before_answer(hook);
+    if multi_round {
+        setup = setup.multi_round();
+    }
+    McpServer::start(setup).await
 }
 
 /// The attack: publish an image labelled with a project's ownership and compose labels, then run it with
@@ -156,4 +180,99 @@ async fn tools_refuse_reserved_labels_as_specs_do() {
         )
         .await;
     assert!(err.contains("io.mcp-docker-server.project"), "{err}");
+}
+
+/// The attack: ask to remove an unwanted image by tag, and while the human reads the question (which names
+/// that image's id), retag the tag onto an image the human keeps. The removal is for the image asked about:
+/// a retag makes it refuse, and the kept image keeps every tag.
+#[tokio::test]
+async fn a_retag_while_the_human_is_asked_does_not_redirect_remove_image() {
+    for multi_round in [false, true] {
+        let junk = format!("{}:1", unique("uatk-junk-"));
+        let kept = format!("{}:1", unique("uatk-kept-"));
+        let _cleanup = Cleanup(vec![("image", junk.clone()), ("image", kept.clone())]);
+        labelled_image(&junk, &[("uatk.role", "junk")]);
+        labelled_image(&kept, &[("uatk.role", "kept")]);
+        let junk_id = image_id(&junk).unwrap();
+        let kept_id = image_id(&kept).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (kept.clone(), junk.clone());
+        let server = asking_server(dir.path(), multi_round, move || {
+            assert!(docker_cli(None, &["tag", &from, &to]).status.success());
+        })
+        .await;
+        let err = server
+            .tool_error("remove_image", json!({"image": junk}))
+            .await;
+        assert!(
+            err.contains("nothing was"),
+            "multi_round {multi_round}: {err}"
+        );
+        assert_eq!(
+            image_id(&junk).as_deref(),
+            Some(kept_id.as_str()),
+            "multi_round {multi_round}: the kept image lost the tag"
+        );
+        assert!(
+            docker_cli(None, &["image", "inspect", &junk_id])
+                .status
+                .success(),
+            "multi_round {multi_round}: nothing was approved for removal any more"
+        );
+        let _ = docker_cli(None, &["rmi", &junk_id]);
+        server.stop().await;
+    }
+}
+
+/// The attack: ask to remove a foreign container, and while the human reads the question, rename it away
+/// and start another under its name. The removal acts on the id asked about, never on the name.
+#[tokio::test]
+async fn a_name_swap_while_the_human_is_asked_removes_only_the_container_asked_about() {
+    let name = unique("uatk-swap-");
+    let parked = format!("{name}-parked");
+    let _cleanup = Cleanup(vec![
+        ("container", name.clone()),
+        ("container", parked.clone()),
+    ]);
+    let run = |n: &str| {
+        let out = docker_cli(
+            None,
+            &["run", "-d", "--init", "--name", n, IMAGE, "sleep", "3600"],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&name);
+    let asked_id = common::engine::container_id(&name);
+    let dir = tempfile::tempdir().unwrap();
+    let (from, to) = (name.clone(), parked.clone());
+    let server = asking_server(dir.path(), false, move || {
+        assert!(docker_cli(None, &["rename", &from, &to]).status.success());
+        let out = docker_cli(
+            None,
+            &[
+                "run", "-d", "--init", "--name", &from, IMAGE, "sleep", "3600",
+            ],
+        );
+        assert!(out.status.success());
+    })
+    .await;
+    server
+        .ok(
+            "remove_container",
+            json!({"container": name, "force": true}),
+        )
+        .await;
+    assert!(
+        !docker_cli(None, &["inspect", &asked_id]).status.success(),
+        "the container asked about was not removed"
+    );
+    assert!(
+        object_exists("container", &name),
+        "the newcomer under the name was removed"
+    );
+    server.stop().await;
 }

@@ -26,6 +26,7 @@ use super::progress::Progress;
 use super::server::DockerServer;
 use super::tasks;
 use crate::docker::images;
+use crate::docker::DockerClient;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -317,6 +318,8 @@ impl DockerServer {
         if let Gate::AskFirst(question) = self.approve_foreign(&context, target, round).await? {
             return Ok(Reply::InputRequired(question));
         }
+        self.still_points_to(&docker, &args.image, &image.id)
+            .await?;
         let removed = images::remove_image(&docker, &args.image, args.force)
             .await
             .map_err(|e| {
@@ -341,6 +344,28 @@ impl DockerServer {
 }
 
 impl DockerServer {
+    /// Refuses when `reference` no longer names image `id`: the removal was approved (or found ours) for
+    /// that image, and a retag while the human was asked must not make it remove another.
+    async fn still_points_to(
+        &self,
+        docker: &DockerClient,
+        reference: &str,
+        id: &str,
+    ) -> Result<(), ToolError> {
+        let now = images::inspect(docker, reference)
+            .await
+            .map_err(|e| self.docker_failure(e, "list_images shows the local images"))?;
+        if now.id == id {
+            return Ok(());
+        }
+        Err(ToolError(format!(
+            "{reference} now names image {} instead of {}, the image this removal was for; nothing was \
+             removed (fix: check list_images and call remove_image again)",
+            short_id(&now.id),
+            short_id(id)
+        )))
+    }
+
     /// Pulls `reference`, reporting the engine's lines to `progress`, until `cancel` fires.
     async fn run_pull(
         &self,
