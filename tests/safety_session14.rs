@@ -276,3 +276,34 @@ async fn a_name_swap_while_the_human_is_asked_removes_only_the_container_asked_a
     );
     server.stop().await;
 }
+
+/// The attack: import a compose project whose container shares the host's uts namespace (it may set the
+/// host's hostname) and may create devices, with a spec that says neither. (Host pid and ipc already
+/// differ: the engine adds `label=disable` to their security options.) The import must not call it "adopted as it is"
+/// (the next plan would read "No changes" and the human would never see that host access): it differs,
+/// and the next plan replaces it.
+#[tokio::test]
+async fn import_does_not_call_a_container_with_host_namespaces_a_match() {
+    let project = unique("uatkimp");
+    let _guard = ProjectGuard::new(&project);
+    let spec = format!(
+        "services:\n  web:\n    image: {IMAGE}\n    init: true\n    command: [\"sleep\", \"3600\"]\n"
+    );
+    let started = format!("{spec}    uts: host\n    device_cgroup_rules: ['c 1:3 mr']\n");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yaml");
+    std::fs::write(&file, &started).unwrap();
+    common::engine::compose_up(&project, &file);
+    let session = McpSession::start().await;
+    let imported = session
+        .structured_ok(
+            "import_project",
+            json!({"project": project, "compose_yaml": spec}),
+        )
+        .await;
+    let differing = imported["differing"].to_string();
+    for field in ["uts", "device_cgroup_rules"] {
+        assert!(differing.contains(field), "{field}: {imported}");
+    }
+    assert_eq!(imported["has_changes"], true, "{imported}");
+}
