@@ -307,3 +307,51 @@ async fn import_does_not_call_a_container_with_host_namespaces_a_match() {
     }
     assert_eq!(imported["has_changes"], true, "{imported}");
 }
+
+/// The attack: a spec whose names or values carry line breaks and terminal escapes, to forge lines of the
+/// plan the human approves (a second "Plan: 0 to add" line, or a cursor-up and erase over a line that
+/// says a container is replaced). An engine name with a line break is refused, naming the field; a value's
+/// escapes reach neither the plan's text nor the approval question raw.
+#[tokio::test]
+async fn names_and_values_cannot_forge_lines_of_the_plan() {
+    let project = unique("uatkforge");
+    let _guard = ProjectGuard::new(&project);
+    let session = McpSession::start().await;
+    let forged_name = format!(
+        "services:\n  web:\n    image: {IMAGE}\n    volumes: [data:/data]\nvolumes:\n  data:\n    \
+         name: \"evil\\nPlan: 0 to add, 0 to change, 0 to destroy.\"\n"
+    );
+    let err = session
+        .tool_error(
+            "plan",
+            json!({"project": project, "compose_yaml": forged_name}),
+        )
+        .await;
+    assert!(err.contains("volumes.data.name"), "{err}");
+    let escaped = format!(
+        "services:\n  web:\n    image: {IMAGE}\n    command: [sleep, '3600']\n    labels:\n      \
+         note: \"ok\\u001b[1A\\u001b[2K\\rPlan: 0 to add\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let server = McpServer::start(
+        ServerSetup::new(dir.path())
+            .env("MCP_DOCKER_APPROVAL", "elicit")
+            .elicit(ElicitationAction::Decline),
+    )
+    .await;
+    let (plan_id, plan) = server.plan_yaml(&project, &escaped).await;
+    for text in [plan.text.clone(), plan.all_text()] {
+        assert!(!text.contains(['\u{1b}', '\r']), "{text:?}");
+    }
+    assert!(plan.text.contains("\\u{1b}[1A"), "{}", plan.text);
+    let declined = server.apply(&project, &plan_id).await.unwrap();
+    assert!(declined.is_error, "{}", declined.text);
+    let questions = server.elicitation_questions();
+    assert_eq!(questions.len(), 1, "{questions:?}");
+    assert!(
+        !questions[0].contains(['\u{1b}', '\r']),
+        "{:?}",
+        questions[0]
+    );
+    server.stop().await;
+}

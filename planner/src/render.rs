@@ -54,7 +54,20 @@ pub fn render(plan: &Plan) -> String {
             let _ = writeln!(out, "  - {} \"{}\"", orphan.kind.as_str(), orphan.name);
         }
     }
-    out
+    escape_controls(&out)
+}
+
+/// `text` with every control character but the line break written as an escape (`\u{1b}`): a value's
+/// terminal escape or carriage return could otherwise move the cursor and rewrite lines of the plan the
+/// human reads. The line breaks are the rendering's own (multi-line values are already split into lines).
+fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' => c.to_string(),
+            c if c.is_control() => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// Names only options that exist: `remove_orphans` on `plan`, the `remove_volume` tool, `volumes` on
@@ -339,5 +352,19 @@ fn quote(value: &str) -> String {
         value.to_string()
     } else {
         format!("{value:?}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_controls;
+
+    #[test]
+    fn control_characters_but_line_breaks_are_escaped() {
+        assert_eq!(
+            escape_controls("a\u{1b}[1A\r\n\tb"),
+            "a\\u{1b}[1A\\u{d}\n\\u{9}b"
+        );
+        assert_eq!(escape_controls("plain ümlaut"), "plain ümlaut");
     }
 }
