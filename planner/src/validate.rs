@@ -200,11 +200,12 @@ pub fn validate_service(name: &str, spec: &ServiceSpec, base: &str) -> Vec<SpecE
         }
     }
     for key in spec.environment.keys().chain(&spec.environment_unset) {
-        if key.is_empty() || key.contains('=') {
+        // A control character in a name would break the plan's lines apart wherever the name is shown.
+        if key.is_empty() || key.contains('=') || key.contains(char::is_control) {
             errors.push(invalid(
                 format!("{base}.environment"),
-                format!("`{key}` is not a variable name"),
-                "use names without `=`",
+                format!("{key:?} is not a variable name"),
+                "use names without `=` and without control characters",
             ));
         }
     }
