@@ -373,3 +373,34 @@ async fn names_and_values_cannot_forge_lines_of_the_plan() {
     );
     server.stop().await;
 }
+
+/// The attack: fill the server's task store (64 kept for up to two hours, shared by every session) with
+/// quick failing pulls, so that every later apply, pull or build from a task-declaring client is refused.
+/// A full store makes the call run within its request instead: the server keeps serving.
+#[tokio::test]
+async fn a_full_task_store_does_not_stop_the_long_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = McpServer::start(ServerSetup::new(dir.path()).tasks()).await;
+    let missing = |n: usize| json!({"image": format!("127.0.0.1:5000/uatk-missing-{n}:1")});
+    for n in 0..64 {
+        server.start_task("pull_image", missing(n)).await;
+    }
+    let call = server
+        .client()
+        .peer()
+        .call_tool_once(common::mcp::tool_params("pull_image", missing(64)));
+    let answer = tokio::time::timeout(common::mcp::CALL_TIMEOUT, call)
+        .await
+        .unwrap()
+        .unwrap();
+    let rmcp::model::CallToolResponse::Complete(result) = answer else {
+        panic!("a full store still started a task: {answer:?}");
+    };
+    let text = common::mcp::result_text(&result);
+    assert!(!text.contains("tasks are already kept"), "{text}");
+    assert!(
+        text.contains("uatk-missing-64"),
+        "the pull did not run: {text}"
+    );
+    server.stop().await;
+}

@@ -24,7 +24,6 @@ use super::compact::{human_bytes, short_id, Table};
 use super::output::{Json, Reply, ToolError};
 use super::progress::Progress;
 use super::server::DockerServer;
-use super::tasks;
 use crate::docker::images;
 use crate::docker::DockerClient;
 
@@ -197,14 +196,14 @@ impl DockerServer {
         let reference = image.pulled_reference();
         let platform = args.platform.unwrap_or_default();
         let progress = Progress::for_request(&context);
-        if tasks::negotiated(&context) {
+        if let Some(room) = self.shared().tasks.admit(&context) {
             let server = self.clone();
-            let task = self
-                .shared()
-                .tasks
-                .start(progress, move |progress, cancel| async move {
-                    server.run_pull(reference, platform, progress, cancel).await
-                })?;
+            let task =
+                self.shared()
+                    .tasks
+                    .start(room, progress, move |progress, cancel| async move {
+                        server.run_pull(reference, platform, progress, cancel).await
+                    });
             return Ok(Reply::Task(task));
         }
         let cancel = context.ct.clone();
@@ -272,14 +271,14 @@ impl DockerServer {
             .map_err(|e| ToolError::invalid("tag", e, "use a reference such as myapp:dev"))?;
         let progress = Progress::for_request(&context);
         let tag = args.tag;
-        if tasks::negotiated(&context) {
+        if let Some(room) = self.shared().tasks.admit(&context) {
             let server = self.clone();
-            let task = self
-                .shared()
-                .tasks
-                .start(progress, move |progress, cancel| async move {
-                    server.run_build(tag, spec, progress, cancel).await
-                })?;
+            let task =
+                self.shared()
+                    .tasks
+                    .start(room, progress, move |progress, cancel| async move {
+                        server.run_build(tag, spec, progress, cancel).await
+                    });
             return Ok(Reply::Task(task));
         }
         let cancel = context.ct.clone();

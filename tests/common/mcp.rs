@@ -559,7 +559,8 @@ impl McpServer {
     }
 }
 
-fn tool_params(tool: &str, args: Value) -> CallToolRequestParams {
+/// The `tools/call` parameters for `tool` with `args` (an object, or null for none).
+pub fn tool_params(tool: &str, args: Value) -> CallToolRequestParams {
     let params = CallToolRequestParams::new(tool.to_string());
     match args {
         Value::Object(map) => params.with_arguments(map),
