@@ -404,3 +404,41 @@ async fn a_full_task_store_does_not_stop_the_long_tools() {
     );
     server.stop().await;
 }
+
+/// The attack: a bind list long enough that the approval question cuts its line, with the bind that
+/// matters last, so the human reads neither it nor the "widens host access" mark. A cut line says it was
+/// cut and keeps its mark.
+#[tokio::test]
+async fn a_long_line_in_the_approval_question_keeps_its_host_access_mark() {
+    let project = unique("uatklong");
+    let _guard = ProjectGuard::new(&project);
+    let binds = tempfile::tempdir().unwrap();
+    let source = binds
+        .path()
+        .join("a-rather-long-directory-name-so-that-the-bind-list-runs-past-the-cut");
+    std::fs::create_dir(&source).unwrap();
+    let mut spec = format!(
+        "services:\n  web:\n    image: {IMAGE}\n    command: [sleep, '3600']\n    volumes:\n"
+    );
+    for n in 0..4 {
+        spec.push_str(&format!("      - {}:/mnt/{n}\n", source.display()));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = McpServer::start(
+        ServerSetup::new(dir.path())
+            .env("MCP_DOCKER_APPROVAL", "elicit")
+            .elicit(ElicitationAction::Decline),
+    )
+    .await;
+    let (plan_id, _) = server.plan_yaml(&project, &spec).await;
+    let declined = server.apply(&project, &plan_id).await.unwrap();
+    assert!(declined.is_error, "{}", declined.text);
+    let question = server.elicitation_questions().remove(0);
+    let line = question
+        .lines()
+        .find(|l| l.contains("+ volumes:"))
+        .unwrap_or_else(|| panic!("{question}"));
+    assert!(line.contains("more characters"), "{line}");
+    assert!(line.ends_with("# widens host access"), "{line}");
+    server.stop().await;
+}

@@ -200,12 +200,12 @@ pub fn question(plan: &StoredPlan) -> String {
         .iter()
         .take(RENDERING_LINES_SHOWN)
     {
-        text.extend(format!("! {line}").chars().take(LINE_CHARS_SHOWN));
+        text.push_str(&shown_line(&format!("! {line}")));
         text.push('\n');
     }
     let lines: Vec<&str> = plan.rendering.lines().collect();
     for line in lines.iter().take(RENDERING_LINES_SHOWN) {
-        text.extend(line.chars().take(LINE_CHARS_SHOWN));
+        text.push_str(&shown_line(line));
         text.push('\n');
     }
     if lines.len() > RENDERING_LINES_SHOWN {
@@ -216,6 +216,30 @@ pub fn question(plan: &StoredPlan) -> String {
     }
     text.push_str(&format!("Plan fingerprint: {}", plan.fingerprint));
     text
+}
+
+/// Longest end-of-line note of the rendering (`  # forces replacement, widens host access`) kept on a cut line.
+const NOTE_CHARS_KEPT: usize = 60;
+
+/// `line` cut to `LINE_CHARS_SHOWN` characters, saying that it was cut and keeping its end-of-line note: a
+/// long line (a list of binds) must not lose the mark that it widens host access, nor look complete.
+fn shown_line(line: &str) -> String {
+    let length = line.chars().count();
+    if length <= LINE_CHARS_SHOWN {
+        return line.to_string();
+    }
+    let mut shown: String = line.chars().take(LINE_CHARS_SHOWN).collect();
+    shown.push_str(&format!(
+        " … [{} more characters: see the plan]",
+        length - LINE_CHARS_SHOWN
+    ));
+    if let Some(at) = line.rfind("  # ") {
+        let note = &line[at..];
+        if note.chars().count() <= NOTE_CHARS_KEPT {
+            shown.push_str(note);
+        }
+    }
+    shown
 }
 
 /// The refusal after a decline (`how` = `declined`) or a cancel.
@@ -239,6 +263,20 @@ fn cannot_elicit(question: &Question) -> ToolError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The attack: a long list of binds whose risky entry and "widens host access" mark lie past the cut.
+    #[test]
+    fn a_cut_line_says_so_and_keeps_its_note() {
+        let binds = vec!["\"/srv/some/rather/long/directory/name:/mnt/x\""; 10].join(", ");
+        let line = format!("      + volumes: [{binds}]  # widens host access");
+        let shown = shown_line(&line);
+        assert!(
+            shown.ends_with("more characters: see the plan]  # widens host access"),
+            "{shown}"
+        );
+        assert!(shown.chars().count() < LINE_CHARS_SHOWN + 2 * NOTE_CHARS_KEPT);
+        assert_eq!(shown_line("  + network \"a\""), "  + network \"a\"");
+    }
 
     #[test]
     fn the_mode_and_the_channel_decide_whether_to_ask() {
