@@ -129,6 +129,13 @@ async fn an_image_cannot_give_a_primitive_container_a_projects_labels() {
         labels["Config"]["Labels"]["org.opencontainers.image.title"], "kept",
         "labels outside the reserved prefixes are the image's own"
     );
+    let err = session
+        .tool_error(
+            "import_project",
+            json!({"project": victim, "compose_yaml": format!("services:\n  web:\n    image: {tag}\n")}),
+        )
+        .await;
+    assert!(err.contains("nothing carries the label"), "{err}");
     let (_, plan) = session
         .plan_yaml(
             &victim,
