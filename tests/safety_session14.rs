@@ -136,6 +136,12 @@ async fn an_image_cannot_give_a_primitive_container_a_projects_labels() {
         )
         .await;
     assert!(err.contains("nothing carries the label"), "{err}");
+    let projects = session.ok("list_projects", json!({})).await;
+    assert!(
+        !projects.all_text().contains("\"name\":\"\""),
+        "a masked label lists as a project: {}",
+        projects.all_text()
+    );
     let (_, plan) = session
         .plan_yaml(
             &victim,
