@@ -290,7 +290,7 @@ mod tests {
     /// The attack: a long list of binds whose risky entry and "widens host access" mark lie past the cut.
     #[test]
     fn a_cut_line_says_so_and_keeps_its_note() {
-        let binds = vec!["\"/srv/some/rather/long/directory/name:/mnt/x\""; 10].join(", ");
+        let binds = ["\"/srv/some/rather/long/directory/name:/mnt/x\""; 10].join(", ");
         let line = format!("      + volumes: [{binds}]  # widens host access");
         let shown = shown_line(&line);
         assert!(
