@@ -552,6 +552,33 @@ fn host_facts(facts: &mut Facts, host: &HostConfig) {
         .map(|d| format!("{:?}:{:?}", d.path_on_host, d.path_in_container))
         .collect();
     facts.insert("devices", format!("{devices:?}"));
+    facts.insert("device_cgroup_rules", set(&host.device_cgroup_rules));
+    facts.insert(
+        "publish_all_ports",
+        host.publish_all_ports.unwrap_or_default().to_string(),
+    );
+    facts.insert("shared_namespaces", shared_namespaces(host));
+}
+
+/// The namespaces a container shares with the host or another container (`uts=host`, `pid=container`).
+/// Always compared: a spec that sets none wants namespaces of the container's own, whatever name the
+/// engine's default has, and a shared one is host access the human must see.
+fn shared_namespaces(host: &HostConfig) -> String {
+    let modes = [
+        ("pid", &host.pid_mode),
+        ("ipc", &host.ipc_mode),
+        ("uts", &host.uts_mode),
+        ("userns", &host.userns_mode),
+    ];
+    let shared: Vec<String> = modes
+        .into_iter()
+        .filter_map(|(namespace, mode)| match mode.as_deref()? {
+            "host" => Some(format!("{namespace}=host")),
+            m if m.starts_with("container:") => Some(format!("{namespace}=container")),
+            _ => None,
+        })
+        .collect();
+    format!("{shared:?}")
 }
 
 fn health(check: Option<&HealthConfig>) -> String {
@@ -793,7 +820,7 @@ mod tests {
     #[test]
     fn each_changed_field_is_named_and_values_of_environment_and_labels_are_not() {
         type Change = fn(&mut ContainerInspectResponse);
-        let table: [(Change, &str); 6] = [
+        let table: [(Change, &str); 10] = [
             (
                 |c| c.host_config.as_mut().unwrap().init = Some(false),
                 "init: the spec has true, the container has false",
@@ -821,6 +848,27 @@ mod tests {
                 "labels: team only on the container",
             ),
             (|c| c.mounts = Some(Vec::new()), "mounts:"),
+            // Host access a spec without these fields does not grant: an unset field is not "the
+            // engine picks", so these are compared whether the spec sets them or not.
+            (
+                |c| c.host_config.as_mut().unwrap().uts_mode = Some("host".into()),
+                "shared_namespaces: the spec has [], the container has [\"uts=host\"]",
+            ),
+            (
+                |c| c.host_config.as_mut().unwrap().pid_mode = Some("container:ab12".into()),
+                "shared_namespaces: the spec has [], the container has [\"pid=container\"]",
+            ),
+            (
+                |c| {
+                    c.host_config.as_mut().unwrap().device_cgroup_rules =
+                        Some(strings(&["c *:* rwm"]))
+                },
+                "device_cgroup_rules:",
+            ),
+            (
+                |c| c.host_config.as_mut().unwrap().publish_all_ports = Some(true),
+                "publish_all_ports:",
+            ),
         ];
         for (change, expected) in table {
             let mut container = live();

@@ -23,6 +23,7 @@ use planner::plan::ContainerTarget;
 
 use super::error::DockerError;
 use super::execute::SecretValues;
+use super::inherited_labels;
 
 /// Where compose mounts secrets.
 const SECRETS_DIR: &str = "/run/secrets";
@@ -83,9 +84,14 @@ pub const LABEL_PRIMITIVE: &str = "io.mcp-docker-server.primitive";
 /// is here: named volumes and networks are the engine's objects of that name, the labels mark the container
 /// as primitive, and networks carry only the aliases the spec gives. The caller has refused specs that need
 /// a project (builds, secrets, configs, `{secret: NAME}` values), so nothing is left to resolve.
-pub fn primitive_create_spec(spec: &ServiceSpec) -> Result<CreateSpec, DockerError> {
+/// `image_labels` are the image's own: the reserved ones among them are masked (`inherited_labels`).
+pub fn primitive_create_spec(
+    spec: &ServiceSpec,
+    image_labels: &HashMap<String, String>,
+) -> Result<CreateSpec, DockerError> {
     let env = environment(spec, &SecretValues::new())?;
-    let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
+    let mut labels = inherited_labels::masks(image_labels);
+    labels.extend(spec.labels.clone());
     labels.insert(LABEL_PRIMITIVE.into(), "true".into());
     let mounts = mounts(spec, |name| Ok::<_, Infallible>(name.to_string()))
         .unwrap_or_else(|never| match never {});
@@ -784,7 +790,11 @@ mod tests {
             environment_unset: ["DEBUG".to_string()].into(),
             ..Default::default()
         };
-        let env = primitive_create_spec(&spec).unwrap().body.env.unwrap();
+        let env = primitive_create_spec(&spec, &HashMap::new())
+            .unwrap()
+            .body
+            .env
+            .unwrap();
         assert_eq!(env, vec!["A=1".to_string(), "DEBUG".to_string()]);
     }
 
@@ -805,7 +815,7 @@ mod tests {
             .into(),
             ..Default::default()
         };
-        let created = primitive_create_spec(&spec).unwrap();
+        let created = primitive_create_spec(&spec, &HashMap::new()).unwrap();
         let host = created.body.host_config.unwrap();
         assert_eq!(host.mounts.unwrap()[0].source.as_deref(), Some("shared"));
         assert_eq!(host.network_mode.as_deref(), Some("backend"));

@@ -17,6 +17,7 @@ use planner::model::ServiceSpec;
 use super::client::DockerClient;
 use super::container_config::primitive_create_spec;
 use super::error::{api, DockerError};
+use super::inherited_labels;
 use super::steps;
 
 /// Which containers to list; every set field must match.
@@ -294,17 +295,48 @@ pub async fn create(
     name: Option<&str>,
     spec: &ServiceSpec,
 ) -> Result<Created, DockerError> {
-    let create_spec = primitive_create_spec(spec)?;
+    let image = super::images::inspect(client, &spec.image).await?;
+    let create_spec = primitive_create_spec(spec, &image.labels)?;
+    let intended = create_spec.body.labels.clone().unwrap_or_default();
     let id =
         steps::create_connected(&client.api, &client.host, name, create_spec, Vec::new()).await?;
-    let actual = match client.api.inspect_container(&id, None).await {
-        Ok(info) => info.name.map(|n| n.trim_start_matches('/').to_string()),
-        Err(_) => None,
-    };
-    Ok(Created {
-        name: actual.unwrap_or_else(|| name.unwrap_or_default().to_string()),
-        id,
-    })
+    match created_as_intended(client, &id, &intended).await {
+        Ok(actual) => Ok(Created {
+            name: actual.unwrap_or_else(|| name.unwrap_or_default().to_string()),
+            id,
+        }),
+        Err(err) => {
+            let _ = force_remove(client, &id).await;
+            Err(DockerError::RolledBack {
+                source: Box::new(err),
+                undone: "the created container was removed again".into(),
+            })
+        }
+    }
+}
+
+/// The created container's name, once it is known to carry no reserved label its create body did not give
+/// it (`inherited_labels`: its image may have been retagged to one carrying ours since the image inspect).
+async fn created_as_intended(
+    client: &DockerClient,
+    id: &str,
+    intended: &HashMap<String, String>,
+) -> Result<Option<String>, DockerError> {
+    let info = client
+        .api
+        .inspect_container(id, None)
+        .await
+        .map_err(api(&client.host, format!("container {id}")))?;
+    let labels = info
+        .config
+        .and_then(|config| config.labels)
+        .unwrap_or_default();
+    if let Some(label) = inherited_labels::unexpected(intended, &labels) {
+        return Err(DockerError::InheritedLabel {
+            label: label.to_string(),
+        });
+    }
+    Ok(info.name.map(|n| n.trim_start_matches('/').to_string()))
 }
 
 /// Creates and starts a primitive container; one that fails to start is removed again.

@@ -61,6 +61,14 @@ pub enum DockerError {
         source: Box<DockerError>,
         undone: String,
     },
+    /// A created container carries a reserved label (ours or compose's) that its image gave it after the
+    /// image was inspected (a retag in between), so it would pass for a project's container.
+    #[error(
+        "the image gave the container the reserved label {label}, which only this server and compose set \
+         (the image changed while the container was created; fix: check the image with inspect_image and \
+         try again)"
+    )]
+    InheritedLabel { label: String },
     /// The target of an action does not fit the operation (a plan that was not produced by the planner).
     #[error("invalid plan action: {0}")]
     InvalidAction(String),

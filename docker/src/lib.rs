@@ -15,6 +15,7 @@ pub mod events;
 pub mod execute;
 pub mod host_listeners;
 pub mod images;
+pub(crate) mod inherited_labels;
 pub(crate) mod network_config;
 pub mod networks;
 pub mod observe;

@@ -46,14 +46,11 @@ pub async fn live_projects(
         .map_err(api(host, "listing project containers"))?;
     let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for c in containers {
-        let Some(project) = c
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(naming::LABEL_MANAGED_BY))
-        else {
+        // The one ownership rule: an empty label (masked on a primitive container) owns nothing.
+        let Some(project) = c.labels.as_ref().and_then(naming::managing_project) else {
             continue;
         };
-        let entry = counts.entry(project.clone()).or_default();
+        let entry = counts.entry(project.to_string()).or_default();
         entry.1 += 1;
         if c.state == Some(ContainerSummaryStateEnum::RUNNING) {
             entry.0 += 1;

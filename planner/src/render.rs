@@ -45,7 +45,7 @@ pub fn render(plan: &Plan) -> String {
     if !plan.warnings.is_empty() {
         out.push_str("\nWarnings:\n");
         for warning in &plan.warnings {
-            let _ = writeln!(out, "  - {warning}");
+            let _ = writeln!(out, "  - {}", one_line(warning));
         }
     }
     if !kept.is_empty() {
@@ -54,7 +54,31 @@ pub fn render(plan: &Plan) -> String {
             let _ = writeln!(out, "  - {} \"{}\"", orphan.kind.as_str(), orphan.name);
         }
     }
-    out
+    escape_controls(&out)
+}
+
+/// `text` with every control character, line breaks too, written as an escape: text that must stay on one
+/// line of the plan.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            c if c.is_control() => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// `text` with every control character but the line break written as an escape (`\u{1b}`): a value's
+/// terminal escape or carriage return could otherwise move the cursor and rewrite lines of the plan the
+/// human reads. The line breaks are the rendering's own (multi-line values are already split into lines).
+fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' => c.to_string(),
+            c if c.is_control() => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// Names only options that exist: `remove_orphans` on `plan`, the `remove_volume` tool, `volumes` on
@@ -284,7 +308,8 @@ fn change_lines(change: &FieldChange, lines: &mut Vec<String>) {
         (true, false) => "  # forces replacement",
         (false, false) => "",
     };
-    let path = &change.path;
+    // A path holds a map key (`environment.KEY`), which the spec chose: it stays on its line.
+    let path = &one_line(&change.path);
     let multi_line = |v: &Option<String>| v.as_deref().is_some_and(|s| s.contains('\n'));
     if multi_line(&change.before) || multi_line(&change.after) {
         let sign = match (&change.before, &change.after) {
@@ -339,5 +364,34 @@ fn quote(value: &str) -> String {
         value.to_string()
     } else {
         format!("{value:?}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{escape_controls, one_line};
+
+    #[test]
+    fn control_characters_but_line_breaks_are_escaped() {
+        assert_eq!(
+            escape_controls("a\u{1b}[1A\r\n\tb"),
+            "a\\u{1b}[1A\\u{d}\n\\u{9}b"
+        );
+        assert_eq!(escape_controls("plain ümlaut"), "plain ümlaut");
+        assert_eq!(one_line("a\nb"), "a\\u{a}b");
+    }
+
+    #[test]
+    fn a_map_key_with_a_line_break_stays_on_its_line() {
+        let change = crate::plan::FieldChange {
+            path: "environment.PASSWORD\nPlan: 0 to add".into(),
+            before: None,
+            after: Some("x".into()),
+            forces_replacement: false,
+        };
+        let mut lines = Vec::new();
+        super::change_lines(&change, &mut lines);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("PASSWORD\\u{a}Plan"), "{lines:?}");
     }
 }

@@ -58,6 +58,17 @@ pub fn is_valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
+/// Engine names a spec gives (`container_name`, a network's or volume's `name:`): what the engine accepts,
+/// and nothing that could break the plan's text apart (a newline or a terminal escape in a name would let a
+/// spec forge lines of the plan the human approves).
+pub fn is_valid_engine_name(name: &str) -> bool {
+    name.len() <= 128
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
 /// Checks that concern one service alone; `base` is its path (`services.web`, or the name for one container).
 pub fn validate_service(name: &str, spec: &ServiceSpec, base: &str) -> Vec<SpecError> {
     let mut errors = Vec::new();
@@ -78,12 +89,7 @@ pub fn validate_service(name: &str, spec: &ServiceSpec, base: &str) -> Vec<SpecE
         }
     }
     if let Some(container_name) = &spec.container_name {
-        let valid = container_name.len() <= 128
-            && container_name.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && container_name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-        if !valid {
+        if !is_valid_engine_name(container_name) {
             errors.push(invalid(
                 format!("{base}.container_name"),
                 format!("`{container_name}` is not a valid container name"),
@@ -194,11 +200,12 @@ pub fn validate_service(name: &str, spec: &ServiceSpec, base: &str) -> Vec<SpecE
         }
     }
     for key in spec.environment.keys().chain(&spec.environment_unset) {
-        if key.is_empty() || key.contains('=') {
+        // A control character in a name would break the plan's lines apart wherever the name is shown.
+        if key.is_empty() || key.contains('=') || key.contains(char::is_control) {
             errors.push(invalid(
                 format!("{base}.environment"),
-                format!("`{key}` is not a variable name"),
-                "use names without `=`",
+                format!("{key:?} is not a variable name"),
+                "use names without `=` and without control characters",
             ));
         }
     }
@@ -291,6 +298,25 @@ pub fn validate(project: &Project, disabled: &BTreeSet<String>) -> Vec<SpecError
                 format!("{kind}.{key}"),
                 format!("`{key}` is not a valid name"),
                 NAME_FIX,
+            ));
+        }
+    }
+    let engine_names = project
+        .networks
+        .iter()
+        .map(|(key, n)| ("networks", key, &n.name))
+        .chain(
+            project
+                .volumes
+                .iter()
+                .map(|(key, v)| ("volumes", key, &v.name)),
+        );
+    for (kind, key, name) in engine_names {
+        if let Some(name) = name.as_deref().filter(|n| !is_valid_engine_name(n)) {
+            errors.push(invalid(
+                format!("{kind}.{key}.name"),
+                format!("{name:?} is not a valid engine name"),
+                "use letters, digits, `_`, `.` and `-`, starting with a letter or digit, at most 128",
             ));
         }
     }
@@ -531,5 +557,23 @@ mod tests {
         }
         let error = check_project_name_at("project", "Demo").unwrap_err();
         assert_eq!(error.path, "project");
+    }
+
+    #[test]
+    fn engine_names_cannot_break_the_plan_text_apart() {
+        for ok in ["data", "shared.v1", "my_app-data", &"x".repeat(128)] {
+            assert!(is_valid_engine_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "evil\n  + nothing",
+            "v\u{1b}[2K",
+            "v\rw",
+            "-x",
+            "a b",
+            &"x".repeat(129),
+        ] {
+            assert!(!is_valid_engine_name(bad), "{bad:?}");
+        }
     }
 }

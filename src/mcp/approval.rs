@@ -196,16 +196,17 @@ pub fn question(plan: &StoredPlan) -> String {
         plan.id, plan.project, summary.add, summary.change, summary.destroy
     );
     // What the steps cost comes first: the rendering below may be cut.
-    for line in planner::render::impact_lines(&plan.plan)
-        .iter()
-        .take(RENDERING_LINES_SHOWN)
-    {
-        text.extend(format!("! {line}").chars().take(LINE_CHARS_SHOWN));
+    let impact = planner::render::impact_lines(&plan.plan);
+    for line in impact.iter().take(RENDERING_LINES_SHOWN) {
+        text.push_str(&shown_line(&format!("! {line}")));
         text.push('\n');
+    }
+    if let Some(note) = impact_left_out(&impact[impact.len().min(RENDERING_LINES_SHOWN)..]) {
+        text.push_str(&note);
     }
     let lines: Vec<&str> = plan.rendering.lines().collect();
     for line in lines.iter().take(RENDERING_LINES_SHOWN) {
-        text.extend(line.chars().take(LINE_CHARS_SHOWN));
+        text.push_str(&shown_line(line));
         text.push('\n');
     }
     if lines.len() > RENDERING_LINES_SHOWN {
@@ -216,6 +217,52 @@ pub fn question(plan: &StoredPlan) -> String {
     }
     text.push_str(&format!("Plan fingerprint: {}", plan.fingerprint));
     text
+}
+
+/// What the impact lines not shown cost, by kind (`… 11 more impact lines (1 data loss, 10 downtime)`): many
+/// lines of one kind must not push a line of another out of the human's sight unannounced.
+fn impact_left_out(omitted: &[String]) -> Option<String> {
+    if omitted.is_empty() {
+        return None;
+    }
+    let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
+    for line in omitted {
+        let kind = line.split(':').next().unwrap_or_default();
+        *kinds.entry(kind).or_default() += 1;
+    }
+    let counts: Vec<String> = kinds
+        .iter()
+        .map(|(kind, count)| format!("{count} {kind}"))
+        .collect();
+    Some(format!(
+        "! … {} more impact lines ({}): see the plan\n",
+        omitted.len(),
+        counts.join(", ")
+    ))
+}
+
+/// Longest end-of-line note of the rendering (`  # forces replacement, widens host access`) kept on a cut line.
+const NOTE_CHARS_KEPT: usize = 60;
+
+/// `line` cut to `LINE_CHARS_SHOWN` characters, saying that it was cut and keeping its end-of-line note: a
+/// long line (a list of binds) must not lose the mark that it widens host access, nor look complete.
+fn shown_line(line: &str) -> String {
+    let length = line.chars().count();
+    if length <= LINE_CHARS_SHOWN {
+        return line.to_string();
+    }
+    let mut shown: String = line.chars().take(LINE_CHARS_SHOWN).collect();
+    shown.push_str(&format!(
+        " … [{} more characters: see the plan]",
+        length - LINE_CHARS_SHOWN
+    ));
+    if let Some(at) = line.rfind("  # ") {
+        let note = &line[at..];
+        if note.chars().count() <= NOTE_CHARS_KEPT {
+            shown.push_str(note);
+        }
+    }
+    shown
 }
 
 /// The refusal after a decline (`how` = `declined`) or a cancel.
@@ -239,6 +286,20 @@ fn cannot_elicit(question: &Question) -> ToolError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The attack: a long list of binds whose risky entry and "widens host access" mark lie past the cut.
+    #[test]
+    fn a_cut_line_says_so_and_keeps_its_note() {
+        let binds = ["\"/srv/some/rather/long/directory/name:/mnt/x\""; 10].join(", ");
+        let line = format!("      + volumes: [{binds}]  # widens host access");
+        let shown = shown_line(&line);
+        assert!(
+            shown.ends_with("more characters: see the plan]  # widens host access"),
+            "{shown}"
+        );
+        assert!(shown.chars().count() < LINE_CHARS_SHOWN + 2 * NOTE_CHARS_KEPT);
+        assert_eq!(shown_line("  + network \"a\""), "  + network \"a\"");
+    }
 
     #[test]
     fn the_mode_and_the_channel_decide_whether_to_ask() {
@@ -321,6 +382,31 @@ mod tests {
             .find("! downtime: container \"p-web-1\" (running) is stopped and removed")
             .unwrap_or_else(|| panic!("{text}"));
         assert!(impact < text.find("rendering").unwrap_or(0), "{text}");
+    }
+
+    /// The attack: enough downtime lines that the data-loss line falls past the question's cut.
+    #[test]
+    fn impact_lines_left_out_are_counted_by_kind() {
+        let action = |id: usize, kind: &str, name: &str| -> planner::plan::Action {
+            serde_json::from_value(serde_json::json!({
+                "id": id,
+                "resource": {"kind": kind, "name": name, "key": name},
+                "op": "delete",
+                "existing_id": format!("id{id}"),
+                "existing_running": true
+            }))
+            .unwrap_or_else(|e| panic!("action: {e}"))
+        };
+        let mut actions: Vec<_> = (0..RENDERING_LINES_SHOWN + 5)
+            .map(|n| action(n, "container", &format!("p-s{n}-1")))
+            .collect();
+        actions.push(action(999, "volume", "p_precious"));
+        let text = question(&stored(String::new(), actions));
+        assert!(
+            text.contains("more impact lines (1 data loss, ")
+                && text.contains("downtime): see the plan"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! `build_image` and `pull_image`. When a request declares the extension, the tool answers at once with a
 //! task; the client polls `tasks/get` for its status (the latest progress line) and its result, and
 //! `tasks/cancel` stops the work: an apply between steps, a pull or build by closing its engine stream.
-//! Without the extension the tools hold the request open as before.
+//! Without the extension the tools hold the request open as before, and so they do when `MAX_TASKS` tasks
+//! are kept: a client that fills the tasks (quick failing pulls, say) cannot stop the long tools serving.
 //!
 //! rmcp's `TaskManager` keeps the tasks. Its TTL aborts a task that runs too long; the work itself runs in
 //! a task of its own, so such an abort never drops an apply between two halves of a step. `tasks/get`
@@ -28,11 +29,11 @@ use super::progress::Progress;
 const TASK_TTL: Duration = Duration::from_secs(3600);
 /// How often a client should poll `tasks/get`.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
-/// Most tasks kept at once (running, or finished and still readable); more are refused until some expire.
+/// Most tasks kept at once (running, or finished and still readable); beyond it the work runs in its request.
 const MAX_TASKS: usize = 64;
 
 /// Whether this request declared the tasks extension, so a long tool may answer with a task.
-pub fn negotiated(context: &RequestContext<RoleServer>) -> bool {
+fn negotiated(context: &RequestContext<RoleServer>) -> bool {
     context
         .client_capabilities()
         .is_some_and(|c| c.supports_tasks())
@@ -46,6 +47,10 @@ pub struct Tasks {
     started: Arc<Mutex<VecDeque<Instant>>>,
 }
 
+/// Room for one more task, taken by [`Tasks::admit`]; [`Tasks::start`] needs it.
+#[derive(Debug)]
+pub struct Admission(());
+
 /// How a task's work ended.
 #[derive(Debug)]
 enum Ending {
@@ -56,15 +61,29 @@ enum Ending {
 }
 
 impl Tasks {
+    /// Room for one task when this request declared the tasks extension and fewer than `MAX_TASKS` are
+    /// kept; `None` otherwise, and the tool does its work within the request.
+    pub fn admit(&self, context: &RequestContext<RoleServer>) -> Option<Admission> {
+        if !negotiated(context) {
+            return None;
+        }
+        if !self.take_room() {
+            tracing::warn!(
+                "{MAX_TASKS} tasks are kept; this call runs within its request instead of as a task"
+            );
+            return None;
+        }
+        Some(Admission(()))
+    }
+
     /// Starts `work` as a task. `work` gets `progress` (which now also sets the task's status line) and
     /// the token that `tasks/cancel` fires.
-    pub fn start<T, W, F>(&self, progress: Progress, work: W) -> Result<CreateTaskResult, ToolError>
+    pub fn start<T, W, F>(&self, _room: Admission, progress: Progress, work: W) -> CreateTaskResult
     where
         T: Serialize + schemars::JsonSchema + Send + 'static,
         W: FnOnce(Progress, CancellationToken) -> F,
         F: Future<Output = Result<Json<T>, ToolError>> + Send + 'static,
     {
-        self.admit()?;
         let options = TaskOptions::new()
             .with_ttl_ms(millis(TASK_TTL))
             .with_poll_interval_ms(millis(POLL_INTERVAL))
@@ -79,7 +98,7 @@ impl Tasks {
                 settle(&task, result, cancel.is_cancelled())
             })
         });
-        Ok(CreateTaskResult::new(task))
+        CreateTaskResult::new(task)
     }
 
     /// `tasks/get`.
@@ -101,8 +120,8 @@ impl Tasks {
         self.manager.update_task(task_id, answers)
     }
 
-    /// Makes room for one more task, or refuses when `MAX_TASKS` are kept.
-    fn admit(&self) -> Result<(), ToolError> {
+    /// Takes room for one more task; false when `MAX_TASKS` are kept.
+    fn take_room(&self) -> bool {
         let mut started = self.started.lock().unwrap_or_else(|p| p.into_inner());
         // A task is kept at most one TTL running and one more TTL finished.
         while started
@@ -112,13 +131,10 @@ impl Tasks {
             started.pop_front();
         }
         if started.len() >= MAX_TASKS {
-            return Err(ToolError(format!(
-                "{MAX_TASKS} tasks are already kept by this server; nothing was started (fix: wait for running \
-                 tasks to finish and for finished ones to expire, or call without the tasks extension)"
-            )));
+            return false;
         }
         started.push_back(Instant::now());
-        Ok(())
+        true
     }
 }
 
@@ -211,9 +227,8 @@ mod tests {
     fn kept_tasks_are_bounded() {
         let tasks = Tasks::default();
         for _ in 0..MAX_TASKS {
-            tasks.admit().unwrap();
+            assert!(tasks.take_room());
         }
-        let refused = tasks.admit().unwrap_err();
-        assert!(refused.0.contains("nothing was started"), "{refused}");
+        assert!(!tasks.take_room(), "a full store takes no more");
     }
 }

@@ -24,8 +24,8 @@ use super::compact::{human_bytes, short_id, Table};
 use super::output::{Json, Reply, ToolError};
 use super::progress::Progress;
 use super::server::DockerServer;
-use super::tasks;
 use crate::docker::images;
+use crate::docker::DockerClient;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -196,14 +196,14 @@ impl DockerServer {
         let reference = image.pulled_reference();
         let platform = args.platform.unwrap_or_default();
         let progress = Progress::for_request(&context);
-        if tasks::negotiated(&context) {
+        if let Some(room) = self.shared().tasks.admit(&context) {
             let server = self.clone();
-            let task = self
-                .shared()
-                .tasks
-                .start(progress, move |progress, cancel| async move {
-                    server.run_pull(reference, platform, progress, cancel).await
-                })?;
+            let task =
+                self.shared()
+                    .tasks
+                    .start(room, progress, move |progress, cancel| async move {
+                        server.run_pull(reference, platform, progress, cancel).await
+                    });
             return Ok(Reply::Task(task));
         }
         let cancel = context.ct.clone();
@@ -271,14 +271,14 @@ impl DockerServer {
             .map_err(|e| ToolError::invalid("tag", e, "use a reference such as myapp:dev"))?;
         let progress = Progress::for_request(&context);
         let tag = args.tag;
-        if tasks::negotiated(&context) {
+        if let Some(room) = self.shared().tasks.admit(&context) {
             let server = self.clone();
-            let task = self
-                .shared()
-                .tasks
-                .start(progress, move |progress, cancel| async move {
-                    server.run_build(tag, spec, progress, cancel).await
-                })?;
+            let task =
+                self.shared()
+                    .tasks
+                    .start(room, progress, move |progress, cancel| async move {
+                        server.run_build(tag, spec, progress, cancel).await
+                    });
             return Ok(Reply::Task(task));
         }
         let cancel = context.ct.clone();
@@ -317,6 +317,8 @@ impl DockerServer {
         if let Gate::AskFirst(question) = self.approve_foreign(&context, target, round).await? {
             return Ok(Reply::InputRequired(question));
         }
+        self.still_points_to(&docker, &args.image, &image.id)
+            .await?;
         let removed = images::remove_image(&docker, &args.image, args.force)
             .await
             .map_err(|e| {
@@ -341,6 +343,28 @@ impl DockerServer {
 }
 
 impl DockerServer {
+    /// Refuses when `reference` no longer names image `id`: the removal was approved (or found ours) for
+    /// that image, and a retag while the human was asked must not make it remove another.
+    async fn still_points_to(
+        &self,
+        docker: &DockerClient,
+        reference: &str,
+        id: &str,
+    ) -> Result<(), ToolError> {
+        let now = images::inspect(docker, reference)
+            .await
+            .map_err(|e| self.docker_failure(e, "list_images shows the local images"))?;
+        if now.id == id {
+            return Ok(());
+        }
+        Err(ToolError(format!(
+            "{reference} now names image {} instead of {}, the image this removal was for; nothing was \
+             removed (fix: check list_images and call remove_image again)",
+            short_id(&now.id),
+            short_id(id)
+        )))
+    }
+
     /// Pulls `reference`, reporting the engine's lines to `progress`, until `cancel` fires.
     async fn run_pull(
         &self,
@@ -406,6 +430,7 @@ impl DockerServer {
 
     /// The planner's build spec for a `build_image` call, after the server's path policy.
     fn build_spec(&self, args: &BuildImageArgs) -> Result<BuildSpec, ToolError> {
+        super::tools_networks::check_labels(&args.labels)?;
         let context = Path::new(&args.context);
         if !context.is_absolute() {
             return Err(ToolError::invalid(

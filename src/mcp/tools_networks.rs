@@ -102,6 +102,19 @@ fn filter(args: &ListArgs) -> ObjectFilter {
     }
 }
 
+/// Refuses labels under the reserved prefixes (`planner::policy::project`, the rule specs follow): they
+/// decide which project owns a resource, and a container inherits its image's.
+pub(super) fn check_labels(labels: &BTreeMap<String, String>) -> Result<(), ToolError> {
+    match planner::policy::project::reserved_labels("", labels).first() {
+        None => Ok(()),
+        Some(refused) => Err(ToolError::invalid(
+            refused.path.trim_start_matches('.'),
+            &refused.message,
+            &refused.fix,
+        )),
+    }
+}
+
 fn check_name(field: &str, name: &str) -> Result<(), ToolError> {
     let ok = name
         .chars()
@@ -184,6 +197,7 @@ impl DockerServer {
         Parameters(args): Parameters<CreateNetworkArgs>,
     ) -> Result<Json<ObjectAction>, ToolError> {
         check_name("name", &args.name)?;
+        check_labels(&args.labels)?;
         let docker = self.docker().await?;
         let network = networks::NewNetwork {
             name: args.name.clone(),
@@ -303,6 +317,7 @@ impl DockerServer {
         Parameters(args): Parameters<CreateVolumeArgs>,
     ) -> Result<Json<ObjectAction>, ToolError> {
         check_name("name", &args.name)?;
+        check_labels(&args.labels)?;
         let docker = self.docker().await?;
         let volume = volumes::NewVolume {
             name: args.name.clone(),

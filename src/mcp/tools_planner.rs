@@ -18,7 +18,7 @@ use super::args::Parameters;
 use super::output::{Json, Reply, ToolError};
 use super::progress::Progress;
 use super::server::DockerServer;
-use super::{spec_hints, stale_plan, tasks};
+use super::{spec_hints, stale_plan};
 use crate::docker::execute::{step_label, ApplyReport, EventSink, StepEvent};
 use crate::engine::{
     ApplyOutcome, EngineError, PlanOutcome, PlanRequest, ProjectStatus, ProjectSummary, SpecSource,
@@ -277,14 +277,14 @@ impl DockerServer {
                 return Ok(Reply::InputRequired(question));
             }
         }
-        if tasks::negotiated(&context) {
+        if let Some(room) = self.shared().tasks.admit(&context) {
             let server = self.clone();
-            let task = self
-                .shared()
-                .tasks
-                .start(progress, move |progress, cancel| async move {
-                    server.run_apply(args, &stored, progress, cancel).await
-                })?;
+            let task =
+                self.shared()
+                    .tasks
+                    .start(room, progress, move |progress, cancel| async move {
+                        server.run_apply(args, &stored, progress, cancel).await
+                    });
             return Ok(Reply::Task(task));
         }
         let cancel = context.ct.clone();

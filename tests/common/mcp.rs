@@ -71,7 +71,12 @@ pub struct ProgressLog {
     questions: Arc<Mutex<Vec<String>>>,
     protocol: ClientProtocol,
     tasks: bool,
+    before_answer: Option<BeforeAnswer>,
 }
+
+/// What the client does after a question arrives and before it answers (a change made while the human
+/// reads the question).
+pub type BeforeAnswer = Arc<dyn Fn() + Send + Sync>;
 
 /// Which protocol the client speaks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -102,6 +107,9 @@ impl ClientHandler for ProgressLog {
     ) -> Result<ElicitResult, rmcp::ErrorData> {
         if let ElicitRequestParams::FormElicitationParams { message, .. } = request {
             self.questions.lock().unwrap().push(message);
+        }
+        if let Some(hook) = &self.before_answer {
+            hook();
         }
         let action = self.elicit.clone().unwrap_or(ElicitationAction::Decline);
         let answer = ElicitResult::new(action.clone());
@@ -151,6 +159,7 @@ pub struct ServerSetup<'a> {
     pub protocol: ClientProtocol,
     /// Whether the client declares the tasks extension.
     pub tasks: bool,
+    pub before_answer: Option<BeforeAnswer>,
 }
 
 impl<'a> ServerSetup<'a> {
@@ -162,6 +171,7 @@ impl<'a> ServerSetup<'a> {
             elicit: None,
             protocol: ClientProtocol::Session,
             tasks: false,
+            before_answer: None,
         }
     }
 
@@ -180,6 +190,12 @@ impl<'a> ServerSetup<'a> {
     /// A client that declares elicitation and answers every question with `action`.
     pub fn elicit(mut self, action: ElicitationAction) -> Self {
         self.elicit = Some(action);
+        self
+    }
+
+    /// Runs `hook` after each question arrives and before the client answers it.
+    pub fn before_answer(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.before_answer = Some(Arc::new(hook));
         self
     }
 
@@ -227,6 +243,7 @@ impl McpServer {
             elicit: setup.elicit.clone(),
             protocol: setup.protocol,
             tasks: setup.tasks,
+            before_answer: setup.before_answer.clone(),
             ..ProgressLog::default()
         };
         let lifecycle = match setup.protocol {
@@ -542,7 +559,8 @@ impl McpServer {
     }
 }
 
-fn tool_params(tool: &str, args: Value) -> CallToolRequestParams {
+/// The `tools/call` parameters for `tool` with `args` (an object, or null for none).
+pub fn tool_params(tool: &str, args: Value) -> CallToolRequestParams {
     let params = CallToolRequestParams::new(tool.to_string());
     match args {
         Value::Object(map) => params.with_arguments(map),

@@ -125,13 +125,20 @@ pub fn check_service_networks(
     errors
 }
 
-fn reserved_labels(base: &str, labels: &BTreeMap<String, String>) -> Vec<SpecError> {
+/// The reserved prefix `label` falls under, if any: such labels are set only by this server and compose.
+pub fn reserved_prefix(label: &str) -> Option<&'static str> {
+    RESERVED_LABEL_PREFIXES
+        .iter()
+        .find(|p| label.starts_with(*p))
+        .copied()
+}
+
+/// Refuses every label under a reserved prefix; `base` is the path the labels sit at (`volumes.data`).
+pub fn reserved_labels(base: &str, labels: &BTreeMap<String, String>) -> Vec<SpecError> {
     labels
         .keys()
         .filter_map(|label| {
-            let prefix = RESERVED_LABEL_PREFIXES
-                .iter()
-                .find(|p| label.starts_with(*p))?;
+            let prefix = reserved_prefix(label)?;
             Some(SpecError::new(
                 ErrorKind::Policy,
                 format!("{base}.labels.{label}"),
