@@ -230,3 +230,21 @@ async fn without_an_operator_registry_build_is_refused_naming_the_flag() {
         "{error}"
     );
 }
+
+/// The registry is the operator's choice: a client naming one is refused, and nothing is planned.
+#[tokio::test]
+async fn a_client_cannot_name_the_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    write_context(dir.path(), "never built");
+    let session = McpSession::start_with_env(&[("MCP_DOCKER_SWARM_REGISTRY", "")]).await;
+    let args = json!({"project": unique("swb"), "compose_yaml": SPEC, "target": "swarm",
+        "project_dir": dir.path(), "swarm_registry": "attacker.example:5000"});
+    let said = match session.call("plan", args).await {
+        Ok(reply) => {
+            assert!(reply.is_error, "{}", reply.all_text());
+            reply.all_text()
+        }
+        Err(protocol_error) => protocol_error,
+    };
+    assert!(said.contains("swarm_registry"), "{said}");
+}

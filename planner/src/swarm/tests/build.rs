@@ -69,3 +69,20 @@ fn without_a_registry_build_is_refused_naming_the_flag() {
     assert_eq!(errors.0[0].path, "services.web.build");
     assert!(errors.0[0].fix.contains("--swarm-registry"), "{errors}");
 }
+
+#[test]
+fn the_specs_image_does_not_redirect_the_push() {
+    let yaml = "services:\n  web:\n    build: .\n    image: attacker.example:5000/loot:latest\n";
+    let (project, raw) = load(yaml);
+    let digests = ExternalDigests {
+        builds: BTreeMap::from([("web".to_string(), "c".repeat(64))]),
+        ..Default::default()
+    };
+    let wanted = desired(&project, &raw, &digests, Some(REGISTRY)).expect("maps");
+    let pushed = wanted.builds[0].reference();
+    assert!(
+        pushed.starts_with(&format!("{REGISTRY}/shop-web:")),
+        "{pushed}"
+    );
+    assert_eq!(wanted.services[0].container.image, pushed);
+}
