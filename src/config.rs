@@ -22,6 +22,9 @@ pub struct ServerConfig {
     pub docker_host: Option<String>,
     /// The swarm manager that `swarm` target projects run on; `None`: the engine above.
     pub swarm_host: Option<String>,
+    /// The registry (`HOST:PORT`) every swarm node pulls from: a swarm service with `build:` is built on the
+    /// manager, pushed there and pinned by digest. `None`: `build:` on the swarm target is refused.
+    pub swarm_registry: Option<String>,
     /// Options the planner's policy refuses by default but the operator permits (`privileged`, `cap_add`, ...).
     pub allowed_options: BTreeSet<String>,
     /// Host paths binds and build contexts may use beyond the project directory.
@@ -80,6 +83,7 @@ impl ServerConfig {
             state_dir,
             docker_host: None,
             swarm_host: None,
+            swarm_registry: None,
             allowed_options: BTreeSet::new(),
             allowed_paths: Vec::new(),
             read_only: false,
@@ -184,6 +188,10 @@ pub struct ServerArgs {
     /// Swarm manager for projects planned with target `swarm` (a Docker host URL); default: the engine.
     #[arg(long, env = "MCP_DOCKER_SWARM_HOST", global = true)]
     pub swarm_host: Option<String>,
+    /// Registry (HOST:PORT) every swarm node pulls from; lets a swarm service `build:` (built on the manager,
+    /// pushed there, pinned by digest).
+    #[arg(long, env = "MCP_DOCKER_SWARM_REGISTRY", global = true)]
+    pub swarm_registry: Option<String>,
     /// Permit an option the policy refuses by default (repeatable or comma-separated), e.g. `privileged`.
     #[arg(
         long = "allow-option",
@@ -340,6 +348,10 @@ impl ServerArgs {
             state_dir: self.state_dir.unwrap_or_else(default_state_dir),
             docker_host: self.docker_host.filter(|h| !h.trim().is_empty()),
             swarm_host: self.swarm_host.filter(|h| !h.trim().is_empty()),
+            swarm_registry: self
+                .swarm_registry
+                .map(|r| r.trim().trim_end_matches('/').to_string())
+                .filter(|r| !r.is_empty()),
             allowed_options: self
                 .allow_options
                 .into_iter()

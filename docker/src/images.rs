@@ -426,6 +426,31 @@ pub async fn push_image(
     Ok(ImageOutcome { id, last_status })
 }
 
+/// Pushes `repository:tag` and returns the digest the registry gave it (`sha256:…`), which the engine
+/// records among the image's repo digests once the push is done.
+pub async fn push_for_digest(
+    client: &DockerClient,
+    repository: &str,
+    tag: &str,
+    progress: Progress<'_>,
+) -> Result<String, DockerError> {
+    push_image(client, repository, tag, progress).await?;
+    let reference = format!("{repository}:{tag}");
+    let info = client
+        .api
+        .inspect_image(&reference)
+        .await
+        .map_err(api(&client.host, format!("image {reference:?}")))?;
+    let prefix = format!("{repository}@");
+    let digests = info.repo_digests.unwrap_or_default();
+    let found = digests.iter().find_map(|d| d.strip_prefix(&prefix));
+    found.map(str::to_string).ok_or_else(|| DockerError::Api {
+        context: format!("pushing {reference}"),
+        status: 0,
+        message: "the engine recorded no digest for the pushed image".into(),
+    })
+}
+
 /// Untags `image`, deleting it when no tag is left; `force` also removes images that containers use.
 pub async fn remove_image(
     client: &DockerClient,

@@ -1,4 +1,6 @@
-//! Executes a `planner::swarm::plan::SwarmPlan` on a manager: networks, secrets and configs first, then the
+//! Executes a `planner::swarm::plan::SwarmPlan` on a manager: images built on the manager, pushed to the
+//! operator's registry and pinned by the pushed digest first (each service spec sent names its image
+//! `repository:tag@sha256:…`, so every node runs the same image); networks, secrets and configs next, then the
 //! services wave by wave (`depends_on` order, which Swarm itself ignores), each wave converged before the
 //! next, then removals: services, the secrets and configs no service uses any more (the old side of a
 //! rotation), and networks.
@@ -7,14 +9,17 @@
 //! back or paused update reports the engine's message and the tasks' errors. Cancellation is honoured
 //! between steps.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures_util::future::join_all;
 use planner::plan::{Op, ResourceKind, ResourceRef};
 use planner::report::{ApplyReport, EventSink, StepEvent, StepOutcome};
+use planner::swarm::build::{self as swarm_build, SwarmBuild};
 use planner::swarm::diff::ServiceChange;
 use planner::swarm::plan::{ServiceStep, SwarmPlan};
-use planner::swarm::spec::FileObjectSpec;
+use planner::swarm::spec::{FileObjectSpec, ServiceSpec};
 use tokio_util::sync::CancellationToken;
 
 use crate::execute::SecretValues;
@@ -22,7 +27,7 @@ use crate::swarm::{self, ServiceHandle};
 use crate::swarm_project::{self, ObjectKind};
 use crate::swarm_spec::ObjectIds;
 use crate::swarm_wait::{poll_services, timed_out, Convergence, POLL};
-use crate::{DockerClient, DockerError};
+use crate::{images, DockerClient, DockerError};
 
 pub struct SwarmExecOptions {
     pub project: String,
@@ -49,7 +54,9 @@ pub async fn execute(
         report: ApplyReport::default(),
         next_id: 0,
         blocked: None,
+        pins: BTreeMap::new(),
     };
+    run.build_images(&plan.builds).await;
     for network in &plan.create_networks {
         let step = run.step(
             ResourceKind::Network,
@@ -117,6 +124,8 @@ struct Run<'a> {
     report: ApplyReport,
     next_id: usize,
     blocked: Option<Blocked>,
+    /// The pinned image (`repository:tag@sha256:…`) of each service built in this run, by Swarm name.
+    pins: BTreeMap<String, String>,
 }
 
 impl Run<'_> {
@@ -191,6 +200,53 @@ impl Run<'_> {
                 });
                 self.report.failed.push(outcome(step, error, None));
             }
+        }
+    }
+
+    /// Builds each image on the manager, pushes it and remembers the pinned reference for its service.
+    async fn build_images(&mut self, builds: &[SwarmBuild]) {
+        for build in builds {
+            let reference = build.reference();
+            let Some(step) = self.step(ResourceKind::Image, &reference, &build.key, Op::Build)
+            else {
+                continue;
+            };
+            match self.build_and_push(step.id, build).await {
+                Ok(pinned) => {
+                    let message = format!("built, pushed and pinned {pinned}");
+                    self.pins.insert(build.service.clone(), pinned);
+                    self.finish(step, Ok(message));
+                }
+                Err(e) => self.finish(step, Err(e)),
+            }
+        }
+    }
+
+    /// The build and push of one image, each engine line a progress event; returns the pinned reference.
+    async fn build_and_push(
+        &self,
+        action_id: usize,
+        build: &SwarmBuild,
+    ) -> Result<String, DockerError> {
+        let events = &self.opts.events;
+        let progress = |message: String| events(StepEvent::Progress { action_id, message });
+        let reference = build.reference();
+        images::build_image(self.client, &reference, &build.build, &progress).await?;
+        let digest =
+            images::push_for_digest(self.client, &build.repository, &build.tag, &progress).await?;
+        Ok(swarm_build::pinned(&reference, &digest))
+    }
+
+    /// The spec as sent: a service built in this run names its image pinned by the pushed digest. The spec
+    /// hash label stays the plan's, which names the content digest's tag.
+    fn pinned<'s>(&self, spec: &'s ServiceSpec) -> Cow<'s, ServiceSpec> {
+        match self.pins.get(&spec.name) {
+            Some(pinned) => {
+                let mut sent = spec.clone();
+                sent.container.image = pinned.clone();
+                Cow::Owned(sent)
+            }
+            None => Cow::Borrowed(spec),
         }
     }
 
@@ -316,6 +372,7 @@ impl Run<'_> {
         let Some(spec) = &step.spec else {
             return Err("the plan holds no spec for this service".into());
         };
+        let spec = &*self.pinned(spec);
         if step.plan.change == ServiceChange::Create {
             let created = swarm::create_service(self.client, spec, ids).await;
             return created.map(|_| ()).map_err(|e| e.to_string());

@@ -137,6 +137,7 @@ async fn a_mapped_service_spreads_updates_in_place_and_refuses_a_stale_version()
         key: "web",
         deploy: &deploy,
         digests: &digests,
+        build: None,
     };
     let mut spec = map::service(&input).expect("maps").spec;
 

@@ -5,6 +5,7 @@
 //! `docker stack deploy`), so `docker stack ls/ps/services` sees our projects, but it is stricter: a key that
 //! has no Swarm meaning is an error naming it, not a silent drop.
 //!
+//! - `build`: a service's build on the manager, pushed to the operator's registry and pinned by digest.
 //! - `deploy`: the swarm-only keys (`deploy:` and port `mode:`) read from the service as written.
 //! - `spec`: the plain Swarm object specs the docker layer turns into engine calls.
 //! - `map`: a service, network, volume, secret or config onto those specs.
@@ -12,6 +13,7 @@
 //! - `diff`: services against what the manager reports; `plan`: the whole swarm plan, rendered.
 //! - `drift`: services scaled, updated or removed outside the tool; `preflight`: published ports held elsewhere.
 
+pub mod build;
 pub mod deploy;
 pub mod desired;
 pub mod diff;

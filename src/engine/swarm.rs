@@ -119,8 +119,9 @@ impl Engine {
         let last = self.state(move |s| s.last_applied(&name)).await?;
         check_target(&req.project, last.as_ref(), Target::Swarm)?;
         let values = secrets::resolve(&desired, &self.host, &self.config)?;
-        let digests = values.digests();
-        let wanted = planner::swarm::desired::desired(&desired, &document, &digests)?;
+        let digests = self.swarm_digests(&desired, &values).await?;
+        let registry = self.config.swarm_registry.as_deref();
+        let wanted = planner::swarm::desired::desired(&desired, &document, &digests, registry)?;
         let client = self.swarm_manager().await?;
         let observed = self.observe_swarm(&client, &req.project).await?;
         self.refuse_port_clashes(&client, &req.project, &wanted.services)
@@ -138,6 +139,21 @@ impl Engine {
             purpose: PlanPurpose::Converge,
         };
         self.store_swarm_plan(draft, plan, &observed, last).await
+    }
+
+    /// The secrets', configs' and, when the operator named a registry, build inputs' content digests (a
+    /// build is tagged with its digest, so a changed context is a changed spec; without a registry
+    /// `build:` is refused by name before any context is read).
+    async fn swarm_digests(
+        &self,
+        project: &planner::model::Project,
+        values: &secrets::Resolved,
+    ) -> Result<ExternalDigests, EngineError> {
+        let mut digests = values.digests();
+        if self.config.swarm_registry.is_some() {
+            digests.builds = self.build_digests(project).await?;
+        }
+        Ok(digests)
     }
 
     /// Refuses a plan publishing a port another stack's service holds (which clash is certain depends on
@@ -292,7 +308,8 @@ impl Engine {
         let client = self.swarm_manager().await?;
         let values = secrets::resolve(&stored.spec, &self.host, &self.config)?;
         let observed = self.observe_swarm(&client, &project).await?;
-        if observed.fingerprint() != stored.fingerprint || values.digests() != stored.digests {
+        let digests = self.swarm_digests(&stored.spec, &values).await?;
+        if observed.fingerprint() != stored.fingerprint || digests != stored.digests {
             return Err(self.refuse_stale(&project, &plan_id).await);
         }
         let report = if plan.has_changes() {

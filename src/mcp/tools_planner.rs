@@ -393,7 +393,7 @@ impl DockerServer {
         cancel: CancellationToken,
     ) -> Result<Json<ApplyOutcome>, ToolError> {
         // The total is the plan's step count, known before the first step; each event moves toward it.
-        let meter = std::sync::Mutex::new(StepMeter::for_stored(&stored));
+        let meter = std::sync::Mutex::new(StepMeter::for_stored(stored));
         let events: EventSink = Arc::new(move |event: StepEvent| {
             let mut meter = meter.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(value) = meter.advance(&event) {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::build::{self, BuildInputs, SwarmBuild};
 use super::deploy;
 use super::map::{self, FileKind, ServiceInput};
 use super::spec::{FileObjectSpec, NetworkSpec, ServiceSpec};
@@ -27,14 +28,19 @@ pub struct DesiredSwarm {
     /// Swarm service names in start order: each wave depends only on earlier waves.
     pub waves: Vec<Vec<String>>,
     pub warnings: Vec<String>,
+    /// Images built on the manager and pushed to the operator's registry, one per service with `build:`.
+    #[serde(default)]
+    pub builds: Vec<SwarmBuild>,
 }
 
-/// Maps `project` (loaded from `document`) onto the swarm; `digests` are the secrets' and configs' keyed
-/// content digests. Every problem is reported at once, by path.
+/// Maps `project` (loaded from `document`) onto the swarm; `digests` are the secrets', configs' and build
+/// inputs' keyed content digests, `registry` the operator's registry for services with `build:` (without
+/// one, `build:` is refused). Every problem is reported at once, by path.
 pub fn desired(
     project: &Project,
     document: &Value,
     digests: &ExternalDigests,
+    registry: Option<&str>,
 ) -> Result<DesiredSwarm, SpecErrors> {
     let mut errors: Vec<SpecError> = Vec::new();
     let mut warnings: Vec<String> = project
@@ -50,7 +56,8 @@ pub fn desired(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let mut services = Vec::new();
-    for key in project.services.keys() {
+    let mut builds = Vec::new();
+    for (key, svc) in &project.services {
         let path = format!("services.{key}");
         let raw = document
             .get("services")
@@ -63,16 +70,34 @@ pub fn desired(
                 continue;
             }
         };
+        let built = match (registry, &svc.build) {
+            (Some(registry), Some(spec)) => {
+                let inputs = BuildInputs {
+                    registry,
+                    digests: &digests.builds,
+                };
+                match build::plan_build(&inputs, &project.name, key, spec) {
+                    Ok(planned) => Some(planned),
+                    Err(e) => {
+                        errors.push(e);
+                        continue;
+                    }
+                }
+            }
+            _ => None,
+        };
         let input = ServiceInput {
             project,
             key,
             deploy: &deploy,
             digests: &file_digests,
+            build: built.as_ref(),
         };
         match map::service(&input) {
             Ok(mapped) => {
                 warnings.extend(mapped.warnings);
                 services.push(mapped.spec);
+                builds.extend(built);
             }
             Err(e) => errors.extend(e.0),
         }
@@ -91,6 +116,7 @@ pub fn desired(
         configs,
         waves: waves(project),
         warnings,
+        builds,
     })
 }
 

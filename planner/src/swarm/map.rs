@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::build::SwarmBuild;
 use super::deploy::{DeployMode, ServiceDeploy};
 use super::spec::{
     ContainerSpec, EndpointMode, EndpointSpec, FileObjectSpec, FileReference, NetworkSpec,
@@ -31,6 +32,8 @@ pub struct ServiceInput<'a> {
     pub deploy: &'a ServiceDeploy,
     /// Content digest (hex) of each secret and config, by compose key; the engine supplies them.
     pub digests: &'a BTreeMap<String, String>,
+    /// The service's build on the manager, when it has `build:` and the operator named a registry.
+    pub build: Option<&'a SwarmBuild>,
 }
 
 /// `{project}_{service}`, as `docker stack deploy` names services.
@@ -55,7 +58,8 @@ pub fn object_labels(project: &str) -> BTreeMap<String, String> {
 pub fn service(input: &ServiceInput<'_>) -> Result<MappedService, SpecErrors> {
     let svc = &input.project.services[input.key];
     let path = format!("services.{}", input.key);
-    let mut errors = refused_keys(svc, &path);
+    let unbuilt = svc.build.is_some() && input.build.is_none();
+    let mut errors = refused_keys(svc, unbuilt, &path);
     let warnings = ignored_keys(svc, &path);
     let container = container(input, svc, &path, &mut errors);
     let mode = mode(input.deploy, svc, &path, &mut errors);
@@ -68,7 +72,7 @@ pub fn service(input: &ServiceInput<'_>) -> Result<MappedService, SpecErrors> {
     let mut labels = input.deploy.labels.clone();
     labels.extend(object_labels(&input.project.name));
     labels.insert(naming::LABEL_SERVICE.into(), input.key.into());
-    labels.insert(LABEL_STACK_IMAGE.into(), svc.image.clone());
+    labels.insert(LABEL_STACK_IMAGE.into(), image(input, svc));
     let spec = ServiceSpec {
         name,
         labels,
@@ -100,8 +104,17 @@ fn check_name_length(name: &str, path: &str, errors: &mut Vec<SpecError>) {
     }
 }
 
+/// The image the tasks run: the built one's `repository:tag` (pinned by digest at apply), else `image:`.
+fn image(input: &ServiceInput<'_>, svc: &model::ServiceSpec) -> String {
+    match input.build {
+        Some(build) => build.reference(),
+        None => svc.image.clone(),
+    }
+}
+
 /// Keys whose meaning would silently change on a swarm: each is an error naming it and the fix.
-fn refused_keys(svc: &model::ServiceSpec, path: &str) -> Vec<SpecError> {
+/// `unbuilt`: the service has `build:` but no registry was named to push the image to.
+fn refused_keys(svc: &model::ServiceSpec, unbuilt: bool, path: &str) -> Vec<SpecError> {
     let refused: [(&str, bool, &str); 10] = [
         (
             "container_name",
@@ -110,8 +123,9 @@ fn refused_keys(svc: &model::ServiceSpec, path: &str) -> Vec<SpecError> {
         ),
         (
             "build",
-            svc.build.is_some(),
-            "build and push the image to a registry every node reaches, then give `image:`",
+            unbuilt,
+            "the operator names a registry every node pulls from (--swarm-registry or \
+             MCP_DOCKER_SWARM_REGISTRY); or push the image yourself and give `image:`",
         ),
         (
             "network_mode",
@@ -249,7 +263,7 @@ fn container(
         EnvValue::Secret { .. } => None,
     });
     ContainerSpec {
-        image: svc.image.clone(),
+        image: image(input, svc),
         labels,
         command: svc.entrypoint.clone(),
         args: svc.command.clone(),

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::build::SwarmBuild;
 use super::desired::DesiredSwarm;
 use super::diff::{self, ObservedService, ServiceChange, ServicePlan};
 use super::map::NAME_DIGEST_LEN;
@@ -55,6 +56,10 @@ pub struct ServiceStep {
 /// Everything apply does on the swarm, in order.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SwarmPlan {
+    /// Images built on the manager, pushed and pinned first: one for each service with `build:` whose spec
+    /// this plan sends (create, rolling update or scaling all send the whole spec, pin included).
+    #[serde(default)]
+    pub builds: Vec<SwarmBuild>,
     pub create_networks: Vec<NetworkSpec>,
     pub create_secrets: Vec<FileObjectSpec>,
     pub create_configs: Vec<FileObjectSpec>,
@@ -76,7 +81,8 @@ impl SwarmPlan {
 
     /// How many steps apply runs (for progress).
     pub fn step_count(&self) -> usize {
-        self.create_networks.len()
+        self.builds.len()
+            + self.create_networks.len()
             + self.create_secrets.len()
             + self.create_configs.len()
             + self.waves.iter().map(Vec::len).sum::<usize>()
@@ -91,7 +97,8 @@ impl SwarmPlan {
         let (creates, changes): (Vec<&ServiceStep>, Vec<&ServiceStep>) =
             updates.partition(|s| s.plan.change == ServiceChange::Create);
         Summary {
-            add: self.create_networks.len()
+            add: self.builds.len()
+                + self.create_networks.len()
                 + self.create_secrets.len()
                 + self.create_configs.len()
                 + creates.len(),
@@ -118,7 +125,7 @@ pub fn plan(
         .collect();
     let by_name: BTreeMap<&str, &ServicePlan> =
         service_plans.iter().map(|p| (p.name.as_str(), p)).collect();
-    let waves = desired
+    let waves: Vec<Vec<ServiceStep>> = desired
         .waves
         .iter()
         .map(|wave| {
@@ -142,6 +149,7 @@ pub fn plan(
         .collect();
     let network_names: Vec<&str> = desired.networks.iter().map(|n| n.name.as_str()).collect();
     SwarmPlan {
+        builds: builds_sent(desired, &waves),
         create_networks: missing(&desired.networks, &observed.networks, |n| &n.name),
         create_secrets: missing(&desired.secrets, &observed.secrets, |s| &s.name),
         create_configs: missing(&desired.configs, &observed.configs, |c| &c.name),
@@ -153,6 +161,20 @@ pub fn plan(
         warnings: desired.warnings.clone(),
         services: desired.services.clone(),
     }
+}
+
+/// The builds of the services whose spec the waves send.
+fn builds_sent(desired: &DesiredSwarm, waves: &[Vec<ServiceStep>]) -> Vec<SwarmBuild> {
+    let sent: BTreeSet<&str> = waves
+        .iter()
+        .flatten()
+        .map(|s| s.plan.name.as_str())
+        .collect();
+    let builds = desired.builds.iter();
+    builds
+        .filter(|b| sent.contains(b.service.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// A plan that removes everything the manager holds of the project.
@@ -206,6 +228,12 @@ pub fn render(plan: &SwarmPlan) -> String {
         return "No changes. The swarm matches the spec.".into();
     }
     let mut out = String::new();
+    for b in &plan.builds {
+        out.push_str(&format!(
+            "+ image \"{}\"  build on the manager, push, pin by digest\n",
+            b.reference()
+        ));
+    }
     for n in &plan.create_networks {
         out.push_str(&format!("+ network \"{}\"  create overlay\n", n.name));
     }

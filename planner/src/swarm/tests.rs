@@ -69,6 +69,7 @@ pub(super) fn map_service(yaml: &str, key: &str) -> Result<map::MappedService, c
         key,
         deploy: &deploy,
         digests: &digests,
+        build: None,
     })
 }
 
@@ -234,6 +235,7 @@ fn keys_without_swarm_meaning_are_errors_naming_them() {
             key: "web",
             deploy: &deploy,
             digests: &digests,
+            build: None,
         };
         let errors = map::service(&input).expect_err(extra);
         let paths: Vec<&str> = errors.0.iter().map(|e| e.path.as_str()).collect();
@@ -332,6 +334,7 @@ fn a_missing_digest_is_an_error_not_a_panic() {
         key: "web",
         deploy: &deploy,
         digests: &none,
+        build: None,
     };
     let paths: Vec<String> = map::service(&input)
         .expect_err("no digests")
@@ -466,7 +469,7 @@ fn desired_of(yaml: &str, password_digest: &str) -> super::desired::DesiredSwarm
         configs: BTreeMap::from([("site".to_string(), "fedcba98765432100000".to_string())]),
         ..Default::default()
     };
-    super::desired::desired(&project, &raw, &digests).expect("maps")
+    super::desired::desired(&project, &raw, &digests, None).expect("maps")
 }
 
 const STACK: &str = r#"
@@ -600,7 +603,9 @@ fn destroy_removes_every_object_the_manager_holds() {
 fn a_volume_driver_the_nodes_would_not_use_is_an_error_naming_it() {
     let yaml = "services:\n  db:\n    image: busybox\n    volumes: [\"data:/data\"]\nvolumes:\n  data: {driver: nfs}\n";
     let (project, raw) = load(yaml);
-    let errors = super::desired::desired(&project, &raw, &Default::default())
+    let errors = super::desired::desired(&project, &raw, &Default::default(), None)
         .expect_err("an nfs driver is refused");
     assert_eq!(errors.0[0].path, "volumes.data.driver");
 }
+
+mod build;
