@@ -622,23 +622,7 @@ impl Engine {
                 if planner::hash::fingerprint(&observed) != stored.fingerprint
                     || digests_now != stored.digests
                 {
-                    let history = HistoryEntry {
-                        at: now_rfc3339(),
-                        kind: HistoryKind::Apply,
-                        plan_id: plan_id.clone(),
-                        summary: "refused: plan is stale".into(),
-                    };
-                    self.state_write(move |s| {
-                        s.finish_plan(
-                            &project,
-                            &plan_id,
-                            PlanStatus::Stale,
-                            &RecordChange::Keep,
-                            &history,
-                        )
-                    })
-                    .await?;
-                    return Err(EngineError::StalePlan);
+                    return Err(self.refuse_stale(&project, &plan_id).await);
                 }
                 observed
             }
@@ -662,6 +646,19 @@ impl Engine {
 
         let outcome = outcome::assess(&stored, &report);
         let change = outcome::new_record(&stored, &report, &observed, previous, &outcome);
+        self.record_apply(&stored, report, outcome, change).await
+    }
+
+    /// Records how an apply ended, on either target: the plan's status, the project record and a history
+    /// entry, in one write, then says so.
+    async fn record_apply(
+        &self,
+        stored: &StoredPlan,
+        report: ApplyReport,
+        assessment: outcome::Assessment,
+        change: RecordChange,
+    ) -> Result<ApplyOutcome, EngineError> {
+        let (project, plan_id) = (stored.project.clone(), stored.id.clone());
         let history = HistoryEntry {
             at: now_rfc3339(),
             kind: if stored.destroy {
@@ -670,18 +667,38 @@ impl Engine {
                 HistoryKind::Apply
             },
             plan_id: plan_id.clone(),
-            summary: outcome.message.clone(),
+            summary: assessment.message.clone(),
         };
-        let (p, id, status) = (project.clone(), plan_id.clone(), outcome.status);
+        let (p, id, status) = (project.clone(), plan_id.clone(), assessment.status);
         self.state_write(move |s| s.finish_plan(&p, &id, status, &change, &history))
             .await?;
         Ok(ApplyOutcome {
             project,
             plan_id,
             succeeded: report.succeeded(),
-            message: outcome.message,
+            message: assessment.message,
             report,
         })
+    }
+
+    /// Marks the plan stale (its target moved since it was made) and returns the error that says so.
+    async fn refuse_stale(&self, project: &str, plan_id: &str) -> EngineError {
+        let history = HistoryEntry {
+            at: now_rfc3339(),
+            kind: HistoryKind::Apply,
+            plan_id: plan_id.to_string(),
+            summary: "refused: plan is stale".into(),
+        };
+        let (p, id) = (project.to_string(), plan_id.to_string());
+        let written = self
+            .state_write(move |s| {
+                s.finish_plan(&p, &id, PlanStatus::Stale, &RecordChange::Keep, &history)
+            })
+            .await;
+        match written {
+            Ok(()) => EngineError::StalePlan,
+            Err(e) => e,
+        }
     }
 
     /// The last-applied spec, the live state of each resource, and drift between them.

@@ -332,46 +332,7 @@ impl Engine {
         };
         let assessment = outcome::assess(&stored, &report);
         let change = swarm_record(&stored, &plan, &report, previous, &assessment);
-        let history = HistoryEntry {
-            at: now_rfc3339(),
-            kind: if stored.destroy {
-                HistoryKind::Destroy
-            } else {
-                HistoryKind::Apply
-            },
-            plan_id: plan_id.clone(),
-            summary: assessment.message.clone(),
-        };
-        let (p, id, status) = (project.clone(), plan_id.clone(), assessment.status);
-        self.state_write(move |s| s.finish_plan(&p, &id, status, &change, &history))
-            .await?;
-        Ok(ApplyOutcome {
-            project,
-            plan_id,
-            succeeded: report.succeeded(),
-            message: assessment.message,
-            report,
-        })
-    }
-
-    /// Marks the plan stale and returns the error that says so.
-    async fn refuse_stale(&self, project: &str, plan_id: &str) -> EngineError {
-        let history = HistoryEntry {
-            at: now_rfc3339(),
-            kind: HistoryKind::Apply,
-            plan_id: plan_id.to_string(),
-            summary: "refused: plan is stale".into(),
-        };
-        let (p, id) = (project.to_string(), plan_id.to_string());
-        let written = self
-            .state_write(move |s| {
-                s.finish_plan(&p, &id, PlanStatus::Stale, &RecordChange::Keep, &history)
-            })
-            .await;
-        match written {
-            Ok(()) => EngineError::StalePlan,
-            Err(e) => e,
-        }
+        self.record_apply(&stored, report, assessment, change).await
     }
 }
 
