@@ -332,11 +332,12 @@ impl Engine {
     ) -> Result<Planned, EngineError> {
         let destroy = purpose == PlanPurpose::Destroy;
         let project = desired.name.clone();
-        let observed = self
-            .observe(&project, if destroy { None } else { Some(&desired) })
-            .await?;
         let name = project.clone();
-        let last = self.state(move |s| s.last_applied(&name)).await?;
+        // The engine's answers and the store's open (sled reads its log) overlap instead of adding up.
+        let (observed, last) = tokio::try_join!(
+            self.observe(&project, if destroy { None } else { Some(&desired) }),
+            self.state(move |s| s.last_applied(&name)),
+        )?;
         if destroy && last.is_none() && observed_is_empty(&observed) {
             return Err(EngineError::ProjectNotFound(project));
         }
@@ -347,7 +348,9 @@ impl Engine {
             &digests,
             options,
         );
-        if !destroy {
+        // A plan without changes has no step that could fail: it needs no host facts (a list of every
+        // container on the engine), which keeps the no-op re-apply short.
+        if !destroy && plan.has_changes() {
             self.refuse_certain_failures(&plan).await?;
         }
         let rendering = planner::render::render(&plan);
