@@ -230,7 +230,9 @@ impl Engine {
 
     /// Loads the spec, observes the engine, and stores a plan that `apply` can execute.
     pub async fn plan(&self, req: PlanRequest) -> Result<PlanOutcome, EngineError> {
-        Ok(self.plan_inner(req).await?.outcome)
+        let planned = self.plan_inner(req).await?;
+        self.store_plan(&planned).await?;
+        Ok(planned.outcome)
     }
 
     async fn plan_inner(&self, req: PlanRequest) -> Result<Planned, EngineError> {
@@ -279,7 +281,7 @@ impl Engine {
             remove_orphans: req.remove_orphans,
             remove_volumes: false,
         };
-        self.plan_against(
+        self.compute_plan(
             desired,
             source,
             digests,
@@ -295,7 +297,9 @@ impl Engine {
         project: &str,
         volumes: bool,
     ) -> Result<PlanOutcome, EngineError> {
-        Ok(self.destroy_plan_inner(project, volumes).await?.outcome)
+        let planned = self.destroy_plan_inner(project, volumes).await?;
+        self.store_plan(&planned).await?;
+        Ok(planned.outcome)
     }
 
     async fn destroy_plan_inner(
@@ -312,7 +316,7 @@ impl Engine {
             remove_orphans: true,
             remove_volumes: volumes,
         };
-        self.plan_against(
+        self.compute_plan(
             desired,
             String::new(),
             ExternalDigests::default(),
@@ -322,7 +326,31 @@ impl Engine {
         .await
     }
 
+    /// Computes a plan and stores it, pending, for a later `apply`.
     async fn plan_against(
+        &self,
+        desired: Project,
+        source: String,
+        digests: ExternalDigests,
+        options: PlanOptions,
+        purpose: PlanPurpose,
+    ) -> Result<Planned, EngineError> {
+        let planned = self
+            .compute_plan(desired, source, digests, options, purpose)
+            .await?;
+        self.store_plan(&planned).await?;
+        Ok(planned)
+    }
+
+    /// Stores a computed plan as pending, with its history entry.
+    async fn store_plan(&self, planned: &Planned) -> Result<(), EngineError> {
+        let (plan, history) = (planned.stored.clone(), planned.history.clone());
+        self.state_write(move |s| s.save_plan(&plan, &history))
+            .await
+    }
+
+    /// Computes a plan against the engine and the last apply; nothing is stored yet.
+    async fn compute_plan(
         &self,
         desired: Project,
         source: String,
@@ -393,12 +421,10 @@ impl Engine {
             plan_id: stored.id.clone(),
             summary: outcome::summary_line(&stored.plan),
         };
-        let to_save = stored.clone();
-        self.state_write(move |s| s.save_plan(&to_save, &history))
-            .await?;
         Ok(Planned {
             outcome,
             stored,
+            history,
             observed,
             last,
         })
@@ -438,8 +464,15 @@ impl Engine {
             project: project.to_string(),
             plan_id: plan_id.to_string(),
         })?;
-        self.apply_stored(stored, previous, Observation::Recheck, events, cancel)
-            .await
+        self.apply_stored(
+            stored,
+            previous,
+            Observation::Recheck,
+            PlanRecord::Stored,
+            events,
+            cancel,
+        )
+        .await
     }
 
     /// Plans and applies under one hold of the project lock, so concurrent `apply -f --auto-approve` runs
@@ -485,11 +518,20 @@ impl Engine {
         cancel: CancellationToken,
     ) -> Result<(PlanOutcome, ApplyOutcome), EngineError> {
         on_plan(&planned.outcome);
+        let record = if planned.stored.plan.has_changes() {
+            // Stored before anything runs: the journal and other processes see a pending plan meanwhile.
+            self.store_plan(&planned).await?;
+            PlanRecord::Stored
+        } else {
+            // Nothing will run: the plan and its outcome go to the store in one write (one flush).
+            PlanRecord::Unsaved(planned.history)
+        };
         let applied = self
             .apply_stored(
                 planned.stored,
                 planned.last,
                 Observation::Fresh(planned.observed),
+                record,
                 events,
                 cancel,
             )
@@ -504,6 +546,7 @@ impl Engine {
         stored: StoredPlan,
         previous: Option<crate::state::ProjectRecord>,
         observation: Observation,
+        record: PlanRecord,
         events: EventSink,
         cancel: CancellationToken,
     ) -> Result<ApplyOutcome, EngineError> {
@@ -593,8 +636,19 @@ impl Engine {
             summary: outcome.message.clone(),
         };
         let (p, id, status) = (project.clone(), plan_id.clone(), outcome.status);
-        self.state_write(move |s| s.finish_plan(&p, &id, status, &change, &history))
-            .await?;
+        match record {
+            PlanRecord::Stored => {
+                self.state_write(move |s| s.finish_plan(&p, &id, status, &change, &history))
+                    .await?
+            }
+            PlanRecord::Unsaved(plan_history) => {
+                let plan = stored.clone();
+                self.state_write(move |s| {
+                    s.save_finished_plan(&plan, &plan_history, status, &change, &history)
+                })
+                .await?
+            }
+        }
         Ok(ApplyOutcome {
             project,
             plan_id,
@@ -829,10 +883,21 @@ enum Observation {
     Recheck,
 }
 
+/// Whether the plan an apply runs is in the store yet.
+enum PlanRecord {
+    /// Stored (pending) before the apply: finishing it updates that record.
+    Stored,
+    /// Computed and applied under one lock hold without being stored: finishing it stores it, with the
+    /// history entry it was planned with.
+    Unsaved(HistoryEntry),
+}
+
 /// A plan just computed, with what it was computed from.
 struct Planned {
     outcome: PlanOutcome,
     stored: StoredPlan,
+    /// The history entry the plan is stored with.
+    history: HistoryEntry,
     observed: ObservedState,
     last: Option<crate::state::ProjectRecord>,
 }
