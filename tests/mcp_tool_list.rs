@@ -169,7 +169,12 @@ fn readme_tool_table() -> BTreeMap<String, ToolRow> {
     readme
         .lines()
         .filter_map(|line| {
-            let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
+            let cells: Vec<&str> = line
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect();
             let [name, toolset, read_only, description] = cells.as_slice() else {
                 return None;
             };
