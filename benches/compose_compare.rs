@@ -24,7 +24,7 @@ const SERVICES: usize = 20;
 /// Rounds per shape; the report shows medians.
 const ROUNDS: usize = 3;
 /// No-op re-applies timed per round: they are short, so more samples steady the median.
-const NOOPS_PER_ROUND: usize = 3;
+const NOOPS_PER_ROUND: usize = 5;
 
 fn main() {
     let bin = std::env::var("MCP_DOCKER_BIN")
@@ -184,7 +184,7 @@ fn report(compose: &str, rows: &[(&str, &str, Duration, Duration)]) {
     println!("shape              step    mcp-docker-server  docker compose  ratio");
     for (shape, step, ours, theirs) in rows {
         println!(
-            "{shape:<18} {step:<7} {:>15.2}s {:>14.2}s  {:>5.2}",
+            "{shape:<18} {step:<7} {:>15.3}s {:>14.3}s  {:>5.2}",
             ours.as_secs_f64(),
             theirs.as_secs_f64(),
             ours.as_secs_f64() / theirs.as_secs_f64().max(f64::EPSILON)
