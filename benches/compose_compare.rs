@@ -1,12 +1,19 @@
 //! Apply speed against `docker compose` v2 on the same compose files.
 //!
 //! Two shapes of 20 busybox services: a fan-out (all independent) and a `depends_on` chain. Each is applied
-//! with this tool's CLI (`apply -f --auto-approve`) and with `docker-compose up -d`, then re-applied with
-//! nothing to do, over several rounds that alternate who goes first. Prints median wall times and the
-//! our/compose ratios (lower is better; the goal is <= 1.0).
+//! with this tool's CLI (`apply -f --auto-approve`) and with compose's `up -d`, then re-applied with nothing
+//! to do, over several rounds that alternate who goes first. Prints median wall times and the our/compose
+//! ratios (lower is better).
+//!
+//! Compose is timed as its own Go binary, found at run time (`support/compose_bin.rs`), never through a
+//! wrapper script whose interpreter start would be charged to compose.
 //!
 //! Run: `cargo bench --bench compose_compare` (needs a Docker engine, the local busybox test image and
-//! `docker-compose` on PATH). Set `MCP_DOCKER_BIN` to time another build of the binary.
+//! compose v2). Set `MCP_DOCKER_BIN` to time another build of this binary, `MCP_BENCH_COMPOSE` to name the
+//! compose binary.
+
+#[path = "support/compose_bin.rs"]
+mod compose_bin;
 
 use std::path::Path;
 use std::process::Command;
@@ -16,14 +23,31 @@ const IMAGE: &str = "mcp-docker-test/busybox:latest";
 const SERVICES: usize = 20;
 /// Rounds per shape; the report shows medians.
 const ROUNDS: usize = 3;
+/// No-op re-applies timed per round: they are short, so more samples steady the median.
+const NOOPS_PER_ROUND: usize = 5;
 
 fn main() {
     let bin = std::env::var("MCP_DOCKER_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_mcp-docker-server").to_string());
-    if !tool_runs("docker", &["info"]) || !tool_runs("docker-compose", &["version"]) {
-        eprintln!("compose_compare: skipped (needs a Docker engine and docker-compose on PATH)");
+    if !tool_runs(Path::new("docker"), &["info"]) {
+        eprintln!("compose_compare: skipped (needs a Docker engine)");
         return;
     }
+    let compose = match compose_bin::find() {
+        Ok(found) if tool_runs(&found.path, &["version"]) => found,
+        Ok(found) => {
+            eprintln!(
+                "compose_compare: skipped ({} does not run)",
+                found.path.display()
+            );
+            return;
+        }
+        Err(why) => {
+            eprintln!("compose_compare: skipped ({why})");
+            return;
+        }
+    };
+    let compose_path = compose.path.clone();
     let work = tempfile::tempdir().expect("temporary directory");
     let state = work.path().join("state");
     let suffix = std::process::id();
@@ -39,11 +63,15 @@ fn main() {
             // Alternate who goes first, so neither always pays the engine's warm-up.
             let mut run_ours = || {
                 ours_apply.push(time(|| ours_up(&bin, &state, &ours, &file)));
-                ours_noop.push(time(|| ours_up(&bin, &state, &ours, &file)));
+                for _ in 0..NOOPS_PER_ROUND {
+                    ours_noop.push(time(|| ours_up(&bin, &state, &ours, &file)));
+                }
             };
             let mut run_theirs = || {
-                theirs_apply.push(time(|| compose_up(&theirs, &file)));
-                theirs_noop.push(time(|| compose_up(&theirs, &file)));
+                theirs_apply.push(time(|| compose_up(&compose_path, &theirs, &file)));
+                for _ in 0..NOOPS_PER_ROUND {
+                    theirs_noop.push(time(|| compose_up(&compose_path, &theirs, &file)));
+                }
             };
             if round % 2 == 0 {
                 run_ours();
@@ -68,7 +96,7 @@ fn main() {
             if !destroyed {
                 eprintln!("compose_compare: could not destroy {ours}; remove it by its label");
             }
-            let down = Command::new("docker-compose")
+            let down = Command::new(&compose_path)
                 .args(["-p", &theirs, "-f"])
                 .arg(&file)
                 .args(["down", "-v", "-t", "1"])
@@ -80,7 +108,7 @@ fn main() {
         rows.push((shape, "apply", median(ours_apply), median(theirs_apply)));
         rows.push((shape, "no-op", median(ours_noop), median(theirs_noop)));
     }
-    report(&rows);
+    report(&compose.found_by, &rows);
 }
 
 fn compose_file(chain: bool) -> String {
@@ -105,8 +133,8 @@ fn ours_up(bin: &str, state: &Path, project: &str, file: &Path) {
         .arg("--auto-approve"));
 }
 
-fn compose_up(project: &str, file: &Path) {
-    run(Command::new("docker-compose")
+fn compose_up(compose: &Path, project: &str, file: &Path) {
+    run(Command::new(compose)
         .args(["-p", project, "-f"])
         .arg(file)
         .args(["up", "-d"]));
@@ -127,7 +155,7 @@ fn succeeds(cmd: &mut Command) -> bool {
     cmd.output().map(|o| o.status.success()).unwrap_or(false)
 }
 
-fn tool_runs(program: &str, args: &[&str]) -> bool {
+fn tool_runs(program: &Path, args: &[&str]) -> bool {
     Command::new(program)
         .args(args)
         .output()
@@ -147,12 +175,16 @@ fn time(work: impl FnOnce()) -> Duration {
 }
 
 #[allow(clippy::print_stdout)]
-fn report(rows: &[(&str, &str, Duration, Duration)]) {
-    println!("{SERVICES} services, median of {ROUNDS} rounds");
+fn report(compose: &str, rows: &[(&str, &str, Duration, Duration)]) {
+    println!("compose: {compose}");
+    println!(
+        "{SERVICES} services; medians of {ROUNDS} applies and {} no-op re-applies",
+        ROUNDS * NOOPS_PER_ROUND
+    );
     println!("shape              step    mcp-docker-server  docker compose  ratio");
     for (shape, step, ours, theirs) in rows {
         println!(
-            "{shape:<18} {step:<7} {:>15.2}s {:>14.2}s  {:>5.2}",
+            "{shape:<18} {step:<7} {:>15.3}s {:>14.3}s  {:>5.2}",
             ours.as_secs_f64(),
             theirs.as_secs_f64(),
             ours.as_secs_f64() / theirs.as_secs_f64().max(f64::EPSILON)

@@ -255,7 +255,9 @@ impl Engine {
 
     /// Loads the spec, observes the engine, and stores a plan that `apply` can execute.
     pub async fn plan(&self, req: PlanRequest) -> Result<PlanOutcome, EngineError> {
-        Ok(self.plan_inner(req).await?.outcome)
+        let planned = self.plan_inner(req).await?;
+        self.store_plan(&planned).await?;
+        Ok(planned.outcome)
     }
 
     async fn plan_inner(&self, req: PlanRequest) -> Result<Planned, EngineError> {
@@ -271,7 +273,7 @@ impl Engine {
             remove_orphans: req.remove_orphans,
             remove_volumes: false,
         };
-        self.plan_against(
+        self.compute_plan(
             desired,
             source,
             digests,
@@ -336,7 +338,9 @@ impl Engine {
         project: &str,
         volumes: bool,
     ) -> Result<PlanOutcome, EngineError> {
-        Ok(self.destroy_plan_inner(project, volumes).await?.outcome)
+        let planned = self.destroy_plan_inner(project, volumes).await?;
+        self.store_plan(&planned).await?;
+        Ok(planned.outcome)
     }
 
     async fn destroy_plan_inner(
@@ -358,7 +362,7 @@ impl Engine {
             remove_orphans: true,
             remove_volumes: volumes,
         };
-        self.plan_against(
+        self.compute_plan(
             desired,
             String::new(),
             ExternalDigests::default(),
@@ -368,7 +372,31 @@ impl Engine {
         .await
     }
 
+    /// Computes a plan and stores it, pending, for a later `apply`.
     async fn plan_against(
+        &self,
+        desired: Project,
+        source: String,
+        digests: ExternalDigests,
+        options: PlanOptions,
+        purpose: PlanPurpose,
+    ) -> Result<Planned, EngineError> {
+        let planned = self
+            .compute_plan(desired, source, digests, options, purpose)
+            .await?;
+        self.store_plan(&planned).await?;
+        Ok(planned)
+    }
+
+    /// Stores a computed plan as pending, with its history entry.
+    async fn store_plan(&self, planned: &Planned) -> Result<(), EngineError> {
+        let (plan, history) = (planned.stored.clone(), planned.history.clone());
+        self.state_write(move |s| s.save_plan(&plan, &history))
+            .await
+    }
+
+    /// Computes a plan against the engine and the last apply; nothing is stored yet.
+    async fn compute_plan(
         &self,
         desired: Project,
         source: String,
@@ -379,15 +407,16 @@ impl Engine {
         let destroy = purpose == PlanPurpose::Destroy;
         let project = desired.name.clone();
         let name = project.clone();
-        let last = self.state(move |s| s.last_applied(&name)).await?;
+        // The engine's answers and the store's open (sled reads its log) overlap instead of adding up; what
+        // an import adopted is observed once the record names it.
+        let (mut observed, last) = tokio::try_join!(
+            self.runtime
+                .observe(&project, if destroy { None } else { Some(&desired) }),
+            self.state(move |s| s.last_applied(&name)),
+        )?;
         swarm::check_target(&project, last.as_ref(), Target::Engine)?;
         let adopted = adopted_of(last.as_ref());
-        let observed = self
-            .observe(
-                &project,
-                if destroy { None } else { Some(&desired) },
-                adopted,
-            )
+        self.observe_adopted(&project, adopted, &mut observed)
             .await?;
         if destroy && last.is_none() && observed_is_empty(&observed) {
             return Err(EngineError::ProjectNotFound(project));
@@ -399,7 +428,9 @@ impl Engine {
             &digests,
             options,
         );
-        if !destroy {
+        // A plan without changes has no step that could fail: it needs no host facts (a list of every
+        // container on the engine), which keeps the no-op re-apply short.
+        if !destroy && plan.has_changes() {
             self.preflight(&mut plan).await?;
         }
         let rendering = planner::render::render(&plan);
@@ -445,12 +476,10 @@ impl Engine {
             plan_id: stored.id.clone(),
             summary: outcome::summary_line(&stored.plan),
         };
-        let to_save = stored.clone();
-        self.state_write(move |s| s.save_plan(&to_save, &history))
-            .await?;
         Ok(Planned {
             outcome,
             stored,
+            history,
             observed,
             last,
         })
@@ -509,8 +538,14 @@ impl Engine {
             cancel,
             gate,
         };
-        self.apply_stored(stored, previous, Observation::Recheck, run)
-            .await
+        self.apply_stored(
+            stored,
+            previous,
+            Observation::Recheck,
+            PlanRecord::Stored,
+            run,
+        )
+        .await
     }
 
     /// Plans and applies under one hold of the project lock, so concurrent `apply -f --auto-approve` runs
@@ -556,11 +591,21 @@ impl Engine {
         cancel: CancellationToken,
     ) -> Result<(PlanOutcome, ApplyOutcome), EngineError> {
         on_plan(&planned.outcome);
+        // A swarm apply re-observes the swarm and may refuse the plan as stale, which needs it stored.
+        let record = if planned.stored.has_changes() || planned.stored.target() == Target::Swarm {
+            // Stored before anything runs: the journal and other processes see a pending plan meanwhile.
+            self.store_plan(&planned).await?;
+            PlanRecord::Stored
+        } else {
+            // Nothing will run: the plan and its outcome go to the store in one write (one flush).
+            PlanRecord::Unsaved(planned.history)
+        };
         let applied = self
             .apply_stored(
                 planned.stored,
                 planned.last,
                 Observation::Fresh(planned.observed),
+                record,
                 Run {
                     events,
                     cancel,
@@ -578,6 +623,7 @@ impl Engine {
         stored: StoredPlan,
         previous: Option<crate::state::ProjectRecord>,
         observation: Observation,
+        record: PlanRecord,
         run: Run,
     ) -> Result<ApplyOutcome, EngineError> {
         let (project, plan_id) = (stored.project.clone(), stored.id.clone());
@@ -646,7 +692,8 @@ impl Engine {
 
         let outcome = outcome::assess(&stored, &report);
         let change = outcome::new_record(&stored, &report, &observed, previous, &outcome);
-        self.record_apply(&stored, report, outcome, change).await
+        self.record_apply(&stored, record, report, outcome, change)
+            .await
     }
 
     /// Records how an apply ended, on either target: the plan's status, the project record and a history
@@ -654,6 +701,7 @@ impl Engine {
     async fn record_apply(
         &self,
         stored: &StoredPlan,
+        record: PlanRecord,
         report: ApplyReport,
         assessment: outcome::Assessment,
         change: RecordChange,
@@ -670,8 +718,19 @@ impl Engine {
             summary: assessment.message.clone(),
         };
         let (p, id, status) = (project.clone(), plan_id.clone(), assessment.status);
-        self.state_write(move |s| s.finish_plan(&p, &id, status, &change, &history))
-            .await?;
+        match record {
+            PlanRecord::Stored => {
+                self.state_write(move |s| s.finish_plan(&p, &id, status, &change, &history))
+                    .await?
+            }
+            PlanRecord::Unsaved(plan_history) => {
+                let plan = stored.clone();
+                self.state_write(move |s| {
+                    s.save_finished_plan(&plan, &plan_history, status, &change, &history)
+                })
+                .await?
+            }
+        }
         Ok(ApplyOutcome {
             project,
             plan_id,
@@ -844,11 +903,23 @@ impl Engine {
         adopted: &[Adopted],
     ) -> Result<ObservedState, EngineError> {
         let mut observed = self.runtime.observe(project, desired).await?;
+        self.observe_adopted(project, adopted, &mut observed)
+            .await?;
+        Ok(observed)
+    }
+
+    /// Adds what an import adopted (and still qualifies) to `observed`.
+    async fn observe_adopted(
+        &self,
+        project: &str,
+        adopted: &[Adopted],
+        observed: &mut ObservedState,
+    ) -> Result<(), EngineError> {
         if !adopted.is_empty() {
             let found = self.runtime.observe_adopted(project, adopted).await?;
-            planner::adopt::merge(&mut observed, found);
+            planner::adopt::merge(observed, found);
         }
-        Ok(observed)
+        Ok(())
     }
 
     /// Digests of everything outside the spec that shapes containers: secret and config values, build inputs.
@@ -950,10 +1021,21 @@ struct Run {
     gate: HealthGate,
 }
 
+/// Whether the plan an apply runs is in the store yet.
+enum PlanRecord {
+    /// Stored (pending) before the apply: finishing it updates that record.
+    Stored,
+    /// Computed and applied under one lock hold without being stored: finishing it stores it, with the
+    /// history entry it was planned with.
+    Unsaved(HistoryEntry),
+}
+
 /// A plan just computed, with what it was computed from.
 struct Planned {
     outcome: PlanOutcome,
     stored: StoredPlan,
+    /// The history entry the plan is stored with.
+    history: HistoryEntry,
     observed: ObservedState,
     last: Option<crate::state::ProjectRecord>,
 }

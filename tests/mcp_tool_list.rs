@@ -1,4 +1,5 @@
-//! The tool list as an LLM pays for it: its byte budget, its descriptions, and the operator's toolsets.
+//! The tool list as an LLM pays for it: its byte budget, its descriptions, the operator's toolsets, and the
+//! README's tool table that documents it.
 //!
 //! Every chat sends the whole `tools/list` answer to the model before the user types, so its size is a cost
 //! (issue 15). These tests read the list through rmcp's client from the real binary, measure the compact JSON,
@@ -8,9 +9,12 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
+use clap::ValueEnum;
 use common::mcp::McpSession;
+use mcp_docker_server::mcp::toolsets::toolset_of;
 use rmcp::model::{ListToolsResult, Tool};
 use serde_json::{json, Value};
 
@@ -153,4 +157,85 @@ async fn toolsets_and_read_only_combine() {
     let message = session.tool_error("list_images", json!({})).await;
     assert!(message.contains("unknown tool"), "{message}");
     drop(session);
+}
+
+/// One row of the README's tool table: toolset, read-only, description.
+type ToolRow = (String, bool, String);
+
+/// The README's tool table by tool name (rows `| `name` | toolset | yes/no | description |`).
+fn readme_tool_table() -> BTreeMap<String, ToolRow> {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    readme
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect();
+            let [name, toolset, read_only, description] = cells.as_slice() else {
+                return None;
+            };
+            let name = name.strip_prefix('`')?.strip_suffix('`')?;
+            let read_only = match *read_only {
+                "yes" => true,
+                "no" => false,
+                _ => return None,
+            };
+            Some((
+                name.to_string(),
+                (toolset.to_string(), read_only, description.to_string()),
+            ))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_readme_tool_table_is_the_served_tool_list() {
+    let served: BTreeMap<String, ToolRow> = listed(&[])
+        .await
+        .into_iter()
+        .map(|tool| {
+            let toolset = toolset_of(&tool.name)
+                .to_possible_value()
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default();
+            let read_only = tool
+                .annotations
+                .as_ref()
+                .and_then(|a| a.read_only_hint)
+                .unwrap_or(false);
+            // A table cell is one line: the description's line breaks read as spaces.
+            let description = tool
+                .description
+                .as_deref()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            (tool.name.to_string(), (toolset, read_only, description))
+        })
+        .collect();
+    let readme = readme_tool_table();
+    let differing: Vec<String> = served
+        .keys()
+        .chain(readme.keys())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|name| served.get(*name) != readme.get(*name))
+        .map(|name| {
+            format!(
+                "\n{name}: served {:?}, README {:?}",
+                served.get(name),
+                readme.get(name)
+            )
+        })
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "README.md's tool table differs from tools/list (fix the rows named):{}",
+        differing.concat()
+    );
 }

@@ -26,8 +26,11 @@ use planner::plan::ResourceKind;
 use super::client::DockerClient;
 use super::error::{api, DockerError};
 
-/// Container inspections in flight at once.
-const INSPECT_CONCURRENCY: usize = 8;
+/// Container inspections in flight at once: enough for a typical project in one round, bounded so a project
+/// of hundreds does not open hundreds of connections to the engine.
+const INSPECT_CONCURRENCY: usize = 32;
+/// Image inspections in flight at once.
+const IMAGE_CONCURRENCY: usize = 8;
 
 /// Running and total container counts per project label value, over every container carrying our label.
 pub async fn live_projects(
@@ -62,6 +65,8 @@ pub async fn live_projects(
 /// Everything carrying the project's label, plus the image and look-alike facts `desired` needs.
 ///
 /// `host` is the connector's `host_description()`, named in errors when the engine stops answering.
+/// The calls do not depend on each other, so they all go out at once: a no-op re-apply waits for the
+/// slowest of them, not for their sum.
 pub async fn observe(
     client: &DockerClient,
     host: &str,
@@ -73,16 +78,51 @@ pub async fn observe(
         "label",
         vec![format!("{}={project}", naming::LABEL_MANAGED_BY)],
     )]);
+    let desired_facts = async {
+        match desired {
+            Some(desired) => futures_util::try_join!(
+                images_present(docker, host, desired),
+                lookalikes(docker, host, project, desired),
+            ),
+            None => Ok((BTreeSet::new(), Vec::new())),
+        }
+    };
+    let (containers, networks, volumes, (images_present, unmanaged_lookalikes)) = futures_util::try_join!(
+        project_containers(docker, host, &label_filter),
+        project_networks(docker, host, &label_filter),
+        project_volumes(docker, host, &label_filter),
+        desired_facts,
+    )?;
+    Ok(ObservedState {
+        project: project.to_string(),
+        containers,
+        networks,
+        volumes,
+        images_present,
+        unmanaged_lookalikes,
+    })
+}
+
+/// The engine's filter for resources carrying one project's ownership label.
+type LabelFilter = HashMap<&'static str, Vec<String>>;
+
+/// The project's containers, each inspected (the list lacks restart policy, limits and health), in
+/// service and number order.
+async fn project_containers(
+    docker: &Docker,
+    host: &str,
+    label_filter: &LabelFilter,
+) -> Result<Vec<ObservedContainer>, DockerError> {
     let summaries = docker
         .list_containers(Some(
             ListContainersOptionsBuilder::new()
                 .all(true)
-                .filters(&label_filter)
+                .filters(label_filter)
                 .build(),
         ))
         .await
         .map_err(api(host, "listing the project's containers"))?;
-    // Inspects run a few at a time: a project of dozens of containers should not cost dozens of round trips.
+    // Inspects run together: a project of dozens of containers should not cost dozens of round trips.
     let inspected: Vec<Result<ObservedContainer, DockerError>> =
         stream::iter(summaries.into_iter().filter_map(|s| s.id))
             .map(|id| async move { observe_container(docker, host, &id).await })
@@ -100,15 +140,23 @@ pub async fn observe(
     }
     containers
         .sort_by(|a, b| (&a.service, a.number, &a.name).cmp(&(&b.service, b.number, &b.name)));
+    Ok(containers)
+}
 
-    let networks = docker
+async fn project_networks(
+    docker: &Docker,
+    host: &str,
+    label_filter: &LabelFilter,
+) -> Result<Vec<ObservedNetwork>, DockerError> {
+    let listed = docker
         .list_networks(Some(
             ListNetworksOptionsBuilder::new()
-                .filters(&label_filter)
+                .filters(label_filter)
                 .build(),
         ))
         .await
-        .map_err(api(host, "listing the project's networks"))?
+        .map_err(api(host, "listing the project's networks"))?;
+    Ok(listed
         .into_iter()
         .filter_map(|n| {
             let labels: BTreeMap<String, String> =
@@ -124,16 +172,23 @@ pub async fn observe(
                 labels,
             })
         })
-        .collect();
+        .collect())
+}
 
-    let volumes = docker
+async fn project_volumes(
+    docker: &Docker,
+    host: &str,
+    label_filter: &LabelFilter,
+) -> Result<Vec<ObservedVolume>, DockerError> {
+    let listed = docker
         .list_volumes(Some(
             ListVolumesOptionsBuilder::new()
-                .filters(&label_filter)
+                .filters(label_filter)
                 .build(),
         ))
         .await
-        .map_err(api(host, "listing the project's volumes"))?
+        .map_err(api(host, "listing the project's volumes"))?;
+    Ok(listed
         .volumes
         .unwrap_or_default()
         .into_iter()
@@ -149,21 +204,7 @@ pub async fn observe(
                 labels,
             }
         })
-        .collect();
-
-    let mut state = ObservedState {
-        project: project.to_string(),
-        containers,
-        networks,
-        volumes,
-        images_present: BTreeSet::new(),
-        unmanaged_lookalikes: Vec::new(),
-    };
-    if let Some(desired) = desired {
-        state.images_present = images_present(docker, host, desired).await?;
-        state.unmanaged_lookalikes = lookalikes(docker, host, project, desired).await?;
-    }
-    Ok(state)
+        .collect())
 }
 
 /// The resources an import recorded that still exist and still qualify for adoption, reported as ours with
@@ -364,20 +405,29 @@ async fn images_present(
     host: &str,
     desired: &Project,
 ) -> Result<BTreeSet<String>, DockerError> {
-    let images: BTreeSet<&String> = desired.services.values().map(|s| &s.image).collect();
-    let mut present = BTreeSet::new();
-    for image in images {
-        match docker.inspect_image(image).await {
-            Ok(_) => {
-                present.insert(image.clone());
-            }
-            Err(e) => {
-                let err = DockerError::from_bollard(e, host, &format!("inspecting image {image}"));
-                if !err.is_not_found() {
-                    return Err(err);
+    // Owned names: a stream of borrowed ones makes the future fail the `Send` check of the engine's seam.
+    let images: BTreeSet<String> = desired.services.values().map(|s| s.image.clone()).collect();
+    let checked: Vec<Result<Option<String>, DockerError>> = stream::iter(images)
+        .map(|image| async move {
+            match docker.inspect_image(&image).await {
+                Ok(_) => Ok(Some(image)),
+                Err(e) => {
+                    let err =
+                        DockerError::from_bollard(e, host, &format!("inspecting image {image}"));
+                    if err.is_not_found() {
+                        Ok(None)
+                    } else {
+                        Err(err)
+                    }
                 }
             }
-        }
+        })
+        .buffer_unordered(IMAGE_CONCURRENCY)
+        .collect()
+        .await;
+    let mut present = BTreeSet::new();
+    for image in checked {
+        present.extend(image?);
     }
     Ok(present)
 }
@@ -390,13 +440,34 @@ async fn lookalikes(
     project: &str,
     desired: &Project,
 ) -> Result<Vec<String>, DockerError> {
-    let ours = |labels: Option<&HashMap<String, String>>| {
-        labels
-            .and_then(|l| l.get(naming::LABEL_MANAGED_BY))
-            .is_some_and(|p| p == project)
-    };
-    let mut found = Vec::new();
+    let (containers, networks, volumes) = futures_util::try_join!(
+        lookalike_containers(docker, host, project, desired),
+        lookalike_networks(docker, host, project, desired),
+        lookalike_volumes(docker, host, project, desired),
+    )?;
+    let mut found: Vec<String> = containers
+        .into_iter()
+        .chain(networks)
+        .chain(volumes)
+        .collect();
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
 
+/// True when `labels` carry this project's ownership label.
+fn owned_by(labels: Option<&HashMap<String, String>>, project: &str) -> bool {
+    labels
+        .and_then(|l| l.get(naming::LABEL_MANAGED_BY))
+        .is_some_and(|p| p == project)
+}
+
+async fn lookalike_containers(
+    docker: &Docker,
+    host: &str,
+    project: &str,
+    desired: &Project,
+) -> Result<Vec<String>, DockerError> {
     let mut container_names = BTreeSet::new();
     for (name, service) in &desired.services {
         match &service.container_name {
@@ -410,59 +481,75 @@ async fn lookalikes(
             }
         }
     }
-    if !container_names.is_empty() {
-        let all = docker
-            .list_containers(Some(ListContainersOptionsBuilder::new().all(true).build()))
-            .await
-            .map_err(api(host, "listing containers"))?;
-        for c in all {
-            let names = c.names.clone().unwrap_or_default();
-            for name in names.iter().map(|n| n.trim_start_matches('/')) {
-                if container_names.contains(name) && !ours(c.labels.as_ref()) {
-                    found.push(name.to_string());
-                }
+    if container_names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all = docker
+        .list_containers(Some(ListContainersOptionsBuilder::new().all(true).build()))
+        .await
+        .map_err(api(host, "listing containers"))?;
+    let mut found = Vec::new();
+    for c in all {
+        let names = c.names.clone().unwrap_or_default();
+        for name in names.iter().map(|n| n.trim_start_matches('/')) {
+            if container_names.contains(name) && !owned_by(c.labels.as_ref(), project) {
+                found.push(name.to_string());
             }
         }
     }
+    Ok(found)
+}
 
+async fn lookalike_networks(
+    docker: &Docker,
+    host: &str,
+    project: &str,
+    desired: &Project,
+) -> Result<Vec<String>, DockerError> {
     let network_names: BTreeSet<String> = desired
         .networks
         .iter()
         .filter(|(_, n)| !n.external)
         .map(|(key, _)| planner::hash::network_engine_name(desired, key))
         .collect();
-    if !network_names.is_empty() {
-        for n in docker
-            .list_networks(None)
-            .await
-            .map_err(api(host, "listing networks"))?
-        {
-            if let Some(name) = &n.name {
-                if network_names.contains(name) && !ours(n.labels.as_ref()) {
-                    found.push(name.clone());
-                }
-            }
-        }
+    if network_names.is_empty() {
+        return Ok(Vec::new());
     }
+    let listed = docker
+        .list_networks(None)
+        .await
+        .map_err(api(host, "listing networks"))?;
+    Ok(listed
+        .into_iter()
+        .filter(|n| !owned_by(n.labels.as_ref(), project))
+        .filter_map(|n| n.name.filter(|name| network_names.contains(name)))
+        .collect())
+}
 
+async fn lookalike_volumes(
+    docker: &Docker,
+    host: &str,
+    project: &str,
+    desired: &Project,
+) -> Result<Vec<String>, DockerError> {
     let volume_names: BTreeSet<String> = desired
         .volumes
         .iter()
         .filter(|(_, v)| !v.external)
         .map(|(key, _)| planner::hash::volume_engine_name(desired, key))
         .collect();
-    if !volume_names.is_empty() {
-        let listed = docker
-            .list_volumes(None::<bollard::query_parameters::ListVolumesOptions>)
-            .await
-            .map_err(api(host, "listing volumes"))?;
-        for v in listed.volumes.unwrap_or_default() {
-            if volume_names.contains(&v.name) && !ours(Some(&v.labels)) {
-                found.push(v.name.clone());
-            }
-        }
+    if volume_names.is_empty() {
+        return Ok(Vec::new());
     }
-    found.sort();
-    found.dedup();
-    Ok(found)
+    let listed = docker
+        .list_volumes(None::<bollard::query_parameters::ListVolumesOptions>)
+        .await
+        .map_err(api(host, "listing volumes"))?;
+    Ok(listed
+        .volumes
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|v| volume_names.contains(&v.name) && !owned_by(Some(&v.labels), project))
+        .map(|v| v.name)
+        .collect())
 }

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     outcome, secrets, ApplyOutcome, Engine, EngineError, EventSink, PlanOutcome, PlanPurpose,
-    PlanRequest, Planned, SpecSource,
+    PlanRecord, PlanRequest, Planned, SpecSource,
 };
 use crate::docker::swarm::{swarm_role, SwarmRole};
 use crate::docker::swarm_execute::{self, SwarmExecOptions};
@@ -283,12 +283,10 @@ impl Engine {
             plan_id: stored.id.clone(),
             summary: outcome::summary_text(summary, has_changes),
         };
-        let to_save = stored.clone();
-        self.state_write(move |s| s.save_plan(&to_save, &history))
-            .await?;
         Ok(Planned {
             outcome,
             stored,
+            history,
             observed: ObservedState::default(),
             last,
         })
@@ -332,7 +330,9 @@ impl Engine {
         };
         let assessment = outcome::assess(&stored, &report);
         let change = swarm_record(&stored, &plan, &report, previous, &assessment);
-        self.record_apply(&stored, report, assessment, change).await
+        // A swarm plan is always stored before its apply (see `apply_planned`).
+        self.record_apply(&stored, PlanRecord::Stored, report, assessment, change)
+            .await
     }
 }
 

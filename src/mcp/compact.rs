@@ -1,9 +1,11 @@
 //! Compact, LLM-sized renderings of engine objects, and masking of secret-looking values.
 //!
-//! A list of 100 containers must stay around a tenth of what a naive JSON dump costs, while keeping the
+//! A list of 100 containers must stay a small fraction of what a naive JSON dump costs, while keeping the
 //! facts people ask about (short id, name, image, state, status, ports, project). Lists are therefore
-//! columnar in `structuredContent` and a fixed-width table in text, with values shared by every row
-//! (image, project) hoisted into the table's heading.
+//! columnar in `structuredContent` and a fixed-width table in text, and a column whose value every row
+//! shares (one image, one project, all running) is stated once, in `shared` and in the text's heading,
+//! instead of once per row. Both forms stay complete, because clients pick one: some pass only
+//! `structuredContent` to the model, others only the text.
 
 use std::collections::BTreeMap;
 
@@ -66,45 +68,60 @@ pub struct Table {
     pub truncated: bool,
     /// Column names, in row order.
     pub columns: Vec<String>,
+    /// Columns with one value in every row (of two or more), left out of `columns` and `rows`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shared: BTreeMap<String, String>,
     /// One array of strings per object, in `columns` order; an empty string means "none".
     pub rows: Vec<Vec<String>>,
 }
 
+/// Columns that tell rows apart, so they stay in every row even when a filter leaves one value.
+const IDENTITY_COLUMNS: [&str; 2] = ["id", "name"];
+
 impl Table {
+    /// `rows` in `columns` order; a column whose value every row shares moves to `shared`.
     pub fn new(columns: &[&str], rows: Vec<Vec<String>>, total: usize) -> Self {
         let truncated = rows.len() < total;
+        let shared_at: Vec<usize> = (0..columns.len())
+            .filter(|&i| !IDENTITY_COLUMNS.contains(&columns[i]) && one_value(&rows, i))
+            .collect();
+        let keep = |i: &usize| !shared_at.contains(i);
+        let shared = shared_at
+            .iter()
+            .filter_map(|&i| Some((columns[i].to_string(), rows.first()?.get(i)?.clone())))
+            .collect();
+        let rows = rows
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| keep(i))
+                    .map(|(_, cell)| cell)
+                    .collect()
+            })
+            .collect();
         Table {
             total,
             truncated,
-            columns: columns.iter().map(|c| c.to_string()).collect(),
+            columns: (0..columns.len())
+                .filter(keep)
+                .map(|i| columns[i].to_string())
+                .collect(),
+            shared,
             rows,
         }
     }
 
-    /// A fixed-width text table; a column whose value is the same in every row moves to the heading.
+    /// A fixed-width text table under a heading that states the shared columns.
     pub fn render(&self, noun: &str) -> String {
         if self.rows.is_empty() {
             return format!("No {noun} match.");
         }
-        let mut shared = BTreeMap::new();
-        let mut kept = Vec::new();
-        for (i, column) in self.columns.iter().enumerate() {
-            let first = &self.rows[0][i];
-            let constant = self.rows.len() > 1 && self.rows.iter().all(|row| &row[i] == first);
-            if constant && column != "name" && column != "id" {
-                if !first.is_empty() {
-                    shared.insert(column.clone(), first.clone());
-                }
-            } else {
-                kept.push(i);
-            }
-        }
-        let widths: Vec<usize> = kept
-            .iter()
-            .map(|&i| {
+        let widths: Vec<usize> = (0..self.columns.len())
+            .map(|i| {
                 self.rows
                     .iter()
-                    .map(|r| r[i].chars().count())
+                    .map(|r| r.get(i).map_or(0, |cell| cell.chars().count()))
                     .max()
                     .unwrap_or(0)
                     .max(self.columns[i].len())
@@ -117,7 +134,7 @@ impl Table {
                 self.rows.len()
             ));
         }
-        for (column, value) in &shared {
+        for (column, value) in self.shared.iter().filter(|(_, v)| !v.is_empty()) {
             out.push_str(&format!(", all {column}={value}"));
         }
         out.push('\n');
@@ -132,21 +149,23 @@ impl Table {
             }
             text.trim_end().to_string()
         };
-        out.push_str(&line(
-            kept.iter()
-                .map(|&i| self.columns[i].to_uppercase())
-                .collect::<Vec<_>>()
-                .iter()
-                .map(|s| s.as_str())
-                .collect(),
-        ));
+        let heading: Vec<String> = self.columns.iter().map(|c| c.to_uppercase()).collect();
+        out.push_str(&line(heading.iter().map(String::as_str).collect()));
         out.push('\n');
         for row in &self.rows {
-            out.push_str(&line(kept.iter().map(|&i| row[i].as_str()).collect()));
+            out.push_str(&line(row.iter().map(String::as_str).collect()));
             out.push('\n');
         }
         out
     }
+}
+
+/// True when two or more rows all hold the same value at `column`.
+fn one_value(rows: &[Vec<String>], column: usize) -> bool {
+    let Some(first) = rows.first().and_then(|r| r.get(column)) else {
+        return false;
+    };
+    rows.len() > 1 && rows.iter().all(|row| row.get(column) == Some(first))
 }
 
 /// Human size: `12.3MB`.
@@ -203,5 +222,27 @@ mod tests {
         let text = table.render("containers");
         assert!(text.starts_with("2 containers, all image=img\n"), "{text}");
         assert!(!text.contains("IMAGE"));
+        // The structured form states the shared value once too, and keeps the identity columns.
+        assert_eq!(table.columns, ["id", "name"]);
+        assert_eq!(table.shared.get("image").map(String::as_str), Some("img"));
+        assert_eq!(table.rows, [["a", "x"], ["b", "y"]]);
+    }
+
+    #[test]
+    fn one_row_and_identity_columns_are_never_hoisted() {
+        let single = Table::new(&["id", "image"], vec![vec!["a".into(), "img".into()]], 1);
+        assert!(single.shared.is_empty());
+        assert_eq!(single.rows, [["a", "img"]]);
+        let same_names = Table::new(
+            &["name", "state"],
+            vec![
+                vec!["x".into(), "running".into()],
+                vec!["x".into(), "running".into()],
+            ],
+            2,
+        );
+        assert_eq!(same_names.columns, ["name"]);
+        let json = serde_json::to_value(&single).unwrap();
+        assert!(json.get("shared").is_none(), "{json}");
     }
 }

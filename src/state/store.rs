@@ -179,19 +179,42 @@ impl Store {
     // ---- plans ----
 
     pub fn save_plan(&self, plan: &StoredPlan, history: &HistoryEntry) -> Result<(), StateError> {
+        self.writing(|db| self.save_plan_in(db, plan, history))
+    }
+
+    /// Saves a plan that was applied as soon as it was made, and finishes it as [`Store::finish_plan`] does,
+    /// in one write: the records are those of `save_plan` then `finish_plan`, for one flush instead of two.
+    pub fn save_finished_plan(
+        &self,
+        plan: &StoredPlan,
+        plan_history: &HistoryEntry,
+        status: PlanStatus,
+        change: &RecordChange,
+        history: &HistoryEntry,
+    ) -> Result<(), StateError> {
         self.writing(|db| {
-            let plans = self.tree(db, TREE_PLANS)?;
-            let key = plan_key(&plan.project, &plan.id);
-            self.put(&plans, &key, plan)?;
-            if plan.status == PlanStatus::Pending {
-                let pending = self.tree(db, TREE_PENDING)?;
-                pending
-                    .insert(key.as_bytes(), Vec::<u8>::new())
-                    .map_err(|e| self.db_error(e))?;
-            }
-            self.prune_plans(db, &plan.project, &plan.id)?;
-            self.put_history(db, &plan.project, history)
+            self.save_plan_in(db, plan, plan_history)?;
+            self.finish_plan_in(db, &plan.project, &plan.id, status, change, history)
         })
+    }
+
+    fn save_plan_in(
+        &self,
+        db: &sled::Db,
+        plan: &StoredPlan,
+        history: &HistoryEntry,
+    ) -> Result<(), StateError> {
+        let plans = self.tree(db, TREE_PLANS)?;
+        let key = plan_key(&plan.project, &plan.id);
+        self.put(&plans, &key, plan)?;
+        if plan.status == PlanStatus::Pending {
+            let pending = self.tree(db, TREE_PENDING)?;
+            pending
+                .insert(key.as_bytes(), Vec::<u8>::new())
+                .map_err(|e| self.db_error(e))?;
+        }
+        self.prune_plans(db, &plan.project, &plan.id)?;
+        self.put_history(db, &plan.project, history)
     }
 
     /// Records `plan_id` as the newest plan and drops the oldest beyond [`PLANS_KEPT`].
@@ -275,44 +298,54 @@ impl Store {
         change: &RecordChange,
         history: &HistoryEntry,
     ) -> Result<(), StateError> {
-        self.writing(|db| {
-            let plans = self.tree(db, TREE_PLANS)?;
-            let pending = self.tree(db, TREE_PENDING)?;
-            let key = plan_key(project, plan_id);
-            let mark = |key: &str, status: PlanStatus| -> Result<(), StateError> {
-                if let Some(mut plan) = self.get::<StoredPlan>(&plans, key)? {
-                    plan.status = status;
-                    self.put(&plans, key, &plan)?;
-                }
-                pending
-                    .remove(key.as_bytes())
-                    .map_err(|e| self.db_error(e))?;
-                Ok(())
-            };
-            mark(&key, status)?;
-            if status == PlanStatus::Applied || matches!(change, RecordChange::Write(_)) {
-                let others: Vec<String> = pending
-                    .scan_prefix(format!("{project}/").as_bytes())
-                    .keys()
-                    .map(|k| k.map(|k| String::from_utf8_lossy(&k).into_owned()))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| self.db_error(e))?;
-                for other in others.iter().filter(|k| **k != key) {
-                    mark(other, PlanStatus::Stale)?;
-                }
+        self.writing(|db| self.finish_plan_in(db, project, plan_id, status, change, history))
+    }
+
+    fn finish_plan_in(
+        &self,
+        db: &sled::Db,
+        project: &str,
+        plan_id: &str,
+        status: PlanStatus,
+        change: &RecordChange,
+        history: &HistoryEntry,
+    ) -> Result<(), StateError> {
+        let plans = self.tree(db, TREE_PLANS)?;
+        let pending = self.tree(db, TREE_PENDING)?;
+        let key = plan_key(project, plan_id);
+        let mark = |key: &str, status: PlanStatus| -> Result<(), StateError> {
+            if let Some(mut plan) = self.get::<StoredPlan>(&plans, key)? {
+                plan.status = status;
+                self.put(&plans, key, &plan)?;
             }
-            let projects = self.tree(db, TREE_PROJECTS)?;
-            match change {
-                RecordChange::Keep => {}
-                RecordChange::Write(record) => self.put(&projects, project, record)?,
-                RecordChange::Remove => {
-                    projects
-                        .remove(project.as_bytes())
-                        .map_err(|e| self.db_error(e))?;
-                }
+            pending
+                .remove(key.as_bytes())
+                .map_err(|e| self.db_error(e))?;
+            Ok(())
+        };
+        mark(&key, status)?;
+        if status == PlanStatus::Applied || matches!(change, RecordChange::Write(_)) {
+            let others: Vec<String> = pending
+                .scan_prefix(format!("{project}/").as_bytes())
+                .keys()
+                .map(|k| k.map(|k| String::from_utf8_lossy(&k).into_owned()))
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.db_error(e))?;
+            for other in others.iter().filter(|k| **k != key) {
+                mark(other, PlanStatus::Stale)?;
             }
-            self.put_history(db, project, history)
-        })
+        }
+        let projects = self.tree(db, TREE_PROJECTS)?;
+        match change {
+            RecordChange::Keep => {}
+            RecordChange::Write(record) => self.put(&projects, project, record)?,
+            RecordChange::Remove => {
+                projects
+                    .remove(project.as_bytes())
+                    .map_err(|e| self.db_error(e))?;
+            }
+        }
+        self.put_history(db, project, history)
     }
 
     /// Stores an import in one write: its plan (marked applied, though nothing was executed), the record of
@@ -559,6 +592,37 @@ mod tests {
         assert_eq!(store.last_applied("p").unwrap().unwrap().plan_id, "a");
         assert_eq!(store.plan_project("b").unwrap().as_deref(), Some("p"));
         assert_eq!(store.history("p").unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_plan_saved_finished_leaves_the_records_of_save_then_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().to_path_buf());
+        store.save_plan(&plan("older"), &entry("older")).unwrap();
+        store
+            .save_finished_plan(
+                &plan("a"),
+                &entry("planned"),
+                PlanStatus::Applied,
+                &RecordChange::Keep,
+                &entry("applied"),
+            )
+            .unwrap();
+        assert_eq!(
+            store.plan("p", "a").unwrap().unwrap().status,
+            PlanStatus::Applied
+        );
+        assert_eq!(
+            store.plan("p", "older").unwrap().unwrap().status,
+            PlanStatus::Stale
+        );
+        let summaries: Vec<String> = store
+            .history("p")
+            .unwrap()
+            .into_iter()
+            .map(|h| h.summary)
+            .collect();
+        assert_eq!(summaries, ["older", "planned", "applied"]);
     }
 
     #[test]
