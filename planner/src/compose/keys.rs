@@ -231,7 +231,7 @@ pub const SERVICE_KEYS: &[(&str, KeySupport)] = &[
     (
         "mac_address",
         Unsupported(
-            "a fixed MAC address cannot be set through the engine API 1.41 this server speaks",
+            "a fixed MAC address is not supported yet: engine API 1.41 takes it only as the container config's MacAddress, which the bollard 0.21 request model has dropped",
         ),
     ),
     (
