@@ -572,8 +572,13 @@ async fn port_in_use_fails_clearly_then_converges() {
     let state = tmp.path().join("state");
     let project = unique("sfd");
     let _guard = ProjectGuard::new(&project);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
+    // A free port at plan time, taken between plan and apply: a port held when planning is refused by the
+    // plan's preflight (tests/mcp_impact.rs), so only a port taken afterwards fails the apply itself.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let web = format!(
         "  web:\n    image: {TEST_IMAGE}\n    init: true\n    command: [\"sh\", \"-c\", \"mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 80 -h /www\"]\n    \
          ports: [\"127.0.0.1:{port}:80\"]\n    depends_on: [backend]\n"
@@ -582,6 +587,7 @@ async fn port_in_use_fails_clearly_then_converges() {
     let server = McpServer::start(ServerSetup::new(&state)).await;
 
     let (plan_id, _) = server.plan_yaml(&project, &compose).await;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     let failed = server
         .apply(&project, &plan_id)
         .await
