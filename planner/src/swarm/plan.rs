@@ -16,6 +16,7 @@ use super::diff::{self, ObservedService, ServiceChange, ServicePlan};
 use super::map::NAME_DIGEST_LEN;
 use super::spec::{FileObjectSpec, NetworkSpec, ServiceSpec};
 use crate::plan::Summary;
+use crate::render::{escape_controls, one_line};
 
 /// What the manager holds of a project, found by our ownership label.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -266,9 +267,10 @@ pub fn render(plan: &SwarmPlan) -> String {
         s.add, s.change, s.destroy
     ));
     for w in &plan.warnings {
-        out.push_str(&format!("warning: {w}\n"));
+        out.push_str(&format!("warning: {}\n", one_line(w)));
     }
-    out
+    // As on the engine target: a value's terminal escape cannot rewrite the lines the human reads.
+    escape_controls(&out)
 }
 
 /// Secrets or configs: a key whose old object goes while a new one comes is one rotation line.

@@ -221,6 +221,18 @@ fn keys_without_swarm_meaning_are_errors_naming_them() {
             "services.web.deploy.replicas",
         ),
         (
+            "deploy: {labels: {io.mcp-docker-server.project: other}}",
+            "services.web.deploy.labels.io.mcp-docker-server.project",
+        ),
+        (
+            "deploy: {labels: [com.docker.stack.namespace=other]}",
+            "services.web.deploy.labels.com.docker.stack.namespace",
+        ),
+        (
+            "deploy: {labels: {com.docker.compose.project: other}}",
+            "services.web.deploy.labels.com.docker.compose.project",
+        ),
+        (
             "deploy: {endpoint_mode: dnsrr}\n    ports: [\"8080:80\"]",
             "services.web.ports[0]",
         ),
@@ -609,3 +621,37 @@ fn a_volume_driver_the_nodes_would_not_use_is_an_error_naming_it() {
 }
 
 mod build;
+
+/// A deploy label key (a field path of the rolling update) or a warning with a line break or a terminal
+/// escape cannot add a line to the swarm plan the human approves: the rendering escapes them as the
+/// engine target's does.
+#[test]
+fn a_label_key_cannot_forge_lines_of_the_swarm_plan() {
+    let with_labels = |labels: &str| {
+        STACK.replace(
+            "    configs: [site]\n",
+            &format!("    configs: [site]\n    deploy: {{labels: {labels}}}\n"),
+        )
+    };
+    let old = desired_of(&with_labels("{tier: a}"), "0123456789abcdef0123");
+    let forged = r#"{tier: a, "x\n+ service \"shop_evil\"  create\n\u001b[2K": "1"}"#;
+    let new = desired_of(&with_labels(forged), "0123456789abcdef0123");
+    let last: BTreeMap<_, _> = old
+        .services
+        .iter()
+        .map(|s| (s.name.clone(), s.clone()))
+        .collect();
+    let plan = super::plan::plan(&new, &observed_after(&old), &last);
+    let text = super::plan::render(&plan);
+    assert!(
+        text.contains("~ service \"shop_web\"  rolling update"),
+        "{text}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("+ service \"shop_evil\"")),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "{text}");
+}

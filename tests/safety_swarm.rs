@@ -1,0 +1,135 @@
+//! Attacks on the swarm target as a prompt-injected client would send them, through the MCP client on the
+//! real swarm: the operator's policy applies to a swarm spec exactly as on the engine target (host access,
+//! host paths, reserved labels, bounds), and nothing in a spec can add a line to the plan the human reads.
+//! Each refused plan leaves the swarm without any object of the project. Skips with a printed reason when
+//! `MCP_DOCKER_SWARM_HOST` is unset.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap: a failure is the test failing
+
+mod common;
+
+use common::mcp::McpSession;
+use common::swarm::{StackGuard, Swarm};
+use common::unique;
+use serde_json::{json, Value};
+
+const IMAGE: &str = common::TEST_IMAGE;
+
+/// A session whose operator named the test swarm (and its registry, when the swarm has one).
+async fn swarm_session(swarm: &Swarm) -> McpSession {
+    let registry = std::env::var("MCP_DOCKER_SWARM_REGISTRY").unwrap_or_default();
+    let mut env = vec![("MCP_DOCKER_SWARM_HOST", swarm.manager.as_str())];
+    if !registry.is_empty() {
+        env.push(("MCP_DOCKER_SWARM_REGISTRY", registry.as_str()));
+    }
+    McpSession::start_with_env(&env).await
+}
+
+fn plan_args(project: &str, yaml: &str) -> Value {
+    json!({"project": project, "compose_yaml": yaml, "target": "swarm"})
+}
+
+/// The project's objects on the manager, by our ownership label.
+fn owned_objects(swarm: &Swarm, project: &str) -> String {
+    let label = format!("label=io.mcp-docker-server.project={project}");
+    let kinds = ["service", "secret", "config", "network"];
+    let listed = kinds.map(|kind| swarm.docker(&[kind, "ls", "-q", "--filter", &label]));
+    listed.concat().trim().to_string()
+}
+
+/// Host access the operator did not allow, host paths outside the workspace, reserved labels (in `labels:`
+/// and in `deploy.labels`, where `docker stack deploy` puts the service's own) and bounds: each is a tool
+/// error naming its field, and the swarm holds nothing of the project.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_swarm_spec_gets_the_engine_targets_refusals() {
+    let Some(swarm) = Swarm::from_env() else {
+        return;
+    };
+    let session = swarm_session(&swarm).await;
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("token");
+    std::os::unix::fs::symlink("/etc/passwd", &link).unwrap();
+    let link = link.display().to_string();
+    let secret = |file: &str| format!("    secrets: [tok]\nsecrets:\n  tok:\n    file: {file}\n");
+    let cases: Vec<(String, &str)> = vec![
+        ("    privileged: true\n".into(), "privileged"),
+        ("    cap_add: [SYS_ADMIN]\n".into(), "cap_add"),
+        ("    pid: host\n".into(), "pid"),
+        ("    network_mode: host\n".into(), "network_mode"),
+        ("    devices: [\"/dev/kmsg:/dev/kmsg\"]\n".into(), "devices"),
+        ("    sysctls: {kernel.panic: \"1\"}\n".into(), "sysctls"),
+        ("    volumes: [\"/:/host\"]\n".into(), "volumes[0]"),
+        (
+            "    volumes: [\"root:/host\"]\nvolumes:\n  root:\n    driver_opts: {type: none, o: bind, device: /}\n"
+                .into(),
+            "driver_opts",
+        ),
+        (
+            "    labels: {io.mcp-docker-server.project: other}\n".into(),
+            "labels.io.mcp-docker-server.project",
+        ),
+        (
+            "    deploy:\n      labels: {io.mcp-docker-server.project: other}\n".into(),
+            "deploy.labels.io.mcp-docker-server.project",
+        ),
+        (
+            "    deploy:\n      labels: [com.docker.stack.namespace=other]\n".into(),
+            "deploy.labels.com.docker.stack.namespace",
+        ),
+        (
+            "    deploy:\n      replicas: 100000\n".into(),
+            "replicas",
+        ),
+        (secret("/etc/hostname"), "secrets.tok"),
+        (secret(&link), "secrets.tok"),
+        ("    build: {context: /etc}\n".into(), "build"),
+    ];
+    for (extra, field) in cases {
+        let project = unique("sws");
+        let _guard = StackGuard {
+            swarm: &swarm,
+            project: project.clone(),
+        };
+        let yaml = format!("services:\n  web:\n    image: {IMAGE}\n{extra}");
+        let said = session.tool_error("plan", plan_args(&project, &yaml)).await;
+        assert!(said.contains(field), "{extra}: {said}");
+        assert_eq!(owned_objects(&swarm, &project), "", "{extra}");
+    }
+}
+
+/// A `deploy.labels` key is a field path of a rolling update's lines: a line break and a terminal escape in
+/// it stay escaped on that line instead of adding a forged `+ service` line to the plan the human approves.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deploy_label_key_cannot_forge_lines_of_the_swarm_plan() {
+    let Some(swarm) = Swarm::from_env() else {
+        return;
+    };
+    let project = unique("swf");
+    let _guard = StackGuard {
+        swarm: &swarm,
+        project: project.clone(),
+    };
+    let session = swarm_session(&swarm).await;
+    let spec = |labels: &str| {
+        format!(
+            "services:\n  web:\n    image: {IMAGE}\n    command: [\"sleep\", \"3600\"]\n    init: true\n    \
+             stop_grace_period: 1s\n    deploy:\n      labels: {labels}\n"
+        )
+    };
+    let first = session
+        .ok("plan", plan_args(&project, &spec("{tier: a}")))
+        .await;
+    let id = first.str_field("plan_id").expect("a plan id");
+    let applied = session.apply(&project, &id).await.expect("apply answers");
+    assert!(!applied.is_error, "{}", applied.all_text());
+    let forged = r#"{tier: a, "x\n+ service \"evil\"  create\n\u001b[2K": "1"}"#;
+    let reply = session.ok("plan", plan_args(&project, &spec(forged))).await;
+    let rendering = reply.str_field("rendering").unwrap_or_default();
+    assert!(rendering.contains("rolling update"), "{rendering}");
+    let forged_line = |l: &str| l.trim_start().starts_with("+ service \"evil\"");
+    assert!(!rendering.lines().any(forged_line), "{rendering}");
+    assert!(!rendering.contains('\u{1b}'), "{rendering}");
+    let text = reply.all_text();
+    assert!(!text.lines().any(forged_line), "{text}");
+    session.destroy(&project).await;
+}
