@@ -17,8 +17,13 @@ const IMAGE: &str = common::TEST_IMAGE;
 
 /// A session whose operator named the test swarm (and its registry, when the swarm has one).
 async fn swarm_session(swarm: &Swarm) -> McpSession {
+    swarm_session_with(swarm, &[]).await
+}
+
+async fn swarm_session_with(swarm: &Swarm, extra: &[(&str, &str)]) -> McpSession {
     let registry = std::env::var("MCP_DOCKER_SWARM_REGISTRY").unwrap_or_default();
     let mut env = vec![("MCP_DOCKER_SWARM_HOST", swarm.manager.as_str())];
+    env.extend_from_slice(extra);
     if !registry.is_empty() {
         env.push(("MCP_DOCKER_SWARM_REGISTRY", registry.as_str()));
     }
@@ -132,4 +137,34 @@ async fn a_deploy_label_key_cannot_forge_lines_of_the_swarm_plan() {
     let text = reply.all_text();
     assert!(!text.lines().any(forged_line), "{text}");
     session.destroy(&project).await;
+}
+
+/// What a created service may do to the hosts is in the plan the human approves, marked as on the engine
+/// target: an operator-allowed capability and a port published on the nodes' addresses were folded into a
+/// bare `+ service "..."  create`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_swarm_create_shows_and_marks_its_host_access() {
+    let Some(swarm) = Swarm::from_env() else {
+        return;
+    };
+    let project = unique("swa");
+    let _guard = StackGuard {
+        swarm: &swarm,
+        project: project.clone(),
+    };
+    let session = swarm_session_with(&swarm, &[("MCP_DOCKER_ALLOW_OPTIONS", "cap_add")]).await;
+    let yaml = format!(
+        "services:\n  web:\n    image: {IMAGE}\n    cap_add: [NET_ADMIN]\n    ports: [\"18377:80\"]\n"
+    );
+    let reply = session.ok("plan", plan_args(&project, &yaml)).await;
+    let rendering = reply.str_field("rendering").unwrap_or_default();
+    for line in [
+        format!("    image: {IMAGE}"),
+        "    cap_add: [\"NET_ADMIN\"]  # widens host access".to_string(),
+        "    ports: [\"18377:80/tcp ingress\"] on the nodes' addresses  # widens host access"
+            .to_string(),
+    ] {
+        assert!(rendering.lines().any(|l| l == line), "{line}: {rendering}");
+    }
+    assert_eq!(owned_objects(&swarm, &project), "");
 }

@@ -9,7 +9,7 @@
 //! access is shown and marked (see `widening`).
 
 mod impact;
-mod widening;
+pub(crate) mod widening;
 
 pub use impact::impact_lines;
 

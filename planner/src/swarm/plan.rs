@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::access;
 use super::build::SwarmBuild;
 use super::desired::DesiredSwarm;
 use super::diff::{self, ObservedService, ServiceChange, ServicePlan};
@@ -250,14 +251,17 @@ pub fn render(plan: &SwarmPlan) -> String {
         &plan.create_configs,
         &plan.remove_configs,
     );
-    let service_plans: Vec<ServicePlan> = plan
+    let steps = plan
         .waves
         .iter()
         .flatten()
-        .chain(plan.remove_services.iter())
-        .map(|s| s.plan.clone())
-        .collect();
-    out.push_str(&diff::render(&service_plans));
+        .chain(plan.remove_services.iter());
+    for step in steps {
+        out.push_str(&diff::render(std::slice::from_ref(&step.plan)));
+        if let Some(spec) = &step.spec {
+            out.push_str(&access::lines(spec, &step.plan.change));
+        }
+    }
     for n in &plan.remove_networks {
         out.push_str(&format!("- network \"{n}\"  remove\n"));
     }

@@ -551,8 +551,11 @@ fn an_empty_swarm_plans_every_object_and_an_applied_one_no_changes() {
 + secret \"db_password\"  create shop_db_password_0123456789ab
 + config \"site\"  create shop_site_fedcba987654
 + service \"shop_db\"  create
+    image: busybox
 + service \"shop_api\"  create
+    image: busybox
 + service \"shop_web\"  create
+    image: busybox
 
 Plan: 6 to add, 0 to change, 0 to destroy.
 ";
