@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::mcp::McpSession;
+use common::mcp::{McpServer, McpSession, ServerSetup};
 use common::swarm::{StackGuard, Swarm};
 use common::unique;
 use serde_json::{json, Value};
@@ -166,5 +166,35 @@ async fn a_swarm_create_shows_and_marks_its_host_access() {
     ] {
         assert!(rendering.lines().any(|l| l == line), "{line}: {rendering}");
     }
+    assert_eq!(owned_objects(&swarm, &project), "");
+}
+
+/// A stored swarm plan is checked against the operator's policy of today at apply, as an engine plan is: a
+/// plan made while `cap_add` was allowed, applied after the operator took the option away, would otherwise
+/// create the service with the capability.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stored_swarm_plan_meets_todays_policy_at_apply() {
+    let Some(swarm) = Swarm::from_env() else {
+        return;
+    };
+    let project = unique("swp");
+    let _guard = StackGuard {
+        swarm: &swarm,
+        project: project.clone(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let setup = || ServerSetup::new(&state).env("MCP_DOCKER_SWARM_HOST", swarm.manager.as_str());
+    let allowing = McpServer::start(setup().env("MCP_DOCKER_ALLOW_OPTIONS", "cap_add")).await;
+    let yaml = format!("services:\n  web:\n    image: {IMAGE}\n    cap_add: [NET_ADMIN]\n");
+    let planned = allowing.ok("plan", plan_args(&project, &yaml)).await;
+    let id = planned.str_field("plan_id").expect("a plan id");
+    allowing.stop().await;
+    let strict = McpServer::start(setup()).await;
+    let said = strict
+        .tool_error("apply", json!({"project": project, "plan_id": id}))
+        .await;
+    assert!(said.contains("services.web.cap_add"), "{said}");
     assert_eq!(owned_objects(&swarm, &project), "");
 }
