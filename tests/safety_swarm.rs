@@ -198,3 +198,54 @@ async fn a_stored_swarm_plan_meets_todays_policy_at_apply() {
     assert!(said.contains("services.web.cap_add"), "{said}");
     assert_eq!(owned_objects(&swarm, &project), "");
 }
+
+/// A service the project does not own (made outside the tool, under the name the project's service would
+/// take) is never updated or removed: the plan creates ours, the manager refuses the name, and destroy
+/// plans only what carries our ownership label.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_foreign_service_under_our_name_is_neither_updated_nor_destroyed() {
+    let Some(swarm) = Swarm::from_env() else {
+        return;
+    };
+    let project = unique("swo");
+    let _guard = StackGuard {
+        swarm: &swarm,
+        project: project.clone(),
+    };
+    let name = format!("{project}_web");
+    let namespace = format!("com.docker.stack.namespace={project}");
+    swarm.docker(&[
+        "service",
+        "create",
+        "-d",
+        "--name",
+        &name,
+        "--label",
+        &namespace,
+        "--label",
+        "owner=someone",
+        IMAGE,
+        "sleep",
+        "3600",
+    ]);
+    let foreign_spec =
+        || swarm.docker(&["service", "inspect", "--format", "{{json .Spec}}", &name]);
+    let before = foreign_spec();
+    let session = swarm_session(&swarm).await;
+    let yaml = format!("services:\n  web:\n    image: {IMAGE}\n    command: [\"sleep\", \"60\"]\n");
+    let planned = session.ok("plan", plan_args(&project, &yaml)).await;
+    let rendering = planned.str_field("rendering").unwrap_or_default();
+    assert!(
+        rendering.contains(&format!("+ service \"{name}\"  create")),
+        "{rendering}"
+    );
+    let id = planned.str_field("plan_id").expect("a plan id");
+    let applied = session.apply(&project, &id).await;
+    let applied = applied.map(|r| r.all_text()).unwrap_or_else(|e| e);
+    assert!(!applied.contains("Apply complete!"), "{applied}");
+    assert_eq!(foreign_spec(), before, "{applied}");
+    let destroy = session.call("destroy", json!({"project": project})).await;
+    let said = destroy.map(|r| r.all_text()).unwrap_or_else(|e| e);
+    assert!(!said.contains(&format!("- service \"{name}\"")), "{said}");
+    assert_eq!(foreign_spec(), before);
+}
