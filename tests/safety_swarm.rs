@@ -88,6 +88,11 @@ async fn a_swarm_spec_gets_the_engine_targets_refusals() {
         (secret("/etc/hostname"), "secrets.tok"),
         (secret(&link), "secrets.tok"),
         ("    build: {context: /etc}\n".into(), "build"),
+        (
+            "    configs: [\"c\\n+ service \\\"evil\\\"  create\"]\nconfigs:\n  \"c\\n+ service \\\"evil\\\"  create\":\n    content: hi\n"
+                .into(),
+            "is not a valid name",
+        ),
     ];
     for (extra, field) in cases {
         let project = unique("sws");

@@ -658,3 +658,19 @@ fn a_label_key_cannot_forge_lines_of_the_swarm_plan() {
     );
     assert!(!text.contains('\u{1b}'), "{text}");
 }
+
+/// A secret's or config's key is a line of the swarm plan and part of its object's name: a line break in it
+/// is refused at load, as a network's or volume's key is.
+#[test]
+fn a_file_object_key_is_a_name() {
+    for section in ["secrets", "configs"] {
+        let yaml = format!(
+            "services:\n  web:\n    image: busybox\n{section}:\n  \"k\\n+ service \\\"evil\\\"  create\":\n    content: hi\n"
+        );
+        let errors = try_load(&yaml).expect_err(section);
+        let named = |e: &crate::SpecError| {
+            e.path.starts_with(&format!("{section}.k")) && e.message.contains("is not a valid name")
+        };
+        assert!(errors.0.iter().any(named), "{errors:?}");
+    }
+}
