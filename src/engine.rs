@@ -638,15 +638,16 @@ impl Engine {
                 })
             }
         }
+        // A stored plan is re-checked against today's policy: it may predate a stricter operator setting.
+        // Both targets: a swarm plan's spec was loaded under the same policy.
+        let refused = planner::policy::project::check_stored(&stored.spec, &self.config.policy());
+        if !refused.is_empty() {
+            return Err(SpecErrors(refused).into());
+        }
         if stored.target() == Target::Swarm {
             return self
                 .apply_swarm(stored, previous, run.events, run.cancel)
                 .await;
-        }
-        // A stored plan is re-checked against today's policy: it may predate a stricter operator setting.
-        let refused = planner::policy::project::check_stored(&stored.spec, &self.config.policy());
-        if !refused.is_empty() {
-            return Err(SpecErrors(refused).into());
         }
         let values = secrets::resolve(&stored.spec, &self.host, &self.config)?;
         let observed = match observation {

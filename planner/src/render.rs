@@ -9,7 +9,7 @@
 //! access is shown and marked (see `widening`).
 
 mod impact;
-mod widening;
+pub(crate) mod widening;
 
 pub use impact::impact_lines;
 
@@ -59,7 +59,7 @@ pub fn render(plan: &Plan) -> String {
 
 /// `text` with every control character, line breaks too, written as an escape: text that must stay on one
 /// line of the plan.
-fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             c if c.is_control() => c.escape_unicode().to_string(),
@@ -71,7 +71,7 @@ fn one_line(text: &str) -> String {
 /// `text` with every control character but the line break written as an escape (`\u{1b}`): a value's
 /// terminal escape or carriage return could otherwise move the cursor and rewrite lines of the plan the
 /// human reads. The line breaks are the rendering's own (multi-line values are already split into lines).
-fn escape_controls(text: &str) -> String {
+pub(crate) fn escape_controls(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             '\n' => c.to_string(),

@@ -13,6 +13,7 @@
 //! - `diff`: services against what the manager reports; `plan`: the whole swarm plan, rendered.
 //! - `drift`: services scaled, updated or removed outside the tool; `preflight`: published ports held elsewhere.
 
+pub mod access;
 pub mod build;
 pub mod deploy;
 pub mod desired;

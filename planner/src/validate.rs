@@ -48,7 +48,7 @@ pub fn check_project_name_at(path: &str, name: &str) -> Result<(), SpecError> {
     ))
 }
 
-/// Names of services, networks and volumes: `^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`, short enough for DNS.
+/// Keys of services, networks, volumes, secrets and configs: `^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`, short enough for DNS.
 pub fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63
@@ -292,6 +292,9 @@ pub fn validate(project: &Project, disabled: &BTreeSet<String>) -> Vec<SpecError
         .keys()
         .map(|k| (k, "networks"))
         .chain(project.volumes.keys().map(|k| (k, "volumes")))
+        // A secret's or config's key names its Swarm object and is a line of the plan.
+        .chain(project.secrets.keys().map(|k| (k, "secrets")))
+        .chain(project.configs.keys().map(|k| (k, "configs")))
     {
         if !is_valid_name(key) {
             errors.push(invalid(

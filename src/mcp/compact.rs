@@ -134,8 +134,10 @@ impl Table {
                 self.rows.len()
             ));
         }
+        // Cut short, the rows left out may differ: the heading speaks only for the rows shown.
+        let all = if self.truncated { "all shown" } else { "all" };
         for (column, value) in self.shared.iter().filter(|(_, v)| !v.is_empty()) {
-            out.push_str(&format!(", all {column}={value}"));
+            out.push_str(&format!(", {all} {column}={value}"));
         }
         out.push('\n');
         let line = |cells: Vec<&str>| -> String {
@@ -226,6 +228,25 @@ mod tests {
         assert_eq!(table.columns, ["id", "name"]);
         assert_eq!(table.shared.get("image").map(String::as_str), Some("img"));
         assert_eq!(table.rows, [["a", "x"], ["b", "y"]]);
+    }
+
+    /// A value every row but one shares stays in every row; and a list cut by `limit` does not claim a
+    /// shared value for the rows it leaves out.
+    #[test]
+    fn a_shared_value_never_hides_a_row_that_differs() {
+        let row = |id: &str, image: &str| vec![id.to_string(), image.to_string()];
+        let rows = vec![row("a", "img"), row("b", "img"), row("c", "other")];
+        let table = Table::new(&["id", "image"], rows.clone(), 3);
+        assert!(table.shared.is_empty(), "{:?}", table.shared);
+        assert_eq!(table.rows[2], ["c", "other"]);
+        let cut = Table::new(&["id", "image"], rows[..2].to_vec(), 3);
+        let text = cut.render("containers");
+        assert!(
+            text.starts_with(
+                "3 containers (showing 2; raise `limit` or add filters), all shown image=img\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::spec::{ServiceMode, ServiceSpec};
+use crate::render::one_line;
 
 /// The label on each service holding the hash of its spec without the replica count.
 pub const LABEL_SPEC_HASH: &str = "io.mcp-docker-server.swarm-spec-hash";
@@ -180,6 +181,7 @@ pub fn render(plans: &[ServicePlan]) -> String {
     out
 }
 
+/// A field path may hold a label key from the spec: it stays on its one line.
 fn render_one(p: &ServicePlan) -> String {
     let name = &p.name;
     match &p.change {
@@ -198,7 +200,7 @@ fn render_one(p: &ServicePlan) -> String {
             };
             let mut text = format!("~ service \"{name}\"  rolling update, {pace}\n");
             for field in fields {
-                text.push_str(&format!("    ~ {field}\n"));
+                text.push_str(&format!("    ~ {}\n", one_line(field)));
             }
             text
         }

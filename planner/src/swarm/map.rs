@@ -13,6 +13,7 @@ use super::spec::{
 use super::{LABEL_STACK_IMAGE, LABEL_STACK_NAMESPACE, MAX_OBJECT_NAME};
 use crate::error::{ErrorKind, SpecError, SpecErrors};
 use crate::model::{self, EnvValue, FileMount, MountKind, Project};
+use crate::policy::project::reserved_labels;
 use crate::{hash, naming};
 
 /// How many hex digits of a content digest a secret's or config's Swarm name carries.
@@ -60,6 +61,9 @@ pub fn service(input: &ServiceInput<'_>) -> Result<MappedService, SpecErrors> {
     let path = format!("services.{}", input.key);
     let unbuilt = svc.build.is_some() && input.build.is_none();
     let mut errors = refused_keys(svc, unbuilt, &path);
+    // The engine target's rule for `labels:`: ownership, compose and stack labels are the server's.
+    let deploy_path = format!("{path}.deploy");
+    errors.extend(reserved_labels(&deploy_path, &input.deploy.labels));
     let warnings = ignored_keys(svc, &path);
     let container = container(input, svc, &path, &mut errors);
     let mode = mode(input.deploy, svc, &path, &mut errors);

@@ -10,12 +10,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::access;
 use super::build::SwarmBuild;
 use super::desired::DesiredSwarm;
 use super::diff::{self, ObservedService, ServiceChange, ServicePlan};
 use super::map::NAME_DIGEST_LEN;
 use super::spec::{FileObjectSpec, NetworkSpec, ServiceSpec};
 use crate::plan::Summary;
+use crate::render::{escape_controls, one_line};
 
 /// What the manager holds of a project, found by our ownership label.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -249,14 +251,17 @@ pub fn render(plan: &SwarmPlan) -> String {
         &plan.create_configs,
         &plan.remove_configs,
     );
-    let service_plans: Vec<ServicePlan> = plan
+    let steps = plan
         .waves
         .iter()
         .flatten()
-        .chain(plan.remove_services.iter())
-        .map(|s| s.plan.clone())
-        .collect();
-    out.push_str(&diff::render(&service_plans));
+        .chain(plan.remove_services.iter());
+    for step in steps {
+        out.push_str(&diff::render(std::slice::from_ref(&step.plan)));
+        if let Some(spec) = &step.spec {
+            out.push_str(&access::lines(spec, &step.plan.change));
+        }
+    }
     for n in &plan.remove_networks {
         out.push_str(&format!("- network \"{n}\"  remove\n"));
     }
@@ -266,9 +271,10 @@ pub fn render(plan: &SwarmPlan) -> String {
         s.add, s.change, s.destroy
     ));
     for w in &plan.warnings {
-        out.push_str(&format!("warning: {w}\n"));
+        out.push_str(&format!("warning: {}\n", one_line(w)));
     }
-    out
+    // As on the engine target: a value's terminal escape cannot rewrite the lines the human reads.
+    escape_controls(&out)
 }
 
 /// Secrets or configs: a key whose old object goes while a new one comes is one rotation line.

@@ -221,6 +221,18 @@ fn keys_without_swarm_meaning_are_errors_naming_them() {
             "services.web.deploy.replicas",
         ),
         (
+            "deploy: {labels: {io.mcp-docker-server.project: other}}",
+            "services.web.deploy.labels.io.mcp-docker-server.project",
+        ),
+        (
+            "deploy: {labels: [com.docker.stack.namespace=other]}",
+            "services.web.deploy.labels.com.docker.stack.namespace",
+        ),
+        (
+            "deploy: {labels: {com.docker.compose.project: other}}",
+            "services.web.deploy.labels.com.docker.compose.project",
+        ),
+        (
             "deploy: {endpoint_mode: dnsrr}\n    ports: [\"8080:80\"]",
             "services.web.ports[0]",
         ),
@@ -539,8 +551,11 @@ fn an_empty_swarm_plans_every_object_and_an_applied_one_no_changes() {
 + secret \"db_password\"  create shop_db_password_0123456789ab
 + config \"site\"  create shop_site_fedcba987654
 + service \"shop_db\"  create
+    image: busybox
 + service \"shop_api\"  create
+    image: busybox
 + service \"shop_web\"  create
+    image: busybox
 
 Plan: 6 to add, 0 to change, 0 to destroy.
 ";
@@ -609,3 +624,53 @@ fn a_volume_driver_the_nodes_would_not_use_is_an_error_naming_it() {
 }
 
 mod build;
+
+/// A deploy label key (a field path of the rolling update) or a warning with a line break or a terminal
+/// escape cannot add a line to the swarm plan the human approves: the rendering escapes them as the
+/// engine target's does.
+#[test]
+fn a_label_key_cannot_forge_lines_of_the_swarm_plan() {
+    let with_labels = |labels: &str| {
+        STACK.replace(
+            "    configs: [site]\n",
+            &format!("    configs: [site]\n    deploy: {{labels: {labels}}}\n"),
+        )
+    };
+    let old = desired_of(&with_labels("{tier: a}"), "0123456789abcdef0123");
+    let forged = r#"{tier: a, "x\n+ service \"shop_evil\"  create\n\u001b[2K": "1"}"#;
+    let new = desired_of(&with_labels(forged), "0123456789abcdef0123");
+    let last: BTreeMap<_, _> = old
+        .services
+        .iter()
+        .map(|s| (s.name.clone(), s.clone()))
+        .collect();
+    let plan = super::plan::plan(&new, &observed_after(&old), &last);
+    let text = super::plan::render(&plan);
+    assert!(
+        text.contains("~ service \"shop_web\"  rolling update"),
+        "{text}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("+ service \"shop_evil\"")),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "{text}");
+}
+
+/// A secret's or config's key is a line of the swarm plan and part of its object's name: a line break in it
+/// is refused at load, as a network's or volume's key is.
+#[test]
+fn a_file_object_key_is_a_name() {
+    for section in ["secrets", "configs"] {
+        let yaml = format!(
+            "services:\n  web:\n    image: busybox\n{section}:\n  \"k\\n+ service \\\"evil\\\"  create\":\n    content: hi\n"
+        );
+        let errors = try_load(&yaml).expect_err(section);
+        let named = |e: &crate::SpecError| {
+            e.path.starts_with(&format!("{section}.k")) && e.message.contains("is not a valid name")
+        };
+        assert!(errors.0.iter().any(named), "{errors:?}");
+    }
+}
