@@ -12,6 +12,7 @@ mod import;
 mod journal;
 mod outcome;
 mod progress;
+mod project_list;
 mod revert;
 pub mod runtime;
 #[cfg(test)]
@@ -797,24 +798,6 @@ impl Engine {
             resources,
             drift,
         })
-    }
-
-    /// Projects recorded in the state store, and projects whose containers carry our label.
-    pub async fn list_projects(&self) -> Result<Vec<ProjectSummary>, EngineError> {
-        let records = self.state(|s| s.projects()).await?;
-        let live = match self.docker.client().await {
-            Ok(docker) => status::live_projects(&docker, &self.docker.host_description()).await,
-            Err(e) => Err(e),
-        };
-        let live = match live {
-            Ok(live) => live,
-            Err(e) => {
-                let e = self.docker.note_error(e).await;
-                tracing::warn!(error = %e, "listing live projects failed; showing recorded projects only");
-                Default::default()
-            }
-        };
-        Ok(status::merge_projects(&records, &live))
     }
 
     /// The last-applied spec as compose YAML.

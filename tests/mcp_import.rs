@@ -75,6 +75,15 @@ async fn a_compose_project_is_imported_unchanged_then_planned_updated_and_destro
     assert_eq!(imported["differing"], json!([]), "{imported}");
     assert_eq!(imported["has_changes"], false, "{imported}");
     assert_eq!(ids(&project), before, "import recreated something");
+    let listed = session.structured_ok("list_projects", json!({})).await;
+    let rows = listed["projects"].as_array().cloned().unwrap_or_default();
+    let row = rows.iter().find(|p| p["name"] == project.as_str());
+    let counts = row.map(|p| (&p["containers_running"], &p["containers_total"]));
+    assert_eq!(
+        counts,
+        Some((&json!(2), &json!(2))),
+        "list_projects counts the adopted containers: {listed}"
+    );
 
     // The next plan is "No changes", and says what was adopted.
     let (_, planned) = session.plan_yaml(&project, &yaml).await;

@@ -145,6 +145,7 @@ async fn a_project_runs_on_the_swarm_from_plan_to_destroy() {
         "docker stack ps lists the project: {stack}"
     );
     no_changes(&session, &project, &spec("one", 3, &token)).await;
+    lists_its_tasks(&session, &project, 5).await;
 
     rolls_out_one_at_a_time(&session, &swarm, &project, &token).await;
     let back = session
@@ -162,6 +163,16 @@ async fn a_project_runs_on_the_swarm_from_plan_to_destroy() {
     rotates_the_secret(&session, &swarm, &project, &token).await;
     refuses_a_stale_plan(&session, &swarm, &project, &token).await;
     destroys(&session, &swarm, &project).await;
+}
+
+/// `list_projects` counts a swarm project's running tasks against its services' desired replicas.
+async fn lists_its_tasks(session: &McpSession, project: &str, replicas: u64) {
+    let listed = session.structured_ok("list_projects", json!({})).await;
+    let rows = listed["projects"].as_array().cloned().unwrap_or_default();
+    let row = rows.iter().find(|p| p["name"] == project);
+    let counts = row.map(|p| (&p["containers_running"], &p["containers_total"]));
+    let want = (json!(replicas), json!(replicas));
+    assert_eq!(counts, Some((&want.0, &want.1)), "{listed}");
 }
 
 /// The 3 api tasks run on 3 nodes, and web reaches by name an api task on another node than its own.

@@ -62,6 +62,48 @@ pub async fn live_projects(
     Ok(counts)
 }
 
+/// Running and total counts of the containers imports adopted, per project: the recorded ids that still exist
+/// and still qualify (`may_adopt`, the rule observation applies), in one list call.
+pub async fn live_adopted(
+    client: &DockerClient,
+    host: &str,
+    adopted: &BTreeMap<String, BTreeSet<String>>,
+) -> Result<BTreeMap<String, (usize, usize)>, DockerError> {
+    let ids: Vec<String> = adopted.values().flatten().cloned().collect();
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let filter = HashMap::from([("id", ids)]);
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filter)
+        .build();
+    let containers = client
+        .api
+        .list_containers(Some(options))
+        .await
+        .map_err(api(host, "listing adopted containers"))?;
+    let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for c in containers {
+        let (Some(id), Some(labels)) = (c.id.as_ref(), c.labels.as_ref()) else {
+            continue;
+        };
+        let labels: BTreeMap<String, String> = labels.clone().into_iter().collect();
+        let owner = adopted
+            .iter()
+            .find(|(project, ids)| ids.contains(id) && may_adopt(&labels, project));
+        let Some((project, _)) = owner else {
+            continue;
+        };
+        let entry = counts.entry(project.clone()).or_default();
+        entry.1 += 1;
+        if c.state == Some(ContainerSummaryStateEnum::RUNNING) {
+            entry.0 += 1;
+        }
+    }
+    Ok(counts)
+}
+
 /// Everything carrying the project's label, plus the image and look-alike facts `desired` needs.
 ///
 /// `host` is the connector's `host_description()`, named in errors when the engine stops answering.

@@ -36,8 +36,6 @@ pub struct SwarmExecOptions {
     pub configs: SecretValues,
     /// How long one service may take to converge.
     pub converge_timeout: Duration,
-    /// Most service creates or updates sent at once.
-    pub concurrency: usize,
     pub cancel: CancellationToken,
     pub events: EventSink,
 }
@@ -276,7 +274,9 @@ impl Run<'_> {
         }
     }
 
-    /// Sends every service change of the wave, then waits until each has converged.
+    /// Sends every service change of the wave at once (the manager schedules the tasks, so the local
+    /// engine's `--concurrency` bound does not apply: a wave is bounded by the spec's service count), then
+    /// waits until each has converged.
     async fn service_wave(&mut self, wave: &[ServiceStep]) {
         let ids = match self.object_ids().await {
             Ok(ids) => ids,
@@ -293,10 +293,7 @@ impl Run<'_> {
                 started.push((step, service));
             }
         }
-        let mut sent = Vec::new();
-        for batch in started.chunks(self.opts.concurrency.max(1)) {
-            sent.extend(join_all(batch.iter().map(|(_, s)| self.send(s, &ids))).await);
-        }
+        let sent = join_all(started.iter().map(|(_, s)| self.send(s, &ids))).await;
         let mut sent_ok = Vec::new();
         for ((step, service), result) in started.into_iter().zip(sent) {
             match result {

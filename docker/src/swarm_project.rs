@@ -4,10 +4,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use bollard::models::{EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum};
+use bollard::models::{
+    EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum, TaskState,
+};
 use bollard::query_parameters::{
     ListConfigsOptionsBuilder, ListNetworksOptionsBuilder, ListNodesOptionsBuilder,
-    ListSecretsOptionsBuilder,
+    ListSecretsOptionsBuilder, ListServicesOptionsBuilder, ListTasksOptionsBuilder,
 };
 use planner::model::Protocol;
 use planner::naming::LABEL_MANAGED_BY;
@@ -43,33 +45,34 @@ fn api(client: &DockerClient, context: String) -> impl Fn(bollard::errors::Error
     move |e| DockerError::from_bollard(e, &host, &context)
 }
 
-/// Everything of `project` the manager holds.
+/// Everything of `project` the manager holds; the four lists go out at once (plan and the apply's stale
+/// check both wait for the slowest, not for their sum).
 pub async fn observe(client: &DockerClient, project: &str) -> Result<ObservedSwarm, DockerError> {
     let label = label_filter(project);
     let filters = HashMap::from([("label", vec![label.as_str()])]);
-    let networks = client
-        .api
-        .list_networks(Some(
-            ListNetworksOptionsBuilder::new().filters(&filters).build(),
-        ))
-        .await
-        .map_err(api(client, format!("networks of {project}")))?;
-    let secrets = client
-        .api
-        .list_secrets(Some(
-            ListSecretsOptionsBuilder::new().filters(&filters).build(),
-        ))
-        .await
-        .map_err(api(client, format!("secrets of {project}")))?;
-    let configs = client
-        .api
-        .list_configs(Some(
-            ListConfigsOptionsBuilder::new().filters(&filters).build(),
-        ))
-        .await
-        .map_err(api(client, format!("configs of {project}")))?;
+    let networks = async {
+        let options = ListNetworksOptionsBuilder::new().filters(&filters).build();
+        let listed = client.api.list_networks(Some(options)).await;
+        listed.map_err(api(client, format!("networks of {project}")))
+    };
+    let secrets = async {
+        let options = ListSecretsOptionsBuilder::new().filters(&filters).build();
+        let listed = client.api.list_secrets(Some(options)).await;
+        listed.map_err(api(client, format!("secrets of {project}")))
+    };
+    let configs = async {
+        let options = ListConfigsOptionsBuilder::new().filters(&filters).build();
+        let listed = client.api.list_configs(Some(options)).await;
+        listed.map_err(api(client, format!("configs of {project}")))
+    };
+    let (services, networks, secrets, configs) = tokio::try_join!(
+        project_services(client, project),
+        networks,
+        secrets,
+        configs
+    )?;
     Ok(ObservedSwarm {
-        services: project_services(client, project).await?,
+        services,
         networks: networks.into_iter().filter_map(|n| n.name).collect(),
         secrets: secrets
             .into_iter()
@@ -80,6 +83,41 @@ pub async fn observe(client: &DockerClient, project: &str) -> Result<ObservedSwa
             .filter_map(|c| c.spec.and_then(|c| c.name))
             .collect(),
     })
+}
+
+/// Running tasks and desired replicas summed over the project's services, in two calls: what
+/// `list_projects` shows of a swarm project. A global service wants one task per node it runs on, so its
+/// tasks meant to run count as desired.
+pub async fn replica_counts(
+    client: &DockerClient,
+    project: &str,
+) -> Result<(usize, usize), DockerError> {
+    let label = label_filter(project);
+    let filters = HashMap::from([("label", vec![label.as_str()])]);
+    let options = ListServicesOptionsBuilder::new().filters(&filters).build();
+    let services = client.api.list_services(Some(options)).await;
+    let services = services.map_err(api(client, format!("services of {project}")))?;
+    let ids: Vec<&str> = services.iter().filter_map(|s| s.id.as_deref()).collect();
+    if ids.is_empty() {
+        return Ok((0, 0));
+    }
+    let filters = HashMap::from([("service", ids), ("desired-state", vec!["running"])]);
+    let options = ListTasksOptionsBuilder::new().filters(&filters).build();
+    let tasks = client.api.list_tasks(Some(options)).await;
+    let tasks = tasks.map_err(api(client, format!("tasks of {project}")))?;
+    let running = tasks
+        .iter()
+        .filter(|t| t.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING))
+        .count();
+    let mut desired = 0;
+    for service in &services {
+        let mode = service.spec.as_ref().and_then(|s| s.mode.as_ref());
+        match mode.and_then(|m| m.replicated.as_ref()) {
+            Some(r) => desired += usize::try_from(r.replicas.unwrap_or(1)).unwrap_or(0),
+            None => desired += tasks.iter().filter(|t| t.service_id == service.id).count(),
+        }
+    }
+    Ok((running, desired))
 }
 
 /// Which immutable file object.

@@ -61,37 +61,67 @@ pub async fn wait_converged(
     }
 }
 
-/// One look at several services at once (two calls to the manager, whatever their number): for each, how
-/// it ended, or `None` while it is still converging (or not listed).
+/// One look at several services at once: for each, how it ended, or `None` while it is still converging (or
+/// not listed). One call lists the services with the manager's task counts; the tasks are listed (a second
+/// call) only for the services whose counts are complete or whose update ended, so a wave that is still
+/// starting costs the manager one small answer per poll.
 pub async fn poll_services(
     client: &DockerClient,
     names: &[String],
 ) -> Result<HashMap<String, Option<Convergence>>, DockerError> {
     let wanted: Vec<&str> = names.iter().map(String::as_str).collect();
-    let filters = HashMap::from([("name", wanted.clone())]);
-    let options = ListServicesOptionsBuilder::new().filters(&filters).build();
+    let filters = HashMap::from([("name", wanted)]);
+    let options = ListServicesOptionsBuilder::new()
+        .filters(&filters)
+        .status(true)
+        .build();
     let services = client.api.list_services(Some(options)).await;
     let services = services.map_err(|e| DockerError::from_bollard(e, &client.host, "services"))?;
-    let filters = HashMap::from([("service", wanted)]);
+    let mut found: HashMap<String, Option<Convergence>> =
+        names.iter().map(|n| (n.clone(), None)).collect();
+    let ready: Vec<(&Service, String)> = services
+        .iter()
+        .filter_map(|s| Some((s, s.spec.as_ref()?.name.clone()?)))
+        .filter(|(s, name)| found.contains_key(name) && worth_a_task_look(s))
+        .collect();
+    let ids: Vec<&str> = ready.iter().filter_map(|(s, _)| s.id.as_deref()).collect();
+    if ids.is_empty() {
+        return Ok(found);
+    }
+    let filters = HashMap::from([("service", ids)]);
     let options = ListTasksOptionsBuilder::new().filters(&filters).build();
     let tasks = client.api.list_tasks(Some(options)).await;
     let tasks = tasks.map_err(|e| DockerError::from_bollard(e, &client.host, "tasks"))?;
-    let mut found: HashMap<String, Option<Convergence>> =
-        names.iter().map(|n| (n.clone(), None)).collect();
-    for service in &services {
-        let name = service.spec.as_ref().and_then(|s| s.name.clone());
-        let Some(slot) = name.and_then(|n| found.get_mut(&n)) else {
-            continue;
-        };
+    for (service, name) in ready {
         let own: Vec<Task> = tasks
             .iter()
             .filter(|t| t.service_id.is_some() && t.service_id == service.id)
             .cloned()
             .collect();
-        *slot = update_ended(service, &own)
+        let ended = update_ended(service, &own)
             .or_else(|| converged(service, &own).then_some(Convergence::Converged));
+        found.insert(name, ended);
     }
     Ok(found)
+}
+
+/// Whether the service's tasks can tell anything yet: its update ended (their errors go in the report), or
+/// the manager counts as many running tasks as it wants (the tasks then say whether they run the current
+/// spec). An answer without the counts gets the look.
+fn worth_a_task_look(service: &Service) -> bool {
+    if update_ended(service, &[]).is_some() {
+        return true;
+    }
+    if update_in_progress(service) {
+        return false;
+    }
+    let counts = service.service_status.as_ref();
+    let running = counts.and_then(|c| c.running_tasks);
+    let desired = counts.and_then(|c| c.desired_tasks);
+    match (running, desired) {
+        (Some(running), Some(desired)) => running >= desired,
+        _ => true,
+    }
 }
 
 /// The error for a service that did not converge in time, with its tasks' errors.

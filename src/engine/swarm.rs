@@ -318,7 +318,6 @@ impl Engine {
                 secrets: values.secrets,
                 configs: values.configs,
                 converge_timeout: self.config.dependency_timeout,
-                concurrency: self.config.concurrency.max(1),
                 cancel,
                 events: journal.sink(events),
             };
