@@ -53,13 +53,22 @@ pub async fn live_projects(
         let Some(project) = c.labels.as_ref().and_then(naming::managing_project) else {
             continue;
         };
-        let entry = counts.entry(project.to_string()).or_default();
-        entry.1 += 1;
-        if c.state == Some(ContainerSummaryStateEnum::RUNNING) {
-            entry.0 += 1;
-        }
+        tally(&mut counts, project, c.state);
     }
     Ok(counts)
+}
+
+/// Counts one container in its project's (running, total).
+fn tally(
+    counts: &mut BTreeMap<String, (usize, usize)>,
+    project: &str,
+    state: Option<ContainerSummaryStateEnum>,
+) {
+    let entry = counts.entry(project.to_string()).or_default();
+    entry.1 += 1;
+    if state == Some(ContainerSummaryStateEnum::RUNNING) {
+        entry.0 += 1;
+    }
 }
 
 /// Running and total counts of the containers imports adopted, per project: the recorded ids that still exist
@@ -95,11 +104,7 @@ pub async fn live_adopted(
         let Some((project, _)) = owner else {
             continue;
         };
-        let entry = counts.entry(project.clone()).or_default();
-        entry.1 += 1;
-        if c.state == Some(ContainerSummaryStateEnum::RUNNING) {
-            entry.0 += 1;
-        }
+        tally(&mut counts, project, c.state);
     }
     Ok(counts)
 }
