@@ -22,7 +22,7 @@ use rmcp::RoleServer;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use super::output::{Json, ToolError};
+use super::output::{Json, Reply, ToolError};
 use super::progress::Progress;
 
 /// How long a task may run before the manager gives up on it, and how long a finished one stays readable.
@@ -63,7 +63,7 @@ enum Ending {
 impl Tasks {
     /// Room for one task when this request declared the tasks extension and fewer than `MAX_TASKS` are
     /// kept; `None` otherwise, and the tool does its work within the request.
-    pub fn admit(&self, context: &RequestContext<RoleServer>) -> Option<Admission> {
+    fn admit(&self, context: &RequestContext<RoleServer>) -> Option<Admission> {
         if !negotiated(context) {
             return None;
         }
@@ -78,7 +78,7 @@ impl Tasks {
 
     /// Starts `work` as a task. `work` gets `progress` (which now also sets the task's status line) and
     /// the token that `tasks/cancel` fires.
-    pub fn start<T, W, F>(&self, _room: Admission, progress: Progress, work: W) -> CreateTaskResult
+    fn start<T, W, F>(&self, _room: Admission, progress: Progress, work: W) -> CreateTaskResult
     where
         T: Serialize + schemars::JsonSchema + Send + 'static,
         W: FnOnce(Progress, CancellationToken) -> F,
@@ -99,6 +99,26 @@ impl Tasks {
             })
         });
         CreateTaskResult::new(task)
+    }
+
+    /// Runs `work` as a task when the client declared tasks and there is room, else inside the request,
+    /// cancelled with it: the one place a long tool chooses between the two.
+    pub async fn run<T, W, F>(
+        &self,
+        context: &RequestContext<RoleServer>,
+        progress: Progress,
+        work: W,
+    ) -> Result<Reply<T>, ToolError>
+    where
+        T: Serialize + schemars::JsonSchema + Send + 'static,
+        W: FnOnce(Progress, CancellationToken) -> F,
+        F: Future<Output = Result<Json<T>, ToolError>> + Send + 'static,
+    {
+        if let Some(room) = self.admit(context) {
+            return Ok(Reply::Task(self.start(room, progress, work)));
+        }
+        let done = work(progress, context.ct.clone()).await?;
+        Ok(Reply::Done(done))
     }
 
     /// `tasks/get`.

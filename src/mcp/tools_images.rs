@@ -196,19 +196,13 @@ impl DockerServer {
         let reference = image.pulled_reference();
         let platform = args.platform.unwrap_or_default();
         let progress = Progress::for_request(&context);
-        if let Some(room) = self.shared().tasks.admit(&context) {
-            let server = self.clone();
-            let task =
-                self.shared()
-                    .tasks
-                    .start(room, progress, move |progress, cancel| async move {
-                        server.run_pull(reference, platform, progress, cancel).await
-                    });
-            return Ok(Reply::Task(task));
-        }
-        let cancel = context.ct.clone();
-        let pulled = self.run_pull(reference, platform, progress, cancel).await?;
-        Ok(pulled.into())
+        let server = self.clone();
+        self.shared()
+            .tasks
+            .run(&context, progress, move |progress, cancel| async move {
+                server.run_pull(reference, platform, progress, cancel).await
+            })
+            .await
     }
 
     /// Push a local image (credentials from the Docker config).
@@ -271,19 +265,13 @@ impl DockerServer {
             .map_err(|e| ToolError::invalid("tag", e, "use a reference such as myapp:dev"))?;
         let progress = Progress::for_request(&context);
         let tag = args.tag;
-        if let Some(room) = self.shared().tasks.admit(&context) {
-            let server = self.clone();
-            let task =
-                self.shared()
-                    .tasks
-                    .start(room, progress, move |progress, cancel| async move {
-                        server.run_build(tag, spec, progress, cancel).await
-                    });
-            return Ok(Reply::Task(task));
-        }
-        let cancel = context.ct.clone();
-        let built = self.run_build(tag, spec, progress, cancel).await?;
-        Ok(built.into())
+        let server = self.clone();
+        self.shared()
+            .tasks
+            .run(&context, progress, move |progress, cancel| async move {
+                server.run_build(tag, spec, progress, cancel).await
+            })
+            .await
     }
 
     /// Untag an image; deleted when no tag is left.

@@ -277,19 +277,13 @@ impl DockerServer {
                 return Ok(Reply::InputRequired(question));
             }
         }
-        if let Some(room) = self.shared().tasks.admit(&context) {
-            let server = self.clone();
-            let task =
-                self.shared()
-                    .tasks
-                    .start(room, progress, move |progress, cancel| async move {
-                        server.run_apply(args, &stored, progress, cancel).await
-                    });
-            return Ok(Reply::Task(task));
-        }
-        let cancel = context.ct.clone();
-        let done = self.run_apply(args, &stored, progress, cancel).await?;
-        Ok(Reply::Done(done))
+        let server = self.clone();
+        self.shared()
+            .tasks
+            .run(&context, progress, move |progress, cancel| async move {
+                server.run_apply(args, &stored, progress, cancel).await
+            })
+            .await
     }
 
     /// Plan removing a project (volumes only if asked); show the plan, then `apply` it.
