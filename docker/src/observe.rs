@@ -38,15 +38,8 @@ pub async fn live_projects(
     host: &str,
 ) -> Result<BTreeMap<String, (usize, usize)>, DockerError> {
     let filter = HashMap::from([("label", vec![naming::LABEL_MANAGED_BY.to_string()])]);
-    let options = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&filter)
-        .build();
-    let containers = client
-        .api
-        .list_containers(Some(options))
-        .await
-        .map_err(api(host, "listing project containers"))?;
+    let containers =
+        every_container(&client.api, host, &filter, "listing project containers").await?;
     let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for c in containers {
         // The one ownership rule: an empty label (masked on a primitive container) owns nothing.
@@ -83,15 +76,8 @@ pub async fn live_adopted(
         return Ok(BTreeMap::new());
     }
     let filter = HashMap::from([("id", ids)]);
-    let options = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&filter)
-        .build();
-    let containers = client
-        .api
-        .list_containers(Some(options))
-        .await
-        .map_err(api(host, "listing adopted containers"))?;
+    let containers =
+        every_container(&client.api, host, &filter, "listing adopted containers").await?;
     let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for c in containers {
         let (Some(id), Some(labels)) = (c.id.as_ref(), c.labels.as_ref()) else {
@@ -153,6 +139,23 @@ pub async fn observe(
 /// The engine's filter for resources carrying one project's ownership label.
 type LabelFilter = HashMap<&'static str, Vec<String>>;
 
+/// Every container, stopped ones too, that matches `filter`; `context` names the call in an error.
+async fn every_container(
+    docker: &Docker,
+    host: &str,
+    filter: &LabelFilter,
+    context: &str,
+) -> Result<Vec<bollard::models::ContainerSummary>, DockerError> {
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(filter)
+        .build();
+    docker
+        .list_containers(Some(options))
+        .await
+        .map_err(api(host, context))
+}
+
 /// The project's containers, each inspected (the list lacks restart policy, limits and health), in
 /// service and number order.
 async fn project_containers(
@@ -160,15 +163,13 @@ async fn project_containers(
     host: &str,
     label_filter: &LabelFilter,
 ) -> Result<Vec<ObservedContainer>, DockerError> {
-    let summaries = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::new()
-                .all(true)
-                .filters(label_filter)
-                .build(),
-        ))
-        .await
-        .map_err(api(host, "listing the project's containers"))?;
+    let summaries = every_container(
+        docker,
+        host,
+        label_filter,
+        "listing the project's containers",
+    )
+    .await?;
     // Inspects run together: a project of dozens of containers should not cost dozens of round trips.
     let inspected: Vec<Result<ObservedContainer, DockerError>> =
         stream::iter(summaries.into_iter().filter_map(|s| s.id))
