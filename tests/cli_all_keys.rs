@@ -98,6 +98,7 @@ services:
     dns_opt: ["ndots:2"]
     group_add: ["1001"]
     domainname: example.internal
+    mac_address: "02:42:AC:1C:00:0A"
     cgroup: private
     mem_limit: 64m
     memswap_limit: 128m
@@ -593,6 +594,11 @@ fn check_db_new_keys(f: &AllKeys, c: &Value, out: &mut Findings) {
         Value::from("example.internal"),
     );
     let back = &c["NetworkSettings"]["Networks"][format!("{}_back", f.name)];
+    out.eq(
+        "db mac_address",
+        &back["MacAddress"],
+        Value::from("02:42:ac:1c:00:0a"),
+    );
     let v4 = format!("{}.10", f.subnet4());
     let v6 = format!("{}::10", f.subnet6());
     out.eq(

@@ -403,6 +403,13 @@ fn compose_side(service: &str, svc: &Value) -> Fields {
     for key in ["domainname", "cgroup"] {
         f.insert(key, svc[key].as_str().map_or(Value::Null, Value::from));
     }
+    // Ours is normalized to lowercase colon form; compose prints it as written.
+    f.insert(
+        "mac_address",
+        svc["mac_address"]
+            .as_str()
+            .map_or(Value::Null, |mac| Value::from(mac.to_lowercase())),
+    );
     f.insert("memswap_limit", bytes(&svc["memswap_limit"]));
     f.insert("sysctls", text_map(&svc["sysctls"]));
     f.insert("cap_drop", text_list(&svc["cap_drop"]));
@@ -606,6 +613,7 @@ fn our_side(spec: &ServiceSpec) -> Fields {
     f.insert("dns_opt", list_or_null(&spec.dns_opt));
     f.insert("group_add", list_or_null(&spec.group_add));
     f.insert("domainname", json!(spec.domainname));
+    f.insert("mac_address", json!(spec.mac_address));
     f.insert("cgroup", json!(spec.cgroup));
     f.insert("memswap_limit", json!(spec.memswap_limit));
     f.insert("sysctls", json!(spec.sysctls));

@@ -401,6 +401,9 @@ fn wanted_facts(wanted: &CreateSpec, image: Option<&ImageConfig>) -> Facts {
         "stdin_open",
         body.open_stdin.unwrap_or_default().to_string(),
     );
+    if let Some(mac) = &wanted.mac_address {
+        facts.insert("mac_address", mac.clone());
+    }
     facts.insert("networks", networks_wanted(wanted));
     facts.insert("mounts", format!("{:?}", mounts_wanted(&host)));
     host_facts(&mut facts, &host);
@@ -441,6 +444,7 @@ fn live_facts(live: &ContainerInspectResponse, image: Option<&ImageConfig>) -> F
         "stdin_open",
         config.open_stdin.unwrap_or_default().to_string(),
     );
+    facts.insert("mac_address", primary_mac_address(live, &host));
     facts.insert("networks", networks_live(live, &host));
     facts.insert("mounts", format!("{:?}", mounts_live(live, image)));
     host_facts(&mut facts, &host);
@@ -635,6 +639,18 @@ fn networks_wanted(wanted: &CreateSpec) -> String {
     format!("{names:?}")
 }
 
+/// The MAC address on the network the container was created on (its network mode), lowercase.
+fn primary_mac_address(live: &ContainerInspectResponse, host: &HostConfig) -> String {
+    let mode = host.network_mode.clone().unwrap_or_default();
+    live.network_settings
+        .iter()
+        .flat_map(|s| s.networks.iter().flatten())
+        .find(|(name, _)| **name == mode)
+        .and_then(|(_, endpoint)| endpoint.mac_address.clone())
+        .unwrap_or_default()
+        .to_lowercase()
+}
+
 fn networks_live(live: &ContainerInspectResponse, host: &HostConfig) -> String {
     let mode = host.network_mode.clone().unwrap_or_default();
     let mut names: BTreeSet<String> = live
@@ -764,6 +780,7 @@ mod tests {
             body,
             platform: None,
             extra_networks: Vec::new(),
+            mac_address: None,
         }
     }
 

@@ -6,6 +6,7 @@
 use bollard::{Docker, API_DEFAULT_VERSION};
 
 use super::error::DockerError;
+use super::raw_create::RawRoute;
 
 /// Seconds an unverified client waits for an answer.
 const REQUEST_TIMEOUT_SECS: u64 = 5;
@@ -15,11 +16,13 @@ const REQUEST_TIMEOUT_SECS: u64 = 5;
 pub struct DockerClient {
     pub(crate) api: Docker,
     pub(crate) host: String,
+    /// How to reach the same engine outside bollard (`raw_create`).
+    pub(crate) raw: RawRoute,
 }
 
 impl DockerClient {
-    pub(crate) fn new(api: Docker, host: String) -> Self {
-        DockerClient { api, host }
+    pub(crate) fn new(api: Docker, host: String, raw: RawRoute) -> Self {
+        DockerClient { api, host, raw }
     }
 
     /// A client for the engine socket at `unix://PATH` that asks the engine nothing until first used (no
@@ -32,7 +35,12 @@ impl DockerClient {
                 message: e.to_string(),
                 fix: "use unix:///path/to/docker.sock".into(),
             })?;
-        Ok(DockerClient::new(api, host.to_string()))
+        let path = host.strip_prefix("unix://").unwrap_or(host).to_string();
+        Ok(DockerClient::new(
+            api,
+            host.to_string(),
+            RawRoute::Unix(path),
+        ))
     }
 
     /// The engine's address as configured (`unix:///var/run/docker.sock`, `ssh://alias`).

@@ -21,6 +21,7 @@ use tokio::sync::Mutex;
 
 use super::client::DockerClient;
 pub use super::error::DockerError;
+use super::raw_create::RawRoute;
 use super::ssh_transport::{self, SshDestination, SshDiagnostics};
 
 const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
@@ -119,11 +120,34 @@ impl DockerConnector {
     pub async fn client(&self) -> Result<DockerClient, DockerError> {
         let mut cached = self.shared.cached.lock().await;
         if let Some(docker) = cached.as_ref() {
-            return Ok(DockerClient::new(docker.clone(), self.host_description()));
+            return Ok(DockerClient::new(
+                docker.clone(),
+                self.host_description(),
+                self.raw_route(),
+            ));
         }
         let docker = self.connect().await.map_err(|e| self.with_ssh_words(e))?;
         *cached = Some(docker.clone());
-        Ok(DockerClient::new(docker, self.host_description()))
+        Ok(DockerClient::new(
+            docker,
+            self.host_description(),
+            self.raw_route(),
+        ))
+    }
+
+    /// The same engine, for the requests `raw_create` sends outside bollard.
+    fn raw_route(&self) -> RawRoute {
+        match &self.shared.endpoint {
+            Endpoint::Unix(path) => RawRoute::Unix(path.clone()),
+            Endpoint::Tcp { addr, tls: None } => {
+                RawRoute::Tcp(addr.trim_start_matches("tcp://").to_string())
+            }
+            Endpoint::Tcp { tls: Some(_), .. } | Endpoint::Invalid { .. } => RawRoute::Tls,
+            Endpoint::Ssh(destination) => RawRoute::Ssh {
+                destination: destination.clone(),
+                diagnostics: self.shared.ssh_diagnostics.clone(),
+            },
+        }
     }
 
     /// Forgets the cached client so the next call reconnects (after the engine restarted or moved).

@@ -38,6 +38,8 @@ pub struct CreateSpec {
     pub platform: Option<String>,
     /// Networks to connect after create: engine network name and endpoint settings (aliases).
     pub extra_networks: Vec<(String, EndpointSettings)>,
+    /// The container config's `MacAddress`, which bollard's `body` cannot carry (`raw_create` sends it).
+    pub mac_address: Option<String>,
 }
 
 /// Builds the create body for `target`, resolving `{secret: NAME}` environment references from `secrets`.
@@ -71,6 +73,7 @@ pub fn create_spec(
         body,
         platform: spec.platform.clone(),
         extra_networks,
+        mac_address: spec.mac_address.clone(),
     })
 }
 
@@ -134,6 +137,7 @@ pub fn primitive_create_spec(
         body,
         platform: spec.platform.clone(),
         extra_networks,
+        mac_address: spec.mac_address.clone(),
     })
 }
 

@@ -298,8 +298,7 @@ pub async fn create(
     let image = super::images::inspect(client, &spec.image).await?;
     let create_spec = primitive_create_spec(spec, &image.labels)?;
     let intended = create_spec.body.labels.clone().unwrap_or_default();
-    let id =
-        steps::create_connected(&client.api, &client.host, name, create_spec, Vec::new()).await?;
+    let id = steps::create_connected(client, &client.host, name, create_spec, Vec::new()).await?;
     match created_as_intended(client, &id, &intended).await {
         Ok(actual) => Ok(Created {
             name: actual.unwrap_or_else(|| name.unwrap_or_default().to_string()),

@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use bollard::Docker;
 use futures_util::stream::{self, StreamExt};
 use planner::plan::{Action, Op, ResourceRef};
 use planner::Plan;
@@ -48,7 +47,6 @@ enum Blocked {
 
 /// Runs `plan` against the engine and reports every step; never fails as a whole.
 pub async fn execute_plan(client: &DockerClient, plan: &Plan, opts: &ExecOptions) -> ApplyReport {
-    let docker = &client.api;
     let mut report = ApplyReport::default();
     let actions: HashMap<usize, &Action> = plan.actions.iter().map(|a| (a.id, a)).collect();
     let mut blocked: HashMap<usize, Blocked> = HashMap::new();
@@ -80,7 +78,7 @@ pub async fn execute_plan(client: &DockerClient, plan: &Plan, opts: &ExecOptions
         // Steps take their action by value: a closure over `&Action` inside the stream combinators keeps
         // rustc from proving the apply future `Send`, and it must be to run as a server task.
         let steps = runnable.into_iter().cloned().map(|action| async move {
-            let result = run_step(docker, &action, opts).await;
+            let result = run_step(client, &action, opts).await;
             (action, result)
         });
         let results: Vec<(Action, StepResult)> = stream::iter(steps)
@@ -126,7 +124,7 @@ enum StepResult {
     Cancelled,
 }
 
-async fn run_step(docker: &Docker, action: &Action, opts: &ExecOptions) -> StepResult {
+async fn run_step(client: &DockerClient, action: &Action, opts: &ExecOptions) -> StepResult {
     // Wave members queue behind the concurrency bound; a cancel while queued still counts.
     if opts.cancel.is_cancelled() {
         return StepResult::Cancelled;
@@ -140,7 +138,7 @@ async fn run_step(docker: &Docker, action: &Action, opts: &ExecOptions) -> StepR
     let events = opts.events.clone();
     let action_id = action.id;
     let progress = move |message: String| (events)(StepEvent::Progress { action_id, message });
-    match run_action(docker, action, opts, &progress).await {
+    match run_action(client, action, opts, &progress).await {
         Ok(engine_id) => {
             (opts.events)(StepEvent::Done {
                 action_id: action.id,

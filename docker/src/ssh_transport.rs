@@ -116,6 +116,14 @@ impl tower_service::Service<http::Uri> for SshConnector {
     }
 }
 
+/// Starts one ssh connection to the engine, outside any pool (for requests bollard's models cannot express).
+pub(crate) fn dial(
+    destination: &SshDestination,
+    diagnostics: SshDiagnostics,
+) -> Result<SshIo, std::io::Error> {
+    spawn(destination, diagnostics)
+}
+
 fn spawn(
     destination: &SshDestination,
     diagnostics: SshDiagnostics,
@@ -195,7 +203,7 @@ impl AsyncWrite for SshStream {
 }
 
 /// hyper's view of an ssh connection.
-struct SshIo(TokioIo<SshStream>);
+pub(crate) struct SshIo(TokioIo<SshStream>);
 
 impl Connection for SshIo {
     fn connected(&self) -> Connected {

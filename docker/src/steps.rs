@@ -20,21 +20,24 @@ use planner::plan::{
     Action, ContainerTarget, NetworkTarget, Op, ResourceKind, Target, VolumeTarget,
 };
 
+use super::client::DockerClient;
 use super::container_config::{
     create_spec, label_map, restart_policy, secret_files_archives, CreateSpec,
 };
 use super::error::DockerError;
 use super::execute::ExecOptions;
 use super::images;
+use super::raw_create::{self, RawCreate};
 use super::wait::{self, wait_for, HealthGate};
 
 /// Runs one action; returns the engine id of the resulting resource when there is one.
 pub async fn run_action(
-    docker: &Docker,
+    client: &DockerClient,
     action: &Action,
     opts: &ExecOptions,
     progress: images::Progress<'_>,
 ) -> Result<Option<String>, DockerError> {
+    let docker = &client.api;
     let host = opts.engine_host.as_str();
     let kind = action.resource.kind;
     match (action.op, kind, action.target.as_ref()) {
@@ -84,13 +87,13 @@ pub async fn run_action(
         }
         (Op::Create, ResourceKind::Container, Some(Target::Container(target))) => {
             wait_dependencies(docker, host, target, opts, progress).await?;
-            create_container(docker, host, target, opts, progress)
+            create_container(client, host, target, opts, progress)
                 .await
                 .map(Some)
         }
         (Op::Replace, ResourceKind::Container, Some(Target::Container(target))) => {
             wait_dependencies(docker, host, target, opts, progress).await?;
-            replace_container(docker, host, target, &existing(action), opts, progress)
+            replace_container(client, host, target, &existing(action), opts, progress)
                 .await
                 .map(Some)
         }
@@ -226,21 +229,21 @@ async fn wait_dependencies(
 /// Create, connect the extra networks, copy secrets in, start. A container that fails before start is
 /// removed again, so a retry starts from a clean slate.
 async fn create_container(
-    docker: &Docker,
+    client: &DockerClient,
     host: &str,
     target: &ContainerTarget,
     opts: &ExecOptions,
     progress: images::Progress<'_>,
 ) -> Result<String, DockerError> {
-    let id = create_configured(docker, host, target, &target.name, opts).await?;
+    let id = create_configured(client, host, target, &target.name, opts).await?;
     progress(format!("created {} ({})", target.name, short(&id)));
-    start(docker, host, &id).await?;
+    start(&client.api, host, &id).await?;
     Ok(id)
 }
 
 /// Creates `target` under `name` with networks and secret files in place, not started.
 async fn create_configured(
-    docker: &Docker,
+    client: &DockerClient,
     host: &str,
     target: &ContainerTarget,
     name: &str,
@@ -248,14 +251,14 @@ async fn create_configured(
 ) -> Result<String, DockerError> {
     let spec = create_spec(target, &opts.secrets)?;
     let archives = secret_files_archives(target, &opts.secrets, &opts.configs)?;
-    create_connected(docker, host, Some(name), spec, archives).await
+    create_connected(client, host, Some(name), spec, archives).await
 }
 
 /// Creates a container from `spec` (Docker picks the name when `name` is `None`), connects its extra
 /// networks and copies `archives` (directory, tar) in. A container that fails after create is removed
 /// again, so a retry starts from a clean slate. Shared by plans and the primitive container tools.
 pub(crate) async fn create_connected(
-    docker: &Docker,
+    client: &DockerClient,
     host: &str,
     name: Option<&str>,
     spec: CreateSpec,
@@ -268,12 +271,29 @@ pub(crate) async fn create_connected(
     if let Some(platform) = &spec.platform {
         options = options.platform(platform);
     }
+    let docker = &client.api;
     let label = name.unwrap_or("the container");
-    let created = docker
-        .create_container(Some(options.build()), spec.body)
-        .await
-        .map_err(|e| DockerError::from_bollard(e, host, &format!("creating container {label}")))?;
-    let id = created.id;
+    let id = match &spec.mac_address {
+        // bollard's model has no container-level MacAddress, the only form API 1.41 takes.
+        Some(mac_address) => {
+            let create = RawCreate {
+                name,
+                platform: spec.platform.as_deref(),
+                body: &spec.body,
+                mac_address,
+            };
+            raw_create::create_container(&client.raw, docker, host, create).await?
+        }
+        None => {
+            docker
+                .create_container(Some(options.build()), spec.body)
+                .await
+                .map_err(|e| {
+                    DockerError::from_bollard(e, host, &format!("creating container {label}"))
+                })?
+                .id
+        }
+    };
     let finish = async {
         for (network, endpoint) in spec.extra_networks {
             let request = NetworkConnectRequest {
@@ -316,7 +336,7 @@ pub(crate) async fn create_connected(
 /// Create the new container under a temporary name, then stop and remove the old one, rename the new one
 /// and start it: a failed create leaves the old container untouched.
 async fn replace_container(
-    docker: &Docker,
+    client: &DockerClient,
     host: &str,
     target: &ContainerTarget,
     old: &str,
@@ -330,7 +350,8 @@ async fn replace_container(
         .take(8)
         .collect();
     let temporary = format!("{}-replacing-{suffix}", target.name);
-    let id = create_configured(docker, host, target, &temporary, opts).await?;
+    let docker = &client.api;
+    let id = create_configured(client, host, target, &temporary, opts).await?;
     progress(format!("created replacement {temporary} ({})", short(&id)));
     if let Err(e) = delete_container(docker, host, old).await {
         let _ = remove(docker, host, &id).await;

@@ -62,6 +62,16 @@ fn non_empty(items: &[String]) -> Option<Vec<String>> {
     (!items.is_empty()).then(|| items.to_vec())
 }
 
+/// Nameservers, search domains and resolver options; none of them set is no DNS config at all.
+fn dns_config(c: &plain::ContainerSpec) -> Option<TaskSpecContainerSpecDnsConfig> {
+    let config = TaskSpecContainerSpecDnsConfig {
+        nameservers: non_empty(&c.dns_nameservers),
+        search: non_empty(&c.dns_search),
+        options: non_empty(&c.dns_options),
+    };
+    (config != TaskSpecContainerSpecDnsConfig::default()).then_some(config)
+}
+
 fn container(
     c: &plain::ContainerSpec,
     ids: &ObjectIds,
@@ -90,10 +100,8 @@ fn container(
             ..HealthConfig::default()
         }),
         hosts: non_empty(&c.hosts),
-        dns_config: non_empty(&c.dns_nameservers).map(|ns| TaskSpecContainerSpecDnsConfig {
-            nameservers: Some(ns),
-            ..TaskSpecContainerSpecDnsConfig::default()
-        }),
+        dns_config: dns_config(c),
+        groups: non_empty(&c.groups),
         capability_add: non_empty(&c.cap_add),
         capability_drop: non_empty(&c.cap_drop),
         sysctls: (!c.sysctls.is_empty()).then(|| hash_map(&c.sysctls)),

@@ -165,6 +165,8 @@ pub struct Service {
     pub group_add: Option<Vec<Scalar>>,
     /// NIS domain name of the container.
     pub domainname: Option<String>,
+    /// Fixed MAC address on the first network (`02:42:ac:11:00:02`).
+    pub mac_address: Option<String>,
     /// `private` or `host`; `host` is refused unless the server allows option `host_cgroup`.
     pub cgroup: Option<String>,
     /// Memory plus swap: bytes, a size such as `1g`, or `-1` for unlimited swap.

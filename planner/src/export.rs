@@ -195,6 +195,7 @@ fn put_networking(m: &mut Map<String, Value>, s: &ServiceSpec) {
     put_opt(m, "hostname", s.hostname.as_ref());
     put_list(m, "extra_hosts", &s.extra_hosts);
     put_opt(m, "domainname", s.domainname.as_ref());
+    put_opt(m, "mac_address", s.mac_address.as_ref());
     put_list(m, "dns", &s.dns);
     put_list(m, "dns_search", &s.dns_search);
     put_list(m, "dns_opt", &s.dns_opt);

@@ -139,6 +139,9 @@ pub struct ServiceSpec {
     pub group_add: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domainname: Option<String>,
+    /// Fixed MAC address of the container on its first network, lowercase `xx:xx:xx:xx:xx:xx`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
     /// cgroup namespace mode: `private` or `host` (the latter only when the policy allows it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<String>,

@@ -125,6 +125,9 @@ pub fn validate_service(name: &str, spec: &ServiceSpec, base: &str) -> Vec<SpecE
             ));
         }
     }
+    if let Some(problem) = mac_address_problem(spec) {
+        errors.push(invalid(format!("{base}.mac_address"), problem.0, problem.1));
+    }
     if spec.network_mode.is_some() && !spec.networks.is_empty() {
         errors.push(invalid(
             format!("{base}.network_mode"),
@@ -263,6 +266,30 @@ pub fn validate_service(name: &str, spec: &ServiceSpec, base: &str) -> Vec<SpecE
 
 /// The engine refuses a container path mounted twice ("Duplicate mount point"); say so at plan time.
 /// Paths compare cleaned, as the engine compares them (`/data/` is `/data`).
+/// A fixed MAC address needs a network of the container's own, and one container to carry it.
+fn mac_address_problem(spec: &ServiceSpec) -> Option<(String, String)> {
+    spec.mac_address.as_ref()?;
+    let mode = spec.network_mode.as_deref().unwrap_or("bridge");
+    if matches!(mode, "host" | "none")
+        || mode.starts_with("container:")
+        || mode.starts_with("service:")
+    {
+        return Some((
+            format!("`mac_address` cannot be set with `network_mode: {mode}`: the container has no interface of its own"),
+            "remove mac_address, or attach the service to a network".into(),
+        ));
+    }
+    (spec.replicas > 1).then(|| {
+        (
+            format!(
+                "each of the {} replicas would get the same MAC address",
+                spec.replicas
+            ),
+            "run one replica, or remove mac_address".into(),
+        )
+    })
+}
+
 fn duplicate_mount_targets(spec: &ServiceSpec, base: &str) -> Vec<SpecError> {
     let mounts = spec.mounts.iter().map(|m| (m.target.as_str(), "volumes"));
     let tmpfs = spec.tmpfs.iter().map(|t| {

@@ -103,6 +103,7 @@ pub const SERVICE_KEYS: &[(&str, KeySupport)] = &[
     ("dns_opt", Supported),
     ("group_add", Supported),
     ("domainname", Supported),
+    ("mac_address", Supported),
     ("memswap_limit", Supported),
     ("cap_drop", Supported),
     ("logging", Supported),
@@ -227,12 +228,6 @@ pub const SERVICE_KEYS: &[(&str, KeySupport)] = &[
     (
         "label_file",
         Unsupported("label files are not supported yet; use `labels`"),
-    ),
-    (
-        "mac_address",
-        Unsupported(
-            "a fixed MAC address is not supported yet: engine API 1.41 takes it only as the container config's MacAddress, which the bollard 0.21 request model has dropped",
-        ),
     ),
     (
         "mem_swappiness",
@@ -413,7 +408,7 @@ pub const SERVICE_NETWORK_KEYS: &[(&str, KeySupport)] = &[
     ),
     (
         "mac_address",
-        Unsupported("a fixed MAC address is not supported"),
+        Unsupported("a MAC address per network needs engine API 1.44; set the service's own `mac_address`, which applies to its first network"),
     ),
     (
         "driver_opts",

@@ -115,6 +115,37 @@ pub(super) fn ipv6_address(text: &str, path: &str, diag: &mut Diagnostics) -> Op
         .map(|_| text.to_string())
 }
 
+/// A service's fixed MAC address: six hex octets joined by `:` or `-`, unicast, as lowercase `xx:..:xx`.
+pub(super) fn mac_address(text: &str, path: &str, diag: &mut Diagnostics) -> Option<String> {
+    diag.check(
+        parse_mac(text),
+        path,
+        "write a unicast address such as `02:42:ac:11:00:02`",
+    )
+}
+
+fn parse_mac(text: &str) -> Result<String, String> {
+    let not_mac = || format!("`{text}` is not a MAC address");
+    let octets: Vec<u8> = text
+        .split([':', '-'])
+        .map(|octet| match octet.len() {
+            2 => u8::from_str_radix(octet, 16).map_err(|_| not_mac()),
+            _ => Err(not_mac()),
+        })
+        .collect::<Result<_, _>>()?;
+    let separators: Vec<char> = text.chars().filter(|c| matches!(c, ':' | '-')).collect();
+    if octets.len() != 6 || separators.windows(2).any(|w| w[0] != w[1]) {
+        return Err(not_mac());
+    }
+    if octets[0] & 1 == 1 {
+        return Err(format!(
+            "`{text}` is a multicast address; an interface needs a unicast one"
+        ));
+    }
+    let hex: Vec<String> = octets.iter().map(|o| format!("{o:02x}")).collect();
+    Ok(hex.join(":"))
+}
+
 fn checked(result: Result<String, String>, path: &str, diag: &mut Diagnostics) -> Option<String> {
     diag.check(
         result,
@@ -162,6 +193,30 @@ pub fn subnet_contains(cidr: &str, address: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mac_addresses_are_unicast_six_octets() {
+        assert_eq!(
+            parse_mac("02:42:AC:11:00:02").as_deref(),
+            Ok("02:42:ac:11:00:02")
+        );
+        assert_eq!(
+            parse_mac("02-42-ac-11-00-02").as_deref(),
+            Ok("02:42:ac:11:00:02")
+        );
+        for bad in [
+            "",
+            "02:42:ac:11:00",
+            "02:42:ac:11:00:02:03",
+            "02:42-ac:11:00:02",
+            "0242.ac11.0002",
+            "02:42:ac:11:00:0g",
+            "2:42:ac:11:00:02",
+            "01:00:5e:00:00:01",
+        ] {
+            assert!(parse_mac(bad).is_err(), "{bad:?} was taken");
+        }
+    }
 
     #[test]
     fn subnets_contain_their_addresses() {

@@ -1,6 +1,7 @@
 //! One raw service to a `ServiceSpec`: the fields in compose's groups, each group in a short function.
 //! The groups run in a fixed order, so a service's errors are reported in the same order every time.
 
+use super::addressing::mac_address;
 use super::environment::environment;
 use super::files::{file_mounts, FileKind};
 use super::lifecycle::{depends_on, healthcheck, replicas, restart};
@@ -185,8 +186,8 @@ fn mount_fields(
     }
 }
 
-/// `network_mode`, `networks` (`default` when neither is given), `hostname`, `domainname` and the resolver
-/// settings (`dns`, `dns_search`, `dns_opt`).
+/// `network_mode`, `networks` (`default` when neither is given), `hostname`, `domainname`, `mac_address`
+/// and the resolver settings (`dns`, `dns_search`, `dns_opt`).
 fn network_fields(raw: &Service, base: &str, diag: &mut Diagnostics, spec: &mut ServiceSpec) {
     spec.network_mode = raw.network_mode.clone();
     spec.networks = service_networks(raw.networks.as_ref(), &field(base, "networks"), diag);
@@ -196,6 +197,10 @@ fn network_fields(raw: &Service, base: &str, diag: &mut Diagnostics, spec: &mut 
     }
     spec.hostname = raw.hostname.clone();
     spec.domainname = raw.domainname.clone();
+    spec.mac_address = raw
+        .mac_address
+        .as_deref()
+        .and_then(|mac| mac_address(mac, &field(base, "mac_address"), diag));
     spec.dns = text_list(raw.dns.as_ref());
     spec.dns_search = text_list(raw.dns_search.as_ref());
     spec.dns_opt = raw.dns_opt.clone().unwrap_or_default();

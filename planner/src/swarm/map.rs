@@ -119,7 +119,7 @@ fn image(input: &ServiceInput<'_>, svc: &model::ServiceSpec) -> String {
 /// Keys whose meaning would silently change on a swarm: each is an error naming it and the fix.
 /// `unbuilt`: the service has `build:` but no registry was named to push the image to.
 fn refused_keys(svc: &model::ServiceSpec, unbuilt: bool, path: &str) -> Vec<SpecError> {
-    let refused: [(&str, bool, &str); 10] = [
+    let refused: [(&str, bool, &str); 11] = [
         (
             "container_name",
             svc.container_name.is_some(),
@@ -170,6 +170,11 @@ fn refused_keys(svc: &model::ServiceSpec, unbuilt: bool, path: &str) -> Vec<Spec
             "ulimits",
             !svc.ulimits.is_empty(),
             "remove it: not mapped onto Swarm services yet",
+        ),
+        (
+            "mac_address",
+            svc.mac_address.is_some(),
+            "remove it: Swarm tasks take their addresses from their overlay networks",
         ),
     ];
     let mut errors: Vec<SpecError> = refused
@@ -224,7 +229,22 @@ fn refused_env(svc: &model::ServiceSpec, path: &str) -> Vec<SpecError> {
 
 /// Keys `docker stack deploy` ignores with a warning.
 fn ignored_keys(svc: &model::ServiceSpec, path: &str) -> Vec<String> {
-    let ignored: [(&str, bool, &str); 4] = [
+    let ignored: [(&str, bool, &str); 7] = [
+        (
+            "domainname",
+            svc.domainname.is_some(),
+            "Swarm services have no domain name",
+        ),
+        (
+            "cgroup",
+            svc.cgroup.is_some(),
+            "Swarm tasks run in the nodes' default cgroup namespace",
+        ),
+        (
+            "memswap_limit",
+            svc.memswap_limit.is_some(),
+            "Swarm takes `deploy.resources` only",
+        ),
         (
             "expose",
             !svc.expose.is_empty(),
@@ -284,6 +304,9 @@ fn container(
         healthcheck: svc.healthcheck.clone(),
         hosts: svc.extra_hosts.iter().map(|h| host_entry(h)).collect(),
         dns_nameservers: svc.dns.clone(),
+        dns_search: svc.dns_search.clone(),
+        dns_options: svc.dns_opt.clone(),
+        groups: svc.group_add.clone(),
         cap_add: svc.cap_add.clone(),
         cap_drop: svc.cap_drop.clone(),
         sysctls: svc.sysctls.clone(),

@@ -52,6 +52,15 @@ pub struct ContainerSpec {
     /// `IP hostname`, the API's `Hosts` form.
     pub hosts: Vec<String>,
     pub dns_nameservers: Vec<String>,
+    /// Compose `dns_search`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<String>,
+    /// Compose `dns_opt`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_options: Vec<String>,
+    /// Compose `group_add` (the API's `Groups`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub sysctls: BTreeMap<String, String>,

@@ -216,6 +216,7 @@ fn keys_without_swarm_meaning_are_errors_naming_them() {
             "services.web.environment.TOKEN",
         ),
         ("ports: [\"127.0.0.1:8080:80\"]", "services.web.ports[0]"),
+        ("mac_address: 02:42:ac:11:00:02", "services.web.mac_address"),
         (
             "deploy: {mode: global, replicas: 2}",
             "services.web.deploy.replicas",
@@ -261,6 +262,30 @@ fn keys_stack_deploy_ignores_are_warnings() {
     let mapped = map_service(yaml, "web").expect("maps");
     assert_eq!(mapped.warnings.len(), 1);
     assert!(mapped.warnings[0].starts_with("services.web.expose: ignored on a swarm"));
+    let yaml =
+        "services:\n  web:\n    image: busybox\n    domainname: d.lan\n    cgroup: private\n    \
+                mem_limit: 64m\n    memswap_limit: 128m\n";
+    let mapped = map_service(yaml, "web").expect("maps");
+    for key in ["domainname", "cgroup", "memswap_limit"] {
+        let prefix = format!("services.web.{key}: ignored on a swarm");
+        assert!(
+            mapped.warnings.iter().any(|w| w.starts_with(&prefix)),
+            "{key}: {:?}",
+            mapped.warnings
+        );
+    }
+}
+
+#[test]
+fn resolver_settings_and_groups_reach_the_task() {
+    let yaml =
+        "services:\n  web:\n    image: busybox\n    dns: [10.0.0.2]\n    dns_search: [lan]\n    \
+                dns_opt: [\"ndots:2\"]\n    group_add: [audio]\n";
+    let mapped = map_service(yaml, "web").expect("maps");
+    let container = &mapped.spec.container;
+    assert_eq!(container.dns_search, ["lan"]);
+    assert_eq!(container.dns_options, ["ndots:2"]);
+    assert_eq!(container.groups, ["audio"]);
 }
 
 #[test]

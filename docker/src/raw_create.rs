@@ -1,0 +1,206 @@
+//! Container create requests that bollard's request model cannot express, sent over a connection of our own
+//! to the same engine.
+//!
+//! Engine API 1.41 takes a fixed MAC address only as the container config's `MacAddress` (per-endpoint MACs
+//! came with API 1.44), and bollard 0.21's `ContainerCreateBody` no longer has that field. So a container
+//! with `mac_address` is created here: bollard's body, serialized, plus `MacAddress`, posted to the API
+//! version bollard negotiated, over the same kind of connection (unix socket, plain TCP or ssh). Everything
+//! after the create (network connects, uploads, start) goes through bollard as for any other container.
+//! TLS engines are not reached this way; the create fails with an error that says so.
+
+use std::time::Duration;
+
+use bollard::models::{ContainerCreateBody, ContainerCreateResponse};
+use bollard::Docker;
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+
+use super::error::DockerError;
+use super::ssh_transport::{self, SshDestination, SshDiagnostics};
+
+/// How long the whole create (connect, send, answer) may take.
+const CREATE_TIMEOUT: Duration = Duration::from_secs(120);
+/// The most of an answer read; a create answers with an id and a few warnings.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// How to open a second connection to the engine the client is negotiated with.
+#[derive(Clone)]
+pub(crate) enum RawRoute {
+    Unix(String),
+    Tcp(String),
+    Ssh {
+        destination: SshDestination,
+        diagnostics: SshDiagnostics,
+    },
+    /// An engine behind TLS: not reachable by this module.
+    Tls,
+}
+
+/// Where and what to create: the bollard body plus the fields bollard's model lacks.
+pub(crate) struct RawCreate<'a> {
+    pub name: Option<&'a str>,
+    pub platform: Option<&'a str>,
+    pub body: &'a ContainerCreateBody,
+    pub mac_address: &'a str,
+}
+
+/// Creates the container described by `create` and returns its id. Errors read as bollard's would.
+pub(crate) async fn create_container(
+    route: &RawRoute,
+    docker: &Docker,
+    host: &str,
+    create: RawCreate<'_>,
+) -> Result<String, DockerError> {
+    let label = create.name.unwrap_or("the container");
+    let context = format!("creating container {label}");
+    let request = create_request(docker, &create).map_err(|message| DockerError::Api {
+        context: context.clone(),
+        status: 0,
+        message,
+    })?;
+    let answer = tokio::time::timeout(CREATE_TIMEOUT, send(route, host, request))
+        .await
+        .map_err(|_| DockerError::Unreachable {
+            host: host.to_string(),
+            reason: format!(
+                "no answer to the create of {label} within {} seconds",
+                CREATE_TIMEOUT.as_secs()
+            ),
+        })??;
+    let (status, body) = answer;
+    if status.is_success() {
+        let created: ContainerCreateResponse =
+            serde_json::from_slice(&body).map_err(|e| DockerError::Api {
+                context,
+                status: status.as_u16(),
+                message: format!("the engine's answer is not a create response: {e}"),
+            })?;
+        return Ok(created.id);
+    }
+    Err(DockerError::from_bollard(
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: status.as_u16(),
+            message: engine_message(&body),
+        },
+        host,
+        &context,
+    ))
+}
+
+/// `POST /vX.Y/containers/create?name=..&platform=..` with bollard's body and `MacAddress` added.
+fn create_request(docker: &Docker, create: &RawCreate<'_>) -> Result<Request<Full<Bytes>>, String> {
+    let mut body = serde_json::to_value(create.body).map_err(|e| e.to_string())?;
+    let Value::Object(fields) = &mut body else {
+        return Err("the container config did not serialize to an object".into());
+    };
+    fields.insert(
+        "MacAddress".into(),
+        Value::String(create.mac_address.into()),
+    );
+    let version = docker.client_version();
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    if let Some(name) = create.name {
+        query.append_pair("name", name);
+    }
+    if let Some(platform) = create.platform {
+        query.append_pair("platform", platform);
+    }
+    let uri = format!(
+        "/v{}.{}/containers/create?{}",
+        version.major_version,
+        version.minor_version,
+        query.finish()
+    );
+    let bytes = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
+    Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(http::header::HOST, "docker")
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(bytes)))
+        .map_err(|e| e.to_string())
+}
+
+/// Sends `request` over a fresh connection along `route`; the status and at most `MAX_ANSWER_BYTES` of body.
+async fn send(
+    route: &RawRoute,
+    host: &str,
+    request: Request<Full<Bytes>>,
+) -> Result<(StatusCode, Bytes), DockerError> {
+    let unreachable = |reason: String| DockerError::Unreachable {
+        host: host.to_string(),
+        reason,
+    };
+    match route {
+        RawRoute::Unix(path) => {
+            let stream = tokio::net::UnixStream::connect(path)
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
+            exchange(TokioIo::new(stream), request, host).await
+        }
+        RawRoute::Tcp(addr) => {
+            let stream = tokio::net::TcpStream::connect(addr)
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
+            exchange(TokioIo::new(stream), request, host).await
+        }
+        RawRoute::Ssh {
+            destination,
+            diagnostics,
+        } => {
+            let io = ssh_transport::dial(destination, diagnostics.clone())
+                .map_err(|e| unreachable(e.to_string()))?;
+            exchange(io, request, host).await
+        }
+        RawRoute::Tls => Err(DockerError::InvalidAction(format!(
+            "mac_address: {host} is reached over TLS, where a fixed MAC address cannot be sent to engine API 1.41; \
+             remove mac_address or reach the engine over its unix socket or ssh"
+        ))),
+    }
+}
+
+/// One HTTP/1.1 exchange on `io`.
+async fn exchange<I>(
+    io: I,
+    request: Request<Full<Bytes>>,
+    host: &str,
+) -> Result<(StatusCode, Bytes), DockerError>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let unreachable = |reason: String| DockerError::Unreachable {
+        host: host.to_string(),
+        reason,
+    };
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    let driver = tokio::spawn(connection);
+    let result = async {
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        let status = response.status();
+        let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+            .collect()
+            .await
+            .map_err(|e| unreachable(format!("reading the create answer: {e}")))?
+            .to_bytes();
+        Ok((status, body))
+    }
+    .await;
+    driver.abort();
+    result
+}
+
+/// The engine's `{"message": ...}`, else the body as text.
+fn engine_message(body: &[u8]) -> String {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string())
+}

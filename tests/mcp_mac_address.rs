@@ -1,0 +1,128 @@
+//! `mac_address` through the MCP client against the real engine (API 1.41 takes it only as the container
+//! config's `MacAddress`, which the server sends outside bollard's model): a plan creates the container with
+//! that address, the next plan is "No changes", a new address replaces the container, the primitive
+//! `run_container` tool sets it too, a compose project with one is imported as matching (and a new address then replaces it), and a malformed
+//! address is refused naming the field.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap: a failure is the test failing
+
+mod common;
+
+use common::engine::{compose_up, inspect_object, ProjectGuard};
+use common::mcp::McpSession;
+use common::unique;
+use serde_json::{json, Value};
+
+const IMAGE: &str = common::TEST_IMAGE;
+
+fn spec(mac: &str) -> String {
+    format!(
+        "services:\n  web:\n    image: {IMAGE}\n    init: true\n    command: [\"sleep\", \"3600\"]\n    \
+         mac_address: \"{mac}\"\n"
+    )
+}
+
+/// The MAC address of `container` on `network`.
+fn mac_on(container: &str, network: &str) -> Value {
+    let inspected = inspect_object("container", container).unwrap();
+    inspected["NetworkSettings"]["Networks"][network]["MacAddress"].clone()
+}
+
+#[tokio::test]
+async fn a_plan_sets_the_mac_address_keeps_it_and_replaces_the_container_when_it_changes() {
+    let project = unique("mac");
+    let _guard = ProjectGuard::new(&project);
+    let session = McpSession::start().await;
+    let container = format!("{project}-web-1");
+    let network = format!("{project}_default");
+
+    session.converge(&project, &spec("02:42:AC:1E:00:07")).await;
+    assert_eq!(mac_on(&container, &network), json!("02:42:ac:1e:00:07"));
+
+    let (_, again) = session
+        .plan_yaml(&project, &spec("02:42:ac:1e:00:07"))
+        .await;
+    assert_eq!(
+        again.field("has_changes"),
+        Some(Value::Bool(false)),
+        "the same address in another case is no change: {}",
+        again.all_text()
+    );
+
+    let (_, changed) = session
+        .plan_yaml(&project, &spec("02:42:ac:1e:00:08"))
+        .await;
+    let rendering = changed.str_field("rendering").unwrap();
+    assert!(
+        rendering.contains("mac_address") && rendering.contains("02:42:ac:1e:00:08"),
+        "{rendering}"
+    );
+    session.converge(&project, &spec("02:42:ac:1e:00:08")).await;
+    assert_eq!(mac_on(&container, &network), json!("02:42:ac:1e:00:08"));
+
+    session.destroy(&project).await;
+}
+
+#[tokio::test]
+async fn run_container_sets_the_mac_address_and_a_bad_one_names_the_field() {
+    let session = McpSession::start().await;
+    let name = unique("macrun");
+    let run = session
+        .call(
+            "run_container",
+            json!({"name": name, "spec": {"image": IMAGE, "init": true, "command": ["sleep", "60"], "mac_address": "02:42:ac:1e:01:02"}}),
+        )
+        .await;
+    let mac = mac_on(&name, "bridge");
+    let removed = common::engine::docker_cli(None, &["rm", "-f", &name]);
+    assert!(removed.status.success(), "{removed:?}");
+    run.unwrap();
+    assert_eq!(mac, json!("02:42:ac:1e:01:02"));
+
+    let message = session
+        .tool_error(
+            "run_container",
+            json!({"spec": {"image": IMAGE, "mac_address": "02:42:ac:1e:01"}}),
+        )
+        .await;
+    assert!(
+        message.contains("mac_address") && message.contains("not a MAC address"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_compose_project_with_a_mac_address_is_imported_as_matching() {
+    let project = unique("macimp");
+    let _guard = ProjectGuard::new(&project);
+    let yaml = spec("02:42:ac:1e:02:03");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    compose_up(&project, &file);
+
+    let session = McpSession::start().await;
+    let imported = session
+        .structured_ok(
+            "import_project",
+            json!({"project": project, "compose_yaml": yaml}),
+        )
+        .await;
+    assert_eq!(imported["differing"], json!([]), "{imported}");
+    let (_, same) = session.plan_yaml(&project, &yaml).await;
+    assert_eq!(
+        same.field("has_changes"),
+        Some(Value::Bool(false)),
+        "{}",
+        same.all_text()
+    );
+    let (_, other) = session
+        .plan_yaml(&project, &spec("02:42:ac:1e:02:04"))
+        .await;
+    let rendering = other.str_field("rendering").unwrap();
+    assert!(
+        rendering.contains("mac_address"),
+        "a different address replaces the adopted container: {rendering}"
+    );
+    session.destroy(&project).await;
+}
