@@ -6,7 +6,7 @@
 use bollard::{Docker, API_DEFAULT_VERSION};
 
 use super::error::DockerError;
-use super::raw_create::RawRoute;
+use super::raw_api::RawRoute;
 
 /// Seconds an unverified client waits for an answer.
 const REQUEST_TIMEOUT_SECS: u64 = 5;
@@ -16,7 +16,7 @@ const REQUEST_TIMEOUT_SECS: u64 = 5;
 pub struct DockerClient {
     pub(crate) api: Docker,
     pub(crate) host: String,
-    /// How to reach the same engine outside bollard (`raw_create`).
+    /// How to reach the same engine outside bollard (`raw_api`).
     pub(crate) raw: RawRoute,
 }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bollard::{Docker, API_DEFAULT_VERSION};
+use bollard::{ClientVersion, Docker, API_DEFAULT_VERSION};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -21,7 +21,7 @@ use tokio::sync::Mutex;
 
 use super::client::DockerClient;
 pub use super::error::DockerError;
-use super::raw_create::RawRoute;
+use super::raw_api::{self, RawRoute};
 use super::ssh_transport::{self, SshDestination, SshDiagnostics};
 
 const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
@@ -135,7 +135,33 @@ impl DockerConnector {
         ))
     }
 
-    /// The same engine, for the requests `raw_create` sends outside bollard.
+    /// The API version a unix-socket or plain-TCP engine names in its ping (`None` for other engines, and
+    /// for one whose ping names none: bollard negotiates with those). An engine that does not answer the
+    /// ping is unreachable, as it would be to bollard.
+    async fn ping_api_version(&self) -> Result<Option<ClientVersion>, DockerError> {
+        let route = self.raw_route();
+        if !matches!(route, RawRoute::Unix(_) | RawRoute::Tcp(_)) {
+            return Ok(None);
+        }
+        let host = &self.shared.host;
+        match tokio::time::timeout(
+            LOCAL_CONNECT_TIMEOUT,
+            raw_api::ping_api_version(&route, host),
+        )
+        .await
+        {
+            Ok(answer) => answer,
+            Err(_) => Err(DockerError::Unreachable {
+                host: host.clone(),
+                reason: format!(
+                    "no answer within {} seconds",
+                    LOCAL_CONNECT_TIMEOUT.as_secs()
+                ),
+            }),
+        }
+    }
+
+    /// The same engine, for the requests `raw_api` sends outside bollard.
     fn raw_route(&self) -> RawRoute {
         match &self.shared.endpoint {
             Endpoint::Unix(path) => RawRoute::Unix(path.clone()),
@@ -234,6 +260,12 @@ impl DockerConnector {
             host: host.clone(),
             reason,
         };
+        let pinged = self.ping_api_version().await?;
+        // The engine's version when lower than ours (the Docker CLI's rule); ours otherwise.
+        let version = match &pinged {
+            Some(engine) if engine < API_DEFAULT_VERSION => engine,
+            _ => API_DEFAULT_VERSION,
+        };
         let (docker, limit) = match &self.shared.endpoint {
             Endpoint::Invalid { message, fix } => {
                 return Err(DockerError::BadHost {
@@ -243,15 +275,13 @@ impl DockerConnector {
                 })
             }
             Endpoint::Unix(path) => {
-                let docker =
-                    Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
-                        .map_err(|e| unreachable(e.to_string()))?;
+                let docker = Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, version)
+                    .map_err(|e| unreachable(e.to_string()))?;
                 (docker, LOCAL_CONNECT_TIMEOUT)
             }
             Endpoint::Tcp { addr, tls: None } => {
-                let docker =
-                    Docker::connect_with_http(addr, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
-                        .map_err(|e| unreachable(e.to_string()))?;
+                let docker = Docker::connect_with_http(addr, REQUEST_TIMEOUT_SECS, version)
+                    .map_err(|e| unreachable(e.to_string()))?;
                 (docker, LOCAL_CONNECT_TIMEOUT)
             }
             Endpoint::Tcp {
@@ -294,6 +324,10 @@ impl DockerConnector {
                 (docker, SSH_CONNECT_TIMEOUT)
             }
         };
+        if pinged.is_some() {
+            tracing::debug!(host = %host, api = %docker.client_version(), "connected to the Docker engine (version from its ping)");
+            return Ok(docker);
+        }
         match tokio::time::timeout(limit, docker.negotiate_version()).await {
             Ok(Ok(docker)) => {
                 tracing::debug!(host = %host, api = %docker.client_version(), "connected to the Docker engine");

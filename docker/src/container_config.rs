@@ -38,7 +38,7 @@ pub struct CreateSpec {
     pub platform: Option<String>,
     /// Networks to connect after create: engine network name and endpoint settings (aliases).
     pub extra_networks: Vec<(String, EndpointSettings)>,
-    /// The container config's `MacAddress`, which bollard's `body` cannot carry (`raw_create` sends it).
+    /// The container config's `MacAddress`, which bollard's `body` cannot carry (`raw_api` sends it).
     pub mac_address: Option<String>,
 }
 

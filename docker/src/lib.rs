@@ -19,7 +19,7 @@ pub(crate) mod inherited_labels;
 pub(crate) mod network_config;
 pub mod networks;
 pub mod observe;
-pub(crate) mod raw_create;
+pub(crate) mod raw_api;
 pub mod registry_probe;
 pub(crate) mod ssh_transport;
 pub(crate) mod steps;

@@ -27,7 +27,7 @@ use super::container_config::{
 use super::error::DockerError;
 use super::execute::ExecOptions;
 use super::images;
-use super::raw_create::{self, RawCreate};
+use super::raw_api::{self, RawCreate};
 use super::wait::{self, wait_for, HealthGate};
 
 /// Runs one action; returns the engine id of the resulting resource when there is one.
@@ -282,7 +282,7 @@ pub(crate) async fn create_connected(
                 body: &spec.body,
                 mac_address,
             };
-            raw_create::create_container(&client.raw, docker, host, create).await?
+            raw_api::create_container(&client.raw, docker, host, create).await?
         }
         None => {
             docker

@@ -1,19 +1,21 @@
-//! Container create requests that bollard's request model cannot express, sent over a connection of our own
-//! to the same engine.
+//! The two engine requests bollard cannot express, sent over a connection of our own to the same engine.
 //!
-//! Engine API 1.41 takes a fixed MAC address only as the container config's `MacAddress` (per-endpoint MACs
-//! came with API 1.44), and bollard 0.21's `ContainerCreateBody` no longer has that field. So a container
-//! with `mac_address` is created here: bollard's body, serialized, plus `MacAddress`, posted to the API
-//! version bollard negotiated, over the same kind of connection (unix socket, plain TCP or ssh). Everything
-//! after the create (network connects, uploads, start) goes through bollard as for any other container.
-//! TLS engines are not reached this way; the create fails with an error that says so.
+//! - **A create with a fixed MAC address.** Engine API 1.41 takes it only as the container config's
+//!   `MacAddress` (per-endpoint MACs came with API 1.44), and bollard 0.21's `ContainerCreateBody` no longer
+//!   has that field. Such a container is created here: bollard's body, serialized, plus `MacAddress`, posted
+//!   to the API version in use, over the same kind of connection (unix socket, plain TCP or ssh). Everything
+//!   after the create (network connects, uploads, start) goes through bollard as for any other container.
+//!   TLS engines are not reached this way; the create fails with an error that says so.
+//! - **Version negotiation by `/_ping`**, as the Docker CLI does it: the engine names its API version in the
+//!   `Api-Version` header of a ping, which it answers in well under a millisecond, where bollard's
+//!   negotiation asks `/version`, which costs the engine several (it gathers its components' versions).
 
 use std::time::Duration;
 
 use bollard::models::{ContainerCreateBody, ContainerCreateResponse};
-use bollard::Docker;
+use bollard::{ClientVersion, Docker};
 use bytes::Bytes;
-use http::{Method, Request, StatusCode};
+use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
@@ -23,8 +25,10 @@ use super::ssh_transport::{self, SshDestination, SshDiagnostics};
 
 /// How long the whole create (connect, send, answer) may take.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(120);
-/// The most of an answer read; a create answers with an id and a few warnings.
+/// The most of an answer read; a create answers with an id and a few warnings, a ping with `OK`.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
+/// The ping's header that names the engine's API version.
+const API_VERSION_HEADER: &str = "api-version";
 
 /// How to open a second connection to the engine the client is negotiated with.
 #[derive(Clone)]
@@ -55,6 +59,12 @@ pub(crate) async fn create_container(
     create: RawCreate<'_>,
 ) -> Result<String, DockerError> {
     let label = create.name.unwrap_or("the container");
+    if matches!(route, RawRoute::Tls) {
+        return Err(DockerError::InvalidAction(format!(
+            "mac_address: {host} is reached over TLS, where a fixed MAC address cannot be sent to engine API 1.41; \
+             remove mac_address or reach the engine over its unix socket or ssh"
+        )));
+    }
     let context = format!("creating container {label}");
     let request = create_request(docker, &create).map_err(|message| DockerError::Api {
         context: context.clone(),
@@ -70,7 +80,7 @@ pub(crate) async fn create_container(
                 CREATE_TIMEOUT.as_secs()
             ),
         })??;
-    let (status, body) = answer;
+    let Answer { status, body, .. } = answer;
     if status.is_success() {
         let created: ContainerCreateResponse =
             serde_json::from_slice(&body).map_err(|e| DockerError::Api {
@@ -124,12 +134,62 @@ fn create_request(docker: &Docker, create: &RawCreate<'_>) -> Result<Request<Ful
         .map_err(|e| e.to_string())
 }
 
-/// Sends `request` over a fresh connection along `route`; the status and at most `MAX_ANSWER_BYTES` of body.
+/// The engine's API version as its ping names it (`1.41`), or `None` when the ping names none. Only a unix
+/// socket or plain TCP engine is pinged this way (an ssh ping would start an ssh process of its own).
+pub(crate) async fn ping_api_version(
+    route: &RawRoute,
+    host: &str,
+) -> Result<Option<ClientVersion>, DockerError> {
+    let request = Request::builder()
+        .method(Method::GET)
+        .uri("/_ping")
+        .header(http::header::HOST, "docker")
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| DockerError::Unreachable {
+            host: host.to_string(),
+            reason: e.to_string(),
+        })?;
+    let answer = send(route, host, request).await?;
+    if !answer.status.is_success() {
+        return Err(DockerError::Unreachable {
+            host: host.to_string(),
+            reason: format!(
+                "the engine answered its ping with {}: {}",
+                answer.status,
+                engine_message(&answer.body)
+            ),
+        });
+    }
+    Ok(answer
+        .headers
+        .get(API_VERSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_api_version))
+}
+
+/// `1.41` as a version; anything else is `None`.
+fn parse_api_version(text: &str) -> Option<ClientVersion> {
+    let (major, minor) = text.trim().split_once('.')?;
+    Some(ClientVersion {
+        major_version: major.parse().ok()?,
+        minor_version: minor.parse().ok()?,
+    })
+}
+
+/// What the engine answered.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    /// At most `MAX_ANSWER_BYTES`.
+    body: Bytes,
+}
+
+/// Sends `request` over a fresh connection along `route`.
 async fn send(
     route: &RawRoute,
     host: &str,
     request: Request<Full<Bytes>>,
-) -> Result<(StatusCode, Bytes), DockerError> {
+) -> Result<Answer, DockerError> {
     let unreachable = |reason: String| DockerError::Unreachable {
         host: host.to_string(),
         reason,
@@ -156,8 +216,7 @@ async fn send(
             exchange(io, request, host).await
         }
         RawRoute::Tls => Err(DockerError::InvalidAction(format!(
-            "mac_address: {host} is reached over TLS, where a fixed MAC address cannot be sent to engine API 1.41; \
-             remove mac_address or reach the engine over its unix socket or ssh"
+            "{host} is reached over TLS, which this server reaches only through bollard"
         ))),
     }
 }
@@ -167,7 +226,7 @@ async fn exchange<I>(
     io: I,
     request: Request<Full<Bytes>>,
     host: &str,
-) -> Result<(StatusCode, Bytes), DockerError>
+) -> Result<Answer, DockerError>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
@@ -185,12 +244,17 @@ where
             .await
             .map_err(|e| unreachable(e.to_string()))?;
         let status = response.status();
+        let headers = response.headers().clone();
         let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
             .collect()
             .await
-            .map_err(|e| unreachable(format!("reading the create answer: {e}")))?
+            .map_err(|e| unreachable(format!("reading the engine's answer: {e}")))?
             .to_bytes();
-        Ok((status, body))
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
     }
     .await;
     driver.abort();
@@ -203,4 +267,18 @@ fn engine_message(body: &[u8]) -> String {
         .ok()
         .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
         .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_versions_parse_from_the_ping_header() {
+        let parsed = parse_api_version("1.41").map(|v| (v.major_version, v.minor_version));
+        assert_eq!(parsed, Some((1, 41)));
+        for bad in ["", "1", "1.x", "v1.41", "1.41.2"] {
+            assert!(parse_api_version(bad).is_none(), "{bad:?}");
+        }
+    }
 }
