@@ -126,3 +126,42 @@ async fn a_compose_project_with_a_mac_address_is_imported_as_matching() {
     );
     session.destroy(&project).await;
 }
+
+/// The attack: a client gives its container the MAC address of a container it does not own, so the bridge
+/// sends the victim's traffic to it. Both the plan and the primitive tools refuse, naming the holder.
+#[tokio::test]
+async fn a_mac_address_another_container_uses_is_refused_by_plan_and_run_container() {
+    let victim = unique("macvictim");
+    let started = common::engine::docker_cli(
+        None,
+        &["run", "-d", "--init", "--name", &victim, IMAGE, "sleep", "60"],
+    );
+    assert!(started.status.success(), "{started:?}");
+    // The engine's own address for it on the default bridge.
+    let mac = mac_on(&victim, "bridge").as_str().unwrap().to_string();
+    let project = unique("macthief");
+    let _guard = ProjectGuard::new(&project);
+    let session = McpSession::start().await;
+    let yaml = format!(
+        "services:\n  web:\n    image: {IMAGE}\n    init: true\n    command: [\"sleep\", \"60\"]\n    \
+         network_mode: bridge\n    mac_address: \"{}\"\n",
+        mac.to_uppercase()
+    );
+    let refused = session
+        .tool_error("plan", json!({"project": project, "compose_yaml": yaml}))
+        .await;
+    let run = session
+        .tool_error(
+            "run_container",
+            json!({"spec": {"image": IMAGE, "mac_address": mac}}),
+        )
+        .await;
+    let removed = common::engine::docker_cli(None, &["rm", "-f", &victim]);
+    assert!(removed.status.success(), "{removed:?}");
+    for message in [&refused, &run] {
+        assert!(
+            message.contains("mac_address") && message.contains(&victim),
+            "{message}"
+        );
+    }
+}

@@ -13,6 +13,8 @@ use bollard::query_parameters::{
     StopContainerOptionsBuilder,
 };
 use planner::model::ServiceSpec;
+use planner::naming;
+use planner::preflight::{self, NamedContainer};
 
 use super::client::DockerClient;
 use super::container_config::primitive_create_spec;
@@ -56,6 +58,8 @@ pub struct ContainerSummary {
     pub status: String,
     pub ports: Vec<PortMapping>,
     pub labels: HashMap<String, String>,
+    /// Its MAC addresses on the networks it is attached to now, lowercase (a stopped container has none).
+    pub mac_addresses: Vec<String>,
 }
 
 /// What inspecting one container tells, as plain values.
@@ -138,7 +142,51 @@ pub async fn list(
     Ok(containers)
 }
 
+/// Refuses a fixed MAC address another container uses now, as a plan's preflight does.
+async fn refuse_taken_mac_address(
+    client: &DockerClient,
+    spec: &ServiceSpec,
+    spared: &[&str],
+) -> Result<(), DockerError> {
+    let Some(mac) = spec.mac_address.as_deref() else {
+        return Ok(());
+    };
+    let every = ContainerFilter {
+        all: true,
+        ..ContainerFilter::default()
+    };
+    let named = named_containers(&list(client, &every).await?);
+    match preflight::mac_address_holder(mac, &named, spared) {
+        Some(holder) => Err(DockerError::InvalidAction(format!(
+            "mac_address: {} (fix: {})",
+            preflight::mac_address_taken_message(mac, &holder.name),
+            preflight::MAC_ADDRESS_TAKEN_FIX
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Containers as the planner's preflight names them: name, managing project and MAC addresses.
+pub fn named_containers(containers: &[ContainerSummary]) -> Vec<NamedContainer> {
+    containers
+        .iter()
+        .map(|c| NamedContainer {
+            name: c.name.clone(),
+            managed_by: c.labels.get(naming::LABEL_MANAGED_BY).cloned(),
+            mac_addresses: c.mac_addresses.clone(),
+        })
+        .collect()
+}
+
 fn summary(c: EngineSummary) -> ContainerSummary {
+    let mac_addresses = c
+        .network_settings
+        .iter()
+        .flat_map(|s| s.networks.iter().flatten())
+        .filter_map(|(_, endpoint)| endpoint.mac_address.clone())
+        .filter(|mac| !mac.is_empty())
+        .map(|mac| mac.to_lowercase())
+        .collect();
     ContainerSummary {
         id: c.id.unwrap_or_default(),
         name: c
@@ -156,6 +204,7 @@ fn summary(c: EngineSummary) -> ContainerSummary {
             .map(port_mapping)
             .collect(),
         labels: c.labels.unwrap_or_default(),
+        mac_addresses,
     }
 }
 
@@ -295,6 +344,18 @@ pub async fn create(
     name: Option<&str>,
     spec: &ServiceSpec,
 ) -> Result<Created, DockerError> {
+    create_sparing(client, name, spec, &[]).await
+}
+
+/// [`create`], where the containers named in `spared` may hold the spec's MAC address (a recreate's old
+/// container, which stops before the new one starts).
+async fn create_sparing(
+    client: &DockerClient,
+    name: Option<&str>,
+    spec: &ServiceSpec,
+    spared: &[&str],
+) -> Result<Created, DockerError> {
+    refuse_taken_mac_address(client, spec, spared).await?;
     let image = super::images::inspect(client, &spec.image).await?;
     let create_spec = primitive_create_spec(spec, &image.labels)?;
     let intended = create_spec.body.labels.clone().unwrap_or_default();
@@ -431,13 +492,12 @@ pub async fn recreate(
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let temporary = format!("{name}-new-{}", &suffix[..8]);
     let parked = format!("{name}-old-{}", &suffix[..8]);
-    let created =
-        create(client, Some(&temporary), spec)
-            .await
-            .map_err(|e| DockerError::RolledBack {
-                source: Box::new(e),
-                undone: format!("the old container {name} was left untouched"),
-            })?;
+    let created = create_sparing(client, Some(&temporary), spec, &[name.as_str()])
+        .await
+        .map_err(|e| DockerError::RolledBack {
+            source: Box::new(e),
+            undone: format!("the old container {name} was left untouched"),
+        })?;
     let swap = async {
         if info.running {
             stop(client, old, None).await?;

@@ -5,7 +5,7 @@
 //! start, after the container was created: refusing the plan instead leaves nothing half-made behind. A
 //! container name the plan creates that a container not managed by this project already holds makes the
 //! create fail outright; the plan is refused with the holder named. So is a host port a process on the
-//! host (not a container) listens on (see `listeners`).
+//! host (not a container) listens on (see `listeners`), and a fixed MAC address another container uses.
 //!
 //! Likely failures are warnings: an image not present locally whose registry does not answer (see
 //! `registries`).
@@ -43,6 +43,8 @@ pub struct NamedContainer {
     pub name: String,
     /// The project that manages it (our `managed-by` label), when one does.
     pub managed_by: Option<String>,
+    /// Its MAC addresses on the networks it is attached to now (a running container's), lowercase.
+    pub mac_addresses: Vec<String>,
 }
 
 /// What the engine knows about the host before apply.
@@ -72,6 +74,7 @@ pub fn certain_failures(plan: &Plan, facts: &HostFacts) -> Vec<SpecError> {
         if action.op == Op::Create {
             errors.extend(name_taken(&plan.project, target, facts));
         }
+        errors.extend(mac_address_taken(target, &freed, facts));
         for (index, binding) in target.spec.ports.iter().enumerate() {
             let Some(port) = binding.published else {
                 continue;
@@ -163,6 +166,48 @@ fn name_taken(project: &str, target: &ContainerTarget, facts: &HostFacts) -> Opt
         fix: fix.into(),
     })
 }
+
+/// A fixed MAC address another container holds now: two interfaces with one address on a bridge take each
+/// other's traffic (the bridge learns the address on whichever port spoke last), so the plan is refused with
+/// the holder named. The container being replaced, and any the plan removes first, do not count.
+fn mac_address_taken(
+    target: &ContainerTarget,
+    freed: &[&str],
+    facts: &HostFacts,
+) -> Option<SpecError> {
+    let mac = target.spec.mac_address.as_deref()?;
+    let mut spared = freed.to_vec();
+    spared.push(&target.name);
+    let holder = mac_address_holder(mac, &facts.containers, &spared)?;
+    Some(SpecError {
+        kind: ErrorKind::Invalid,
+        path: format!("services.{}.mac_address", target.service),
+        message: mac_address_taken_message(mac, &holder.name),
+        fix: MAC_ADDRESS_TAKEN_FIX.into(),
+    })
+}
+
+/// The container other than `spared` that uses `mac` now. The one rule for plans and the primitive tools.
+pub fn mac_address_holder<'a>(
+    mac: &str,
+    containers: &'a [NamedContainer],
+    spared: &[&str],
+) -> Option<&'a NamedContainer> {
+    containers.iter().find(|c| {
+        !spared.contains(&c.name.as_str()) && c.mac_addresses.iter().any(|held| held == mac)
+    })
+}
+
+/// Why a MAC address in use is refused, naming its holder.
+pub fn mac_address_taken_message(mac: &str, holder: &str) -> String {
+    format!(
+        "MAC address {mac} is already used by container `{holder}`; two interfaces with one address take each other's traffic"
+    )
+}
+
+/// How to get past a MAC address in use.
+pub const MAC_ADDRESS_TAKEN_FIX: &str =
+    "choose another address (a locally administered one starts with 02:), or remove mac_address";
 
 fn port_taken(service: &str, index: usize, wanted: &Wanted, holder: &PublishedPort) -> SpecError {
     let owner = match &holder.project {
@@ -260,9 +305,55 @@ mod tests {
             containers: vec![NamedContainer {
                 name: name.into(),
                 managed_by: managed_by.map(str::to_string),
+                mac_addresses: Vec::new(),
             }],
             ..HostFacts::default()
         }
+    }
+
+    fn with_mac(mut action: Action, mac: &str) -> Action {
+        if let Some(Target::Container(target)) = &mut action.target {
+            target.spec.mac_address = Some(mac.into());
+        }
+        action
+    }
+
+    fn holding_mac(name: &str, mac: &str) -> HostFacts {
+        HostFacts {
+            containers: vec![NamedContainer {
+                name: name.into(),
+                managed_by: None,
+                mac_addresses: vec![mac.into()],
+            }],
+            ..HostFacts::default()
+        }
+    }
+
+    #[test]
+    fn a_mac_address_another_container_uses_is_refused_with_the_holder_named() {
+        let mac = "02:42:ac:11:00:09";
+        let creating = plan(vec![with_mac(
+            create("demo-web-1", Op::Create, 8080, None),
+            mac,
+        )]);
+        let errors = certain_failures(&creating, &holding_mac("victim", mac));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].path, "services.web.mac_address");
+        assert!(
+            errors[0].message.contains("`victim`"),
+            "{}",
+            errors[0].message
+        );
+
+        let other = certain_failures(&creating, &holding_mac("victim", "02:42:ac:11:00:0a"));
+        assert!(other.is_empty(), "{other:?}");
+        // The container being replaced keeps its address until it is removed, before the new one starts.
+        let replacing = plan(vec![with_mac(
+            create("demo-web-1", Op::Replace, 8080, None),
+            mac,
+        )]);
+        let own = certain_failures(&replacing, &holding_mac("demo-web-1", mac));
+        assert!(own.is_empty(), "{own:?}");
     }
 
     #[test]

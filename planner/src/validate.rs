@@ -398,6 +398,7 @@ pub fn validate(project: &Project, disabled: &BTreeSet<String>) -> Vec<SpecError
     errors.extend(dependency_cycles(project));
     errors.extend(container_name_clashes(project));
     errors.extend(host_port_clashes(project));
+    errors.extend(mac_address_clashes(project));
     errors.extend(fixed_addresses(project));
     errors
 }
@@ -520,6 +521,28 @@ fn container_name_clashes(project: &Project) -> Vec<SpecError> {
                 format!("container name `{name}` is also used by service `{first}`"),
                 "give each service its own `container_name`, or remove it",
             ));
+        }
+    }
+    errors
+}
+
+/// One MAC address given to two services: the second container could not join the network beside the first.
+fn mac_address_clashes(project: &Project) -> Vec<SpecError> {
+    let mut first_holder: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (service, spec) in &project.services {
+        let Some(mac) = spec.mac_address.as_deref() else {
+            continue;
+        };
+        match first_holder.get(mac) {
+            Some(owner) => errors.push(invalid(
+                format!("services.{service}.mac_address"),
+                format!("MAC address {mac} is already given to service `{owner}`"),
+                "give each service its own address, or remove mac_address",
+            )),
+            None => {
+                first_holder.insert(mac, service);
+            }
         }
     }
     errors

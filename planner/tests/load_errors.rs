@@ -44,6 +44,7 @@ fn unknown_and_unsupported_keys() {
         (&svc("mac_address: 01:00:5e:00:00:01"), Invalid, "services.web.mac_address", "multicast"),
         (&svc("mac_address: 02:42:ac:11:00:02\nnetwork_mode: host"), Invalid, "services.web.mac_address", "network_mode: host"),
         (&svc("mac_address: 02:42:ac:11:00:02\ndeploy: {replicas: 2}"), Invalid, "services.web.mac_address", "same MAC"),
+        ("name: t\nservices:\n  a: {image: x, mac_address: 02:42:ac:11:00:02}\n  b: {image: x, mac_address: 02-42-AC-11-00-02}\n", Invalid, "services.b.mac_address", "already given to service `a`"),
         (&svc("deploy: {resources: {limits: {devices: []}}}"), Unsupported, "services.web.deploy.resources.limits.devices", "GPU"),
         (&svc("networks: {default: {link_local_ips: [169.254.1.1]}}"), Unsupported, "services.web.networks.default.link_local_ips", "link-local"),
         ("name: t\ninclude: [other.yml]\nservices: {}\n", Invalid, "include[0].path[0]", "cannot read"),

@@ -9,11 +9,9 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use planner::adopt::{Adopted, Found};
 use planner::model::{Project, Protocol};
-use planner::naming::{LABEL_MANAGED_BY, LABEL_PROJECT};
+use planner::naming::LABEL_PROJECT;
 use planner::observed::ObservedState;
-use planner::preflight::{
-    ports_to_check, registries_to_probe, HostFacts, NamedContainer, PublishedPort,
-};
+use planner::preflight::{ports_to_check, registries_to_probe, HostFacts, PublishedPort};
 use planner::report::{ApplyReport, EventSink};
 use planner::Plan;
 use tokio_util::sync::CancellationToken;
@@ -197,8 +195,8 @@ fn engine_shares_this_host(host: &str) -> bool {
     host.starts_with("unix://")
 }
 
-/// The host ports running containers publish and every container's name, as the planner's preflight takes
-/// them.
+/// The host ports running containers publish, every container's name and its MAC addresses, as the planner's
+/// preflight takes them.
 fn host_facts_of(containers: &[ContainerSummary]) -> HostFacts {
     let published = containers
         .iter()
@@ -215,16 +213,9 @@ fn host_facts_of(containers: &[ContainerSummary]) -> HostFacts {
             })
         })
         .collect();
-    let containers = containers
-        .iter()
-        .map(|c| NamedContainer {
-            name: c.name.clone(),
-            managed_by: c.labels.get(LABEL_MANAGED_BY).cloned(),
-        })
-        .collect();
     HostFacts {
         published,
-        containers,
+        containers: crate::docker::containers::named_containers(containers),
         ..HostFacts::default()
     }
 }
