@@ -134,7 +134,9 @@ async fn a_mac_address_another_container_uses_is_refused_by_plan_and_run_contain
     let victim = unique("macvictim");
     let started = common::engine::docker_cli(
         None,
-        &["run", "-d", "--init", "--name", &victim, IMAGE, "sleep", "60"],
+        &[
+            "run", "-d", "--init", "--name", &victim, IMAGE, "sleep", "60",
+        ],
     );
     assert!(started.status.success(), "{started:?}");
     // The engine's own address for it on the default bridge.

@@ -57,6 +57,9 @@ fn spec(greeting: &str, replicas: u32, token_file: &str) -> String {
     networks: [back]
     ports:
       - {{target: 8080, published: 18080, mode: host}}
+    dns_search: [lan]
+    dns_opt: ["ndots:2"]
+    group_add: ["1001"]
     depends_on: [api]
     deploy:
       endpoint_mode: dnsrr
@@ -139,6 +142,18 @@ async fn a_project_runs_on_the_swarm_from_plan_to_destroy() {
         "progress per service: {progress}"
     );
     spread_and_reach_across_nodes(&swarm, &api, &web);
+    let resolver = swarm.docker(&[
+        "service",
+        "inspect",
+        &web,
+        "--format",
+        "{{json .Spec.TaskTemplate.ContainerSpec.DNSConfig}} {{json .Spec.TaskTemplate.ContainerSpec.Groups}}",
+    ]);
+    assert_eq!(
+        resolver.trim(),
+        r#"{"Search":["lan"],"Options":["ndots:2"]} ["1001"]"#,
+        "dns_search, dns_opt and group_add reach the task"
+    );
     let stack = swarm.docker(&["stack", "ps", &project, "--format", "{{.Name}}"]);
     assert!(
         stack.contains(&api),
