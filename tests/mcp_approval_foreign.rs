@@ -228,3 +228,43 @@ async fn a_container_this_server_made_is_removed_without_a_question() {
     );
     session.stop().await;
 }
+
+/// The attack: a prompt-injected client runs a command inside a container this server does not manage
+/// (a database someone else runs, say) to read or change what is not ours. The human is asked first, sees the
+/// whole command, and a decline runs nothing.
+#[tokio::test]
+async fn exec_in_a_foreign_container_asks_first_and_shows_the_command() {
+    let name = unique("foreign-exec-");
+    let _cleanup = Foreign(vec![("container", name.clone())]);
+    foreign_container(&name);
+    let dir = tempfile::tempdir().unwrap();
+    let exec = json!({"container": name, "command": "touch /pwned"});
+    let pwned = || {
+        docker_cli(None, &["exec", &name, "test", "-e", "/pwned"])
+            .status
+            .success()
+    };
+
+    let decline = server(dir.path(), "auto", Some(ElicitationAction::Decline), false).await;
+    let err = decline.tool_error("exec_in_container", exec.clone()).await;
+    assert!(err.contains("the user declined"), "{err}");
+    assert!(!pwned(), "the command ran after a decline");
+    let questions = decline.elicitation_questions();
+    assert_eq!(questions.len(), 1, "{questions:?}");
+    assert!(
+        questions[0].starts_with(&format!("Run a command in container {name} (id ")),
+        "{}",
+        questions[0]
+    );
+    assert!(
+        questions[0].contains("touch /pwned"),
+        "{}",
+        questions[0]
+    );
+    decline.stop().await;
+
+    let accept = server(dir.path(), "auto", Some(ElicitationAction::Accept), false).await;
+    accept.ok("exec_in_container", exec).await;
+    assert!(pwned(), "the accepted command did not run");
+    accept.stop().await;
+}

@@ -58,8 +58,8 @@ pub fn render(plan: &Plan) -> String {
 }
 
 /// `text` with every control character, line breaks too, written as an escape: text that must stay on one
-/// line of the plan.
-pub(crate) fn one_line(text: &str) -> String {
+/// line of the plan (or of a question the human answers).
+pub fn one_line(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             c if c.is_control() => c.escape_unicode().to_string(),

@@ -558,6 +558,7 @@ fn container_target(act: Act, info: &ContainerInfo) -> Foreign<'_> {
         id: &info.id,
         image: Some(&info.image),
         labels: &info.labels,
+        command: None,
     }
 }
 

@@ -300,6 +300,7 @@ impl DockerServer {
             id: &image.id,
             image: None,
             labels: &image.labels,
+            command: None,
         };
         let round = Round { state, responses };
         if let Gate::AskFirst(question) = self.approve_foreign(&context, target, round).await? {

@@ -243,6 +243,7 @@ impl DockerServer {
             id: &network.id,
             image: None,
             labels: &network.labels,
+            command: None,
         };
         let round = Round { state, responses };
         if let Gate::AskFirst(question) = self.approve_foreign(&context, target, round).await? {
@@ -362,6 +363,7 @@ impl DockerServer {
             id: &volume.name,
             image: None,
             labels: &volume.labels,
+            command: None,
         };
         let round = Round { state, responses };
         if let Gate::AskFirst(question) = self.approve_foreign(&context, target, round).await? {

@@ -4,14 +4,17 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use planner::naming;
-use rmcp::{tool, tool_router};
+use rmcp::handler::server::tool::{schema_for_output, InputResponses as Answers, RequestState};
+use rmcp::service::RequestContext;
+use rmcp::{tool, tool_router, RoleServer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::approval::{Act, Foreign, Gate, Round};
 use super::args::Parameters;
 use super::bounds;
 use super::compact::{human_bytes, is_secret_key, short_id, MASK};
-use super::output::{Json, ToolError};
+use super::output::{Json, Reply, ToolError};
 use super::server::DockerServer;
 use super::tools_containers::{env_map, ContainerRef};
 use crate::docker::system::{self, ContainerStats, DiskUsage, ExecOutcome, UsageLine};
@@ -83,7 +86,7 @@ pub struct ContainerDetails {
 #[tool_router(router = system_tools, vis = "pub(crate)")]
 impl DockerServer {
     /// Run a command in a running container: stdout, stderr, exit code.
-    #[tool(annotations(
+    #[tool(output_schema = schema_for_output::<ExecOutcome>(), annotations(
         title = "Exec in container",
         read_only_hint = false,
         destructive_hint = true,
@@ -92,8 +95,11 @@ impl DockerServer {
     ))]
     pub async fn exec_in_container(
         &self,
+        context: RequestContext<RoleServer>,
         Parameters(args): Parameters<ExecArgs>,
-    ) -> Result<Json<ExecOutcome>, ToolError> {
+        RequestState(state): RequestState,
+        Answers(responses): Answers,
+    ) -> Result<Reply<ExecOutcome>, ToolError> {
         let cmd = match args.command {
             Command::Argv(argv) if argv.is_empty() => {
                 return Err(ToolError::invalid(
@@ -117,7 +123,22 @@ impl DockerServer {
             args.timeout_secs.unwrap_or(60),
             bounds::MAX_EXEC_TIMEOUT_SECS,
         )?;
-        let (id, _) = self.container_identity(&args.container).await?;
+        let info = self.inspect_existing(&args.container).await?;
+        // A command in a container this server does not manage reads or changes what is not ours: asked.
+        let target = Foreign {
+            act: Act::Exec,
+            kind: "container",
+            name: &info.name,
+            id: &info.id,
+            image: Some(&info.image),
+            labels: &info.labels,
+            command: Some(&cmd),
+        };
+        let round = Round { state, responses };
+        if let Gate::AskFirst(question) = self.approve_foreign(&context, target, round).await? {
+            return Ok(Reply::InputRequired(question));
+        }
+        let id = info.id;
         let docker = self.docker().await?;
         let request = system::ExecRequest {
             argv: cmd,
@@ -139,7 +160,7 @@ impl DockerServer {
         if !outcome.stderr.is_empty() {
             text.push_str(&format!("--- stderr\n{}\n", outcome.stderr.trim_end()));
         }
-        Ok(Json::new(outcome, text))
+        Ok(Json::new(outcome, text).into())
     }
 
     /// Inspect a container (env secrets masked).

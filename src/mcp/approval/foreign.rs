@@ -16,6 +16,8 @@ use crate::mcp::server::DockerServer;
 
 /// Characters of one name, id or image shown in the question.
 const FIELD_CHARS_SHOWN: usize = 200;
+/// Characters of an exec's command shown in the question; a longer one is said to be cut.
+const COMMAND_CHARS_SHOWN: usize = 1_000;
 
 /// What a destructive primitive does to its target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +26,8 @@ pub enum Act {
     Stop,
     /// Replace a container with one from a new spec (the old one is removed).
     Recreate,
+    /// Run a command inside a container (`exec_in_container`): whatever the command reads or changes there.
+    Exec,
 }
 
 impl Act {
@@ -32,6 +36,7 @@ impl Act {
             Act::Remove => "Remove",
             Act::Stop => "Stop",
             Act::Recreate => "Replace (remove and create anew)",
+            Act::Exec => "Run a command in",
         }
     }
 
@@ -40,6 +45,7 @@ impl Act {
             Act::Remove => "removing",
             Act::Stop => "stopping",
             Act::Recreate => "replacing",
+            Act::Exec => "running a command in",
         }
     }
 }
@@ -56,6 +62,8 @@ pub struct Foreign<'a> {
     /// The image a container runs.
     pub image: Option<&'a str>,
     pub labels: &'a HashMap<String, String>,
+    /// The command an exec runs, as argv; shown (escaped) in the question and bound into the approval.
+    pub command: Option<&'a [String]>,
 }
 
 impl Foreign<'_> {
@@ -73,15 +81,19 @@ impl Foreign<'_> {
             .unwrap_or_default();
         let message = format!(
             "{} {} {} (id {}{image})? This server does not manage it: it lacks the label {}, so it was made \
-             outside this server (by hand, by compose or by another tool), and no plan shows this change.",
+             outside this server (by hand, by compose or by another tool), and no plan shows this change.{}",
             self.act.verb(),
             self.kind,
             shown(self.name),
             short_id(self.id),
             planner::naming::LABEL_MANAGED_BY,
+            self.command.map(command_shown).unwrap_or_default(),
         );
         Question {
-            binding: format!("{:?} {} {}", self.act, self.kind, self.id),
+            binding: format!(
+                "{:?} {} {} {:?}",
+                self.act, self.kind, self.id, self.command
+            ),
             message,
             subject: format!(
                 "{} {} {} ({}), which this server does not manage,",
@@ -93,6 +105,22 @@ impl Foreign<'_> {
             unchanged: "",
         }
     }
+}
+
+/// The command as the question shows it: one line, control characters escaped, cut (and said so) past
+/// `COMMAND_CHARS_SHOWN` characters.
+fn command_shown(argv: &[String]) -> String {
+    let words: Vec<String> = argv.iter().map(|w| format!("{w:?}")).collect();
+    let whole = planner::render::one_line(&words.join(" "));
+    let total = whole.chars().count();
+    let mut shown: String = whole.chars().take(COMMAND_CHARS_SHOWN).collect();
+    if total > COMMAND_CHARS_SHOWN {
+        shown.push_str(&format!(
+            " … ({} more characters not shown; decline unless you know the whole command)",
+            total - COMMAND_CHARS_SHOWN
+        ));
+    }
+    format!(" Command: {shown}")
 }
 
 impl DockerServer {
@@ -122,6 +150,7 @@ mod tests {
             id: "3f2a9c1b2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a",
             image: Some("nginx:1.27"),
             labels,
+            command: None,
         }
     }
 
@@ -140,6 +169,49 @@ mod tests {
         assert!(question.binding.ends_with("8f9a"), "{}", question.binding);
         let long = "n".repeat(10_000);
         assert!(target(&labels, &long).question().message.len() < 1_000);
+    }
+
+    #[test]
+    fn an_exec_question_shows_the_whole_command_escaped_and_binds_it() {
+        let labels = HashMap::new();
+        let argv = vec![
+            "sh".to_string(),
+            "-c".into(),
+            "cat /etc/shadow\n\u{1b}[2Kls".into(),
+        ];
+        let exec = Foreign {
+            act: Act::Exec,
+            command: Some(&argv),
+            ..target(&labels, "db")
+        };
+        let question = exec.question();
+        assert!(
+            question
+                .message
+                .starts_with("Run a command in container db"),
+            "{}",
+            question.message
+        );
+        assert!(
+            question.message.contains("cat /etc/shadow"),
+            "{}",
+            question.message
+        );
+        assert!(!question.message.contains('\u{1b}') && !question.message.contains('\n'));
+        let other = vec!["true".to_string()];
+        let other_exec = Foreign {
+            act: Act::Exec,
+            command: Some(&other),
+            ..target(&labels, "db")
+        };
+        assert_ne!(question.binding, other_exec.question().binding);
+        let long = vec!["x".repeat(5_000)];
+        let cut = Foreign {
+            act: Act::Exec,
+            command: Some(&long),
+            ..target(&labels, "db")
+        };
+        assert!(cut.question().message.contains("more characters not shown"));
     }
 
     #[test]
