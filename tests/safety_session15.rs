@@ -1,0 +1,202 @@
+//! Attacks on this session's `mac_address` (the create sent outside bollard, `docker/src/raw_api.rs`) as the
+//! untrusted MCP client would send them, against the real engine: MAC values that are not one interface's
+//! address, YAML forms of the value, query injection through names, the raw create's errors beside
+//! bollard's for the same spec (an engine answer above the 64 KiB bound, a name conflict, a platform the
+//! image lacks), and a plan that changes or drops a MAC.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap: a failure is the test failing
+
+mod common;
+
+use common::engine::{docker_cli, inspect_object, object_exists, ProjectGuard};
+use common::mcp::McpSession;
+use common::unique;
+use serde_json::{json, Value};
+
+const IMAGE: &str = common::TEST_IMAGE;
+
+/// A `run_container` spec that sleeps, with `extra` merged in.
+fn run_spec(extra: Value) -> Value {
+    let mut spec = json!({"image": IMAGE, "init": true, "command": ["sleep", "60"]});
+    if let (Value::Object(spec), Value::Object(extra)) = (&mut spec, extra) {
+        spec.extend(extra);
+    }
+    spec
+}
+
+/// The error the server gives for `run_container` of `spec` under `name`, with the name written as `NAME`.
+async fn run_error(session: &McpSession, name: &str, spec: Value) -> String {
+    let message = session
+        .tool_error("run_container", json!({"name": name, "spec": spec}))
+        .await;
+    message.replace(name, "NAME")
+}
+
+fn compose_spec(mac_line: &str) -> String {
+    format!(
+        "services:\n  web:\n    image: {IMAGE}\n    init: true\n    command: [\"sleep\", \"3600\"]\n{mac_line}"
+    )
+}
+
+#[tokio::test]
+async fn mac_values_that_no_interface_can_take_are_refused_naming_the_field() {
+    let session = McpSession::start().await;
+    // A sign before an octet, the all-zero address (the engine creates the container, and its start fails
+    // with "cannot assign requested address"), padding, other notations, broadcast and multicast.
+    for bad in [
+        "+2:42:ac:11:00:02",
+        "02:+2:ac:11:00:02",
+        "00:00:00:00:00:00",
+        " 02:42:ac:11:00:02",
+        "02:42:ac:11:00:02\n",
+        "0242.ac11.0002",
+        "02:42:ac:11:00:02:00:00",
+        "ff:ff:ff:ff:ff:ff",
+        "03:00:00:00:00:01",
+    ] {
+        let name = unique("macbad");
+        let message = session
+            .tool_error(
+                "run_container",
+                json!({"name": name, "spec": run_spec(json!({"mac_address": bad}))}),
+            )
+            .await;
+        assert!(message.contains("mac_address"), "{bad:?}: {message}");
+        assert!(!object_exists("container", &name), "{bad:?} created {name}");
+    }
+}
+
+#[tokio::test]
+async fn mac_values_in_yaml_number_forms_are_refused_and_unquoted_octets_stay_text() {
+    let session = McpSession::start().await;
+    let project = unique("macyaml");
+    let _guard = ProjectGuard::new(&project);
+    for bad in [
+        "1",
+        "0x0242ac110002",
+        "024217110002",
+        "[2, 66, 172, 17, 0, 2]",
+    ] {
+        let yaml = compose_spec(&format!("    mac_address: {bad}\n"));
+        let message = session
+            .tool_error("plan", json!({"project": project, "compose_yaml": yaml}))
+            .await;
+        assert!(message.contains("mac_address"), "{bad}: {message}");
+    }
+    // Six decimal octets unquoted: YAML 1.1 would read a sexagesimal number; the address must stay as written.
+    for (written, kept) in [
+        ("12:34:56:12:34:56", "12:34:56:12:34:56"),
+        ("02:42:AC:11:00:02", "02:42:ac:11:00:02"),
+    ] {
+        let yaml = compose_spec(&format!("    mac_address: {written}\n"));
+        let (_, plan) = session.plan_yaml(&project, &yaml).await;
+        let rendering = plan.str_field("rendering").unwrap();
+        assert!(rendering.contains(kept), "{written}: {rendering}");
+    }
+}
+
+#[tokio::test]
+async fn names_cannot_carry_query_parameters_into_the_raw_create() {
+    let session = McpSession::start().await;
+    let mac = json!({"mac_address": "02:42:ac:1f:00:01"});
+    for name in ["a&platform=linux/arm64", "a?name=b", "a#b", "a b", "a%26b"] {
+        let message = session
+            .tool_error(
+                "run_container",
+                json!({"name": name, "spec": run_spec(mac.clone())}),
+            )
+            .await;
+        assert!(message.contains("name"), "{name}: {message}");
+    }
+    let project = unique("macname");
+    let _guard = ProjectGuard::new(&project);
+    let yaml = compose_spec(
+        "    mac_address: \"02:42:ac:1f:00:02\"\n    container_name: \"x&platform=linux/arm64\"\n",
+    );
+    let message = session
+        .tool_error("plan", json!({"project": project, "compose_yaml": yaml}))
+        .await;
+    assert!(message.contains("container_name"), "{message}");
+}
+
+#[tokio::test]
+async fn a_name_conflict_through_the_raw_create_reads_as_bollards_and_keeps_the_other_container() {
+    let session = McpSession::start().await;
+    let name = unique("macdup");
+    let made = docker_cli(None, &["create", "--name", &name, IMAGE, "true"]);
+    assert!(made.status.success(), "{made:?}");
+    let before = inspect_object("container", &name).unwrap()["Id"].clone();
+    let plain = run_error(&session, &name, run_spec(json!({}))).await;
+    let raw = run_error(
+        &session,
+        &name,
+        run_spec(json!({"mac_address": "02:42:ac:1f:00:04"})),
+    )
+    .await;
+    let after = inspect_object("container", &name).unwrap()["Id"].clone();
+    let removed = docker_cli(None, &["rm", "-f", &name]);
+    assert!(removed.status.success(), "{removed:?}");
+    assert_eq!(before, after, "the other container was replaced");
+    assert!(plain.contains("already in use"), "{plain}");
+    assert_eq!(strip_ids(&raw), strip_ids(&plain));
+}
+
+#[tokio::test]
+async fn a_platform_the_local_image_lacks_fails_through_the_raw_create_as_through_bollard() {
+    let session = McpSession::start().await;
+    let name = unique("macplat");
+    let other = if cfg!(target_arch = "x86_64") {
+        "linux/arm64"
+    } else {
+        "linux/amd64"
+    };
+    let plain = run_error(&session, &name, run_spec(json!({"platform": other}))).await;
+    let raw = run_error(
+        &session,
+        &name,
+        run_spec(json!({"platform": other, "mac_address": "02:42:ac:1f:00:05"})),
+    )
+    .await;
+    assert_eq!(raw, plain);
+    assert!(!object_exists("container", &name));
+}
+
+/// `text` with 64-hex-digit ids as `ID`.
+fn strip_ids(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !(word.len() == 64 && word.chars().all(|c| c.is_ascii_hexdigit())))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn a_changed_or_dropped_mac_shows_its_old_value_in_the_plan() {
+    let project = unique("macplan");
+    let _guard = ProjectGuard::new(&project);
+    let session = McpSession::start().await;
+    session
+        .converge(
+            &project,
+            &compose_spec("    mac_address: \"02:42:ac:1f:01:01\"\n"),
+        )
+        .await;
+    let (_, changed) = session
+        .plan_yaml(
+            &project,
+            &compose_spec("    mac_address: \"02:42:ac:1f:01:02\"\n"),
+        )
+        .await;
+    let rendering = changed.str_field("rendering").unwrap();
+    assert!(
+        rendering.contains("02:42:ac:1f:01:01") && rendering.contains("02:42:ac:1f:01:02"),
+        "{rendering}"
+    );
+    let (_, dropped) = session.plan_yaml(&project, &compose_spec("")).await;
+    assert_eq!(dropped.field("has_changes"), Some(Value::Bool(true)));
+    let rendering = dropped.str_field("rendering").unwrap();
+    assert!(
+        rendering.contains("mac_address") && rendering.contains("02:42:ac:1f:01:01"),
+        "{rendering}"
+    );
+    session.destroy(&project).await;
+}
