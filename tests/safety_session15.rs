@@ -120,6 +120,33 @@ async fn names_cannot_carry_query_parameters_into_the_raw_create() {
 }
 
 #[tokio::test]
+async fn an_engine_error_above_the_answer_bound_reads_as_bollards_does() {
+    let session = McpSession::start().await;
+    // The engine repeats an unknown log option's key in its error: 70,000 bytes, above the 64 KiB the raw
+    // create reads.
+    let key = "k".repeat(70_000);
+    let logging = json!({"logging": {"driver": "json-file", "options": {key.clone(): "v"}}});
+    let name = unique("macbig");
+    let plain = run_error(&session, &name, run_spec(logging.clone())).await;
+    let mut with_mac = logging;
+    with_mac["mac_address"] = json!("02:42:ac:1f:00:03");
+    let raw = run_error(&session, &name, run_spec(with_mac)).await;
+    assert!(
+        plain.contains("unknown log opt"),
+        "{}",
+        &plain[..300.min(plain.len())]
+    );
+    assert!(
+        raw.contains("unknown log opt") && !raw.to_lowercase().contains("unreachable"),
+        "the raw create's error: {}",
+        &raw[..600.min(raw.len())]
+    );
+    assert!(!object_exists("container", &name));
+    // The server still serves, with the same engine.
+    session.ok("list_containers", json!({})).await;
+}
+
+#[tokio::test]
 async fn a_name_conflict_through_the_raw_create_reads_as_bollards_and_keeps_the_other_container() {
     let session = McpSession::start().await;
     let name = unique("macdup");

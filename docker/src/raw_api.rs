@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use bollard::models::{ContainerCreateBody, ContainerCreateResponse};
 use bollard::{ClientVersion, Docker};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 
@@ -25,7 +25,8 @@ use super::ssh_transport::{self, SshDestination, SshDiagnostics};
 
 /// How long the whole create (connect, send, answer) may take.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(120);
-/// The most of an answer read; a create answers with an id and a few warnings, a ping with `OK`.
+/// The most of an answer read; a create answers with an id and a few warnings, a ping with `OK`. A longer
+/// answer is cut here: an error's message may repeat what the client sent (an unknown log option's key).
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// The ping's header that names the engine's API version.
 const API_VERSION_HEADER: &str = "api-version";
@@ -80,7 +81,9 @@ pub(crate) async fn create_container(
                 CREATE_TIMEOUT.as_secs()
             ),
         })??;
-    let Answer { status, body, .. } = answer;
+    let Answer {
+        status, body, cut, ..
+    } = answer;
     if status.is_success() {
         let created: ContainerCreateResponse =
             serde_json::from_slice(&body).map_err(|e| DockerError::Api {
@@ -93,7 +96,7 @@ pub(crate) async fn create_container(
     Err(DockerError::from_bollard(
         bollard::errors::Error::DockerResponseServerError {
             status_code: status.as_u16(),
-            message: engine_message(&body),
+            message: engine_message(&body, cut),
         },
         host,
         &context,
@@ -156,7 +159,7 @@ pub(crate) async fn ping_api_version(
             reason: format!(
                 "the engine answered its ping with {}: {}",
                 answer.status,
-                engine_message(&answer.body)
+                engine_message(&answer.body, answer.cut)
             ),
         });
     }
@@ -182,6 +185,8 @@ struct Answer {
     headers: HeaderMap,
     /// At most `MAX_ANSWER_BYTES`.
     body: Bytes,
+    /// The engine said more than `body` holds.
+    cut: bool,
 }
 
 /// Sends `request` over a fresh connection along `route`.
@@ -245,15 +250,14 @@ where
             .map_err(|e| unreachable(e.to_string()))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
-            .collect()
+        let (body, cut) = read_bounded(response.into_body())
             .await
-            .map_err(|e| unreachable(format!("reading the engine's answer: {e}")))?
-            .to_bytes();
+            .map_err(|e| unreachable(format!("reading the engine's answer: {e}")))?;
         Ok(Answer {
             status,
             headers,
             body,
+            cut,
         })
     }
     .await;
@@ -261,8 +265,33 @@ where
     result
 }
 
-/// The engine's `{"message": ...}`, else the body as text.
-fn engine_message(body: &[u8]) -> String {
+/// The first `MAX_ANSWER_BYTES` of `body`, and whether there was more.
+async fn read_bounded<B>(mut body: B) -> Result<(Bytes, bool), B::Error>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+{
+    let mut kept = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        let room = MAX_ANSWER_BYTES - kept.len();
+        if data.len() > room {
+            kept.extend_from_slice(&data[..room]);
+            return Ok((kept.freeze(), true));
+        }
+        kept.extend_from_slice(&data);
+    }
+    Ok((kept.freeze(), false))
+}
+
+/// The engine's `{"message": ...}`, else the body as text; a `cut` body's message as far as it was read.
+fn engine_message(body: &[u8], cut: bool) -> String {
+    if cut {
+        let text = String::from_utf8_lossy(body);
+        let message = text.strip_prefix(r#"{"message":""#).unwrap_or(&text);
+        return format!("{message}... (cut at {} KiB)", MAX_ANSWER_BYTES / 1024);
+    }
     serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
@@ -280,5 +309,20 @@ mod tests {
         for bad in ["", "1", "1.x", "v1.41", "1.41.2"] {
             assert!(parse_api_version(bad).is_none(), "{bad:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn an_answer_above_the_bound_is_cut_and_its_message_kept() {
+        let mut answer = br#"{"message":"unknown log opt 'k"#.to_vec();
+        answer.resize(MAX_ANSWER_BYTES + 10, b'k');
+        let Ok((kept, cut)) = read_bounded(Full::new(Bytes::from(answer))).await;
+        assert!(cut);
+        assert_eq!(kept.len(), MAX_ANSWER_BYTES);
+        let message = engine_message(&kept, cut);
+        assert!(message.starts_with("unknown log opt 'kkk"), "{message}");
+        assert!(message.ends_with("(cut at 64 KiB)"), "{message}");
+
+        let Ok((short, cut)) = read_bounded(Full::new(Bytes::from_static(b"OK"))).await;
+        assert_eq!((short.as_ref(), cut), (&b"OK"[..], false));
     }
 }
