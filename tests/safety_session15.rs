@@ -227,3 +227,28 @@ async fn a_changed_or_dropped_mac_shows_its_old_value_in_the_plan() {
     );
     session.destroy(&project).await;
 }
+
+#[tokio::test]
+async fn a_compose_container_with_a_mac_the_spec_lacks_is_not_imported_as_matching() {
+    let project = unique("macfor");
+    let _guard = ProjectGuard::new(&project);
+    let with_mac = compose_spec("    mac_address: \"02:42:ac:1f:02:01\"\n");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yaml");
+    std::fs::write(&file, &with_mac).unwrap();
+    common::engine::compose_up(&project, &file);
+
+    let session = McpSession::start().await;
+    let imported = session
+        .call(
+            "import_project",
+            json!({"project": project, "compose_yaml": compose_spec("")}),
+        )
+        .await
+        .unwrap();
+    let text = imported.all_text();
+    assert!(
+        text.contains("mac_address"),
+        "the container's fixed MAC is not in the spec, yet it was adopted as matching: {text}"
+    );
+}
