@@ -252,3 +252,106 @@ async fn a_compose_container_with_a_mac_the_spec_lacks_is_not_imported_as_matchi
         "the container's fixed MAC is not in the spec, yet it was adopted as matching: {text}"
     );
 }
+
+/// Config and HostConfig of `name` without what names or addresses it.
+fn created_config(name: &str) -> Value {
+    let mut inspected = inspect_object("container", name).unwrap();
+    let mut config = inspected["Config"].take();
+    for volatile in ["Hostname", "MacAddress"] {
+        config.as_object_mut().unwrap().remove(volatile);
+    }
+    json!({"config": config, "host": inspected["HostConfig"].take()})
+}
+
+#[tokio::test]
+async fn the_raw_create_sends_what_bollard_sends_for_the_same_spec() {
+    let session = McpSession::start().await;
+    let spec = run_spec(json!({
+        "environment": {"GREETING": "hello", "EMPTY": ""},
+        "labels": {"team": "a", "tier": "web"},
+        "working_dir": "/tmp",
+        "user": "1000:1000",
+        "stop_signal": "SIGINT",
+        "stop_grace_period": "7s",
+        "hostname": "fixed",
+        "domainname": "example.test",
+        "dns": ["192.0.2.53"],
+        "dns_search": ["example.test"],
+        "dns_opt": ["ndots:2"],
+        "group_add": ["100"],
+        "extra_hosts": ["db:192.0.2.9"],
+        "tmpfs": ["/run/cache:size=1m"],
+        "mem_limit": "64m",
+        "cpus": 0.5,
+        "pids_limit": 50,
+        "ulimits": {"nofile": {"soft": 1024, "hard": 2048}},
+        "healthcheck": {"test": ["CMD", "true"], "interval": "30s"},
+        "read_only": true,
+        "cap_drop": ["ALL"],
+        "ports": ["127.0.0.1::8080"],
+    }));
+    let plain = unique("macsame");
+    let raw = unique("macsame");
+    let mut with_mac = spec.clone();
+    with_mac["mac_address"] = json!("02:42:ac:1f:03:01");
+    let results = (
+        session
+            .call("create_container", json!({"name": plain, "spec": spec}))
+            .await,
+        session
+            .call("create_container", json!({"name": raw, "spec": with_mac}))
+            .await,
+    );
+    let configs = (created_config(&plain), created_config(&raw));
+    let mac = inspect_object("container", &raw).unwrap()["Config"]["MacAddress"].clone();
+    for name in [&plain, &raw] {
+        docker_cli(None, &["rm", "-f", name]);
+    }
+    assert!(!results.0.unwrap().is_error && !results.1.unwrap().is_error);
+    assert_eq!(mac, json!("02:42:ac:1f:03:01"));
+    assert_eq!(configs.0, configs.1);
+}
+
+#[tokio::test]
+async fn recreate_and_replace_keep_a_fixed_mac() {
+    let session = McpSession::start().await;
+    let name = unique("macre");
+    let spec = run_spec(json!({"mac_address": "02:42:ac:1f:04:01"}));
+    let run = session
+        .call("run_container", json!({"name": name, "spec": spec}))
+        .await;
+    let mut changed = spec.clone();
+    changed["environment"] = json!({"ROUND": "2"});
+    let recreated = session
+        .call(
+            "recreate_container",
+            json!({"container": name, "spec": changed}),
+        )
+        .await;
+    let inspected = inspect_object("container", &name);
+    docker_cli(None, &["rm", "-f", &name]);
+    assert!(!run.unwrap().is_error);
+    let recreated = recreated.unwrap();
+    assert!(!recreated.is_error, "{}", recreated.all_text());
+    let inspected = inspected.unwrap();
+    assert_eq!(inspected["State"]["Running"], json!(true), "{inspected}");
+    assert_eq!(
+        inspected["NetworkSettings"]["Networks"]["bridge"]["MacAddress"],
+        json!("02:42:ac:1f:04:01")
+    );
+
+    let project = unique("macrep");
+    let _guard = ProjectGuard::new(&project);
+    let mac = "    mac_address: \"02:42:ac:1f:04:02\"\n";
+    session.converge(&project, &compose_spec(mac)).await;
+    let replaced = format!("{mac}    environment:\n      ROUND: \"2\"\n");
+    session.converge(&project, &compose_spec(&replaced)).await;
+    let container = format!("{project}-web-1");
+    let inspected = inspect_object("container", &container).unwrap();
+    assert!(inspected["Config"]["Env"].to_string().contains("ROUND=2"));
+    assert_eq!(
+        inspected["NetworkSettings"]["Networks"][format!("{project}_default")]["MacAddress"],
+        json!("02:42:ac:1f:04:02")
+    );
+    session.destroy(&project).await;
+}
