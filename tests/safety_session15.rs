@@ -355,3 +355,30 @@ async fn recreate_and_replace_keep_a_fixed_mac() {
     );
     session.destroy(&project).await;
 }
+
+#[tokio::test]
+async fn a_mac_with_replicas_or_without_an_interface_of_its_own_is_refused() {
+    let session = McpSession::start().await;
+    let project = unique("macshare");
+    let _guard = ProjectGuard::new(&project);
+    let mac = "    mac_address: \"02:42:ac:1f:05:01\"\n";
+    for extra in [
+        "    scale: 2\n",
+        "    deploy:\n      replicas: 2\n",
+        "    network_mode: host\n",
+        "    network_mode: none\n",
+        "    network_mode: \"container:other\"\n",
+        "    network_mode: \"service:other\"\n",
+    ] {
+        let yaml = compose_spec(&format!("{mac}{extra}"));
+        let message = session
+            .tool_error("plan", json!({"project": project, "compose_yaml": yaml}))
+            .await;
+        assert!(message.contains("mac_address"), "{extra}: {message}");
+    }
+    let name = unique("macshare");
+    let spec = run_spec(json!({"mac_address": "02:42:ac:1f:05:02", "network_mode": "none"}));
+    let message = run_error(&session, &name, spec).await;
+    assert!(message.contains("mac_address"), "{message}");
+    assert!(!object_exists("container", &name));
+}
