@@ -382,3 +382,40 @@ async fn a_mac_with_replicas_or_without_an_interface_of_its_own_is_refused() {
     assert!(message.contains("mac_address"), "{message}");
     assert!(!object_exists("container", &name));
 }
+
+#[tokio::test]
+async fn a_platform_carrying_parameters_or_a_header_stays_one_value_and_a_large_label_set_arrives_whole(
+) {
+    let session = McpSession::start().await;
+    let name = unique("macinj");
+    let victim = unique("macinj");
+    for platform in [
+        format!("linux/amd64&name={victim}"),
+        "linux/amd64\r\nX-Injected: 1".to_string(),
+        "linux/amd64#".to_string(),
+    ] {
+        let spec = run_spec(json!({"platform": platform, "mac_address": "02:42:ac:1f:06:01"}));
+        let message = run_error(&session, &name, spec).await;
+        assert!(message.contains("platform"), "{platform:?}: {message}");
+        assert!(!object_exists("container", &name) && !object_exists("container", &victim));
+    }
+    let labels: serde_json::Map<String, Value> = (0..2_000)
+        .map(|i| (format!("attack.label.{i}"), json!("v".repeat(100))))
+        .collect();
+    let spec = run_spec(json!({"labels": labels, "mac_address": "02:42:ac:1f:06:02"}));
+    let created = session
+        .call("create_container", json!({"name": name, "spec": spec}))
+        .await;
+    let inspected = inspect_object("container", &name);
+    docker_cli(None, &["rm", "-f", &name]);
+    let created = created.unwrap();
+    assert!(!created.is_error, "{}", created.all_text());
+    let inspected = inspected.unwrap();
+    let live = inspected["Config"]["Labels"].as_object().unwrap();
+    assert_eq!(
+        live.keys()
+            .filter(|k| k.starts_with("attack.label."))
+            .count(),
+        2_000
+    );
+}
