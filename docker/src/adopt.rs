@@ -23,6 +23,7 @@ use super::client::DockerClient;
 use super::container_config::{create_spec, CreateSpec};
 use super::error::{api, DockerError};
 use super::execute::SecretValues;
+use super::raw_api::{self, RawRoute};
 
 /// Most compose resources of one kind an import looks at.
 pub const MAX_COMPOSE_RESOURCES: usize = 500;
@@ -56,7 +57,7 @@ pub async fn compose_resources(
         .map_err(api(host, "listing the compose project's containers"))?;
     bounded("containers", containers.len())?;
     for id in containers.into_iter().filter_map(|c| c.id) {
-        found.push(container_found(docker, host, &id, plan, secrets).await?);
+        found.push(container_found(client, host, &id, plan, secrets).await?);
     }
     let networks = docker
         .list_networks(Some(
@@ -131,12 +132,13 @@ fn planned<'p>(plan: &'p Plan, kind: ResourceKind, name: &str) -> Option<&'p Tar
 }
 
 async fn container_found(
-    docker: &Docker,
+    client: &DockerClient,
     host: &str,
     id: &str,
     plan: &Plan,
     secrets: &SecretValues,
 ) -> Result<Found, DockerError> {
+    let docker = &client.api;
     let live = docker
         .inspect_container(id, None)
         .await
@@ -161,7 +163,8 @@ async fn container_found(
         (None, Some(Target::Container(target))) => {
             let wanted = create_spec(target, secrets)?;
             let image = image_config(docker, host, config.image.as_deref()).await?;
-            differences_to_fit(container_differences(&wanted, &live, image.as_ref()))
+            let mac = live_mac(client, host, id).await?;
+            differences_to_fit(container_differences(&wanted, &live, image.as_ref(), &mac))
         }
         _ => Fit::NotInSpec,
     };
@@ -172,6 +175,17 @@ async fn container_found(
         key,
         fit,
     })
+}
+
+/// The live container's fixed MAC address, read outside bollard (`raw_api`); an engine over TLS, which that
+/// module cannot reach, leaves only the address on the container's first network.
+async fn live_mac(client: &DockerClient, host: &str, id: &str) -> Result<LiveMac, DockerError> {
+    if matches!(client.raw, RawRoute::Tls) {
+        return Ok(LiveMac::OnFirstNetwork);
+    }
+    raw_api::fixed_mac_address(&client.raw, &client.api, host, id)
+        .await
+        .map(LiveMac::Fixed)
 }
 
 async fn image_config(
@@ -249,12 +263,22 @@ fn scoped_found(
     }
 }
 
+/// What import knows of a live container's fixed MAC address, which bollard's inspect model does not carry.
+pub enum LiveMac {
+    /// The container config's `MacAddress`: `None` when the engine picked the address.
+    Fixed(Option<String>),
+    /// Not readable (an engine over TLS): only the address on the container's first network is known.
+    OnFirstNetwork,
+}
+
 /// The fields in which `live` differs from the container `wanted` would create; `image` is the live image's
-/// config, which fills what the spec leaves unset (without it those fields are not compared).
+/// config, which fills what the spec leaves unset (without it those fields are not compared), `mac` the
+/// live container's fixed MAC address.
 pub fn container_differences(
     wanted: &CreateSpec,
     live: &ContainerInspectResponse,
     image: Option<&ImageConfig>,
+    mac: &LiveMac,
 ) -> Vec<String> {
     let want = wanted_facts(wanted, image);
     let have = live_facts(live, image);
@@ -286,6 +310,7 @@ pub fn container_differences(
         env_live.retain(|key, _| env_wanted.contains_key(key));
         labels_live.retain(|key, _| labels_wanted.contains_key(key));
     }
+    differences.extend(mac_difference(wanted.mac_address.as_deref(), live, mac));
     differences.extend(keys_differing("environment", &env_wanted, &env_live));
     differences.extend(keys_differing("labels", &labels_wanted, &labels_live));
     differences
@@ -401,9 +426,6 @@ fn wanted_facts(wanted: &CreateSpec, image: Option<&ImageConfig>) -> Facts {
         "stdin_open",
         body.open_stdin.unwrap_or_default().to_string(),
     );
-    if let Some(mac) = &wanted.mac_address {
-        facts.insert("mac_address", mac.clone());
-    }
     facts.insert("networks", networks_wanted(wanted));
     facts.insert("mounts", format!("{:?}", mounts_wanted(&host)));
     host_facts(&mut facts, &host);
@@ -444,7 +466,6 @@ fn live_facts(live: &ContainerInspectResponse, image: Option<&ImageConfig>) -> F
         "stdin_open",
         config.open_stdin.unwrap_or_default().to_string(),
     );
-    facts.insert("mac_address", primary_mac_address(live, &host));
     facts.insert("networks", networks_live(live, &host));
     facts.insert("mounts", format!("{:?}", mounts_live(live, image)));
     host_facts(&mut facts, &host);
@@ -639,9 +660,36 @@ fn networks_wanted(wanted: &CreateSpec) -> String {
     format!("{names:?}")
 }
 
+/// `mac_address: the spec has .., the container has ..` when the fixed addresses differ. A container whose
+/// address the engine picked has none fixed, so a compose container with a fixed MAC the spec lacks differs.
+fn mac_difference(
+    wanted: Option<&str>,
+    live: &ContainerInspectResponse,
+    mac: &LiveMac,
+) -> Option<String> {
+    let have = match mac {
+        LiveMac::Fixed(fixed) => fixed.clone(),
+        // Without the config's field a fixed address cannot be told from the engine's pick; compare the
+        // address on the first network when the spec fixes one.
+        LiveMac::OnFirstNetwork => wanted.map(|_| primary_mac_address(live)),
+    };
+    let show = |mac: Option<&str>| mac.unwrap_or("none (the engine picks one)").to_string();
+    (wanted != have.as_deref()).then(|| {
+        format!(
+            "mac_address: the spec has {}, the container has {}",
+            show(wanted),
+            show(have.as_deref())
+        )
+    })
+}
+
 /// The MAC address on the network the container was created on (its network mode), lowercase.
-fn primary_mac_address(live: &ContainerInspectResponse, host: &HostConfig) -> String {
-    let mode = host.network_mode.clone().unwrap_or_default();
+fn primary_mac_address(live: &ContainerInspectResponse) -> String {
+    let mode = live
+        .host_config
+        .as_ref()
+        .and_then(|h| h.network_mode.clone())
+        .unwrap_or_default();
     live.network_settings
         .iter()
         .flat_map(|s| s.networks.iter().flatten())
@@ -830,7 +878,8 @@ mod tests {
 
     #[test]
     fn a_compose_container_of_the_same_config_matches() {
-        let differences = container_differences(&wanted(), &live(), Some(&image()));
+        let differences =
+            container_differences(&wanted(), &live(), Some(&image()), &LiveMac::Fixed(None));
         assert!(differences.is_empty(), "{differences:?}");
     }
 
@@ -890,7 +939,8 @@ mod tests {
         for (change, expected) in table {
             let mut container = live();
             change(&mut container);
-            let differences = container_differences(&wanted(), &container, Some(&image()));
+            let differences =
+                container_differences(&wanted(), &container, Some(&image()), &LiveMac::Fixed(None));
             assert_eq!(differences.len(), 1, "{expected}: {differences:?}");
             assert!(differences[0].starts_with(expected), "{differences:?}");
             assert!(!differences[0].contains("s3cr3t"), "{differences:?}");
@@ -911,8 +961,46 @@ mod tests {
             rw: Some(true),
             ..Default::default()
         });
-        let differences = container_differences(&wanted(), &container, Some(&image));
+        let differences =
+            container_differences(&wanted(), &container, Some(&image), &LiveMac::Fixed(None));
         assert!(differences.is_empty(), "{differences:?}");
+    }
+
+    #[test]
+    fn a_fixed_mac_address_differs_unless_both_sides_fix_the_same_one() {
+        let fixed = |mac: &str| LiveMac::Fixed(Some(mac.into()));
+        let mut on_network = live();
+        on_network.host_config = Some(HostConfig {
+            network_mode: Some("demo_default".into()),
+            ..Default::default()
+        });
+        if let Some(networks) = on_network
+            .network_settings
+            .as_mut()
+            .and_then(|s| s.networks.as_mut())
+        {
+            for endpoint in networks.values_mut() {
+                endpoint.mac_address = Some("02:42:AC:1F:00:01".into());
+            }
+        }
+        let table: [(Option<&str>, LiveMac, bool); 7] = [
+            (None, LiveMac::Fixed(None), false),
+            (None, fixed("02:42:ac:1f:00:01"), true),
+            (Some("02:42:ac:1f:00:01"), fixed("02:42:ac:1f:00:01"), false),
+            (Some("02:42:ac:1f:00:01"), fixed("02:42:ac:1f:00:02"), true),
+            (Some("02:42:ac:1f:00:01"), LiveMac::Fixed(None), true),
+            (Some("02:42:ac:1f:00:01"), LiveMac::OnFirstNetwork, false),
+            (None, LiveMac::OnFirstNetwork, false),
+        ];
+        for (wanted, mac, differs) in table {
+            let difference = mac_difference(wanted, &on_network, &mac);
+            assert_eq!(difference.is_some(), differs, "{wanted:?}: {difference:?}");
+        }
+        let named = mac_difference(None, &on_network, &fixed("02:42:ac:1f:00:01"));
+        assert_eq!(
+            named.as_deref(),
+            Some("mac_address: the spec has none (the engine picks one), the container has 02:42:ac:1f:00:01")
+        );
     }
 
     #[test]
@@ -921,9 +1009,10 @@ mod tests {
         spec.body.cmd = None;
         let mut container = live();
         container.config.as_mut().unwrap().cmd = Some(strings(&["anything"]));
-        let differences = container_differences(&spec, &container, None);
+        let differences = container_differences(&spec, &container, None, &LiveMac::Fixed(None));
         assert!(differences.is_empty(), "{differences:?}");
-        let differences = container_differences(&spec, &container, Some(&image()));
+        let differences =
+            container_differences(&spec, &container, Some(&image()), &LiveMac::Fixed(None));
         assert!(differences[0].starts_with("command:"), "{differences:?}");
     }
 }

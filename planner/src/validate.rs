@@ -264,8 +264,6 @@ pub fn validate_service(name: &str, spec: &ServiceSpec, base: &str) -> Vec<SpecE
     errors
 }
 
-/// The engine refuses a container path mounted twice ("Duplicate mount point"); say so at plan time.
-/// Paths compare cleaned, as the engine compares them (`/data/` is `/data`).
 /// A fixed MAC address needs a network of the container's own, and one container to carry it.
 fn mac_address_problem(spec: &ServiceSpec) -> Option<(String, String)> {
     spec.mac_address.as_ref()?;
@@ -290,6 +288,8 @@ fn mac_address_problem(spec: &ServiceSpec) -> Option<(String, String)> {
     })
 }
 
+/// The engine refuses a container path mounted twice ("Duplicate mount point"); say so at plan time.
+/// Paths compare cleaned, as the engine compares them (`/data/` is `/data`).
 fn duplicate_mount_targets(spec: &ServiceSpec, base: &str) -> Vec<SpecError> {
     let mounts = spec.mounts.iter().map(|m| (m.target.as_str(), "volumes"));
     let tmpfs = spec.tmpfs.iter().map(|t| {

@@ -129,7 +129,10 @@ fn parse_mac(text: &str) -> Result<String, String> {
     let octets: Vec<u8> = text
         .split([':', '-'])
         .map(|octet| match octet.len() {
-            2 => u8::from_str_radix(octet, 16).map_err(|_| not_mac()),
+            // Two hex digits: `from_str_radix` alone takes a sign (`+2`).
+            2 if octet.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                u8::from_str_radix(octet, 16).map_err(|_| not_mac())
+            }
             _ => Err(not_mac()),
         })
         .collect::<Result<_, _>>()?;
@@ -140,6 +143,12 @@ fn parse_mac(text: &str) -> Result<String, String> {
     if octets[0] & 1 == 1 {
         return Err(format!(
             "`{text}` is a multicast address; an interface needs a unicast one"
+        ));
+    }
+    // The kernel refuses it at start ("cannot assign requested address"), after the engine created the container.
+    if octets.iter().all(|o| *o == 0) {
+        return Err(format!(
+            "`{text}` is the all-zero address, which no interface can take"
         ));
     }
     let hex: Vec<String> = octets.iter().map(|o| format!("{o:02x}")).collect();
@@ -213,6 +222,10 @@ mod tests {
             "02:42:ac:11:00:0g",
             "2:42:ac:11:00:02",
             "01:00:5e:00:00:01",
+            "+2:42:ac:11:00:02",
+            "02:42:ac:11:00:+f",
+            "00:00:00:00:00:00",
+            "00-00-00-00-00-00",
         ] {
             assert!(parse_mac(bad).is_err(), "{bad:?} was taken");
         }
