@@ -256,11 +256,7 @@ async fn exec_in_a_foreign_container_asks_first_and_shows_the_command() {
         "{}",
         questions[0]
     );
-    assert!(
-        questions[0].contains("touch /pwned"),
-        "{}",
-        questions[0]
-    );
+    assert!(questions[0].contains("touch /pwned"), "{}", questions[0]);
     decline.stop().await;
 
     let accept = server(dir.path(), "auto", Some(ElicitationAction::Accept), false).await;

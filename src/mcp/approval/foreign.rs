@@ -90,10 +90,10 @@ impl Foreign<'_> {
             self.command.map(command_shown).unwrap_or_default(),
         );
         Question {
-            binding: format!(
-                "{:?} {} {} {:?}",
-                self.act, self.kind, self.id, self.command
-            ),
+            binding: match self.command {
+                Some(argv) => format!("{:?} {} {} {argv:?}", self.act, self.kind, self.id),
+                None => format!("{:?} {} {}", self.act, self.kind, self.id),
+            },
             message,
             subject: format!(
                 "{} {} {} ({}), which this server does not manage,",
