@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::engine::{compose_up, container_id, object_exists, project_containers, ProjectGuard};
+use common::engine::{
+    compose_up, container_id, docker_cli, object_exists, project_containers, ProjectGuard,
+};
 use common::mcp::McpSession;
 use common::unique;
 use serde_json::{json, Value};
@@ -228,4 +230,99 @@ async fn import_adopts_nothing_the_named_compose_project_does_not_hold() {
         .await;
     assert!(err.contains("already managed"), "{err}");
     session.destroy(&project).await;
+}
+
+/// A compose service with an anonymous volume (`volumes: [/scratch]`) is imported as matching: the engine's
+/// 64-hex volume there is the spec's anonymous one.
+#[tokio::test]
+async fn an_anonymous_volume_is_imported_as_matching() {
+    let project = unique("impanon");
+    let _guard = ProjectGuard::new(&project);
+    let yaml = format!(
+        "services:\n  web:\n    image: {IMAGE}\n    init: true\n    command: [\"sleep\", \"3600\"]\n    \
+         volumes:\n      - /scratch\n"
+    );
+    let _dir = started_by_compose(&project, &yaml);
+    let session = McpSession::start().await;
+    let imported = session
+        .structured_ok(
+            "import_project",
+            json!({"project": project, "compose_yaml": yaml}),
+        )
+        .await;
+    assert_eq!(imported["differing"], json!([]), "{imported}");
+    let (_, planned) = session.plan_yaml(&project, &yaml).await;
+    assert_eq!(
+        planned.field("has_changes"),
+        Some(Value::Bool(false)),
+        "{}",
+        planned.all_text()
+    );
+    session.destroy(&project).await;
+}
+
+/// A guard (the unit tests in docker/src/adopt.rs hold the image-declared case, where this was a hole): a
+/// container labelled as a compose project's, mounting a volume named like an anonymous one
+/// (64 hex digits) but backed by a host directory through driver options, must not pass for the spec's
+/// anonymous volume, or import would adopt a host mount the human never saw in a plan.
+#[tokio::test]
+async fn a_bind_backed_volume_named_like_an_anonymous_one_differs() {
+    let project = unique("impbind");
+    let _guard = ProjectGuard::new(&project);
+    let host_dir = tempfile::tempdir().unwrap();
+    let hex: String = project.bytes().map(|b| format!("{b:02x}")).collect();
+    let volume = format!("{hex:0>64}");
+    assert_eq!(volume.len(), 64, "{volume}");
+    let device = format!("device={}", host_dir.path().display());
+    let made = docker_cli(
+        None,
+        &[
+            "volume",
+            "create",
+            "--opt",
+            "type=none",
+            "--opt",
+            "o=bind",
+            "--opt",
+            &device,
+            &volume,
+        ],
+    );
+    assert!(made.status.success(), "{made:?}");
+    let name = format!("{project}-web-1");
+    let labels = [
+        format!("com.docker.compose.project={project}"),
+        "com.docker.compose.service=web".to_string(),
+        "com.docker.compose.container-number=1".to_string(),
+    ];
+    let mount = format!("{volume}:/scratch");
+    let mut args = vec!["run", "-d", "--init", "--name", &name, "-v", &mount];
+    for label in &labels {
+        args.extend(["--label", label]);
+    }
+    args.extend([IMAGE, "sleep", "3600"]);
+    let started = docker_cli(None, &args);
+    assert!(started.status.success(), "{started:?}");
+
+    let yaml = format!(
+        "services:\n  web:\n    image: {IMAGE}\n    init: true\n    command: [\"sleep\", \"3600\"]\n    \
+         volumes:\n      - /scratch\n"
+    );
+    let session = McpSession::start().await;
+    let imported = session
+        .call(
+            "import_project",
+            json!({"project": project, "compose_yaml": yaml}),
+        )
+        .await;
+    let _ = docker_cli(None, &["rm", "-f", &name]);
+    let _ = docker_cli(None, &["volume", "rm", &volume]);
+    let text = match imported {
+        Ok(reply) => reply.all_text(),
+        Err(message) => message,
+    };
+    assert!(
+        text.contains("mounts") && !text.contains("\"differing\":[]"),
+        "the bind-backed volume passed for an anonymous one: {text}"
+    );
 }

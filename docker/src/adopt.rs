@@ -163,8 +163,16 @@ async fn container_found(
         (None, Some(Target::Container(target))) => {
             let wanted = create_spec(target, secrets)?;
             let image = image_config(docker, host, config.image.as_deref()).await?;
-            let mac = live_mac(client, host, id).await?;
-            differences_to_fit(container_differences(&wanted, &live, image.as_ref(), &mac))
+            let extras = LiveExtras {
+                mac: live_mac(client, host, id).await?,
+                anonymous_volumes: anonymous_volumes(docker, host, &live).await?,
+            };
+            differences_to_fit(container_differences(
+                &wanted,
+                &live,
+                image.as_ref(),
+                &extras,
+            ))
         }
         _ => Fit::NotInSpec,
     };
@@ -263,6 +271,24 @@ fn scoped_found(
     }
 }
 
+/// What import reads of a live container beyond bollard's inspect of it.
+pub struct LiveExtras {
+    pub mac: LiveMac,
+    /// Its volumes that are truly anonymous: a 64-hex name, the `local` driver and no driver options. A named
+    /// volume can carry such a name too, and a bind-backed one must not pass for an anonymous volume.
+    pub anonymous_volumes: BTreeSet<String>,
+}
+
+impl LiveExtras {
+    /// A container whose MAC the engine picked and that has no anonymous volume.
+    pub fn plain() -> LiveExtras {
+        LiveExtras {
+            mac: LiveMac::Fixed(None),
+            anonymous_volumes: BTreeSet::new(),
+        }
+    }
+}
+
 /// What import knows of a live container's fixed MAC address, which bollard's inspect model does not carry.
 pub enum LiveMac {
     /// The container config's `MacAddress`: `None` when the engine picked the address.
@@ -272,16 +298,16 @@ pub enum LiveMac {
 }
 
 /// The fields in which `live` differs from the container `wanted` would create; `image` is the live image's
-/// config, which fills what the spec leaves unset (without it those fields are not compared), `mac` the
-/// live container's fixed MAC address.
+/// config, which fills what the spec leaves unset (without it those fields are not compared), `extras` what
+/// import read beyond the inspect.
 pub fn container_differences(
     wanted: &CreateSpec,
     live: &ContainerInspectResponse,
     image: Option<&ImageConfig>,
-    mac: &LiveMac,
+    extras: &LiveExtras,
 ) -> Vec<String> {
     let want = wanted_facts(wanted, image);
-    let have = live_facts(live, image);
+    let have = live_facts(live, image, &extras.anonymous_volumes);
     let mut differences: Vec<String> = want
         .iter()
         .filter_map(|(field, w)| {
@@ -310,7 +336,11 @@ pub fn container_differences(
         env_live.retain(|key, _| env_wanted.contains_key(key));
         labels_live.retain(|key, _| labels_wanted.contains_key(key));
     }
-    differences.extend(mac_difference(wanted.mac_address.as_deref(), live, mac));
+    differences.extend(mac_difference(
+        wanted.mac_address.as_deref(),
+        live,
+        &extras.mac,
+    ));
     differences.extend(keys_differing("environment", &env_wanted, &env_live));
     differences.extend(keys_differing("labels", &labels_wanted, &labels_live));
     differences
@@ -433,7 +463,11 @@ fn wanted_facts(wanted: &CreateSpec, image: Option<&ImageConfig>) -> Facts {
 }
 
 /// The live container in the same terms as [`wanted_facts`].
-fn live_facts(live: &ContainerInspectResponse, image: Option<&ImageConfig>) -> Facts {
+fn live_facts(
+    live: &ContainerInspectResponse,
+    image: Option<&ImageConfig>,
+    anonymous: &BTreeSet<String>,
+) -> Facts {
     let config = live.config.clone().unwrap_or_default();
     let host = live.host_config.clone().unwrap_or_default();
     let mut facts = Facts::new();
@@ -467,7 +501,10 @@ fn live_facts(live: &ContainerInspectResponse, image: Option<&ImageConfig>) -> F
         config.open_stdin.unwrap_or_default().to_string(),
     );
     facts.insert("networks", networks_live(live, &host));
-    facts.insert("mounts", format!("{:?}", mounts_live(live, image)));
+    facts.insert(
+        "mounts",
+        format!("{:?}", mounts_live(live, image, anonymous)),
+    );
     host_facts(&mut facts, &host);
     facts
 }
@@ -726,7 +763,13 @@ fn mounts_wanted(host: &HostConfig) -> BTreeSet<String> {
                 "rw"
             };
             let (kind, source) = match m.typ? {
-                MountType::VOLUME => ("volume", m.source.clone().unwrap_or_default()),
+                MountType::VOLUME => (
+                    "volume",
+                    m.source
+                        .clone()
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or_else(|| ANONYMOUS.to_string()),
+                ),
                 MountType::BIND => ("bind", m.source.clone().unwrap_or_default()),
                 _ => return None,
             };
@@ -735,9 +778,14 @@ fn mounts_wanted(host: &HostConfig) -> BTreeSet<String> {
         .collect()
 }
 
-/// The live mounts in the same words. An anonymous volume at a path the image declares is the engine's own
-/// (it makes one for every container, on both sides) and is left out; a named volume there is compared.
-fn mounts_live(live: &ContainerInspectResponse, image: Option<&ImageConfig>) -> BTreeSet<String> {
+/// The live mounts in the same words. An anonymous volume (one of `anonymous`) at a path the image declares is
+/// the engine's own (it makes one for every container, on both sides) and is left out; elsewhere it reads as
+/// `(anonymous)`, as the spec's `volumes: [/path]` does. A named volume is compared by name, wherever it is.
+fn mounts_live(
+    live: &ContainerInspectResponse,
+    image: Option<&ImageConfig>,
+    anonymous: &BTreeSet<String>,
+) -> BTreeSet<String> {
     let declared: BTreeSet<&String> = image
         .and_then(|i| i.volumes.as_ref())
         .into_iter()
@@ -749,17 +797,48 @@ fn mounts_live(live: &ContainerInspectResponse, image: Option<&ImageConfig>) -> 
         .filter_map(|m| {
             let target = m.destination.clone().unwrap_or_default();
             let mode = if m.rw.unwrap_or(true) { "rw" } else { "ro" };
+            let name = m.name.clone().unwrap_or_default();
             let (kind, source) = match m.typ.as_deref()? {
-                "volume" if declared.contains(&target) && is_anonymous(m.name.as_deref()) => {
-                    return None
-                }
-                "volume" => ("volume", m.name.clone().unwrap_or_default()),
+                "volume" if anonymous.contains(&name) && declared.contains(&target) => return None,
+                "volume" if anonymous.contains(&name) => ("volume", ANONYMOUS.to_string()),
+                "volume" => ("volume", name),
                 "bind" => ("bind", m.source.clone().unwrap_or_default()),
                 _ => return None,
             };
             Some(format!("{kind} {source}:{target} {mode}"))
         })
         .collect()
+}
+
+/// How an anonymous volume reads on both sides of the comparison.
+const ANONYMOUS: &str = "(anonymous)";
+
+/// The container's volumes that are truly anonymous: named like one (64 hex digits), on the `local` driver,
+/// without driver options (which could back a volume of any name with a host path).
+async fn anonymous_volumes(
+    docker: &Docker,
+    host: &str,
+    live: &ContainerInspectResponse,
+) -> Result<BTreeSet<String>, DockerError> {
+    let mut anonymous = BTreeSet::new();
+    let named_like_one = live
+        .mounts
+        .iter()
+        .flatten()
+        .filter(|m| m.typ.as_deref() == Some("volume"))
+        .filter_map(|m| m.name.clone())
+        .filter(|name| is_anonymous(Some(name)));
+    for name in named_like_one {
+        let volume = docker
+            .inspect_volume(&name)
+            .await
+            .map_err(api(host, format!("inspecting volume {name}")))?;
+        let plain = volume.driver == "local" && volume.options.is_empty();
+        if plain {
+            anonymous.insert(name);
+        }
+    }
+    Ok(anonymous)
 }
 
 /// The engine names an anonymous volume with 64 hex digits.
@@ -879,7 +958,7 @@ mod tests {
     #[test]
     fn a_compose_container_of_the_same_config_matches() {
         let differences =
-            container_differences(&wanted(), &live(), Some(&image()), &LiveMac::Fixed(None));
+            container_differences(&wanted(), &live(), Some(&image()), &LiveExtras::plain());
         assert!(differences.is_empty(), "{differences:?}");
     }
 
@@ -940,7 +1019,7 @@ mod tests {
             let mut container = live();
             change(&mut container);
             let differences =
-                container_differences(&wanted(), &container, Some(&image()), &LiveMac::Fixed(None));
+                container_differences(&wanted(), &container, Some(&image()), &LiveExtras::plain());
             assert_eq!(differences.len(), 1, "{expected}: {differences:?}");
             assert!(differences[0].starts_with(expected), "{differences:?}");
             assert!(!differences[0].contains("s3cr3t"), "{differences:?}");
@@ -961,9 +1040,50 @@ mod tests {
             rw: Some(true),
             ..Default::default()
         });
-        let differences =
-            container_differences(&wanted(), &container, Some(&image), &LiveMac::Fixed(None));
+        let anonymous = LiveExtras {
+            anonymous_volumes: BTreeSet::from(["a".repeat(64)]),
+            ..LiveExtras::plain()
+        };
+        let differences = container_differences(&wanted(), &container, Some(&image), &anonymous);
         assert!(differences.is_empty(), "{differences:?}");
+        // Named like an anonymous volume but backed by driver options: a named volume, compared by name.
+        let differences =
+            container_differences(&wanted(), &container, Some(&image), &LiveExtras::plain());
+        assert_eq!(differences.len(), 1, "{differences:?}");
+    }
+
+    #[test]
+    fn an_anonymous_volume_of_the_spec_matches_the_engines_anonymous_volume_there() {
+        let mut spec = wanted();
+        if let Some(mounts) = spec
+            .body
+            .host_config
+            .as_mut()
+            .and_then(|h| h.mounts.as_mut())
+        {
+            mounts.push(Mount {
+                target: Some("/scratch".into()),
+                typ: Some(MountType::VOLUME),
+                ..Default::default()
+            });
+        }
+        let mut container = live();
+        container.mounts.as_mut().unwrap().push(MountPoint {
+            typ: Some("volume".into()),
+            name: Some("b".repeat(64)),
+            destination: Some("/scratch".into()),
+            rw: Some(true),
+            ..Default::default()
+        });
+        let anonymous = LiveExtras {
+            anonymous_volumes: BTreeSet::from(["b".repeat(64)]),
+            ..LiveExtras::plain()
+        };
+        let differences = container_differences(&spec, &container, Some(&image()), &anonymous);
+        assert!(differences.is_empty(), "{differences:?}");
+        let bind_backed =
+            container_differences(&spec, &container, Some(&image()), &LiveExtras::plain());
+        assert_eq!(bind_backed.len(), 1, "{bind_backed:?}");
     }
 
     #[test]
@@ -1009,10 +1129,10 @@ mod tests {
         spec.body.cmd = None;
         let mut container = live();
         container.config.as_mut().unwrap().cmd = Some(strings(&["anything"]));
-        let differences = container_differences(&spec, &container, None, &LiveMac::Fixed(None));
+        let differences = container_differences(&spec, &container, None, &LiveExtras::plain());
         assert!(differences.is_empty(), "{differences:?}");
         let differences =
-            container_differences(&spec, &container, Some(&image()), &LiveMac::Fixed(None));
+            container_differences(&spec, &container, Some(&image()), &LiveExtras::plain());
         assert!(differences[0].starts_with("command:"), "{differences:?}");
     }
 }
