@@ -7,7 +7,7 @@
 mod common;
 
 use common::engine::{
-    compose_up, container_id, docker_cli, object_exists, project_containers, ProjectGuard,
+    compose_up_yaml, container_id, docker_cli, object_exists, project_containers, ProjectGuard,
 };
 use common::mcp::McpSession;
 use common::unique;
@@ -34,14 +34,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn started_by_compose(project: &str, yaml: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("compose.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    compose_up(project, &file);
-    dir
-}
-
 fn ids(project: &str) -> Vec<String> {
     let mut names: Vec<String> = project_containers(None, project)
         .into_iter()
@@ -57,7 +49,7 @@ async fn a_compose_project_is_imported_unchanged_then_planned_updated_and_destro
     let _guard = ProjectGuard::new(&project);
     let port = free_port();
     let yaml = spec("hi", port);
-    let _dir = started_by_compose(&project, &yaml);
+    let _dir = compose_up_yaml(&project, &yaml);
     let before = ids(&project);
     assert_eq!(before.len(), 2);
 
@@ -138,7 +130,7 @@ async fn a_container_that_differs_is_adopted_as_is_and_planned_as_an_update() {
     let project = unique("imp");
     let _guard = ProjectGuard::new(&project);
     let port = free_port();
-    let _dir = started_by_compose(&project, &spec("secret-ish-value", port));
+    let _dir = compose_up_yaml(&project, &spec("secret-ish-value", port));
     let before = ids(&project);
 
     let session = McpSession::start().await;
@@ -242,22 +234,9 @@ async fn an_anonymous_volume_is_imported_as_matching() {
         "services:\n  web:\n    image: {IMAGE}\n    init: true\n    command: [\"sleep\", \"3600\"]\n    \
          volumes:\n      - /scratch\n"
     );
-    let _dir = started_by_compose(&project, &yaml);
+    let _dir = compose_up_yaml(&project, &yaml);
     let session = McpSession::start().await;
-    let imported = session
-        .structured_ok(
-            "import_project",
-            json!({"project": project, "compose_yaml": yaml}),
-        )
-        .await;
-    assert_eq!(imported["differing"], json!([]), "{imported}");
-    let (_, planned) = session.plan_yaml(&project, &yaml).await;
-    assert_eq!(
-        planned.field("has_changes"),
-        Some(Value::Bool(false)),
-        "{}",
-        planned.all_text()
-    );
+    session.import_unchanged(&project, &yaml).await;
     session.destroy(&project).await;
 }
 

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::engine::{compose_up, inspect_object, ProjectGuard};
+use common::engine::{compose_up_yaml, inspect_object, ProjectGuard};
 use common::mcp::McpSession;
 use common::unique;
 use serde_json::{json, Value};
@@ -96,26 +96,9 @@ async fn a_compose_project_with_a_mac_address_is_imported_as_matching() {
     let project = unique("macimp");
     let _guard = ProjectGuard::new(&project);
     let yaml = spec("02:42:ac:1e:02:03");
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("compose.yaml");
-    std::fs::write(&file, &yaml).unwrap();
-    compose_up(&project, &file);
-
+    let _dir = compose_up_yaml(&project, &yaml);
     let session = McpSession::start().await;
-    let imported = session
-        .structured_ok(
-            "import_project",
-            json!({"project": project, "compose_yaml": yaml}),
-        )
-        .await;
-    assert_eq!(imported["differing"], json!([]), "{imported}");
-    let (_, same) = session.plan_yaml(&project, &yaml).await;
-    assert_eq!(
-        same.field("has_changes"),
-        Some(Value::Bool(false)),
-        "{}",
-        same.all_text()
-    );
+    session.import_unchanged(&project, &yaml).await;
     let (_, other) = session
         .plan_yaml(&project, &spec("02:42:ac:1e:02:04"))
         .await;

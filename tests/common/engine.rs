@@ -390,6 +390,16 @@ pub fn running_as_root() -> bool {
 
 /// Starts compose project `project` from `file` with compose v2 (`docker-compose -p project -f file up -d`),
 /// as a person would before handing the project to `import`.
+/// Writes `yaml` to a compose file in a new temporary directory and runs `docker-compose up -d` on it; the
+/// directory lives as long as the returned guard.
+pub fn compose_up_yaml(project: &str, yaml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    compose_up(project, &file);
+    dir
+}
+
 pub fn compose_up(project: &str, file: &std::path::Path) {
     let out = Command::new("docker-compose")
         .arg("-p")

@@ -355,6 +355,29 @@ impl McpServer {
         r
     }
 
+    /// Imports the compose project `project` with `compose_yaml`, asserting that nothing differs and that the
+    /// next plan reads "No changes"; returns the import's structured result.
+    pub async fn import_unchanged(&self, project: &str, compose_yaml: &str) -> Value {
+        let args = serde_json::json!({"project": project, "compose_yaml": compose_yaml});
+        let result = self.tool_result("import_project", args).await;
+        assert_ne!(
+            result.is_error,
+            Some(true),
+            "import_project failed: {}",
+            result_text(&result)
+        );
+        let imported = result.structured_content.clone().unwrap_or_default();
+        assert_eq!(imported["differing"], serde_json::json!([]), "{imported}");
+        let (_, planned) = self.plan_yaml(project, compose_yaml).await;
+        assert_eq!(
+            planned.field("has_changes"),
+            Some(Value::Bool(false)),
+            "the plan after import: {}",
+            planned.all_text()
+        );
+        imported
+    }
+
     /// Plans and applies the project's destroy (with volumes); best effort, for cleanup.
     pub async fn destroy(&self, project: &str) {
         let Ok(r) = self
