@@ -143,22 +143,7 @@ impl DockerConnector {
         if !matches!(route, RawRoute::Unix(_) | RawRoute::Tcp(_)) {
             return Ok(None);
         }
-        let host = &self.shared.host;
-        match tokio::time::timeout(
-            LOCAL_CONNECT_TIMEOUT,
-            raw_api::ping_api_version(&route, host),
-        )
-        .await
-        {
-            Ok(answer) => answer,
-            Err(_) => Err(DockerError::Unreachable {
-                host: host.clone(),
-                reason: format!(
-                    "no answer within {} seconds",
-                    LOCAL_CONNECT_TIMEOUT.as_secs()
-                ),
-            }),
-        }
+        raw_api::ping_api_version(&route, &self.shared.host).await
     }
 
     /// The same engine, for the requests `raw_api` sends outside bollard.
@@ -227,7 +212,7 @@ impl DockerConnector {
             Err(_) => {
                 let err = DockerError::Unreachable {
                     host: self.shared.host.clone(),
-                    reason: format!("no answer within {} seconds", limit.as_secs()),
+                    reason: no_answer_within(limit),
                 };
                 return Err(self.note_error(err).await);
             }
@@ -260,7 +245,9 @@ impl DockerConnector {
             host: host.clone(),
             reason,
         };
-        let pinged = self.ping_api_version().await?;
+        let pinged = tokio::time::timeout(LOCAL_CONNECT_TIMEOUT, self.ping_api_version())
+            .await
+            .map_err(|_| unreachable(no_answer_within(LOCAL_CONNECT_TIMEOUT)))??;
         // The engine's version when lower than ours (the Docker CLI's rule); ours otherwise.
         let version = match &pinged {
             Some(engine) if engine < API_DEFAULT_VERSION => engine,
@@ -339,12 +326,14 @@ impl DockerConnector {
                     other => other,
                 },
             ),
-            Err(_) => Err(unreachable(format!(
-                "no answer within {} seconds",
-                limit.as_secs()
-            ))),
+            Err(_) => Err(unreachable(no_answer_within(limit))),
         }
     }
+}
+
+/// Why an engine that stayed silent for `limit` counts as unreachable.
+fn no_answer_within(limit: Duration) -> String {
+    format!("no answer within {} seconds", limit.as_secs())
 }
 
 /// `$DOCKER_CONFIG`, else `~/.docker`.

@@ -117,7 +117,6 @@ fn create_request(docker: &Docker, create: &RawCreate<'_>) -> Result<Request<Ful
         "MacAddress".into(),
         Value::String(create.mac_address.into()),
     );
-    let version = docker.client_version();
     let mut query = form_urlencoded::Serializer::new(String::new());
     if let Some(name) = create.name {
         query.append_pair("name", name);
@@ -125,20 +124,29 @@ fn create_request(docker: &Docker, create: &RawCreate<'_>) -> Result<Request<Ful
     if let Some(platform) = create.platform {
         query.append_pair("platform", platform);
     }
-    let uri = format!(
-        "/v{}.{}/containers/create?{}",
-        version.major_version,
-        version.minor_version,
-        query.finish()
-    );
+    let path = versioned(docker, &format!("/containers/create?{}", query.finish()));
     let bytes = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
-    Request::builder()
-        .method(Method::POST)
-        .uri(uri)
-        .header(http::header::HOST, "docker")
+    engine_request(Method::POST, &path)
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(Full::new(Bytes::from(bytes)))
         .map_err(|e| e.to_string())
+}
+
+/// A request to the engine at `path`, with the `Host` header every engine request carries here.
+fn engine_request(method: Method, path: &str) -> http::request::Builder {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header(http::header::HOST, "docker")
+}
+
+/// `path` under the API version bollard negotiated (`/v1.41/...`).
+fn versioned(docker: &Docker, path: &str) -> String {
+    let version = docker.client_version();
+    format!(
+        "/v{}.{}{path}",
+        version.major_version, version.minor_version
+    )
 }
 
 /// The engine's API version as its ping names it (`1.41`), or `None` when the ping names none. Only a unix
@@ -147,10 +155,7 @@ pub(crate) async fn ping_api_version(
     route: &RawRoute,
     host: &str,
 ) -> Result<Option<ClientVersion>, DockerError> {
-    let request = Request::builder()
-        .method(Method::GET)
-        .uri("/_ping")
-        .header(http::header::HOST, "docker")
+    let request = engine_request(Method::GET, "/_ping")
         .body(Full::new(Bytes::new()))
         .map_err(|e| DockerError::Unreachable {
             host: host.to_string(),
@@ -193,14 +198,8 @@ pub(crate) async fn fixed_mac_address(
             "{context}: `{id}` is not an engine id"
         )));
     }
-    let version = docker.client_version();
-    let request = Request::builder()
-        .method(Method::GET)
-        .uri(format!(
-            "/v{}.{}/containers/{id}/json",
-            version.major_version, version.minor_version
-        ))
-        .header(http::header::HOST, "docker")
+    let path = versioned(docker, &format!("/containers/{id}/json"));
+    let request = engine_request(Method::GET, &path)
         .body(Full::new(Bytes::new()))
         .map_err(|e| api_error(StatusCode::OK, e.to_string()))?;
     let answer = send(route, host, request, MAX_INSPECT_BYTES).await?;

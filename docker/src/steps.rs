@@ -264,13 +264,6 @@ pub(crate) async fn create_connected(
     spec: CreateSpec,
     archives: Vec<(String, Vec<u8>)>,
 ) -> Result<String, DockerError> {
-    let mut options = CreateContainerOptionsBuilder::new();
-    if let Some(name) = name {
-        options = options.name(name);
-    }
-    if let Some(platform) = &spec.platform {
-        options = options.platform(platform);
-    }
     let docker = &client.api;
     let label = name.unwrap_or("the container");
     let id = match &spec.mac_address {
@@ -285,6 +278,13 @@ pub(crate) async fn create_connected(
             raw_api::create_container(&client.raw, docker, host, create).await?
         }
         None => {
+            let mut options = CreateContainerOptionsBuilder::new();
+            if let Some(name) = name {
+                options = options.name(name);
+            }
+            if let Some(platform) = &spec.platform {
+                options = options.platform(platform);
+            }
             docker
                 .create_container(Some(options.build()), spec.body)
                 .await
